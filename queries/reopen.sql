@@ -1,0 +1,15 @@
+-- Reopened share of the service tickets resolved in the period: reopen_count > 0, or a move in
+-- the status history from resolved or closed to any status but resolved, closed or cancelled.
+SELECT 'reopen_pct' AS kpi, 'value' AS stat, dimension, key,
+       100.0 * count(*) FILTER (WHERE in_cohort AND reopened)
+             / nullif(count(*) FILTER (WHERE in_cohort), 0) AS value,
+       count(*) FILTER (WHERE in_cohort) AS n,
+       0 AS missing,
+       count(*) FILTER (WHERE in_cohort AND reopened) AS numerator,
+       count(*) FILTER (WHERE in_cohort) AS denominator
+FROM (
+    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    FROM ledger_dims
+    WHERE is_service AND NOT is_cancelled
+)
+GROUP BY dimension, key

@@ -1,0 +1,17 @@
+-- The help desk's own SLA verdict (ServiceNow made_sla), shown beside deskpulse's, never
+-- instead of it: true / (true + false) over the service tickets resolved in the period.
+-- No rows at all when no ticket carries a verdict.
+SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat, dimension, key,
+       100.0 * count(*) FILTER (WHERE in_cohort AND source_sla_met)
+             / nullif(count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL), 0) AS value,
+       count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL) AS n,
+       count(*) FILTER (WHERE in_cohort AND source_sla_met IS NULL) AS missing,
+       count(*) FILTER (WHERE in_cohort AND source_sla_met) AS numerator,
+       count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL) AS denominator
+FROM (
+    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    FROM ledger_dims
+    WHERE is_service AND NOT is_cancelled
+)
+WHERE EXISTS (SELECT 1 FROM ledger WHERE source_sla_met IS NOT NULL)
+GROUP BY dimension, key

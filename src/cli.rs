@@ -1,0 +1,324 @@
+//! The command line: clap definitions, and the mapping of outcomes to exit codes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::kpi::KpiRow;
+use crate::period::{PeriodKind, parse_date};
+use crate::pipeline::{self, PeriodChoice, RunOptions, RunResult};
+use crate::report;
+
+/// Exit codes: what a CI job branches on.
+pub mod exit {
+    /// The run succeeded (and, for `check`, every threshold held).
+    pub const OK: u8 = 0;
+    /// `check`: at least one threshold was breached.
+    pub const BREACHED: u8 = 1;
+    /// Usage, configuration or input error: nothing was computed.
+    pub const ERROR: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deskpulse",
+    version,
+    about = "Service-desk KPIs from help-desk exports: MTTR, backlog, reopens, SLA, as HTML, Markdown and JSON",
+    long_about = "deskpulse reads ticket exports (ServiceNow CSV or JSON, ...), computes the KPIs of its \
+                  contract (docs/kpis.md) for a period, and writes reports. The same inputs, configuration \
+                  and --as-of always give the same numbers.",
+    after_help = "Examples:\n  deskpulse report sample_data\n  deskpulse report deskpulse.toml --period 2026-10 --out reports/2026-10\n  deskpulse kpis --config deskpulse.toml --period 2026-Q4 --format json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the KPIs and write report.html, report.md, kpis.json, ledger.csv, rejects.csv and manifest.json.
+    Report(ReportArgs),
+    /// Compute the KPIs and print them (table, JSON or CSV).
+    Kpis(KpisArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// A deskpulse.toml, a directory (its deskpulse.toml, else every export in it) or one export file.
+    #[arg(value_name = "CONFIG_OR_DIR")]
+    pub input: Option<PathBuf>,
+    /// The configuration file (instead of CONFIG_OR_DIR).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "input")]
+    pub config: Option<PathBuf>,
+    /// Period to report: 2026-10 (month), 2026-Q4, 2026-W44 (ISO week), 2026, or `previous` (the
+    /// month before today). Default: the latest month with tickets in the inputs.
+    #[arg(short, long, value_name = "PERIOD", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First day of a custom period (YYYY-MM-DD, in the report's time zone).
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<String>,
+    /// Day after the last day of a custom period (exclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+    /// The instant the KPIs are computed at; default: the period's end. Later events have not happened.
+    #[arg(long, value_name = "INSTANT")]
+    pub as_of: Option<String>,
+    /// A directory of KPI SQL files that replace or add to the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory to write the report into (created if needed).
+    #[arg(short, long, value_name = "DIR", default_value = "deskpulse-report")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KpiFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: KpiFormat,
+    /// Only rows of this dimension (all, priority, kind, service, assignment_group).
+    #[arg(long, value_name = "DIMENSION")]
+    pub dimension: Option<String>,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let quiet = cli.quiet;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli)));
+    match outcome {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("deskpulse: error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+        Err(_) => {
+            if !quiet {
+                eprintln!("deskpulse: the run was stopped by an internal error (see above)");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// A panic is a bug: say so in one line, without a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "deskpulse: internal error: {message}{at}. This is a bug; please report it with the command you ran."
+        );
+    }));
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Report(args) => {
+            let result = compute(&args.input, quiet)?;
+            let written = report::write_report(&result, &args.out)?;
+            if !quiet {
+                let html = written.iter().find(|p| p.ends_with("report.html"));
+                eprintln!(
+                    "deskpulse: wrote {} files to {}{}",
+                    written.len(),
+                    args.out.display(),
+                    html.map(|p| format!(" (open {})", p.display()))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(exit::OK)
+        }
+        Command::Kpis(args) => {
+            let result = compute(&args.input, quiet)?;
+            let mut stdout = std::io::stdout().lock();
+            let rows: Vec<&KpiRow> = result
+                .kpis
+                .iter()
+                .filter(|r| args.dimension.as_deref().is_none_or(|d| r.dimension == d))
+                .collect();
+            let text = match args.format {
+                KpiFormat::Json => report::kpis_json(&result),
+                KpiFormat::Table => kpi_table(&rows, &result),
+                KpiFormat::Csv => kpi_csv(&rows)?,
+            };
+            stdout.write_all(text.as_bytes())?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn load_config(args: &InputArgs) -> anyhow::Result<Config> {
+    let target: &Path = match (&args.config, &args.input) {
+        (Some(c), _) => c,
+        (None, Some(i)) => i,
+        (None, None) => Path::new("."),
+    };
+    Ok(Config::discover(target)?)
+}
+
+fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        return Ok(PeriodChoice::Range {
+            from: parse_date(from, "--from").map_err(anyhow::Error::msg)?,
+            to: parse_date(to, "--to").map_err(anyhow::Error::msg)?,
+        });
+    }
+    Ok(match args.period.as_deref() {
+        None => PeriodChoice::Latest,
+        Some("previous") => PeriodChoice::Previous,
+        Some(p) => {
+            PeriodChoice::Named(PeriodKind::parse(p).map_err(|e| anyhow::anyhow!("--period: {e}"))?)
+        }
+    })
+}
+
+fn compute(args: &InputArgs, quiet: bool) -> anyhow::Result<RunResult> {
+    let config = load_config(args)?;
+    let options = RunOptions {
+        period: period_choice(args)?,
+        as_of: args.as_of.clone(),
+        queries: args.queries.clone(),
+    };
+    let result = pipeline::run(config, &options)?;
+    if !quiet {
+        for input in &result.inputs {
+            eprintln!(
+                "deskpulse: {}: {} rows, {} accepted, {} rejected ({})",
+                input.path, input.rows, input.accepted, input.rejected, input.profile_reason
+            );
+        }
+        if let Some(note) = &result.period_note {
+            eprintln!("deskpulse: note: {note}");
+        }
+    }
+    Ok(result)
+}
+
+fn kpi_table(rows: &[&KpiRow], result: &RunResult) -> String {
+    let header = ["kpi", "stat", "dimension", "key", "value", "n", "missing"];
+    let unit = |kpi: &str| {
+        result
+            .catalogue
+            .meta(kpi)
+            .map(|m| m.unit.clone())
+            .unwrap_or_default()
+    };
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.kpi.clone(),
+                r.stat.clone(),
+                r.dimension.clone(),
+                r.key.chars().filter(|c| !c.is_control()).collect(),
+                report::format::value(r.value, &unit(&r.kpi)),
+                r.n.to_string(),
+                r.missing.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = format!(
+        "{} · period {} · as of {}\n",
+        result.config.report.title,
+        result.period.label(),
+        crate::period::format_instant(result.as_of, result.period.timezone)
+    );
+    let line = |cols: &[String]| -> String {
+        let mut s = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            let pad = widths[i] - c.chars().count();
+            if i >= 4 {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad));
+            }
+            s.push_str(if i + 1 < cols.len() { "  " } else { "\n" });
+        }
+        s
+    };
+    out.push_str(&line(&header.map(String::from)));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+fn kpi_csv(rows: &[&KpiRow]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "kpi",
+        "stat",
+        "dimension",
+        "key",
+        "value",
+        "n",
+        "missing",
+        "numerator",
+        "denominator",
+    ])?;
+    let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for r in rows {
+        w.write_record([
+            r.kpi.clone(),
+            r.stat.clone(),
+            r.dimension.clone(),
+            report::files::neutralize(&r.key).into_owned(),
+            num(r.value),
+            r.n.to_string(),
+            r.missing.to_string(),
+            num(r.numerator),
+            num(r.denominator),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

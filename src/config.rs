@@ -1,0 +1,784 @@
+//! `deskpulse.toml`: the serde model of the configuration and its validation.
+//!
+//! Every section of the contract is parsed and checked here, including the ones that later
+//! stages use (calendars, SLA, repeat, changes, costs, thresholds), so that a configuration
+//! written today keeps working and a typo is reported at once with the key that is wrong.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::clock::calendar::{CalendarSpec, parse_calendar};
+use crate::clock::duration::BusinessDuration;
+use crate::model::{self, StatusClass};
+
+/// The name of the configuration file looked for in a directory.
+pub const CONFIG_FILE_NAME: &str = "deskpulse.toml";
+
+/// Extensions of files taken as exports when a directory without a configuration is given.
+pub const EXPORT_EXTENSIONS: &[&str] = &["csv", "json", "ndjson", "jsonl", "gz"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Input(String),
+}
+
+/// A validated configuration, with paths resolved against the file it came from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file the configuration was read from, or `None` when it was derived from a directory
+    /// or a single export.
+    pub path: Option<PathBuf>,
+    /// Directory that relative paths in the configuration are resolved against.
+    pub base_dir: PathBuf,
+    pub report: ReportSettings,
+    pub sources: Vec<SourceConfig>,
+    pub calendars: BTreeMap<String, CalendarSpec>,
+    pub sla: SlaSettings,
+    pub repeat: RepeatSettings,
+    pub changes: ChangeSettings,
+    pub costs: CostSettings,
+    pub thresholds: BTreeMap<String, Threshold>,
+    /// The configuration text exactly as read, for the manifest's hash.
+    pub raw_text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    pub title: String,
+    pub timezone: Tz,
+    pub currency: String,
+    /// A directory of KPI SQL files that take precedence over the built-in ones.
+    pub queries: Option<PathBuf>,
+    /// A directory of templates that take precedence over the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// The pattern as written (relative to the configuration), for messages.
+    pub pattern: String,
+    /// Resolved pattern (absolute, or relative to the working directory).
+    pub resolved_pattern: PathBuf,
+    pub profile: String,
+    pub timezone: Option<Tz>,
+    pub kind: Option<String>,
+    pub columns: BTreeMap<String, String>,
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// A strftime format that overrides the profile's list of timestamp formats.
+    pub timestamp_format: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlaSettings {
+    pub pause: Vec<StatusClass>,
+    pub calendar: String,
+    pub policies: BTreeMap<String, SlaPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicy {
+    pub response: Option<BusinessDuration>,
+    pub resolution: Option<BusinessDuration>,
+    pub calendar: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RepeatSettings {
+    pub key: Vec<String>,
+    pub window_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeSettings {
+    pub failure_window_days: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CostSettings {
+    pub default_hourly_rate: Option<f64>,
+    pub group_rates: BTreeMap<String, f64>,
+    pub monthly_service_costs: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub stat: String,
+    pub dimension: String,
+    pub key: String,
+}
+
+// ---- raw serde model -------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    report: RawReport,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+    #[serde(default)]
+    calendars: BTreeMap<String, RawCalendar>,
+    #[serde(default)]
+    sla: Option<toml::Table>,
+    #[serde(default)]
+    repeat: RawRepeat,
+    #[serde(default)]
+    changes: RawChanges,
+    #[serde(default)]
+    costs: RawCosts,
+    #[serde(default)]
+    thresholds: BTreeMap<String, RawThreshold>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    title: Option<String>,
+    timezone: Option<String>,
+    currency: Option<String>,
+    queries: Option<String>,
+    templates: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    path: String,
+    #[serde(default)]
+    profile: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    values: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    timestamp_format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    timezone: String,
+    #[serde(default)]
+    hours: BTreeMap<String, String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    response: Option<String>,
+    resolution: Option<String>,
+    calendar: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRepeat {
+    key: Option<Vec<String>>,
+    window_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChanges {
+    failure_window_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCosts {
+    default_hourly_rate: Option<f64>,
+    #[serde(default)]
+    group_rates: BTreeMap<String, f64>,
+    #[serde(default)]
+    monthly_service_costs: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    min: Option<f64>,
+    max: Option<f64>,
+    stat: Option<String>,
+    dimension: Option<String>,
+    key: Option<String>,
+}
+
+// ---- loading ---------------------------------------------------------------------------------
+
+impl Config {
+    /// Loads the configuration for what a user points deskpulse at: a `deskpulse.toml`, a
+    /// directory (its `deskpulse.toml`, else every export in it), or a single export file.
+    pub fn discover(target: &Path) -> Result<Config, ConfigError> {
+        if target.is_dir() {
+            let file = target.join(CONFIG_FILE_NAME);
+            if file.is_file() {
+                return Config::load(&file);
+            }
+            return Config::for_directory(target);
+        }
+        if !target.exists() {
+            return Err(ConfigError::Input(format!(
+                "{}: no such file or directory (expected a {CONFIG_FILE_NAME}, a directory of exports or an export file)",
+                target.display()
+            )));
+        }
+        let is_toml = target
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        if is_toml {
+            Config::load(target)
+        } else {
+            Config::for_export(target)
+        }
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, Some(path.to_path_buf()), base_dir)
+    }
+
+    /// Parses configuration text; `base_dir` resolves relative source paths.
+    pub fn parse(
+        text: &str,
+        path: Option<PathBuf>,
+        base_dir: PathBuf,
+    ) -> Result<Config, ConfigError> {
+        let shown = path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE_NAME));
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: shown.clone(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let mut config = validate(raw, &base_dir).map_err(invalid)?;
+        config.path = path;
+        config.base_dir = base_dir;
+        config.raw_text = text.to_string();
+        Ok(config)
+    }
+
+    /// A configuration for a directory without `deskpulse.toml`: every export in it, each with
+    /// its profile detected.
+    fn for_directory(dir: &Path) -> Result<Config, ConfigError> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| ConfigError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && is_export_file(p))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(ConfigError::Input(format!(
+                "{}: no {CONFIG_FILE_NAME} and no exports (.csv, .json, .ndjson, .jsonl, .gz) in this directory",
+                dir.display()
+            )));
+        }
+        let text = synthesized_config(
+            files
+                .iter()
+                .map(|f| f.file_name().unwrap_or_default().to_string_lossy()),
+        );
+        Config::parse(&text, None, dir.to_path_buf())
+    }
+
+    fn for_export(file: &Path) -> Result<Config, ConfigError> {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let text = synthesized_config(std::iter::once(name));
+        Config::parse(&text, None, dir)
+    }
+
+    /// The calendar a priority's SLA runs on (the policy's, else `[sla] calendar`).
+    pub fn calendar_for_priority(&self, priority: &str) -> &str {
+        self.sla
+            .policies
+            .get(priority)
+            .map(|p| p.calendar.as_str())
+            .unwrap_or(self.sla.calendar.as_str())
+    }
+}
+
+fn is_export_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXPORT_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn synthesized_config<'a>(files: impl Iterator<Item = std::borrow::Cow<'a, str>>) -> String {
+    let mut text = String::new();
+    for f in files {
+        let escaped = f.replace('\\', "\\\\").replace('"', "\\\"");
+        text.push_str(&format!("[[sources]]\npath = \"{escaped}\"\n\n"));
+    }
+    text
+}
+
+fn parse_tz(value: &str, key: &str) -> Result<Tz, String> {
+    Tz::from_str(value).map_err(|_| {
+        format!("{key}: unknown time zone `{value}` (expected an IANA name such as `Europe/Amsterdam` or `UTC`)")
+    })
+}
+
+fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
+    let report = ReportSettings {
+        title: raw
+            .report
+            .title
+            .unwrap_or_else(|| "IT service KPIs".to_string()),
+        timezone: match &raw.report.timezone {
+            Some(tz) => parse_tz(tz, "[report] timezone")?,
+            None => Tz::UTC,
+        },
+        currency: raw.report.currency.unwrap_or_else(|| "EUR".to_string()),
+        queries: raw.report.queries.map(|q| base_dir.join(q)),
+        templates: raw.report.templates.map(|t| base_dir.join(t)),
+    };
+
+    let mut sources = Vec::with_capacity(raw.sources.len());
+    for (i, s) in raw.sources.into_iter().enumerate() {
+        let at = format!("[[sources]] #{} (path = \"{}\")", i + 1, s.path);
+        if s.path.trim().is_empty() {
+            return Err(format!("{at}: `path` is empty"));
+        }
+        let timezone = match &s.timezone {
+            Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
+            None => None,
+        };
+        if let Some(kind) = &s.kind
+            && !model::Kind::NAMES.contains(&kind.as_str())
+        {
+            return Err(format!(
+                "{at}: kind `{kind}` is not one of {}",
+                model::Kind::NAMES.join(", ")
+            ));
+        }
+        for field in s.columns.keys() {
+            if !model::is_canonical_field(field) {
+                return Err(format!(
+                    "{at}: [sources.columns] names `{field}`, which is not a canonical field (one of {})",
+                    model::canonical_fields().join(", ")
+                ));
+            }
+        }
+        for (field, map) in &s.values {
+            let Some(allowed) = model::allowed_values(field) else {
+                return Err(format!(
+                    "{at}: [sources.values.{field}]: `{field}` has no value map (maps exist for {})",
+                    model::MAPPED_FIELDS.join(", ")
+                ));
+            };
+            for (from, to) in map {
+                if !allowed.contains(&to.as_str()) {
+                    return Err(format!(
+                        "{at}: [sources.values.{field}] maps \"{from}\" to \"{to}\", which is not one of {}",
+                        allowed.join(", ")
+                    ));
+                }
+            }
+        }
+        let resolved_pattern = if Path::new(&s.path).is_absolute() {
+            PathBuf::from(&s.path)
+        } else {
+            base_dir.join(&s.path)
+        };
+        sources.push(SourceConfig {
+            pattern: s.path,
+            resolved_pattern,
+            profile: s.profile.unwrap_or_else(|| "auto".to_string()),
+            timezone,
+            kind: s.kind,
+            columns: s.columns,
+            values: s.values,
+            timestamp_format: s.timestamp_format,
+        });
+    }
+    if sources.is_empty() {
+        return Err(
+            "no [[sources]]: name at least one export (`[[sources]]` with `path = ...`)"
+                .to_string(),
+        );
+    }
+
+    let mut calendars = BTreeMap::new();
+    for (name, cal) in raw.calendars {
+        if name == "24x7" {
+            return Err("[calendars.24x7]: `24x7` is built in and cannot be redefined".to_string());
+        }
+        let tz = parse_tz(&cal.timezone, &format!("[calendars.{name}] timezone"))?;
+        let spec = parse_calendar(&name, tz, &cal.hours, &cal.holidays)
+            .map_err(|e| format!("[calendars.{name}] {e}"))?;
+        calendars.insert(name, spec);
+    }
+    let calendar_exists = |name: &str| name == "24x7" || calendars.contains_key(name);
+
+    let sla = validate_sla(raw.sla, &calendar_exists)?;
+
+    let repeat = RepeatSettings {
+        key: raw.repeat.key.unwrap_or_else(|| vec!["ci".to_string()]),
+        window_days: raw.repeat.window_days.unwrap_or(30),
+    };
+    if repeat.key.is_empty() {
+        return Err("[repeat] key: name at least one field (default [\"ci\"])".to_string());
+    }
+    for k in &repeat.key {
+        if !model::is_canonical_field(k) {
+            return Err(format!(
+                "[repeat] key: `{k}` is not a canonical field (one of {})",
+                model::canonical_fields().join(", ")
+            ));
+        }
+    }
+    let changes = ChangeSettings {
+        failure_window_days: raw.changes.failure_window_days.unwrap_or(7),
+    };
+
+    let costs = CostSettings {
+        default_hourly_rate: raw.costs.default_hourly_rate,
+        group_rates: raw.costs.group_rates,
+        monthly_service_costs: raw.costs.monthly_service_costs,
+    };
+    let money = costs
+        .default_hourly_rate
+        .iter()
+        .map(|r| ("default_hourly_rate".to_string(), *r))
+        .chain(
+            costs
+                .group_rates
+                .iter()
+                .map(|(k, v)| (format!("group_rates.\"{k}\""), *v)),
+        )
+        .chain(
+            costs
+                .monthly_service_costs
+                .iter()
+                .map(|(k, v)| (format!("monthly_service_costs.\"{k}\""), *v)),
+        );
+    for (key, value) in money {
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!(
+                "[costs] {key} = {value}: must be a non-negative number"
+            ));
+        }
+    }
+
+    let mut thresholds = BTreeMap::new();
+    for (kpi, t) in raw.thresholds {
+        if t.min.is_none() && t.max.is_none() {
+            return Err(format!("[thresholds] {kpi}: give `min`, `max` or both"));
+        }
+        if let (Some(lo), Some(hi)) = (t.min, t.max)
+            && lo > hi
+        {
+            return Err(format!("[thresholds] {kpi}: min {lo} is above max {hi}"));
+        }
+        let stat = t.stat.unwrap_or_else(|| "value".to_string());
+        if !["value", "mean", "median", "p90"].contains(&stat.as_str()) {
+            return Err(format!(
+                "[thresholds] {kpi}: stat `{stat}` is not one of value, mean, median, p90"
+            ));
+        }
+        let dimension = t.dimension.unwrap_or_else(|| "all".to_string());
+        if dimension != "all" && !model::DIMENSIONS.contains(&dimension.as_str()) {
+            return Err(format!(
+                "[thresholds] {kpi}: dimension `{dimension}` is not one of all, {}",
+                model::DIMENSIONS.join(", ")
+            ));
+        }
+        let key = t.key.unwrap_or_else(|| "all".to_string());
+        thresholds.insert(
+            kpi,
+            Threshold {
+                min: t.min,
+                max: t.max,
+                stat,
+                dimension,
+                key,
+            },
+        );
+    }
+
+    Ok(Config {
+        path: None,
+        base_dir: PathBuf::new(),
+        report,
+        sources,
+        calendars,
+        sla,
+        repeat,
+        changes,
+        costs,
+        thresholds,
+        raw_text: String::new(),
+    })
+}
+
+fn validate_sla(
+    raw: Option<toml::Table>,
+    calendar_exists: &dyn Fn(&str) -> bool,
+) -> Result<SlaSettings, String> {
+    let mut settings = SlaSettings {
+        pause: vec![StatusClass::WaitCustomer, StatusClass::WaitThirdParty],
+        calendar: "24x7".to_string(),
+        policies: BTreeMap::new(),
+    };
+    let Some(table) = raw else {
+        return Ok(settings);
+    };
+    for (key, value) in table {
+        match key.as_str() {
+            "pause" => {
+                let list: Vec<String> = value
+                    .try_into()
+                    .map_err(|e| format!("[sla] pause: expected a list of status classes ({e})"))?;
+                settings.pause = list
+                    .iter()
+                    .map(|s| StatusClass::from_str(s).map_err(|e| format!("[sla] pause: {e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "calendar" => {
+                let name: String = value
+                    .try_into()
+                    .map_err(|e| format!("[sla] calendar: expected a calendar name ({e})"))?;
+                settings.calendar = name;
+            }
+            p if model::allowed_values("priority").is_some_and(|a| a.contains(&p)) => {
+                let policy: RawPolicy = value.try_into().map_err(|e| format!("[sla.{p}]: {e}"))?;
+                let parse =
+                    |v: &Option<String>, what: &str| -> Result<Option<BusinessDuration>, String> {
+                        v.as_deref()
+                            .map(|s| {
+                                BusinessDuration::from_str(s)
+                                    .map_err(|e| format!("[sla.{p}] {what}: {e}"))
+                            })
+                            .transpose()
+                    };
+                let response = parse(&policy.response, "response")?;
+                let resolution = parse(&policy.resolution, "resolution")?;
+                if response.is_none() && resolution.is_none() {
+                    return Err(format!(
+                        "[sla.{p}]: give a `response` target, a `resolution` target or both"
+                    ));
+                }
+                settings.policies.insert(
+                    p.to_string(),
+                    SlaPolicy {
+                        response,
+                        resolution,
+                        calendar: policy.calendar.unwrap_or_default(),
+                    },
+                );
+            }
+            other => {
+                return Err(format!(
+                    "[sla]: unknown key `{other}` (expected `pause`, `calendar` or a priority table [sla.P1] .. [sla.P5])"
+                ));
+            }
+        }
+    }
+    if !calendar_exists(&settings.calendar) {
+        return Err(format!(
+            "[sla] calendar = \"{}\": no such calendar (define [calendars.{}] or use \"24x7\")",
+            settings.calendar, settings.calendar
+        ));
+    }
+    let default_calendar = settings.calendar.clone();
+    for (p, policy) in settings.policies.iter_mut() {
+        if policy.calendar.is_empty() {
+            policy.calendar = default_calendar.clone();
+        } else if !calendar_exists(&policy.calendar) {
+            return Err(format!(
+                "[sla.{p}] calendar = \"{}\": no such calendar (define [calendars.{}] or use \"24x7\")",
+                policy.calendar, policy.calendar
+            ));
+        }
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, None, PathBuf::from("/cfg"))
+    }
+
+    const CONTRACT_EXAMPLE: &str = r#"
+[report]
+title = "IT service KPIs"
+timezone = "Europe/Amsterdam"
+currency = "EUR"
+
+[[sources]]
+path = "exports/incidents.csv"
+profile = "servicenow"
+timezone = "UTC"
+
+[[sources]]
+path = "exports/change_request.csv"
+profile = "servicenow"
+kind = "change"
+[sources.columns]
+change_outcome = "u_substate"
+[sources.values.change_outcome]
+"All Changes Completed" = "successful"
+"Partial Change Completed" = "successful_with_issues"
+"Change Unsuccessful-Rolled Back" = "unsuccessful"
+"Change Cancelled - Will Not Be Performed" = "cancelled"
+
+[calendars.office]
+timezone = "Europe/Amsterdam"
+hours = { mon = "08:00-18:00", tue = "08:00-18:00", wed = "08:00-18:00", thu = "08:00-18:00", fri = "08:00-17:00" }
+holidays = ["2026-12-25", "2026-12-26"]
+
+[sla]
+pause = ["wait_customer", "wait_third_party"]
+calendar = "office"
+[sla.P1]
+response = "15m"
+resolution = "4h"
+calendar = "24x7"
+[sla.P3]
+response = "4h"
+resolution = "3d"
+calendar = "office"
+
+[repeat]
+key = ["ci"]
+window_days = 30
+
+[changes]
+failure_window_days = 7
+
+[costs]
+default_hourly_rate = 55.0
+group_rates = { "Service Desk" = 42.0, "Network" = 70.0 }
+monthly_service_costs = { "Email" = 12000.0, "VPN" = 3500.0 }
+
+[thresholds]
+sla_resolution_met_pct = { min = 90.0 }
+mttr_hours = { max = 24.0, stat = "median" }
+"#;
+
+    #[test]
+    fn contract_example_parses() {
+        let c = parse(CONTRACT_EXAMPLE).unwrap();
+        assert_eq!(c.report.timezone, chrono_tz::Europe::Amsterdam);
+        assert_eq!(c.sources.len(), 2);
+        assert_eq!(
+            c.sources[0].resolved_pattern,
+            PathBuf::from("/cfg/exports/incidents.csv")
+        );
+        assert_eq!(c.sources[1].kind.as_deref(), Some("change"));
+        assert_eq!(c.sources[1].columns["change_outcome"], "u_substate");
+        assert_eq!(
+            c.sla.policies["P3"].resolution.unwrap().minutes(),
+            3 * 24 * 60
+        );
+        assert_eq!(c.sla.policies["P1"].calendar, "24x7");
+        assert_eq!(c.calendar_for_priority("P2"), "office");
+        assert_eq!(c.thresholds["mttr_hours"].stat, "median");
+        assert_eq!(c.thresholds["sla_resolution_met_pct"].min, Some(90.0));
+        assert_eq!(c.costs.group_rates["Network"], 70.0);
+        assert!(c.calendars.contains_key("office"));
+    }
+
+    #[test]
+    fn typo_in_a_key_is_named() {
+        let err = parse("[report]\ntimezon = \"UTC\"\n[[sources]]\npath = \"a.csv\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timezon"), "{err}");
+    }
+
+    #[test]
+    fn unknown_time_zone_is_named() {
+        let err =
+            parse("[report]\ntimezone = \"Europe/Amsterdm\"\n[[sources]]\npath = \"a.csv\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("Europe/Amsterdm") && err.contains("[report] timezone"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn value_map_to_unknown_class_is_rejected() {
+        let err = parse(
+            "[[sources]]\npath = \"a.csv\"\n[sources.values.status]\n\"Parked\" = \"parked\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("parked") && err.contains("wait_customer"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sla_policy_needs_known_calendar() {
+        let err = parse(
+            "[[sources]]\npath = \"a.csv\"\n[sla.P1]\nresolution = \"4h\"\ncalendar = \"office\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no such calendar"), "{err}");
+    }
+
+    #[test]
+    fn sla_unknown_priority_is_rejected() {
+        let err = parse("[[sources]]\npath = \"a.csv\"\n[sla.P7]\nresolution = \"4h\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("P7"), "{err}");
+    }
+
+    #[test]
+    fn threshold_needs_a_bound() {
+        let err = parse(
+            "[[sources]]\npath = \"a.csv\"\n[thresholds]\nmttr_hours = { stat = \"median\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("min") && err.contains("mttr_hours"), "{err}");
+    }
+
+    #[test]
+    fn no_sources_is_an_error() {
+        assert!(parse("[report]\ntitle = \"x\"\n").is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! The DuckDB session: canonical tables handed over as Arrow, the ledger built by SQL, and every
+//! KPI family of the catalogue run with the period as bind parameters.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use chrono::{DateTime, SecondsFormat, Utc};
+use duckdb::{Config as DuckConfig, Connection, ToSql};
+use polars::prelude::DataFrame;
+
+use crate::interop;
+use crate::kpi::KpiRow;
+use crate::model::{self, ColumnType, DIMENSIONS, NONE_KEY};
+use crate::queries::{Catalogue, QueryFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("DuckDB: {0}")]
+    Duck(#[from] duckdb::Error),
+    #[error(transparent)]
+    Interop(#[from] interop::InteropError),
+    #[error("query {query} ({origin}): {message}")]
+    Query {
+        query: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// The instants a query may use as `$period_start`, `$period_end`, `$as_of` and `$backlog_at`
+/// (the earlier of the period's end and as_of).
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub as_of: DateTime<Utc>,
+}
+
+impl Window {
+    fn params(&self) -> BTreeMap<&'static str, String> {
+        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        BTreeMap::from([
+            ("period_start", fmt(self.start)),
+            ("period_end", fmt(self.end)),
+            ("as_of", fmt(self.as_of)),
+            ("backlog_at", fmt(self.end.min(self.as_of))),
+        ])
+    }
+}
+
+pub struct Engine {
+    conn: Connection,
+}
+
+impl Engine {
+    /// An in-memory database that never loads or downloads an extension and cannot read files:
+    /// the only data it sees is what deskpulse hands it.
+    pub fn new() -> Result<Engine, EngineError> {
+        let config = DuckConfig::default()
+            .enable_autoload_extension(false)?
+            .with("autoinstall_known_extensions", "false")?
+            .enable_external_access(false)?;
+        let conn = Connection::open_in_memory_with_flags(config)?;
+        Ok(Engine { conn })
+    }
+
+    /// Creates a table with the canonical column types and appends the frame's Arrow batches.
+    pub fn load(
+        &self,
+        name: &str,
+        frame: &DataFrame,
+        columns: &[(&str, ColumnType)],
+    ) -> Result<(), EngineError> {
+        let ddl: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| format!("\"{c}\" {}", t.sql_type()))
+            .collect();
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE TABLE {name} ({})",
+            ddl.join(", ")
+        ))?;
+        let ordered =
+            frame
+                .select(columns.iter().map(|(c, _)| *c))
+                .map_err(|e| EngineError::Query {
+                    query: name.to_string(),
+                    origin: "canonical table".to_string(),
+                    message: e.to_string(),
+                })?;
+        let mut appender = self.conn.appender(name)?;
+        for batch in interop::to_record_batches(&ordered)? {
+            appender.append_record_batch(batch)?;
+        }
+        appender.flush()?;
+        Ok(())
+    }
+
+    /// Builds the ledger table from its query, and `ledger_dims`: every ledger row once per
+    /// dimension, with the key it has there (`all`, or its value, or `(none)`).
+    pub fn build_ledger(&self, query: &QueryFile, window: &Window) -> Result<(), EngineError> {
+        let sql = format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql);
+        let mut stmt = self.prepare(query, &sql)?;
+        let params = bind_params(query, &stmt, window)?;
+        let named: Vec<(&str, &dyn ToSql)> =
+            params.iter().map(|(k, v)| (*k, v as &dyn ToSql)).collect();
+        stmt.execute(named.as_slice())
+            .map_err(|e| query_error(query, e))?;
+        let names: Vec<String> = std::iter::once("'all'".to_string())
+            .chain(DIMENSIONS.iter().map(|d| format!("'{d}'")))
+            .collect();
+        let keys: Vec<String> = std::iter::once("'all'".to_string())
+            .chain(
+                DIMENSIONS
+                    .iter()
+                    .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}')")),
+            )
+            .collect();
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{}]) AS dimension, unnest([{}]) AS key FROM ledger",
+            names.join(", "),
+            keys.join(", ")
+        ))?;
+        Ok(())
+    }
+
+    /// Runs one KPI family and reads its rows.
+    pub fn run_family(
+        &self,
+        query: &QueryFile,
+        window: &Window,
+    ) -> Result<Vec<KpiRow>, EngineError> {
+        let mut stmt = self.prepare(query, &query.sql)?;
+        let params = bind_params(query, &stmt, window)?;
+        let named: Vec<(&str, &dyn ToSql)> =
+            params.iter().map(|(k, v)| (*k, v as &dyn ToSql)).collect();
+        let batches: Vec<RecordBatch> = stmt
+            .query_arrow(named.as_slice())
+            .map_err(|e| query_error(query, e))?
+            .collect();
+        let mut rows = Vec::new();
+        for batch in &batches {
+            rows.extend(kpi_rows(query, batch)?);
+        }
+        Ok(rows)
+    }
+
+    /// Runs every family of the catalogue; rows come back in the contract's order.
+    pub fn run_catalogue(
+        &self,
+        catalogue: &Catalogue,
+        window: &Window,
+    ) -> Result<Vec<KpiRow>, EngineError> {
+        let mut rows = Vec::new();
+        for family in &catalogue.families {
+            rows.extend(self.run_family(family, window)?);
+        }
+        rows.sort_by(KpiRow::contract_order);
+        Ok(rows)
+    }
+
+    /// Runs a query of deskpulse's own and returns its batches.
+    pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        Ok(stmt.query_arrow([])?.collect())
+    }
+
+    fn prepare(&self, query: &QueryFile, sql: &str) -> Result<duckdb::Statement<'_>, EngineError> {
+        self.conn.prepare(sql).map_err(|e| query_error(query, e))
+    }
+}
+
+fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
+    EngineError::Query {
+        query: query.id.clone(),
+        origin: query.origin.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// Binds the named parameters a statement uses, and only those; an unknown name is an error
+/// that lists the names a query may use.
+fn bind_params(
+    query: &QueryFile,
+    stmt: &duckdb::Statement<'_>,
+    window: &Window,
+) -> Result<Vec<(&'static str, String)>, EngineError> {
+    let available = window.params();
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for i in 1..=stmt.parameter_count() {
+        let name = stmt.parameter_name(i).map_err(|e| query_error(query, e))?;
+        let Some((key, value)) = available.get_key_value(name.as_str()) else {
+            return Err(EngineError::Query {
+                query: query.id.clone(),
+                origin: query.origin.clone(),
+                message: format!(
+                    "uses parameter ${name}; a query may use {}",
+                    available
+                        .keys()
+                        .map(|k| format!("${k}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        };
+        out.push((key, value.clone()));
+    }
+    Ok(out)
+}
+
+const RESULT_COLUMNS: &[&str] = &[
+    "kpi",
+    "stat",
+    "dimension",
+    "key",
+    "value",
+    "n",
+    "missing",
+    "numerator",
+    "denominator",
+];
+
+fn kpi_rows(query: &QueryFile, batch: &RecordBatch) -> Result<Vec<KpiRow>, EngineError> {
+    let fail = |message: String| EngineError::Query {
+        query: query.id.clone(),
+        origin: query.origin.clone(),
+        message,
+    };
+    let missing_column = |e: String| {
+        fail(format!(
+            "{e}; a KPI query returns the columns {}",
+            RESULT_COLUMNS.join(", ")
+        ))
+    };
+    let text = |name: &str| column_strings(batch, name).map_err(missing_column);
+    let float = |name: &str| column_f64(batch, name).map_err(missing_column);
+    let int = |name: &str| column_i64(batch, name).map_err(missing_column);
+    let (kpi, stat, dimension, key) = (
+        text("kpi")?,
+        text("stat")?,
+        text("dimension")?,
+        text("key")?,
+    );
+    let (value, numerator, denominator) =
+        (float("value")?, float("numerator")?, float("denominator")?);
+    let (n, missing) = (int("n")?, int("missing")?);
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let required = |v: &Option<String>, name: &str| {
+            v.clone()
+                .ok_or_else(|| fail(format!("a row has no `{name}`")))
+        };
+        let dim = required(&dimension[i], "dimension")?;
+        if dim != "all" && !model::DIMENSIONS.contains(&dim.as_str()) {
+            return Err(fail(format!(
+                "dimension `{dim}` is not all or one of {}",
+                model::DIMENSIONS.join(", ")
+            )));
+        }
+        rows.push(KpiRow {
+            kpi: required(&kpi[i], "kpi")?,
+            stat: required(&stat[i], "stat")?,
+            dimension: dim,
+            key: required(&key[i], "key")?,
+            value: value[i].filter(|v| v.is_finite()),
+            n: n[i].unwrap_or(0).max(0) as u64,
+            missing: missing[i].unwrap_or(0).max(0) as u64,
+            numerator: numerator[i],
+            denominator: denominator[i],
+        });
+    }
+    Ok(rows)
+}
+
+fn named<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, String> {
+    batch
+        .schema()
+        .index_of(name)
+        .map(|i| batch.column(i).as_ref())
+        .map_err(|_| format!("its result has no column `{name}`"))
+}
+
+/// A result column as text (any type is cast).
+pub fn column_strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+    let a =
+        cast(named(batch, name)?, &DataType::Utf8).map_err(|e| format!("column `{name}`: {e}"))?;
+    let a = a.as_string::<i32>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+        .collect())
+}
+
+/// A result column as doubles.
+pub fn column_f64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
+    let a = cast(named(batch, name)?, &DataType::Float64)
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    let a = a.as_primitive::<Float64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}
+
+/// A result column as whole numbers.
+pub fn column_i64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, String> {
+    let a =
+        cast(named(batch, name)?, &DataType::Int64).map_err(|e| format!("column `{name}`: {e}"))?;
+    let a = a.as_primitive::<Int64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}

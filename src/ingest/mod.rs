@@ -1,0 +1,238 @@
+//! Ingest: exports in, canonical tables out (`tickets`, `status_changes`, `ingest_issues`),
+//! with a per-file account of every row.
+
+pub mod normalize;
+pub mod profile;
+pub mod read;
+pub mod timestamps;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{Config, SourceConfig};
+use crate::model::{self, ACTION_ROW_REJECTED};
+use normalize::{FileContext, empty_frame, normalize};
+use profile::{Mapping, Profile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{file}: {message}")]
+    Unreadable { file: String, message: String },
+    #[error("{0}")]
+    Source(String),
+    #[error("internal error while normalising: {0}")]
+    Internal(String),
+}
+
+impl From<PolarsError> for IngestError {
+    fn from(e: PolarsError) -> Self {
+        IngestError::Internal(e.to_string())
+    }
+}
+
+/// What one input file contributed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub profile: String,
+    /// Why this profile was used (named in the configuration, or which columns matched).
+    pub profile_reason: String,
+    pub sha256: String,
+    pub format: String,
+    pub encoding: String,
+    pub timestamp_format: Option<String>,
+    pub timezone: String,
+    /// Data rows in the file.
+    pub rows: u64,
+    /// Rows that became tickets, or history rows of an event log.
+    pub accepted: u64,
+    pub rejected: u64,
+    pub tickets: u64,
+    /// History rows (event logs only).
+    pub history_rows: u64,
+    pub event_log: bool,
+}
+
+pub struct Ingested {
+    pub tickets: DataFrame,
+    pub status_changes: DataFrame,
+    pub issues: DataFrame,
+    pub inputs: Vec<InputReport>,
+    /// Sources (profiles) whose files carried status history.
+    pub sources_with_history: BTreeSet<String>,
+}
+
+/// Reads every source of the configuration.
+pub fn ingest(config: &Config) -> Result<Ingested, IngestError> {
+    let profiles = profile::built_in();
+    let mut tickets = Vec::new();
+    let mut history = Vec::new();
+    let mut issues = Vec::new();
+    let mut inputs = Vec::new();
+    let mut sources_with_history = BTreeSet::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        for path in expand(source, i)? {
+            let shown = shown_path(&path, &config.base_dir);
+            let (normalized, report) = ingest_file(&path, &shown, source, config, &profiles)?;
+            if let Some(h) = normalized.history {
+                sources_with_history.insert(report.profile.clone());
+                history.push(h.lazy());
+            }
+            tickets.push(normalized.tickets.lazy());
+            issues.push(normalized.issues.lazy());
+            inputs.push(report);
+        }
+    }
+    let union = |frames: Vec<LazyFrame>,
+                 columns: &[(&str, model::ColumnType)]|
+     -> PolarsResult<DataFrame> {
+        if frames.is_empty() {
+            Ok(empty_frame(columns))
+        } else {
+            concat(frames, UnionArgs::default())?.collect()
+        }
+    };
+    let tickets = union(tickets, &model::ticket_columns())?;
+    let status_changes = union(history, &model::status_change_columns())?;
+    let issues = union(issues, &model::issue_columns())?;
+    let (tickets, issues) = reject_cross_file_duplicates(tickets, issues, &mut inputs)?;
+    Ok(Ingested {
+        tickets,
+        status_changes,
+        issues,
+        inputs,
+        sources_with_history,
+    })
+}
+
+fn ingest_file(
+    path: &Path,
+    shown: &str,
+    source: &SourceConfig,
+    config: &Config,
+    profiles: &[Profile],
+) -> Result<(normalize::Normalized, InputReport), IngestError> {
+    let export = read::open(path, shown)?;
+    let header = export.header().clone();
+    let (profile, reason) =
+        profile::choose(profiles, &source.profile, &header, shown).map_err(|message| {
+            if source.profile == "auto" {
+                IngestError::Unreadable {
+                    file: shown.to_string(),
+                    message: message
+                        .trim_start_matches(&format!("{shown}: "))
+                        .to_string(),
+                }
+            } else {
+                IngestError::Source(message)
+            }
+        })?;
+    let mapping = Mapping::build(profile, source, &header, shown).map_err(IngestError::Source)?;
+    let mut wanted: Vec<usize> = mapping.fields.values().copied().collect();
+    if let Some((seq, at)) = mapping.event_log {
+        wanted.extend([seq, at]);
+    }
+    let raw = read::read_columns(&export, &wanted)?;
+    let timezone = source.timezone.unwrap_or(config.report.timezone);
+    let ctx = FileContext {
+        source: &profile.name,
+        shown,
+        timezone,
+        mapping: &mapping,
+        header: &header,
+    };
+    let normalized =
+        normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
+    let history_rows = normalized.history.as_ref().map_or(0, |h| h.height() as u64);
+    let report = InputReport {
+        path: shown.to_string(),
+        profile: profile.name.clone(),
+        profile_reason: reason,
+        sha256: export.sha256.clone(),
+        format: export.format(),
+        encoding: export.encoding.to_string(),
+        timestamp_format: normalized.timestamp_format.clone(),
+        timezone: timezone.name().to_string(),
+        rows: normalized.rows,
+        accepted: normalized.rows - normalized.rejected,
+        rejected: normalized.rejected,
+        tickets: normalized.tickets.height() as u64,
+        history_rows,
+        event_log: normalized.history.is_some(),
+    };
+    Ok((normalized, report))
+}
+
+/// The files a source names: its glob, sorted, or an error that says nothing matched.
+fn expand(source: &SourceConfig, index: usize) -> Result<Vec<PathBuf>, IngestError> {
+    let pattern = source.resolved_pattern.to_string_lossy().to_string();
+    let at = format!("[[sources]] #{} (path = \"{}\")", index + 1, source.pattern);
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        if source.resolved_pattern.is_file() {
+            return Ok(vec![source.resolved_pattern.clone()]);
+        }
+        return Err(IngestError::Unreadable {
+            file: pattern,
+            message: format!("no such file (named by {at})"),
+        });
+    }
+    let mut files: Vec<PathBuf> = glob::glob(&pattern)
+        .map_err(|e| IngestError::Source(format!("{at}: not a valid pattern: {e}")))?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(IngestError::Unreadable {
+            file: pattern,
+            message: format!("no file matches this pattern (named by {at})"),
+        });
+    }
+    Ok(files)
+}
+
+/// A path as reports show it: relative to the configuration's directory when it lies inside it.
+fn shown_path(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// A ticket id seen in an earlier file of the same source is kept there and rejected here.
+fn reject_cross_file_duplicates(
+    tickets: DataFrame,
+    issues: DataFrame,
+    inputs: &mut [InputReport],
+) -> Result<(DataFrame, DataFrame), IngestError> {
+    let first = col("id").is_first_distinct().over([col("source")])?;
+    let dups = tickets
+        .clone()
+        .lazy()
+        .filter(first.clone().not())
+        .collect()?;
+    if dups.height() == 0 {
+        return Ok((tickets, issues));
+    }
+    let counts = normalize::count_by_file(&dups, "source_file")?;
+    for input in inputs.iter_mut() {
+        if let Some(n) = counts.get(&input.path) {
+            input.rejected += n;
+            input.accepted -= n;
+            input.tickets -= n;
+        }
+    }
+    let dup_issues = dups.lazy().select([
+        col("source_file"),
+        col("source_row"),
+        lit("id").alias("column"),
+        col("id").alias("value"),
+        lit("duplicate ticket id: an earlier file of the same source has it and is kept")
+            .alias("problem"),
+        lit(ACTION_ROW_REJECTED).alias("action"),
+    ]);
+    let issues = concat([issues.lazy(), dup_issues], UnionArgs::default())?.collect()?;
+    let tickets = tickets.lazy().filter(first).collect()?;
+    Ok((tickets, issues))
+}

@@ -1,0 +1,631 @@
+//! One file's columns → canonical tickets, status history and ingest issues, as Polars
+//! expressions. Every row ends as a ticket (or a history row) or as a rejected row with its
+//! reason; every value that cannot be true is nulled and reported.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::profile::{HeaderIndex, Mapping};
+use super::read::{MalformedRow, ROW_COLUMN, RawFrame, column_name};
+use super::timestamps::{choose_format, naive, plausible_from, to_utc};
+use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED, ColumnType};
+
+/// What the normaliser needs to know about the file besides its rows.
+pub struct FileContext<'a> {
+    pub source: &'a str,
+    pub shown: &'a str,
+    pub timezone: Tz,
+    pub mapping: &'a Mapping,
+    pub header: &'a HeaderIndex,
+}
+
+pub struct Normalized {
+    pub tickets: DataFrame,
+    pub history: Option<DataFrame>,
+    pub issues: DataFrame,
+    pub rows: u64,
+    pub rejected: u64,
+    pub timestamp_format: Option<String>,
+}
+
+const SEQ_RAW: &str = "__seq_raw";
+const UPDATED_RAW: &str = "__updated_raw";
+const SEQ: &str = "__seq";
+const UPDATED: &str = "__updated_at";
+const REJECT: &str = "__reject";
+const RAW_SUFFIX: &str = "__raw";
+const NAIVE_SUFFIX: &str = "__naive";
+
+fn zoned_name(field: &str) -> String {
+    format!("{field}__zoned")
+}
+
+fn raw(field: &str) -> String {
+    format!("{field}{RAW_SUFFIX}")
+}
+
+fn null_text() -> Expr {
+    lit(NULL).cast(DataType::String)
+}
+
+fn utc_type() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+/// The Polars type of a canonical column.
+pub fn polars_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::Text => DataType::String,
+        ColumnType::Timestamp => utc_type(),
+        ColumnType::Count => DataType::UInt32,
+        ColumnType::Float => DataType::Float64,
+        ColumnType::Bool => DataType::Boolean,
+        ColumnType::Row => DataType::UInt64,
+        ColumnType::Int => DataType::Int64,
+    }
+}
+
+/// An empty frame with the canonical columns, for sources that contribute nothing.
+pub fn empty_frame(columns: &[(&str, ColumnType)]) -> DataFrame {
+    let cols: Vec<Column> = columns
+        .iter()
+        .map(|(n, t)| Column::new_empty((*n).into(), &polars_type(*t)))
+        .collect();
+    DataFrame::new(0, cols).expect("empty frame")
+}
+
+/// One issue rule: rows matching `when` get an issue row for `column` with `value`.
+struct IssueRule {
+    when: Expr,
+    column: String,
+    value: Expr,
+    problem: String,
+    action: &'static str,
+}
+
+pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
+    let m = ctx.mapping;
+    let label = |field: &str| -> String {
+        m.fields
+            .get(field)
+            .map(|i| ctx.header.names()[*i].clone())
+            .unwrap_or_else(|| field.to_string())
+    };
+    let nulls = Series::new("nulls".into(), m.nulls.clone());
+    let clean = |c: String| -> Expr {
+        let s = col(c.as_str()).str().strip_chars(lit(NULL));
+        when(s.clone().is_in(lit(nulls.clone()).implode(false), false))
+            .then(null_text())
+            .otherwise(s)
+    };
+
+    // 1. Cleaned text per canonical field.
+    let mut select = vec![col(ROW_COLUMN)];
+    for (field, idx) in &m.fields {
+        select.push(clean(column_name(*idx)).alias(raw(field)));
+    }
+    if let Some((seq, at)) = m.event_log {
+        select.push(clean(column_name(seq)).alias(SEQ_RAW));
+        select.push(clean(column_name(at)).alias(UPDATED_RAW));
+    }
+    let RawFrame {
+        frame,
+        malformed,
+        rows,
+    } = raw_frame;
+    let malformed_rows = Series::new(
+        "malformed".into(),
+        malformed.iter().map(|r| r.row).collect::<Vec<u64>>(),
+    );
+    let staged = frame
+        .lazy()
+        .filter(
+            col(ROW_COLUMN)
+                .is_in(lit(malformed_rows).implode(false), false)
+                .not(),
+        )
+        .select(select)
+        .collect()?;
+
+    // An event log repeats ticket ids; a list export that merely has the columns does not.
+    let event_log = m.event_log.is_some()
+        && has_repeated_ids(
+            staged
+                .clone()
+                .lazy()
+                .filter(col(raw("id").as_str()).is_not_null())
+                .select([col(raw("id").as_str()).alias("id")]),
+        )?;
+
+    // 2. The file's timestamp format.
+    let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
+        .iter()
+        .filter(|f| m.fields.contains_key(**f))
+        .map(|f| raw(f))
+        .collect();
+    if m.event_log.is_some() {
+        ts_raw.push(UPDATED_RAW.to_string());
+    }
+    let format = choose_format(&staged, &ts_raw, &m.formats)?;
+    let fmt = format.clone().unwrap_or_else(|| m.formats[0].clone());
+
+    // 3. Typed columns, with the naive parse kept to tell a bad format from a DST gap.
+    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), col(raw("id").as_str()).alias("id")];
+    let mut rules: Vec<IssueRule> = Vec::new();
+    let has = |f: &str| m.fields.contains_key(f);
+
+    for field in model::TEXT_FIELDS.iter().filter(|f| has(f)) {
+        if model::MAPPED_FIELDS.contains(field) {
+            continue;
+        }
+        typed.push(col(raw(field).as_str()).alias(*field));
+    }
+    for field in model::MAPPED_FIELDS.iter().filter(|f| has(f)) {
+        let (expr, unknown) = map_values(&staged, field, m)?;
+        typed.push(expr.alias(*field));
+        typed.push(col(raw(field).as_str()));
+        if !unknown.is_empty() {
+            let unknown = Series::new("unknown".into(), unknown);
+            rules.push(IssueRule {
+                when: col(raw(field).as_str()).is_in(lit(unknown).implode(false), false),
+                column: label(field),
+                value: col(raw(field).as_str()),
+                problem: format!(
+                    "unknown {} value: not in the profile's [values.{field}] map",
+                    field.replace('_', " ")
+                ),
+                action: ACTION_VALUE_NULLED,
+            });
+        }
+    }
+    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
+        let naive_name = format!("{field}{NAIVE_SUFFIX}");
+        typed.push(naive(col(raw(field).as_str()), &fmt).alias(naive_name.as_str()));
+        typed.push(col(raw(field).as_str()));
+    }
+    if m.event_log.is_some() {
+        typed
+            .push(naive(col(UPDATED_RAW), &fmt).alias(format!("{UPDATED}{NAIVE_SUFFIX}").as_str()));
+        typed.push(col(SEQ_RAW).cast(DataType::UInt64).alias(SEQ));
+        typed.push(col(SEQ_RAW));
+        typed.push(col(UPDATED_RAW));
+    }
+    for field in model::COUNT_FIELDS.iter().filter(|f| has(f)) {
+        typed.push(
+            col(raw(field).as_str())
+                .cast(DataType::UInt32)
+                .alias(*field),
+        );
+        typed.push(col(raw(field).as_str()));
+        rules.push(IssueRule {
+            when: col(raw(field).as_str())
+                .is_not_null()
+                .and(col(*field).is_null()),
+            column: label(field),
+            value: col(raw(field).as_str()),
+            problem: "not a whole number".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+    }
+    if has("labor_minutes") {
+        let r = raw("labor_minutes");
+        let v = col(r.as_str()).cast(DataType::Float64);
+        typed.push(
+            when(v.clone().lt(lit(0.0)))
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(v)
+                .alias("labor_minutes"),
+        );
+        typed.push(col(r.as_str()));
+        rules.push(IssueRule {
+            when: col(r.as_str())
+                .is_not_null()
+                .and(col("labor_minutes").is_null()),
+            column: label("labor_minutes"),
+            value: col(r.as_str()),
+            problem: "not a non-negative number of minutes".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+    }
+    let typed = staged.lazy().select(typed);
+
+    // 4. Naive → UTC, placeholders out.
+    let mut zoned: Vec<Expr> = Vec::new();
+    let zone_names: Vec<&str> = model::TIMESTAMP_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| has(f))
+        .chain(m.event_log.map(|_| UPDATED))
+        .collect();
+    for field in &zone_names {
+        let n = format!("{field}{NAIVE_SUFFIX}");
+        zoned.push(to_utc(col(n.as_str()), ctx.timezone).alias(zoned_name(field)));
+    }
+    let plausible: Vec<Expr> = zone_names
+        .iter()
+        .map(|field| {
+            let utc = col(zoned_name(field).as_str());
+            when(utc.clone().lt(plausible_from()))
+                .then(lit(NULL).cast(utc_type()))
+                .otherwise(utc)
+                .alias(*field)
+        })
+        .collect();
+    let zoned = typed.with_columns(zoned).with_columns(plausible);
+
+    // 5. Row rejections, first reason wins.
+    let mut reasons: Vec<(Expr, String, Expr, String)> = Vec::new();
+    reasons.push((
+        col("id").is_null(),
+        label("id"),
+        null_text(),
+        "no ticket id".to_string(),
+    ));
+    let created_reason = |e: Expr| -> Expr {
+        if has("created_at") {
+            let change_closed = if has("kind") && has("closed_at") {
+                col("kind")
+                    .eq(lit("change"))
+                    .fill_null(lit(false))
+                    .and(col("closed_at").is_not_null())
+            } else if has("closed_at") && m.default_kind == "change" {
+                col("closed_at").is_not_null()
+            } else {
+                lit(false)
+            };
+            e.and(change_closed.not())
+        } else {
+            lit(false)
+        }
+    };
+    if has("created_at") {
+        let r = raw("created_at");
+        let n = format!("created_at{NAIVE_SUFFIX}");
+        reasons.push((
+            created_reason(col(r.as_str()).is_null()),
+            label("created_at"),
+            null_text(),
+            "no creation time".to_string(),
+        ));
+        reasons.push((
+            created_reason(col(n.as_str()).is_null()),
+            label("created_at"),
+            col(r.as_str()),
+            format!("creation time is not a timestamp in the file's format `{fmt}`"),
+        ));
+        reasons.push((
+            created_reason(col(zoned_name("created_at").as_str()).is_null()),
+            label("created_at"),
+            col(r.as_str()),
+            format!(
+                "creation time does not exist in {} (it falls in the spring-forward gap)",
+                ctx.timezone.name()
+            ),
+        ));
+        reasons.push((
+            created_reason(col("created_at").is_null()),
+            label("created_at"),
+            col(r.as_str()),
+            "creation time is a placeholder date (before 1980), not a real event".to_string(),
+        ));
+    }
+    if let (true, Some((seq_idx, at_idx))) = (event_log, m.event_log) {
+        let seq_label = ctx.header.names()[seq_idx].clone();
+        let at_label = ctx.header.names()[at_idx].clone();
+        reasons.push((
+            col(SEQ).is_null(),
+            seq_label,
+            col(SEQ_RAW),
+            "event-log row without a whole-number update sequence".to_string(),
+        ));
+        reasons.push((
+            col(UPDATED).is_null(),
+            at_label,
+            col(UPDATED_RAW),
+            format!("event-log row without a valid update time (format `{fmt}`)"),
+        ));
+    }
+    let mut code = lit(0u32);
+    for (i, (cond, ..)) in reasons.iter().enumerate().rev() {
+        code = when(cond.clone()).then(lit(i as u32 + 1)).otherwise(code);
+    }
+    let with_code = zoned.with_column(code.alias(REJECT)).collect()?;
+
+    let mut issue_frames: Vec<LazyFrame> = Vec::new();
+    for (i, (_, column, value, problem)) in reasons.iter().enumerate() {
+        issue_frames.push(issue_frame(
+            with_code
+                .clone()
+                .lazy()
+                .filter(col(REJECT).eq(lit(i as u32 + 1))),
+            ctx.shown,
+            column,
+            value.clone(),
+            problem,
+            ACTION_ROW_REJECTED,
+        ));
+    }
+    issue_frames.push(malformed_frame(&malformed, ctx.shown)?.lazy());
+
+    let mut accepted = with_code.lazy().filter(col(REJECT).eq(lit(0u32)));
+
+    // 6. Duplicates (a list export has each ticket once; an event log has it many times).
+    if !event_log {
+        let dup = accepted.clone().filter(col("id").is_first_distinct().not());
+        issue_frames.push(issue_frame(
+            dup,
+            ctx.shown,
+            &label("id"),
+            col("id"),
+            "duplicate ticket id: an earlier row has it and is kept",
+            ACTION_ROW_REJECTED,
+        ));
+        accepted = accepted.filter(col("id").is_first_distinct());
+    }
+    let accepted = accepted.collect()?;
+
+    // 7. Value-level issues on accepted rows.
+    for field in model::TIMESTAMP_FIELDS
+        .iter()
+        .filter(|f| has(f) && **f != "created_at")
+    {
+        let r = raw(field);
+        let n = format!("{field}{NAIVE_SUFFIX}");
+        rules.push(IssueRule {
+            when: col(r.as_str()).is_not_null().and(col(n.as_str()).is_null()),
+            column: label(field),
+            value: col(r.as_str()),
+            problem: format!("not a timestamp in the file's format `{fmt}`"),
+            action: ACTION_VALUE_NULLED,
+        });
+        let z = zoned_name(field);
+        rules.push(IssueRule {
+            when: col(n.as_str()).is_not_null().and(col(z.as_str()).is_null()),
+            column: label(field),
+            value: col(r.as_str()),
+            problem: format!(
+                "local time does not exist in {} (spring-forward gap)",
+                ctx.timezone.name()
+            ),
+            action: ACTION_VALUE_NULLED,
+        });
+        rules.push(IssueRule {
+            when: col(z.as_str()).is_not_null().and(col(*field).is_null()),
+            column: label(field),
+            value: col(r.as_str()),
+            problem: "placeholder date (before 1980), not a real event".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+        if has("created_at") {
+            rules.push(IssueRule {
+                when: col(*field).lt(col("created_at")).fill_null(lit(false)),
+                column: label(field),
+                value: col(r.as_str()),
+                problem: format!("{} before the ticket's creation", field.replace('_', " ")),
+                action: ACTION_VALUE_NULLED,
+            });
+        }
+    }
+    for rule in rules {
+        let lf = accepted.clone().lazy().filter(rule.when);
+        issue_frames.push(issue_frame(
+            lf,
+            ctx.shown,
+            &rule.column,
+            rule.value,
+            &rule.problem,
+            rule.action,
+        ));
+    }
+    let issues = concat(issue_frames, UnionArgs::default())?
+        .sort(
+            ["source_row", "column"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()?;
+    let rejected = issues
+        .column("action")?
+        .str()?
+        .iter()
+        .filter(|a| *a == Some(ACTION_ROW_REJECTED))
+        .count() as u64;
+
+    // 8. Canonical tables.
+    let fixed = accepted.lazy().with_columns(
+        model::TIMESTAMP_FIELDS
+            .iter()
+            .filter(|f| has(f) && **f != "created_at" && has("created_at"))
+            .map(|f| {
+                when(col(*f).lt(col("created_at")).fill_null(lit(false)))
+                    .then(lit(NULL).cast(utc_type()))
+                    .otherwise(col(*f))
+                    .alias(*f)
+            })
+            .collect::<Vec<_>>(),
+    );
+    let fixed = fixed.collect()?;
+    let history = if event_log {
+        Some(
+            fixed
+                .clone()
+                .lazy()
+                .select([
+                    lit(ctx.source).alias("source"),
+                    col("id"),
+                    col(SEQ).alias("seq"),
+                    col(UPDATED).alias("at"),
+                    text_or_null(has("status"), raw("status")).alias("raw_status"),
+                    text_or_null(has("status"), "status".to_string()).alias("status"),
+                ])
+                .collect()?,
+        )
+    } else {
+        None
+    };
+    let mut ticket_rows = fixed.lazy();
+    if event_log {
+        ticket_rows = ticket_rows
+            .sort(
+                ["id", SEQ, ROW_COLUMN],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .filter(col("id").is_last_distinct())
+            .sort([ROW_COLUMN], SortMultipleOptions::default());
+    }
+    let tickets = ticket_rows.select(ticket_exprs(ctx, has)).collect()?;
+    Ok(Normalized {
+        tickets,
+        history,
+        issues,
+        rows,
+        rejected,
+        timestamp_format: format,
+    })
+}
+
+fn text_or_null(present: bool, name: String) -> Expr {
+    if present {
+        col(name.as_str())
+    } else {
+        null_text()
+    }
+}
+
+fn has_repeated_ids(lf: LazyFrame) -> PolarsResult<bool> {
+    let df = lf
+        .select([col("id").n_unique().alias("u"), len().alias("n")])
+        .collect()?;
+    let unique = df
+        .column("u")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
+    let n = df
+        .column("n")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
+    Ok(unique < n)
+}
+
+/// The expressions that give the canonical `tickets` columns, in the model's order.
+fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
+    model::ticket_columns()
+        .into_iter()
+        .map(|(name, t)| {
+            let e = match name {
+                "source" => lit(ctx.source),
+                "source_file" => lit(ctx.shown),
+                "source_row" => col(ROW_COLUMN),
+                "kind" => {
+                    let default = lit(ctx.mapping.default_kind.as_str());
+                    if has("kind") {
+                        col("kind").fill_null(default)
+                    } else {
+                        default
+                    }
+                }
+                "raw_status" if has("status") => col(raw("status").as_str()),
+                "source_sla_met" if has(name) => col(name).eq(lit("true")),
+                _ if has(name) => col(name),
+                _ => lit(NULL).cast(polars_type(t)),
+            };
+            e.cast(polars_type(t)).alias(name)
+        })
+        .collect()
+}
+
+/// Maps a field's distinct raw values through the profile's map. Returns the mapping expression
+/// and the values the map does not know (a raw value that already is a canonical value passes).
+fn map_values(staged: &DataFrame, field: &str, m: &Mapping) -> PolarsResult<(Expr, Vec<String>)> {
+    let allowed = model::allowed_values(field).unwrap_or(&[]);
+    let distinct = staged.column(&raw(field))?.unique_stable()?;
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    let mut unknown = Vec::new();
+    for v in distinct.str()?.iter().flatten() {
+        let mapped = m.map_value(field, v).map(str::to_string).or_else(|| {
+            allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(v.trim()))
+                .map(|a| a.to_string())
+        });
+        match mapped {
+            Some(c) => {
+                old.push(v.to_string());
+                new.push(c);
+            }
+            None => unknown.push(v.to_string()),
+        }
+    }
+    let src = col(raw(field).as_str());
+    if old.is_empty() {
+        return Ok((null_text(), unknown));
+    }
+    let expr = src.replace_strict(
+        lit(Series::new("old".into(), old)),
+        lit(Series::new("new".into(), new)),
+        Some(null_text()),
+        Some(DataType::String),
+    );
+    Ok((expr, unknown))
+}
+
+fn issue_frame(
+    lf: LazyFrame,
+    file: &str,
+    column: &str,
+    value: Expr,
+    problem: &str,
+    action: &str,
+) -> LazyFrame {
+    lf.select([
+        lit(file).alias("source_file"),
+        col(ROW_COLUMN).cast(DataType::UInt64).alias("source_row"),
+        lit(column).alias("column"),
+        value.cast(DataType::String).alias("value"),
+        lit(problem).alias("problem"),
+        lit(action).alias("action"),
+    ])
+}
+
+fn malformed_frame(rows: &[MalformedRow], file: &str) -> PolarsResult<DataFrame> {
+    let n = rows.len();
+    let cols = vec![
+        Column::new("source_file".into(), vec![file; n]),
+        Column::new(
+            "source_row".into(),
+            rows.iter().map(|r| r.row).collect::<Vec<u64>>(),
+        ),
+        Column::new("column".into(), vec![None::<&str>; n]).cast(&DataType::String)?,
+        Column::new("value".into(), vec![None::<&str>; n]).cast(&DataType::String)?,
+        Column::new(
+            "problem".into(),
+            rows.iter().map(|r| r.problem.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new("action".into(), vec![ACTION_ROW_REJECTED; n]),
+    ];
+    DataFrame::new(n, cols)
+}
+
+/// Per-source counts of what the frame holds, keyed by file.
+pub fn count_by_file(frame: &DataFrame, file_column: &str) -> PolarsResult<BTreeMap<String, u64>> {
+    let counts = frame
+        .clone()
+        .lazy()
+        .group_by([col(file_column)])
+        .agg([len().alias("n")])
+        .collect()?;
+    let files = counts.column(file_column)?.str()?.clone();
+    let n = counts.column("n")?.cast(&DataType::UInt64)?;
+    let n = n.u64()?;
+    Ok(files
+        .iter()
+        .zip(n.iter())
+        .filter_map(|(f, n)| Some((f?.to_string(), n?)))
+        .collect())
+}

@@ -1,0 +1,394 @@
+//! Source profiles: how a help desk's export is recognised and which column feeds each canonical
+//! field, how its values map, which timestamp formats it writes and how its event log collapses.
+//! A profile is data (TOML), never code: adding a help desk means adding a profile and a fixture.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::config::SourceConfig;
+use crate::model;
+
+/// Profiles that ship with deskpulse.
+const BUILT_IN: &[(&str, &str)] = &[("servicenow", include_str!("profiles/servicenow.toml"))];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub title: String,
+    /// Kind of the tickets when neither the export nor the source says.
+    pub kind: String,
+    /// Cell values that mean "no value".
+    #[serde(default)]
+    pub nulls: Vec<String>,
+    pub detect: Detect,
+    pub columns: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    pub timestamps: Timestamps,
+    #[serde(default)]
+    pub event_log: Option<EventLog>,
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detect {
+    /// The export matches when its columns include every name of one of these sets.
+    pub any_of: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timestamps {
+    #[serde(default)]
+    pub formats: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLog {
+    /// Column with the update sequence number of each row.
+    pub sequence: Vec<String>,
+    /// Column with the time of each update.
+    pub updated_at: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl Profile {
+    pub fn parse(name_hint: &str, text: &str) -> Result<Profile, String> {
+        let p: Profile = toml::from_str(text).map_err(|e| format!("profile {name_hint}: {e}"))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let at = format!("profile {}", self.name);
+        if !model::Kind::NAMES.contains(&self.kind.as_str()) {
+            return Err(format!(
+                "{at}: kind `{}` is not one of {}",
+                self.kind,
+                model::Kind::NAMES.join(", ")
+            ));
+        }
+        if self.detect.any_of.is_empty() || self.detect.any_of.iter().any(Vec::is_empty) {
+            return Err(format!(
+                "{at}: [detect] any_of needs at least one non-empty set of columns"
+            ));
+        }
+        for field in self.columns.keys() {
+            if !model::is_canonical_field(field) {
+                return Err(format!(
+                    "{at}: [columns] `{field}` is not a canonical field"
+                ));
+            }
+        }
+        if !self.columns.contains_key("id") || !self.columns.contains_key("created_at") {
+            return Err(format!(
+                "{at}: [columns] must name the `id` and `created_at` columns"
+            ));
+        }
+        for (field, map) in &self.values {
+            let allowed = model::allowed_values(field)
+                .ok_or_else(|| format!("{at}: [values.{field}]: no value map for `{field}`"))?;
+            for (from, to) in map {
+                if !allowed.contains(&to.as_str()) {
+                    return Err(format!(
+                        "{at}: [values.{field}] \"{from}\" = \"{to}\": not one of {}",
+                        allowed.join(", ")
+                    ));
+                }
+            }
+        }
+        if self.timestamps.formats.is_empty() {
+            return Err(format!("{at}: [timestamps] formats is empty"));
+        }
+        Ok(())
+    }
+
+    /// Whether a header (or the keys of a JSON record) is this profile's, and the column set that
+    /// decided it.
+    pub fn matches<'a>(&'a self, header: &HeaderIndex) -> Option<&'a [String]> {
+        self.detect
+            .any_of
+            .iter()
+            .find(|set| set.iter().all(|c| header.find(c).is_some()))
+            .map(Vec::as_slice)
+    }
+}
+
+/// All built-in profiles, parsed.
+pub fn built_in() -> Vec<Profile> {
+    BUILT_IN
+        .iter()
+        .map(|(name, text)| Profile::parse(name, text).expect("built-in profiles are valid"))
+        .collect()
+}
+
+/// Finds the profile a source names, or detects it from the header.
+pub fn choose<'p>(
+    profiles: &'p [Profile],
+    requested: &str,
+    header: &HeaderIndex,
+    file: &str,
+) -> Result<(&'p Profile, String), String> {
+    if requested != "auto" {
+        let p = profiles
+            .iter()
+            .find(|p| p.name == requested)
+            .ok_or_else(|| {
+                format!(
+                    "{file}: unknown profile `{requested}` (known: {}, or \"auto\")",
+                    profiles
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        return Ok((
+            p,
+            format!("profile `{}` named in the configuration", p.name),
+        ));
+    }
+    let fits: Vec<(&Profile, &[String])> = profiles
+        .iter()
+        .filter_map(|p| p.matches(header).map(|set| (p, set)))
+        .collect();
+    match fits.as_slice() {
+        [(p, set)] => Ok((
+            p,
+            format!("detected `{}`: the header has {}", p.name, quoted(set)),
+        )),
+        [] => Err(format!(
+            "{file}: no profile recognises this export. Its columns are {}. Profiles look for: {}. \
+             Name the profile in the configuration (`profile = \"...\"`) and map the columns with [sources.columns].",
+            preview(header.names()),
+            profiles
+                .iter()
+                .map(|p| format!(
+                    "{} ({})",
+                    p.name,
+                    p.detect
+                        .any_of
+                        .iter()
+                        .map(|s| quoted(s))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        many => Err(format!(
+            "{file}: several profiles fit this export: {}. Name one in the configuration (`profile = \"...\"`).",
+            many.iter()
+                .map(|(p, set)| format!("{} (columns {})", p.name, quoted(set)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn preview(names: &[String]) -> String {
+    let shown: Vec<String> = names.iter().take(12).map(|n| format!("`{n}`")).collect();
+    if names.len() > 12 {
+        format!("{} and {} more", shown.join(", "), names.len() - 12)
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Case-insensitive lookup of column names in a header, first occurrence wins.
+#[derive(Debug, Clone)]
+pub struct HeaderIndex {
+    names: Vec<String>,
+    by_lower: HashMap<String, usize>,
+}
+
+impl HeaderIndex {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut by_lower = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            by_lower.entry(n.trim().to_lowercase()).or_insert(i);
+        }
+        HeaderIndex { names, by_lower }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The index of a column, matched exactly first, then ignoring case and surrounding spaces.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .or_else(|| self.by_lower.get(&name.trim().to_lowercase()).copied())
+    }
+}
+
+/// What one file's columns feed, after the profile and the source's overrides are applied.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Canonical field → index of the source column.
+    pub fields: BTreeMap<String, usize>,
+    /// The sequence and update-time columns of an event log, when the file has them.
+    pub event_log: Option<(usize, usize)>,
+    /// Canonical field → (lower-cased, trimmed source value → canonical value).
+    pub values: BTreeMap<String, HashMap<String, String>>,
+    pub nulls: Vec<String>,
+    pub formats: Vec<String>,
+    pub default_kind: String,
+}
+
+impl Mapping {
+    pub fn build(
+        profile: &Profile,
+        source: &SourceConfig,
+        header: &HeaderIndex,
+        file: &str,
+    ) -> Result<Mapping, String> {
+        let mut fields = BTreeMap::new();
+        for (field, candidates) in &profile.columns {
+            if let Some(i) = candidates.names().into_iter().find_map(|c| header.find(c)) {
+                fields.insert(field.clone(), i);
+            }
+        }
+        for (field, column) in &source.columns {
+            let i = header.find(column).ok_or_else(|| {
+                format!(
+                    "{file}: [sources.columns] maps {field} to column `{column}`, which this export does not have (its columns: {})",
+                    preview(header.names())
+                )
+            })?;
+            fields.insert(field.clone(), i);
+        }
+        for required in ["id", "created_at"] {
+            let present = fields.contains_key(required)
+                || (required == "created_at" && fields.contains_key("closed_at"));
+            if !present {
+                let candidates = profile
+                    .columns
+                    .get(required)
+                    .map(|c| c.names().join("`, `"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{file}: no column for `{required}` (profile {} looks for `{candidates}`); map it with [sources.columns] {required} = \"...\"",
+                    profile.name
+                ));
+            }
+        }
+        let event_log = profile.event_log.as_ref().and_then(|log| {
+            let seq = log.sequence.iter().find_map(|c| header.find(c))?;
+            let at = log.updated_at.iter().find_map(|c| header.find(c))?;
+            Some((seq, at))
+        });
+        let mut values: BTreeMap<String, HashMap<String, String>> = BTreeMap::new();
+        for (field, map) in profile.values.iter().chain(source.values.iter()) {
+            let entry = values.entry(field.clone()).or_default();
+            for (from, to) in map {
+                entry.insert(from.trim().to_lowercase(), to.clone());
+            }
+        }
+        let formats = match &source.timestamp_format {
+            Some(f) => vec![f.clone()],
+            None => profile.timestamps.formats.clone(),
+        };
+        Ok(Mapping {
+            fields,
+            event_log,
+            values,
+            nulls: profile.nulls.clone(),
+            formats,
+            default_kind: source.kind.clone().unwrap_or_else(|| profile.kind.clone()),
+        })
+    }
+
+    /// Looks a raw value up in a field's map, ignoring case and surrounding spaces.
+    pub fn map_value(&self, field: &str, raw: &str) -> Option<&str> {
+        self.values
+            .get(field)?
+            .get(&raw.trim().to_lowercase())
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(cols: &[&str]) -> HeaderIndex {
+        HeaderIndex::new(cols.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn built_in_profiles_parse() {
+        let all = built_in();
+        assert!(all.iter().any(|p| p.name == "servicenow"));
+    }
+
+    #[test]
+    fn detects_servicenow_by_field_names_and_labels() {
+        let all = built_in();
+        let h = header(&[
+            "number",
+            "opened_at",
+            "short_description",
+            "priority",
+            "state",
+        ]);
+        let (p, why) = choose(&all, "auto", &h, "f.csv").unwrap();
+        assert_eq!(p.name, "servicenow");
+        assert!(why.contains("`number` + `opened_at`"), "{why}");
+        let h = header(&["Number", "Opened", "Short description", "Priority", "State"]);
+        assert_eq!(
+            choose(&all, "auto", &h, "f.csv").unwrap().0.name,
+            "servicenow"
+        );
+    }
+
+    #[test]
+    fn unknown_header_lists_columns_and_candidates() {
+        let all = built_in();
+        let h = header(&["Ticket", "When"]);
+        let err = choose(&all, "auto", &h, "f.csv").unwrap_err();
+        assert!(
+            err.contains("`Ticket`") && err.contains("servicenow"),
+            "{err}"
+        );
+        let err = choose(&all, "nosuch", &h, "f.csv").unwrap_err();
+        assert!(err.contains("unknown profile `nosuch`"), "{err}");
+    }
+
+    #[test]
+    fn header_lookup_ignores_case_and_spaces() {
+        let h = header(&["Number", " Opened "]);
+        assert_eq!(h.find("number"), Some(0));
+        assert_eq!(h.find("opened"), Some(1));
+        assert_eq!(h.find("closed"), None);
+    }
+}

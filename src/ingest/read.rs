@@ -1,0 +1,563 @@
+//! Reading one export file: bytes, compression, text encoding, CSV or JSON, the header, and the
+//! projected columns as a Polars frame of strings. Nothing here knows a help desk.
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::IngestError;
+use super::profile::HeaderIndex;
+
+/// Name of the column that carries each row's position in its file.
+pub const ROW_COLUMN: &str = "__row";
+
+/// One export, read into memory and decoded, before any column is chosen.
+pub struct ExportFile {
+    pub path: PathBuf,
+    /// How the file is named in messages and reports.
+    pub shown: String,
+    pub sha256: String,
+    pub encoding: &'static str,
+    pub compressed: bool,
+    pub content: Content,
+}
+
+pub enum Content {
+    Csv {
+        text: Vec<u8>,
+        separator: u8,
+        header: HeaderIndex,
+    },
+    Json {
+        records: Vec<Map<String, Value>>,
+        header: HeaderIndex,
+        shape: &'static str,
+    },
+}
+
+impl ExportFile {
+    pub fn header(&self) -> &HeaderIndex {
+        match &self.content {
+            Content::Csv { header, .. } | Content::Json { header, .. } => header,
+        }
+    }
+
+    pub fn format(&self) -> String {
+        match &self.content {
+            Content::Csv { separator, .. } => match separator {
+                b',' => "CSV".to_string(),
+                b';' => "CSV (;)".to_string(),
+                b'\t' => "CSV (tab)".to_string(),
+                other => format!("CSV ({})", *other as char),
+            },
+            Content::Json { shape, .. } => format!("JSON ({shape})"),
+        }
+    }
+}
+
+/// Reads, decompresses, decodes and sniffs a file.
+pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
+    let fail = |message: String| IngestError::Unreadable {
+        file: shown.to_string(),
+        message,
+    };
+    let on_disk = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let (bytes, compressed) = if on_disk.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(on_disk.len() * 6);
+        flate2::read::MultiGzDecoder::new(&on_disk[..])
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                fail(format!(
+                    "it looks gzip-compressed but cannot be decompressed: {e}"
+                ))
+            })?;
+        (out, true)
+    } else {
+        (Vec::new(), false)
+    };
+    let (sha256, decoded) = std::thread::scope(|s| {
+        let hash = s.spawn(|| sha256_hex(&on_disk));
+        let source = if compressed { &bytes[..] } else { &on_disk[..] };
+        let decoded = decode(source);
+        (hash.join().expect("hashing does not panic"), decoded)
+    });
+    drop(bytes);
+    let (text, encoding) = decoded;
+    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let content = match first {
+        None => return Err(fail("the file is empty".to_string())),
+        Some(b'[') | Some(b'{') => json_content(&text).map_err(fail)?,
+        Some(_) => csv_content(text).map_err(fail)?,
+    };
+    Ok(ExportFile {
+        path: path.to_path_buf(),
+        shown: shown.to_string(),
+        sha256,
+        encoding,
+        compressed,
+        content,
+    })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// UTF-8 (with or without BOM), UTF-16 with a BOM, and Windows-1252 for anything else, which
+/// is what Excel and older help desks write.
+fn decode(bytes: &[u8]) -> (Vec<u8>, &'static str) {
+    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        if std::str::from_utf8(rest).is_ok() {
+            return (rest.to_vec(), "UTF-8");
+        }
+    } else if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        let (text, encoding, _) = encoding_rs::UTF_16LE.decode(bytes);
+        return (text.into_owned().into_bytes(), encoding.name());
+    } else if std::str::from_utf8(bytes).is_ok() {
+        return (bytes.to_vec(), "UTF-8");
+    }
+    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+    (text.into_owned().into_bytes(), "Windows-1252")
+}
+
+fn csv_content(text: Vec<u8>) -> Result<Content, String> {
+    let separator = sniff_separator(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&text[..]);
+    let mut record = csv::StringRecord::new();
+    let got = reader
+        .read_record(&mut record)
+        .map_err(|e| format!("cannot read the header line: {e}"))?;
+    if !got || record.iter().all(|c| c.trim().is_empty()) {
+        return Err("no header line: the first line is empty".to_string());
+    }
+    let names: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+    Ok(Content::Csv {
+        text,
+        separator,
+        header: HeaderIndex::new(names),
+    })
+}
+
+/// The separator is the candidate seen most often outside quotes in the first line.
+fn sniff_separator(text: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let candidates = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in text.iter().take(64 * 1024) {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = candidates.iter().position(|c| *c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|&i| (counts[i], usize::MAX - i))
+        .unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        candidates[best]
+    }
+}
+
+/// Keys under which help-desk APIs wrap their list of records.
+const JSON_WRAPPERS: &[&str] = &[
+    "result",
+    "tickets",
+    "records",
+    "data",
+    "items",
+    "requests",
+    "changes",
+    "issues",
+    "incidents",
+];
+
+fn json_content(text: &[u8]) -> Result<Content, String> {
+    let (records, shape) = match serde_json::from_slice::<Value>(text) {
+        Ok(Value::Array(items)) => (objects(items, "the top-level array")?, "array"),
+        Ok(Value::Object(mut obj)) => {
+            let key = JSON_WRAPPERS
+                .iter()
+                .find(|k| matches!(obj.get(**k), Some(Value::Array(_))))
+                .map(|k| k.to_string())
+                .or_else(|| {
+                    let arrays: Vec<&String> = obj
+                        .iter()
+                        .filter(|(_, v)| v.is_array())
+                        .map(|(k, _)| k)
+                        .collect();
+                    (arrays.len() == 1).then(|| arrays[0].clone())
+                });
+            match key {
+                Some(k) => {
+                    let Some(Value::Array(items)) = obj.remove(&k) else {
+                        unreachable!()
+                    };
+                    (objects(items, &format!("`{k}`"))?, "wrapped list")
+                }
+                None if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+                None => (vec![obj], "single object"),
+            }
+        }
+        Ok(_) => return Err("JSON, but neither a list of records nor an object".to_string()),
+        Err(_) if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+        Err(e) => return Err(format!("not valid JSON: {e}")),
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let flat: Vec<Map<String, Value>> = records.into_iter().map(flatten).collect();
+    for r in &flat {
+        for k in r.keys() {
+            if seen.insert(k.clone()) {
+                names.push(k.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err("JSON without any record fields".to_string());
+    }
+    Ok(Content::Json {
+        records: flat,
+        header: HeaderIndex::new(names),
+        shape,
+    })
+}
+
+fn looks_like_ndjson(text: &[u8]) -> bool {
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(2)
+        .count()
+        > 1
+}
+
+fn ndjson(text: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(o)) => out.push(o),
+            Ok(_) => return Err(format!("NDJSON line {} is not an object", i + 1)),
+            Err(e) => return Err(format!("NDJSON line {} is not valid JSON: {e}", i + 1)),
+        }
+    }
+    Ok(out)
+}
+
+fn objects(items: Vec<Value>, what: &str) -> Result<Vec<Map<String, Value>>, String> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Object(o) => Ok(o),
+            other => Err(format!(
+                "record {} of {what} is not an object but {}",
+                i + 1,
+                kind_of(&other)
+            )),
+        })
+        .collect()
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Nested objects become dotted keys (`stats.resolved_at`); a ServiceNow field in the
+/// `{"display_value", "value"}` form keeps its raw value, and a reference its display value.
+fn flatten(record: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in record {
+        flatten_into(&mut out, k, v);
+    }
+    out
+}
+
+fn flatten_into(out: &mut Map<String, Value>, key: String, value: Value) {
+    match value {
+        Value::Object(mut o) => {
+            if o.contains_key("display_value") && o.contains_key("link") {
+                out.insert(key, o.remove("display_value").unwrap_or(Value::Null));
+            } else if o.contains_key("value")
+                && (o.contains_key("display_value") || o.contains_key("link"))
+            {
+                out.insert(key, o.remove("value").unwrap_or(Value::Null));
+            } else {
+                for (k, v) in o {
+                    flatten_into(out, format!("{key}.{k}"), v);
+                }
+            }
+        }
+        other => {
+            out.insert(key, other);
+        }
+    }
+}
+
+fn cell(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A record that could not be read as the header says (too few or too many fields).
+#[derive(Debug, Clone)]
+pub struct MalformedRow {
+    pub row: u64,
+    pub problem: String,
+}
+
+/// The projected columns as strings, named `c<index>`, with the row position in [`ROW_COLUMN`].
+pub struct RawFrame {
+    pub frame: DataFrame,
+    pub malformed: Vec<MalformedRow>,
+    /// Data rows in the file.
+    pub rows: u64,
+}
+
+pub fn column_name(index: usize) -> String {
+    format!("c{index}")
+}
+
+/// Reads the given columns of every row.
+pub fn read_columns(export: &ExportFile, columns: &[usize]) -> Result<RawFrame, IngestError> {
+    let mut wanted: Vec<usize> = columns.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    match &export.content {
+        Content::Csv {
+            text,
+            separator,
+            header,
+        } => read_csv(export, text, *separator, header, &wanted),
+        Content::Json { records, .. } => read_json(export, records, &wanted),
+    }
+}
+
+fn read_csv(
+    export: &ExportFile,
+    text: &[u8],
+    separator: u8,
+    header: &HeaderIndex,
+    wanted: &[usize],
+) -> Result<RawFrame, IngestError> {
+    let width = header.names().len();
+    let (frame, check) = std::thread::scope(|s| {
+        // Polars fills short rows and truncates long ones; this pass finds them so that they are
+        // rejected with their row number instead of being read half-filled.
+        let check = s.spawn(|| check_field_counts(text, separator, width));
+        let options = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_projection(Some(Arc::new(wanted.to_vec())))
+            .with_row_index(Some(RowIndex {
+                name: ROW_COLUMN.into(),
+                offset: 2,
+            }))
+            .with_rechunk(true)
+            .with_raise_if_empty(false)
+            .map_parse_options(|o| {
+                o.with_separator(separator)
+                    .with_quote_char(Some(b'"'))
+                    .with_truncate_ragged_lines(true)
+                    .with_missing_is_null(true)
+            });
+        let frame = options
+            .into_reader_with_file_handle(Cursor::new(text))
+            .finish();
+        (
+            frame,
+            check.join().expect("field count check does not panic"),
+        )
+    });
+    let mut frame = frame.map_err(|e| IngestError::Unreadable {
+        file: export.shown.clone(),
+        message: format!("cannot parse it as CSV: {e}"),
+    })?;
+    let (rows, malformed) = check.map_err(|message| IngestError::Unreadable {
+        file: export.shown.clone(),
+        message,
+    })?;
+    if frame.height() as u64 != rows {
+        return Err(IngestError::Unreadable {
+            file: export.shown.clone(),
+            message: format!(
+                "the CSV reader found {} rows where a strict count finds {rows}; the file's quoting is inconsistent",
+                frame.height()
+            ),
+        });
+    }
+    let mut names = vec![PlSmallStr::from(ROW_COLUMN)];
+    names.extend(wanted.iter().map(|i| PlSmallStr::from(column_name(*i))));
+    frame
+        .set_column_names(&names)
+        .map_err(|e| IngestError::Internal(e.to_string()))?;
+    let frame = frame
+        .lazy()
+        .with_column(col(ROW_COLUMN).cast(DataType::UInt64))
+        .collect()
+        .map_err(|e| IngestError::Internal(e.to_string()))?;
+    Ok(RawFrame {
+        frame,
+        malformed,
+        rows,
+    })
+}
+
+/// Counts data rows and finds those whose field count differs from the header's.
+fn check_field_counts(
+    text: &[u8],
+    separator: u8,
+    width: usize,
+) -> Result<(u64, Vec<MalformedRow>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    let mut malformed = Vec::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                rows += 1;
+                if record.len() != width {
+                    malformed.push(MalformedRow {
+                        row: rows + 1,
+                        problem: format!("row has {} fields, the header has {width}", record.len()),
+                    });
+                }
+            }
+            Err(e) => return Err(format!("cannot parse it as CSV near row {}: {e}", rows + 2)),
+        }
+    }
+    Ok((rows, malformed))
+}
+
+fn read_json(
+    export: &ExportFile,
+    records: &[Map<String, Value>],
+    wanted: &[usize],
+) -> Result<RawFrame, IngestError> {
+    let header = export.header();
+    let mut columns: Vec<Column> = Vec::with_capacity(wanted.len() + 1);
+    let rows: Vec<u64> = (1..=records.len() as u64).collect();
+    columns.push(Column::new(ROW_COLUMN.into(), rows));
+    for &i in wanted {
+        let key = &header.names()[i];
+        let values: Vec<Option<String>> =
+            records.iter().map(|r| r.get(key).and_then(cell)).collect();
+        columns.push(Column::new(column_name(i).into(), values));
+    }
+    let frame =
+        DataFrame::new_infer_height(columns).map_err(|e| IngestError::Internal(e.to_string()))?;
+    Ok(RawFrame {
+        frame,
+        malformed: Vec::new(),
+        rows: records.len() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_separators() {
+        assert_eq!(sniff_separator(b"a,b,c\n1,2,3"), b',');
+        assert_eq!(sniff_separator(b"ID;Title;\"a,b\";Status\n"), b';');
+        assert_eq!(sniff_separator(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_separator(b"single\n"), b',');
+    }
+
+    #[test]
+    fn decodes_windows_1252_and_bom() {
+        let (text, enc) = decode(b"caf\xe9 \x96 ok");
+        assert_eq!(enc, "Windows-1252");
+        assert_eq!(String::from_utf8(text).unwrap(), "café – ok");
+        let (text, enc) = decode(b"\xef\xbb\xbfID;Title");
+        assert_eq!(enc, "UTF-8");
+        assert_eq!(text, b"ID;Title");
+    }
+
+    #[test]
+    fn json_shapes() {
+        let wrapped = br#"{"result": [{"number": "INC1", "priority": {"display_value": "1 - Critical", "value": "1"},
+            "assignment_group": {"display_value": "Network", "link": "https://x", "value": "abc"}}]}"#;
+        let Content::Json {
+            records,
+            header,
+            shape,
+        } = json_content(wrapped).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(shape, "wrapped list");
+        assert_eq!(records[0]["priority"], Value::String("1".into()));
+        assert_eq!(
+            records[0]["assignment_group"],
+            Value::String("Network".into())
+        );
+        assert_eq!(header.names(), &["number", "priority", "assignment_group"]);
+
+        let nd = b"{\"id\": 1, \"stats\": {\"resolved_at\": null}}\n{\"id\": 2}\n";
+        let Content::Json {
+            records,
+            header,
+            shape,
+        } = json_content(nd).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(shape, "NDJSON");
+        assert_eq!(records.len(), 2);
+        assert_eq!(header.names(), &["id", "stats.resolved_at"]);
+
+        assert!(json_content(b"[1, 2]").err().unwrap().contains("record 1"));
+        assert!(json_content(b"{\"result\": [").is_err());
+    }
+
+    #[test]
+    fn field_counts_are_checked() {
+        let (rows, bad) =
+            check_field_counts(b"a,b,c\n1,2,3\n1,2\n\"x\ny\",2,3,4\n", b',', 3).unwrap();
+        assert_eq!(rows, 3);
+        assert_eq!(bad.len(), 2);
+        assert_eq!(bad[0].row, 3);
+        assert_eq!(bad[1].row, 4);
+    }
+}

@@ -1,0 +1,19 @@
+//! deskpulse: help-desk exports in, trustworthy service KPIs and reports out.
+//!
+//! The pipeline runs in one direction: [`ingest`] reads exports through declarative profiles
+//! into the canonical tables of [`model`]; [`engine`] hands them to DuckDB through Arrow
+//! ([`interop`]) and runs the SQL of [`queries`]; [`report`] writes what came out.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod ingest;
+pub mod interop;
+pub mod kpi;
+pub mod model;
+pub mod period;
+pub mod pipeline;
+pub mod quality;
+pub mod queries;
+pub mod report;

@@ -1,0 +1,281 @@
+//! The canonical model: the one place that names the columns every source is normalised into,
+//! the status classes and the kinds. Nothing downstream of ingest reads a vendor column name.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Canonical `tickets` columns that hold free or categorical text.
+pub const TEXT_FIELDS: &[&str] = &[
+    "kind",
+    "title",
+    "priority",
+    "status",
+    "raw_status",
+    "service",
+    "ci",
+    "category",
+    "assignment_group",
+    "assignee",
+    "requester",
+    "channel",
+    "csat",
+    "problem_id",
+    "caused_by_change",
+    "change_outcome",
+    "change_type",
+];
+
+/// Canonical timestamp columns (stored as UTC microseconds).
+pub const TIMESTAMP_FIELDS: &[&str] = &[
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+];
+
+/// Canonical whole-number columns.
+pub const COUNT_FIELDS: &[&str] = &["reopen_count", "reassignment_count"];
+
+/// Canonical fields a profile or a source may map a source column to.
+pub fn is_canonical_field(name: &str) -> bool {
+    name == "id"
+        || name == "labor_minutes"
+        || name == "source_sla_met"
+        || TEXT_FIELDS.contains(&name)
+        || TIMESTAMP_FIELDS.contains(&name)
+        || COUNT_FIELDS.contains(&name)
+}
+
+/// All mappable canonical fields, for error messages.
+pub fn canonical_fields() -> Vec<&'static str> {
+    let mut all = vec!["id"];
+    all.extend_from_slice(TEXT_FIELDS);
+    all.extend_from_slice(TIMESTAMP_FIELDS);
+    all.extend_from_slice(COUNT_FIELDS);
+    all.extend_from_slice(&["labor_minutes", "source_sla_met"]);
+    all
+}
+
+/// Fields whose values pass through a value map (`[values.<field>]`) and must land in a closed set.
+pub const MAPPED_FIELDS: &[&str] = &[
+    "priority",
+    "status",
+    "kind",
+    "csat",
+    "change_outcome",
+    "change_type",
+    "source_sla_met",
+];
+
+/// The canonical values a mapped field may take.
+pub fn allowed_values(field: &str) -> Option<&'static [&'static str]> {
+    Some(match field {
+        "priority" => &["P1", "P2", "P3", "P4", "P5"],
+        "status" => StatusClass::NAMES,
+        "kind" => Kind::NAMES,
+        "csat" => &["satisfied", "dissatisfied", "offered"],
+        "change_outcome" => &[
+            "successful",
+            "successful_with_issues",
+            "unsuccessful",
+            "cancelled",
+        ],
+        "change_type" => &["standard", "normal", "emergency"],
+        "source_sla_met" => &["true", "false"],
+        _ => return None,
+    })
+}
+
+/// Status classes every raw status maps into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatusClass {
+    New,
+    Active,
+    WaitCustomer,
+    WaitThirdParty,
+    HoldInternal,
+    Resolved,
+    Closed,
+    Cancelled,
+}
+
+impl StatusClass {
+    pub const NAMES: &'static [&'static str] = &[
+        "new",
+        "active",
+        "wait_customer",
+        "wait_third_party",
+        "hold_internal",
+        "resolved",
+        "closed",
+        "cancelled",
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusClass::New => "new",
+            StatusClass::Active => "active",
+            StatusClass::WaitCustomer => "wait_customer",
+            StatusClass::WaitThirdParty => "wait_third_party",
+            StatusClass::HoldInternal => "hold_internal",
+            StatusClass::Resolved => "resolved",
+            StatusClass::Closed => "closed",
+            StatusClass::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for StatusClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "new" => StatusClass::New,
+            "active" => StatusClass::Active,
+            "wait_customer" => StatusClass::WaitCustomer,
+            "wait_third_party" => StatusClass::WaitThirdParty,
+            "hold_internal" => StatusClass::HoldInternal,
+            "resolved" => StatusClass::Resolved,
+            "closed" => StatusClass::Closed,
+            "cancelled" => StatusClass::Cancelled,
+            other => {
+                return Err(format!(
+                    "unknown status class `{other}` (expected one of {})",
+                    StatusClass::NAMES.join(", ")
+                ));
+            }
+        })
+    }
+}
+
+impl fmt::Display for StatusClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ticket kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Incident,
+    Request,
+    Problem,
+    Change,
+}
+
+impl Kind {
+    pub const NAMES: &'static [&'static str] = &["incident", "request", "problem", "change"];
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "incident" => Kind::Incident,
+            "request" => Kind::Request,
+            "problem" => Kind::Problem,
+            "change" => Kind::Change,
+            other => {
+                return Err(format!(
+                    "unknown kind `{other}` (expected one of {})",
+                    Kind::NAMES.join(", ")
+                ));
+            }
+        })
+    }
+}
+
+/// The dimensions every KPI is broken down by, besides `all`.
+pub const DIMENSIONS: &[&str] = &["priority", "kind", "service", "assignment_group"];
+
+/// The key a null dimension value is reported under.
+pub const NONE_KEY: &str = "(none)";
+
+/// Column order of the `tickets` table handed to the engine.
+pub fn ticket_columns() -> Vec<(&'static str, ColumnType)> {
+    let mut cols = vec![("source", ColumnType::Text), ("id", ColumnType::Text)];
+    cols.extend(TEXT_FIELDS.iter().map(|f| (*f, ColumnType::Text)));
+    cols.extend(TIMESTAMP_FIELDS.iter().map(|f| (*f, ColumnType::Timestamp)));
+    cols.extend(COUNT_FIELDS.iter().map(|f| (*f, ColumnType::Count)));
+    cols.push(("labor_minutes", ColumnType::Float));
+    cols.push(("source_sla_met", ColumnType::Bool));
+    cols.push(("source_file", ColumnType::Text));
+    cols.push(("source_row", ColumnType::Row));
+    cols
+}
+
+/// Column order of the `status_changes` table.
+pub fn status_change_columns() -> Vec<(&'static str, ColumnType)> {
+    vec![
+        ("source", ColumnType::Text),
+        ("id", ColumnType::Text),
+        ("seq", ColumnType::Row),
+        ("at", ColumnType::Timestamp),
+        ("raw_status", ColumnType::Text),
+        ("status", ColumnType::Text),
+    ]
+}
+
+/// Column order of the `ingest_issues` table.
+pub fn issue_columns() -> Vec<(&'static str, ColumnType)> {
+    vec![
+        ("source_file", ColumnType::Text),
+        ("source_row", ColumnType::Row),
+        ("column", ColumnType::Text),
+        ("value", ColumnType::Text),
+        ("problem", ColumnType::Text),
+        ("action", ColumnType::Text),
+    ]
+}
+
+/// Physical types of canonical columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Timestamp,
+    Count,
+    Float,
+    Bool,
+    Row,
+    /// Signed whole numbers (durations in microseconds).
+    Int,
+}
+
+impl ColumnType {
+    /// The DuckDB type of the column once handed over.
+    pub fn sql_type(self) -> &'static str {
+        match self {
+            ColumnType::Text => "VARCHAR",
+            ColumnType::Timestamp => "TIMESTAMPTZ",
+            ColumnType::Count => "UINTEGER",
+            ColumnType::Float => "DOUBLE",
+            ColumnType::Bool => "BOOLEAN",
+            ColumnType::Row => "UBIGINT",
+            ColumnType::Int => "BIGINT",
+        }
+    }
+}
+
+/// Rows of an ingest issue say what happened to the value or the row.
+pub const ACTION_ROW_REJECTED: &str = "row_rejected";
+pub const ACTION_VALUE_NULLED: &str = "value_nulled";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for name in StatusClass::NAMES {
+            assert_eq!(name.parse::<StatusClass>().unwrap().as_str(), *name);
+        }
+        assert!("waiting".parse::<StatusClass>().is_err());
+    }
+
+    #[test]
+    fn every_mapped_field_is_canonical() {
+        for f in MAPPED_FIELDS {
+            assert!(is_canonical_field(f), "{f}");
+            assert!(allowed_values(f).is_some(), "{f}");
+        }
+    }
+}

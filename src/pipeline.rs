@@ -1,0 +1,177 @@
+//! One run: configuration → ingest → DuckDB (ledger and KPI families) → results that every
+//! output (JSON, reports, ledger, checks) is written from.
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::engine::{Engine, Window};
+use crate::ingest::{self, Ingested, InputReport};
+use crate::kpi::KpiRow;
+use crate::model;
+use crate::period::{self, Period, PeriodKind};
+use crate::quality::{self, Quality};
+use crate::queries::Catalogue;
+
+/// How the user chose the period.
+#[derive(Debug, Clone)]
+pub enum PeriodChoice {
+    /// `--period 2026-10` (or a quarter, week, year).
+    Named(PeriodKind),
+    /// `--period previous`: the calendar month before today.
+    Previous,
+    /// `--from/--to`.
+    Range {
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    },
+    /// No period given: the latest calendar month that has tickets.
+    Latest,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub period: PeriodChoice,
+    pub as_of: Option<String>,
+    pub queries: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ingest(#[from] ingest::IngestError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Catalogue(#[from] crate::queries::CatalogueError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<PolarsError> for RunError {
+    fn from(e: PolarsError) -> Self {
+        RunError::Internal(e.to_string())
+    }
+}
+
+pub struct RunResult {
+    pub config: Config,
+    pub period: Period,
+    /// Said on stderr and in the report when the period was not given explicitly.
+    pub period_note: Option<String>,
+    pub as_of: DateTime<Utc>,
+    pub kpis: Vec<KpiRow>,
+    pub inputs: Vec<InputReport>,
+    pub catalogue: Catalogue,
+    pub quality: Quality,
+    pub issues: DataFrame,
+    pub engine: Engine,
+}
+
+pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> {
+    let tz = config.report.timezone;
+    let catalogue = Catalogue::load(
+        options
+            .queries
+            .as_deref()
+            .or(config.report.queries.as_deref()),
+    )?;
+    let Ingested {
+        tickets,
+        status_changes,
+        issues,
+        inputs,
+        sources_with_history,
+    } = ingest::ingest(&config)?;
+
+    let (kind, period_note) = match &options.period {
+        PeriodChoice::Named(k) => (*k, None),
+        PeriodChoice::Range { from, to } => (
+            PeriodKind::Range {
+                from: *from,
+                to: *to,
+            },
+            None,
+        ),
+        PeriodChoice::Previous => {
+            let today = period::local_date(Utc::now(), tz);
+            let k = period::previous_month(today);
+            (
+                k,
+                Some(format!(
+                    "--period previous: the month before today ({today}), {k}"
+                )),
+            )
+        }
+        PeriodChoice::Latest => {
+            let latest = latest_created(&tickets)?.ok_or_else(|| {
+                RunError::Usage(
+                    "the inputs hold no ticket with a creation time; give --period".to_string(),
+                )
+            })?;
+            let k = PeriodKind::month_of(period::local_date(latest, tz));
+            (
+                k,
+                Some(format!(
+                    "no --period given: reporting {k}, the latest calendar month with tickets in the inputs"
+                )),
+            )
+        }
+    };
+    let period = Period::new(kind, tz).map_err(RunError::Usage)?;
+    let as_of = match &options.as_of {
+        Some(text) => {
+            period::parse_as_of(text, tz).map_err(|e| RunError::Usage(format!("--as-of: {e}")))?
+        }
+        None => period.end,
+    };
+    let window = Window {
+        start: period.start,
+        end: period.end,
+        as_of,
+    };
+
+    let engine = Engine::new()?;
+    engine.load("tickets", &tickets, &model::ticket_columns())?;
+    engine.load(
+        "status_changes",
+        &status_changes,
+        &model::status_change_columns(),
+    )?;
+    drop(tickets);
+    drop(status_changes);
+    engine.build_ledger(&catalogue.ledger, &window)?;
+    let kpis = engine.run_catalogue(&catalogue, &window)?;
+    let quality = quality::assess(
+        &engine,
+        &issues,
+        &inputs,
+        &sources_with_history,
+        &catalogue,
+        &kpis,
+    )?;
+    Ok(RunResult {
+        config,
+        period,
+        period_note,
+        as_of,
+        kpis,
+        inputs,
+        catalogue,
+        quality,
+        issues,
+        engine,
+    })
+}
+
+fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {
+    let max = tickets
+        .clone()
+        .lazy()
+        .select([col("created_at").max().cast(DataType::Int64)])
+        .collect()?;
+    let v = max.column("created_at")?.i64()?.get(0);
+    Ok(v.and_then(DateTime::<Utc>::from_timestamp_micros))
+}

@@ -1,0 +1,225 @@
+//! The KPI catalogue: one SQL file per KPI family in `queries/`, its id the file stem, with a
+//! TOML file of the same stem beside it that describes each KPI it produces (title, unit,
+//! direction, definition). Built-ins are embedded at build time; a user's directory comes first,
+//! so a file of the same stem replaces the built-in and a new stem adds a family.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The per-ticket ledger query; it runs before the KPI families.
+pub const LEDGER: &str = "ledger";
+
+const BUILT_IN: &[(&str, &str, &str)] = &[
+    (LEDGER, include_str!("../queries/ledger.sql"), ""),
+    (
+        "mttr",
+        include_str!("../queries/mttr.sql"),
+        include_str!("../queries/mttr.toml"),
+    ),
+    (
+        "reopen",
+        include_str!("../queries/reopen.sql"),
+        include_str!("../queries/reopen.toml"),
+    ),
+    (
+        "source_sla",
+        include_str!("../queries/source_sla.sql"),
+        include_str!("../queries/source_sla.toml"),
+    ),
+    (
+        "volume",
+        include_str!("../queries/volume.sql"),
+        include_str!("../queries/volume.toml"),
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Higher,
+    Lower,
+    Neutral,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiMeta {
+    pub title: String,
+    /// `count`, `hours`, `days`, `percent` or `currency`.
+    pub unit: String,
+    pub direction: Direction,
+    pub definition: String,
+    /// What the KPI needs that an export may lack, said when it cannot be measured at all.
+    #[serde(default)]
+    pub needs: Option<String>,
+    /// Where the KPI appears in reports (lower first).
+    #[serde(default = "last")]
+    pub order: i32,
+}
+
+fn last() -> i32 {
+    i32::MAX
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MetaFile {
+    #[serde(default)]
+    kpi: BTreeMap<String, KpiMeta>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    pub id: String,
+    pub sql: String,
+    /// Where the SQL came from: `built-in` or the user's file.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub ledger: QueryFile,
+    pub families: Vec<QueryFile>,
+    pub kpis: BTreeMap<String, KpiMeta>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl Catalogue {
+    /// The built-in queries, with a user's directory (if any) taking precedence.
+    pub fn load(user_dir: Option<&Path>) -> Result<Catalogue, CatalogueError> {
+        let mut files: BTreeMap<String, (QueryFile, String)> = BTreeMap::new();
+        for (id, sql, meta) in BUILT_IN {
+            files.insert(
+                id.to_string(),
+                (
+                    QueryFile {
+                        id: id.to_string(),
+                        sql: sql.to_string(),
+                        origin: "built-in".to_string(),
+                    },
+                    meta.to_string(),
+                ),
+            );
+        }
+        if let Some(dir) = user_dir {
+            let read_err = |path: &Path, e: std::io::Error| CatalogueError::File {
+                path: path.to_path_buf(),
+                message: format!("cannot read: {e}"),
+            };
+            let entries = std::fs::read_dir(dir).map_err(|e| read_err(dir, e))?;
+            let mut sql_files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+                .collect();
+            sql_files.sort();
+            for path in sql_files {
+                let id = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                let sql = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
+                let meta_path = path.with_extension("toml");
+                let meta = if meta_path.is_file() {
+                    std::fs::read_to_string(&meta_path).map_err(|e| read_err(&meta_path, e))?
+                } else {
+                    files.get(&id).map(|(_, m)| m.clone()).unwrap_or_default()
+                };
+                files.insert(
+                    id.clone(),
+                    (
+                        QueryFile {
+                            id,
+                            sql,
+                            origin: path.display().to_string(),
+                        },
+                        meta,
+                    ),
+                );
+            }
+        }
+        let mut kpis = BTreeMap::new();
+        let mut families = Vec::new();
+        let mut ledger = None;
+        for (id, (file, meta)) in files {
+            let parsed: MetaFile = toml::from_str(&meta).map_err(|e| CatalogueError::File {
+                path: PathBuf::from(format!("{}.toml", file.origin.trim_end_matches(".sql"))),
+                message: e.to_string(),
+            })?;
+            for (kpi, m) in parsed.kpi {
+                kpis.insert(kpi, m);
+            }
+            if id == LEDGER {
+                ledger = Some(file);
+            } else {
+                families.push(file);
+            }
+        }
+        Ok(Catalogue {
+            ledger: ledger.expect("the ledger query is built in"),
+            families,
+            kpis,
+        })
+    }
+
+    pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
+        self.kpis.get(kpi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_catalogue_describes_every_kpi_it_computes() {
+        let c = Catalogue::load(None).unwrap();
+        assert_eq!(c.ledger.id, LEDGER);
+        for id in [
+            "tickets_created",
+            "tickets_resolved",
+            "backlog_open",
+            "mttr_hours",
+            "reopen_pct",
+            "source_sla_met_pct",
+        ] {
+            let m = c.meta(id).unwrap_or_else(|| panic!("{id} has no metadata"));
+            assert!(!m.definition.is_empty());
+        }
+        for f in &c.families {
+            assert!(
+                f.sql.contains("dimension"),
+                "{} does not group by dimension",
+                f.id
+            );
+        }
+    }
+
+    #[test]
+    fn user_directory_overrides_and_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mttr.sql"), "SELECT 1").unwrap();
+        std::fs::write(dir.path().join("extra.sql"), "SELECT 2").unwrap();
+        std::fs::write(
+            dir.path().join("extra.toml"),
+            "[kpi.extra_pct]\ntitle = \"Extra\"\nunit = \"percent\"\ndirection = \"higher\"\ndefinition = \"d\"\n",
+        )
+        .unwrap();
+        let c = Catalogue::load(Some(dir.path())).unwrap();
+        let mttr = c.families.iter().find(|f| f.id == "mttr").unwrap();
+        assert_eq!(mttr.sql, "SELECT 1");
+        assert!(
+            c.meta("mttr_hours").is_some(),
+            "built-in metadata stays when only the SQL is replaced"
+        );
+        assert!(c.families.iter().any(|f| f.id == "extra"));
+        assert_eq!(c.meta("extra_pct").unwrap().direction, Direction::Higher);
+    }
+}

@@ -1,0 +1,223 @@
+//! Outputs of a run: `kpis.json`, `report.html`, `report.md`, `ledger.csv`, `rejects.csv` and
+//! `manifest.json`, all byte-identical for the same inputs, configuration and as_of.
+
+pub mod files;
+pub mod format;
+pub mod render;
+pub mod view;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::ingest::read::sha256_hex;
+use crate::period::format_instant;
+use crate::pipeline::RunResult;
+use files::{batches_to_csv, write_atomic};
+use render::Templates;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("{0}")]
+    Other(String),
+}
+
+#[derive(Serialize)]
+struct PeriodDoc {
+    label: String,
+    start: String,
+    end: String,
+}
+
+#[derive(Serialize)]
+struct InputDoc<'a> {
+    path: &'a str,
+    profile: &'a str,
+    sha256: &'a str,
+    rows: u64,
+    accepted: u64,
+    rejected: u64,
+}
+
+fn period_doc(result: &RunResult) -> PeriodDoc {
+    let tz = result.period.timezone;
+    PeriodDoc {
+        label: result.period.label(),
+        start: format_instant(result.period.start, tz),
+        end: format_instant(result.period.end, tz),
+    }
+}
+
+/// `kpis.json`: the contract's shape, one KPI row per line so that two runs diff cleanly.
+pub fn kpis_json(result: &RunResult) -> String {
+    let tz = result.period.timezone;
+    let line = |v: &dyn erased::Json| v.json();
+    let mut out = String::new();
+    out.push_str("{\n");
+    out.push_str("  \"tool\": \"deskpulse\",\n");
+    out.push_str(&format!(
+        "  \"version\": \"{}\",\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    out.push_str(&format!("  \"period\": {},\n", line(&period_doc(result))));
+    out.push_str(&format!("  \"timezone\": {},\n", line(&tz.name())));
+    out.push_str(&format!(
+        "  \"as_of\": {},\n",
+        line(&format_instant(result.as_of, tz))
+    ));
+    out.push_str("  \"inputs\": [");
+    for (i, input) in result.inputs.iter().enumerate() {
+        let doc = InputDoc {
+            path: &input.path,
+            profile: &input.profile,
+            sha256: &input.sha256,
+            rows: input.rows,
+            accepted: input.accepted,
+            rejected: input.rejected,
+        };
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&line(&doc));
+    }
+    out.push_str(if result.inputs.is_empty() {
+        "],\n"
+    } else {
+        "\n  ],\n"
+    });
+    out.push_str("  \"kpis\": [");
+    for (i, row) in result.kpis.iter().enumerate() {
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&line(row));
+    }
+    out.push_str(if result.kpis.is_empty() {
+        "]\n"
+    } else {
+        "\n  ]\n"
+    });
+    out.push_str("}\n");
+    out
+}
+
+mod erased {
+    /// Compact JSON of any serialisable value.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).expect("plain data serialises")
+        }
+    }
+}
+
+/// The per-ticket ledger as CSV, ordered by source and id.
+pub fn ledger_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
+    let batches = result
+        .engine
+        .query("SELECT * FROM ledger ORDER BY source, id")?;
+    batches_to_csv(&batches).map_err(ReportError::Other)
+}
+
+/// Every ingest issue: file, row, column, value, problem, action.
+pub fn rejects_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
+    let batches = result.engine.query(
+        "SELECT * FROM ingest_issues ORDER BY source_file, source_row, \"column\", problem",
+    )?;
+    let mut csv = batches_to_csv(&batches).map_err(ReportError::Other)?;
+    if csv.is_empty() {
+        csv = b"source_file,source_row,column,value,problem,action\n".to_vec();
+    }
+    Ok(csv)
+}
+
+#[derive(Serialize)]
+struct OutputFile {
+    file: String,
+    bytes: usize,
+    sha256: String,
+}
+
+/// Writes every output into `out` and returns the files written, manifest last.
+pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let templates = Templates::new(result.config.report.templates.as_deref());
+    let view = view::build(result);
+    let outputs: Vec<(&str, Vec<u8>)> = vec![
+        ("kpis.json", kpis_json(result).into_bytes()),
+        (
+            "report.html",
+            templates.render("report.html", &view)?.into_bytes(),
+        ),
+        (
+            "report.md",
+            templates.render("report.md", &view)?.into_bytes(),
+        ),
+        ("ledger.csv", ledger_csv(result)?),
+        ("rejects.csv", rejects_csv(result)?),
+    ];
+    let mut written = Vec::new();
+    let mut listed = Vec::new();
+    for (name, bytes) in &outputs {
+        let path = out.join(name);
+        write_atomic(&path, bytes).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        listed.push(OutputFile {
+            file: name.to_string(),
+            bytes: bytes.len(),
+            sha256: sha256_hex(bytes),
+        });
+        written.push(path);
+    }
+    let manifest = manifest_json(result, &listed);
+    let path = out.join("manifest.json");
+    write_atomic(&path, manifest.as_bytes()).map_err(|source| ReportError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    written.push(path);
+    Ok(written)
+}
+
+/// What produced the report: inputs with their hashes, the configuration's hash, the queries
+/// that ran, the tool's version, the period and as_of. No wall-clock time, so it is reproducible.
+fn manifest_json(result: &RunResult, outputs: &[OutputFile]) -> String {
+    let tz = result.period.timezone;
+    let config = &result.config;
+    let queries: Vec<serde_json::Value> = std::iter::once(&result.catalogue.ledger)
+        .chain(result.catalogue.families.iter())
+        .map(|q| json!({"id": q.id, "origin": q.origin, "sha256": sha256_hex(q.sql.as_bytes())}))
+        .collect();
+    let doc = json!({
+        "tool": "deskpulse",
+        "version": env!("CARGO_PKG_VERSION"),
+        "period": period_doc(result),
+        "timezone": tz.name(),
+        "as_of": format_instant(result.as_of, tz),
+        "period_note": result.period_note,
+        "config": {
+            "path": config.path.as_ref().map(|p| p.file_name().unwrap_or_default().to_string_lossy().to_string()),
+            "sha256": sha256_hex(config.raw_text.as_bytes()),
+        },
+        "inputs": result.inputs,
+        "queries": queries,
+        "outputs": outputs,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("manifest serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,266 @@
+//! The report's view model: what the templates show, already ordered and formatted, so that a
+//! template only lays things out.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::format;
+use crate::ingest::InputReport;
+use crate::kpi::KpiRow;
+use crate::model::NONE_KEY;
+use crate::period::format_instant;
+use crate::pipeline::RunResult;
+use crate::quality::Quality;
+use crate::queries::KpiMeta;
+
+/// Rows a breakdown shows in Markdown before it points to `kpis.json` for the rest.
+pub const MARKDOWN_ROWS: usize = 15;
+
+#[derive(Debug, Serialize)]
+pub struct ReportView {
+    pub title: String,
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub period: PeriodView,
+    pub as_of: String,
+    pub period_note: Option<String>,
+    pub inputs: Vec<InputReport>,
+    pub headline: Vec<Card>,
+    pub sections: Vec<KpiSection>,
+    pub quality: Quality,
+    pub definitions: Vec<Definition>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PeriodView {
+    pub label: String,
+    pub start: String,
+    pub end: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Card {
+    pub kpi: String,
+    pub title: String,
+    pub value: String,
+    pub detail: String,
+    pub n: u64,
+    pub missing: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KpiSection {
+    pub kpi: String,
+    pub title: String,
+    pub unit: String,
+    pub stats: Vec<String>,
+    /// Whether the tables show `n` (a count is its own n).
+    pub show_n: bool,
+    pub breakdowns: Vec<Breakdown>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Breakdown {
+    pub dimension: String,
+    pub label: String,
+    pub rows: Vec<BreakdownRow>,
+    /// Rows past [`MARKDOWN_ROWS`], which the Markdown report leaves to `kpis.json`.
+    pub more: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakdownRow {
+    pub key: String,
+    pub values: Vec<String>,
+    pub n: u64,
+    pub missing: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Definition {
+    pub kpi: String,
+    pub title: String,
+    pub definition: String,
+}
+
+/// The stats a KPI reports, in the order the report shows them.
+fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
+    let mut stats: Vec<String> = rows.iter().map(|r| r.stat.clone()).collect();
+    stats.sort_by_key(|s| match s.as_str() {
+        "value" => 0,
+        "median" => 1,
+        "mean" => 2,
+        "p90" => 3,
+        _ => 4,
+    });
+    stats.dedup();
+    stats
+}
+
+fn dimension_label(d: &str) -> String {
+    match d {
+        "priority" => "Priority",
+        "kind" => "Kind",
+        "service" => "Service",
+        "assignment_group" => "Assignment group",
+        other => other,
+    }
+    .to_string()
+}
+
+/// KPIs in the order the catalogue asks for (then by id).
+pub fn ordered_kpis(kpis: &[KpiRow], catalogue: &BTreeMap<String, KpiMeta>) -> Vec<String> {
+    let mut ids: Vec<String> = kpis.iter().map(|r| r.kpi.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.sort_by_key(|id| (catalogue.get(id).map_or(i32::MAX, |m| m.order), id.clone()));
+    ids
+}
+
+pub fn build(result: &RunResult) -> ReportView {
+    let tz = result.period.timezone;
+    let metas = &result.catalogue.kpis;
+    let mut by_kpi: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+    for r in &result.kpis {
+        by_kpi.entry(r.kpi.as_str()).or_default().push(r);
+    }
+    let fallback = |id: &str| KpiMeta {
+        title: id.to_string(),
+        unit: String::new(),
+        direction: crate::queries::Direction::Neutral,
+        definition: String::new(),
+        needs: None,
+        order: i32::MAX,
+    };
+    let mut headline = Vec::new();
+    let mut sections = Vec::new();
+    let mut definitions = Vec::new();
+    for id in ordered_kpis(&result.kpis, metas) {
+        let meta = metas.get(&id).cloned().unwrap_or_else(|| fallback(&id));
+        let rows = &by_kpi[id.as_str()];
+        let stats = stats_of(rows);
+        let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
+        let main_stat = if stats.iter().any(|s| s == "median") {
+            "median"
+        } else {
+            stats[0].as_str()
+        };
+        if let Some(main) = all(main_stat) {
+            let detail = if main_stat == "median" {
+                let mean = all("mean").and_then(|r| r.value);
+                let p90 = all("p90").and_then(|r| r.value);
+                format!(
+                    "median · mean {} · p90 {} · n = {}",
+                    format::value(mean, &meta.unit),
+                    format::value(p90, &meta.unit),
+                    format::thousands(main.n as i64)
+                )
+            } else if let (Some(num), Some(den)) = (main.numerator, main.denominator) {
+                format!(
+                    "{} of {}",
+                    format::thousands(num as i64),
+                    format::thousands(den as i64)
+                )
+            } else {
+                String::new()
+            };
+            headline.push(Card {
+                kpi: id.clone(),
+                title: meta.title.clone(),
+                value: format::value(main.value, &meta.unit),
+                detail,
+                n: main.n,
+                missing: main.missing,
+            });
+        }
+        let mut breakdowns = Vec::new();
+        for dim in crate::model::DIMENSIONS {
+            let mut keys: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+            for r in rows.iter().filter(|r| r.dimension == *dim) {
+                keys.entry(r.key.as_str()).or_default().push(r);
+            }
+            if keys.is_empty() {
+                continue;
+            }
+            let mut table: Vec<BreakdownRow> = keys
+                .into_iter()
+                .map(|(key, krows)| {
+                    let first = krows
+                        .iter()
+                        .find(|r| r.stat == stats[0])
+                        .copied()
+                        .unwrap_or(krows[0]);
+                    BreakdownRow {
+                        key: key.to_string(),
+                        values: stats
+                            .iter()
+                            .map(|s| {
+                                format::value(
+                                    krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
+                                    &meta.unit,
+                                )
+                            })
+                            .collect(),
+                        n: first.n,
+                        missing: first.missing,
+                    }
+                })
+                .collect();
+            sort_rows(&mut table, dim);
+            let more = table.len().saturating_sub(MARKDOWN_ROWS);
+            breakdowns.push(Breakdown {
+                dimension: dim.to_string(),
+                label: dimension_label(dim),
+                rows: table,
+                more,
+            });
+        }
+        sections.push(KpiSection {
+            kpi: id.clone(),
+            title: meta.title.clone(),
+            unit: meta.unit.clone(),
+            show_n: meta.unit != "count",
+            stats,
+            breakdowns,
+        });
+        definitions.push(Definition {
+            kpi: id.clone(),
+            title: meta.title.clone(),
+            definition: meta.definition.clone(),
+        });
+    }
+    ReportView {
+        title: result.config.report.title.clone(),
+        tool: "deskpulse",
+        version: env!("CARGO_PKG_VERSION"),
+        period: PeriodView {
+            label: result.period.label(),
+            start: format_instant(result.period.start, tz),
+            end: format_instant(result.period.end, tz),
+            timezone: tz.name().to_string(),
+        },
+        as_of: format_instant(result.as_of, tz),
+        period_note: result.period_note.clone(),
+        inputs: result.inputs.clone(),
+        headline,
+        sections,
+        quality: result.quality.clone(),
+        definitions,
+    }
+}
+
+/// Priorities and kinds in their natural order; services and groups by volume. `(none)` last.
+fn sort_rows(rows: &mut [BreakdownRow], dimension: &str) {
+    let by_volume = !matches!(dimension, "priority" | "kind");
+    rows.sort_by(|a, b| {
+        let none = (a.key == NONE_KEY).cmp(&(b.key == NONE_KEY));
+        let volume = if by_volume {
+            b.n.cmp(&a.n)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        none.then(volume).then_with(|| a.key.cmp(&b.key))
+    });
+}

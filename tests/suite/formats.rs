@@ -1,0 +1,191 @@
+//! The same ServiceNow tickets in every shape ServiceNow writes them give the same KPIs, and
+//! those KPIs are the ones computed by hand (tests/data/servicenow/incidents_fields.csv, UTC,
+//! October 2026).
+
+use serde_json::Value;
+
+use super::util::{data, kpis, project, row, value};
+
+fn config(file: &str) -> String {
+    format!("[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"{file}\"\ntimezone = \"UTC\"\n")
+}
+
+fn run(file: &str) -> Value {
+    let dir = project(
+        &config(file),
+        &[(file, &data(&format!("servicenow/{file}")))],
+    );
+    kpis(dir.path(), &["--period", "2026-10"])
+}
+
+/// The figures worked out by hand from the ten tickets of the fixture.
+fn assert_hand_computed(doc: &Value) {
+    let v = |kpi, stat, dim, key| value(doc, kpi, stat, dim, key);
+    // Created in October, not cancelled: INC001-004, 007, 009, 010.
+    assert_eq!(v("tickets_created", "value", "all", "all"), Some(7.0));
+    // Resolved in October: INC001, 002, 003, 005, 010 (INC007 in November, INC009 has no time).
+    assert_eq!(v("tickets_resolved", "value", "all", "all"), Some(5.0));
+    // Open at 2026-11-01: INC004 (in progress) and INC007 (resolved on 2 November).
+    assert_eq!(v("backlog_open", "value", "all", "all"), Some(2.0));
+    // Hours to resolve: 2, 4, 6, 24, 72.
+    assert_eq!(v("mttr_hours", "mean", "all", "all"), Some(21.6));
+    assert_eq!(v("mttr_hours", "median", "all", "all"), Some(6.0));
+    let p90 = v("mttr_hours", "p90", "all", "all").unwrap();
+    assert!((p90 - 52.8).abs() < 1e-9, "p90 {p90}");
+    assert_eq!(row(doc, "mttr_hours", "mean", "all", "all")["n"], 5);
+    // One of the five resolved was reopened (INC002).
+    assert_eq!(v("reopen_pct", "value", "all", "all"), Some(20.0));
+    assert_eq!(
+        row(doc, "reopen_pct", "value", "all", "all")["numerator"],
+        1
+    );
+    assert_eq!(
+        row(doc, "reopen_pct", "value", "all", "all")["denominator"],
+        5
+    );
+    // made_sla: four true, one false.
+    assert_eq!(v("source_sla_met_pct", "value", "all", "all"), Some(80.0));
+    // By priority.
+    assert_eq!(v("mttr_hours", "mean", "priority", "P2"), Some(39.0));
+    let p2_p90 = v("mttr_hours", "p90", "priority", "P2").unwrap();
+    assert!((p2_p90 - 65.4).abs() < 1e-9, "{p2_p90}");
+    assert_eq!(v("mttr_hours", "median", "priority", "P3"), Some(14.0));
+    assert_eq!(v("tickets_created", "value", "priority", "P3"), Some(4.0));
+    assert_eq!(v("backlog_open", "value", "priority", "P4"), Some(1.0));
+    // P4 has no resolution in October: null, not zero, with n = 0.
+    assert_eq!(v("mttr_hours", "mean", "priority", "P4"), None);
+    assert_eq!(row(doc, "mttr_hours", "mean", "priority", "P4")["n"], 0);
+    assert_eq!(v("reopen_pct", "value", "priority", "P4"), None);
+    assert_eq!(
+        row(doc, "reopen_pct", "value", "priority", "P4")["denominator"],
+        0
+    );
+    // A ticket without a service is counted under (none).
+    assert_eq!(
+        v("tickets_created", "value", "service", "(none)"),
+        Some(1.0)
+    );
+    assert_eq!(
+        v("tickets_resolved", "value", "assignment_group", "Network"),
+        Some(3.0)
+    );
+}
+
+#[test]
+fn list_export_with_field_names_gives_the_hand_computed_kpis() {
+    let doc = run("incidents_fields.csv");
+    assert_hand_computed(&doc);
+    let input = &doc["inputs"][0];
+    assert_eq!(input["profile"], "servicenow");
+    assert_eq!(
+        (
+            input["rows"].as_u64(),
+            input["accepted"].as_u64(),
+            input["rejected"].as_u64()
+        ),
+        (Some(10), Some(10), Some(0))
+    );
+}
+
+#[test]
+fn label_headers_crlf_windows_1252_and_day_first_dates_give_the_same_kpis() {
+    let doc = run("incidents_labels_cp1252.csv");
+    assert_hand_computed(&doc);
+}
+
+#[test]
+fn table_api_json_gives_the_same_kpis() {
+    let doc = run("incidents_api.json");
+    assert_hand_computed(&doc);
+}
+
+#[test]
+fn kpis_are_sorted_and_every_row_carries_n_and_missing() {
+    let doc = run("incidents_fields.csv");
+    let rows = doc["kpis"].as_array().unwrap();
+    let keys: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (s("kpi"), s("stat"), s("dimension"), s("key"))
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    for r in rows {
+        assert!(r["n"].is_u64() && r["missing"].is_u64(), "{r}");
+        if r["kpi"].as_str().unwrap().ends_with("_pct") {
+            assert!(
+                r.get("numerator").is_some() && r.get("denominator").is_some(),
+                "{r}"
+            );
+        }
+    }
+    assert_eq!(doc["period"]["start"], "2026-10-01T00:00:00+00:00");
+    assert_eq!(doc["as_of"], "2026-11-01T00:00:00+00:00");
+}
+
+#[test]
+fn event_log_collapses_to_tickets_and_finds_reopens_in_the_history() {
+    let dir = project(
+        &config("incident_log.csv"),
+        &[("incident_log.csv", &data("servicenow/incident_log.csv"))],
+    );
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    let input = &doc["inputs"][0];
+    // 15 update rows, all accepted as history; three tickets.
+    assert_eq!(
+        (
+            input["rows"].as_u64(),
+            input["accepted"].as_u64(),
+            input["rejected"].as_u64()
+        ),
+        (Some(15), Some(15), Some(0))
+    );
+    assert_eq!(
+        value(&doc, "tickets_created", "value", "all", "all"),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&doc, "tickets_resolved", "value", "all", "all"),
+        Some(3.0)
+    );
+    // INC100 went Resolved -> Active although its reopen_count says 0.
+    assert_eq!(
+        row(&doc, "reopen_pct", "value", "all", "all")["numerator"],
+        1
+    );
+    // Hours: INC100 1 Oct 09:00 -> 3 Oct 12:00 = 51; INC101 12; INC102 48.
+    assert_eq!(value(&doc, "mttr_hours", "mean", "all", "all"), Some(37.0));
+    assert_eq!(
+        value(&doc, "mttr_hours", "median", "all", "all"),
+        Some(48.0)
+    );
+}
+
+#[test]
+fn as_of_before_the_period_end_treats_later_events_as_not_happened() {
+    let dir = project(
+        &config("incidents_fields.csv"),
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    let doc = kpis(
+        dir.path(),
+        &["--period", "2026-10", "--as-of", "2026-10-04T00:00:00Z"],
+    );
+    // Created in October and known by then: INC001 and INC002 (INC003 arrives on 5 October).
+    assert_eq!(
+        value(&doc, "tickets_created", "value", "all", "all"),
+        Some(2.0)
+    );
+    // Resolved by then in October: INC001 (1 Oct), INC005 (1 Oct), INC002 (3 Oct).
+    assert_eq!(
+        value(&doc, "tickets_resolved", "value", "all", "all"),
+        Some(3.0)
+    );
+    assert_eq!(doc["as_of"], "2026-10-04T00:00:00+00:00");
+}

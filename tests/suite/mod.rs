@@ -1,0 +1,6 @@
+mod errors;
+mod formats;
+mod oracle;
+mod sample;
+mod uci;
+mod util;

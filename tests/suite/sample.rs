@@ -1,0 +1,225 @@
+//! The bundled sample, as the README runs it.
+
+use std::path::Path;
+
+use chrono::TimeZone;
+use chrono_tz::Europe::Amsterdam;
+
+use super::oracle::{self, Source};
+use super::util::{assert_matches, deskpulse, kpi_rows, kpis, read_json, repo};
+
+const OUTPUTS: &[&str] = &[
+    "kpis.json",
+    "report.html",
+    "report.md",
+    "ledger.csv",
+    "rejects.csv",
+    "manifest.json",
+];
+
+fn report(out: &Path, extra: &[&str]) -> std::process::Output {
+    deskpulse()
+        .current_dir(repo())
+        .args(["report", "sample_data", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn report_on_sample_data_writes_every_output_byte_identically_twice() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let first = report(a.path(), &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("no --period given: reporting 2026-10"),
+        "{stderr}"
+    );
+    assert!(report(b.path(), &[]).status.success());
+    for name in OUTPUTS {
+        let x = std::fs::read(a.path().join(name)).unwrap();
+        let y = std::fs::read(b.path().join(name)).unwrap();
+        assert!(!x.is_empty(), "{name} is empty");
+        assert!(x == y, "{name} differs between two runs");
+    }
+    let html = std::fs::read_to_string(a.path().join("report.html")).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "the HTML must load nothing"
+    );
+    let manifest = read_json(&a.path().join("manifest.json"));
+    assert_eq!(manifest["inputs"][0]["path"], "incidents.csv");
+    assert_eq!(manifest["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        manifest["outputs"].as_array().unwrap().len(),
+        OUTPUTS.len() - 1
+    );
+}
+
+#[test]
+fn sample_kpis_match_an_independent_computation() {
+    let csv = repo().join("sample_data/incidents.csv");
+    let source = Source {
+        path: &csv,
+        format: "%Y-%m-%d %H:%M:%S",
+        tz: Amsterdam,
+    };
+    for (period, (y, m), (ey, em)) in [
+        ("2026-10", (2026, 10), (2026, 11)),
+        ("2026-08", (2026, 8), (2026, 9)),
+    ] {
+        let start = Amsterdam
+            .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+            .unwrap()
+            .to_utc();
+        let end = Amsterdam
+            .with_ymd_and_hms(ey, em, 1, 0, 0, 0)
+            .unwrap()
+            .to_utc();
+        let (expected, counts) = oracle::expected(&source, start, end, end);
+        let doc = kpis(&repo().join("sample_data"), &["--period", period]);
+        assert_matches(&kpi_rows(&doc), &expected);
+        assert_eq!(doc["inputs"][0]["rows"].as_u64(), Some(counts.rows));
+        assert_eq!(doc["inputs"][0]["rejected"].as_u64(), Some(counts.rejected));
+    }
+}
+
+#[test]
+fn kpis_json_on_stdout_is_the_report_kpis_json() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(
+        report(out.path(), &["--period", "2026-09"])
+            .status
+            .success()
+    );
+    let written = std::fs::read(out.path().join("kpis.json")).unwrap();
+    let printed = deskpulse()
+        .current_dir(repo())
+        .args([
+            "kpis",
+            "--config",
+            "sample_data/deskpulse.toml",
+            "--period",
+            "2026-09",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    assert_eq!(printed.stdout, written);
+}
+
+#[test]
+fn snapshot_of_kpis_json_and_report_md() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(
+        report(out.path(), &["--period", "2026-10"])
+            .status
+            .success()
+    );
+    // The version changes with every release; the snapshot is about everything else.
+    let redact = |text: String| text.replace(env!("CARGO_PKG_VERSION"), "[version]");
+    insta::assert_snapshot!(
+        "sample_kpis_json",
+        redact(std::fs::read_to_string(out.path().join("kpis.json")).unwrap())
+    );
+    insta::assert_snapshot!(
+        "sample_report_md",
+        redact(std::fs::read_to_string(out.path().join("report.md")).unwrap())
+    );
+}
+
+#[test]
+fn every_period_form_runs_and_names_its_boundaries() {
+    let dir = repo().join("sample_data");
+    let q = kpis(&dir, &["--period", "2026-Q3"]);
+    assert_eq!(q["period"]["label"], "2026-Q3");
+    assert_eq!(q["period"]["start"], "2026-07-01T00:00:00+02:00");
+    assert_eq!(q["period"]["end"], "2026-10-01T00:00:00+02:00");
+    let w = kpis(&dir, &["--period", "2026-W44"]);
+    assert_eq!(w["period"]["start"], "2026-10-26T00:00:00+01:00");
+    let r = kpis(&dir, &["--from", "2026-08-01", "--to", "2026-11-01"]);
+    assert_eq!(r["period"]["label"], "2026-08-01..2026-11-01");
+    // The range is the union of three months: created counts add up.
+    let sum: f64 = ["2026-08", "2026-09", "2026-10"]
+        .iter()
+        .map(|p| {
+            super::util::value(
+                &kpis(&dir, &["--period", p]),
+                "tickets_created",
+                "value",
+                "all",
+                "all",
+            )
+            .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        super::util::value(&r, "tickets_created", "value", "all", "all"),
+        Some(sum)
+    );
+    let prev = deskpulse()
+        .current_dir(repo())
+        .args([
+            "kpis",
+            "sample_data",
+            "--period",
+            "previous",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(prev.status.success());
+    assert!(String::from_utf8_lossy(&prev.stderr).contains("--period previous"));
+}
+
+#[test]
+fn data_quality_of_the_sample_is_reported_row_by_row() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(
+        report(out.path(), &["--period", "2026-10"])
+            .status
+            .success()
+    );
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    let mut lines = rejects.lines();
+    assert_eq!(
+        lines.next(),
+        Some("source_file,source_row,column,value,problem,action")
+    );
+    let body: Vec<&str> = lines.collect();
+    assert!(
+        body.iter()
+            .any(|l| l.contains("opened_at") && l.ends_with("row_rejected")),
+        "{rejects}"
+    );
+    assert!(
+        body.iter()
+            .any(|l| l.contains("priority,3 - Medium,") && l.ends_with("value_nulled")),
+        "{rejects}"
+    );
+    assert!(
+        body.iter()
+            .any(|l| l
+                .contains("closed_at,2026-07-30 10:00:00,closed at before the ticket's creation")),
+        "{rejects}"
+    );
+    let kpis = read_json(&out.path().join("kpis.json"));
+    let input = &kpis["inputs"][0];
+    assert_eq!(
+        input["rows"].as_u64().unwrap(),
+        input["accepted"].as_u64().unwrap() + input["rejected"].as_u64().unwrap()
+    );
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains("## Data quality"));
+    assert!(md.contains("resolved or closed without a resolution time"));
+}

@@ -1,0 +1,95 @@
+//! The UCI ServiceNow incident event log (CC BY 4.0, donors C. A. L. do Amaral, M. Fantinato,
+//! S. M. Peres): 141,712 update rows of 24,918 incidents, read by deskpulse and checked against
+//! an independent computation of the same KPIs.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use chrono::TimeZone;
+use chrono_tz::America::Sao_Paulo;
+
+use super::oracle::{self, Source};
+use super::util::{assert_matches, data, kpi_rows, kpis, project, value};
+
+/// Extracts the log from the original zip once per test run (a single deflated member).
+fn log_csv() -> &'static PathBuf {
+    static CSV: OnceLock<PathBuf> = OnceLock::new();
+    CSV.get_or_init(|| {
+        let zip = std::fs::read(data("uci-incident-event-log/incident_event_log.zip")).unwrap();
+        assert_eq!(&zip[0..4], b"PK\x03\x04", "a zip local file header");
+        let method = u16::from_le_bytes([zip[8], zip[9]]);
+        assert_eq!(method, 8, "deflate");
+        let name_len = u16::from_le_bytes([zip[26], zip[27]]) as usize;
+        let extra_len = u16::from_le_bytes([zip[28], zip[29]]) as usize;
+        let start = 30 + name_len + extra_len;
+        let mut csv = Vec::new();
+        flate2::read::DeflateDecoder::new(&zip[start..])
+            .read_to_end(&mut csv)
+            .unwrap();
+        assert_eq!(csv.len(), 46_212_397);
+        let dir = std::env::temp_dir().join(format!("deskpulse-uci-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("incident_event_log.csv");
+        std::fs::write(&path, csv).unwrap();
+        path
+    })
+}
+
+const CONFIG: &str = r#"
+[report]
+title = "UCI incident event log"
+timezone = "America/Sao_Paulo"
+
+[[sources]]
+path = "incident_event_log.csv"
+profile = "servicenow"
+timezone = "America/Sao_Paulo"
+"#;
+
+fn check(period_args: &[&str], start: (i32, u32, u32), end: (i32, u32, u32)) -> serde_json::Value {
+    let dir = project(CONFIG, &[("incident_event_log.csv", log_csv())]);
+    let doc = kpis(dir.path(), period_args);
+    let t = |(y, m, d): (i32, u32, u32)| {
+        Sao_Paulo
+            .with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .earliest()
+            .unwrap()
+            .to_utc()
+    };
+    let source = Source {
+        path: log_csv(),
+        format: "%d/%m/%Y %H:%M",
+        tz: Sao_Paulo,
+    };
+    let (expected, counts) = oracle::expected(&source, t(start), t(end), t(end));
+    assert_matches(&kpi_rows(&doc), &expected);
+    let input = &doc["inputs"][0];
+    assert_eq!(input["rows"].as_u64(), Some(counts.rows));
+    assert_eq!(input["rejected"].as_u64(), Some(counts.rejected));
+    doc
+}
+
+#[test]
+fn whole_log_matches_the_independent_computation() {
+    let doc = check(
+        &["--from", "2016-01-01", "--to", "2018-01-01"],
+        (2016, 1, 1),
+        (2018, 1, 1),
+    );
+    assert_eq!(doc["inputs"][0]["rows"].as_u64(), Some(141_712));
+    // Every incident was opened in the log's span.
+    let created = value(&doc, "tickets_created", "value", "all", "all").unwrap();
+    assert!(created > 24_000.0 && created <= 24_918.0, "{created}");
+}
+
+#[test]
+fn a_month_matches_the_independent_computation() {
+    check(&["--period", "2016-03"], (2016, 3, 1), (2016, 4, 1));
+}
+
+#[test]
+fn the_month_of_the_spring_forward_gap_matches_too() {
+    // Sao Paulo moved its clocks from 00:00 to 01:00 on 2016-10-16.
+    check(&["--period", "2016-10"], (2016, 10, 1), (2016, 11, 1));
+}
