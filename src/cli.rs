@@ -36,8 +36,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Print errors only.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also print each stage of the run and how long it took.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +157,13 @@ fn install_panic_hook() {
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let quiet = cli.quiet;
+    crate::log::set_level(if quiet {
+        0
+    } else if cli.verbose {
+        2
+    } else {
+        1
+    });
     match cli.command {
         Command::Report(args) => {
             let result = compute(&args.input, quiet)?;

@@ -7,7 +7,13 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
-use duckdb::{Config as DuckConfig, Connection, ToSql};
+use std::ffi::{CStr, CString, c_char};
+use std::mem::ManuallyDrop;
+use std::ptr;
+
+use arrow::array::RecordBatchIterator;
+use arrow::ffi_stream::FFI_ArrowArrayStream;
+use duckdb::{Connection, ToSql, ffi};
 use polars::prelude::DataFrame;
 
 use crate::interop;
@@ -21,6 +27,8 @@ pub enum EngineError {
     Duck(#[from] duckdb::Error),
     #[error(transparent)]
     Interop(#[from] interop::InteropError),
+    #[error("DuckDB: {0}")]
+    Open(String),
     #[error("query {query} ({origin}): {message}")]
     Query {
         query: String,
@@ -50,37 +58,79 @@ impl Window {
     }
 }
 
+/// Rows per Arrow batch handed to DuckDB's scan (a multiple of its 2,048-row vectors).
+const SCAN_BATCH_ROWS: usize = 60 * 2048;
+
 pub struct Engine {
-    conn: Connection,
+    /// The connection queries run on. Dropped before the raw handles below.
+    conn: ManuallyDrop<Connection>,
+    /// A second connection on the same database, for DuckDB's native Arrow scan, which the
+    /// duckdb crate does not expose.
+    raw: ffi::duckdb_connection,
+    db: ffi::duckdb_database,
 }
 
 impl Engine {
     /// An in-memory database that never loads or downloads an extension and cannot read files:
     /// the only data it sees is what deskpulse hands it.
     pub fn new() -> Result<Engine, EngineError> {
-        let config = DuckConfig::default()
-            .enable_autoload_extension(false)?
-            .with("autoinstall_known_extensions", "false")?
-            .enable_external_access(false)?;
-        let conn = Connection::open_in_memory_with_flags(config)?;
-        Ok(Engine { conn })
+        let settings = [
+            ("autoload_known_extensions", "false"),
+            ("autoinstall_known_extensions", "false"),
+            ("enable_external_access", "false"),
+        ];
+        // SAFETY: plain C API calls on handles created here; every error path releases what
+        // was created before it.
+        unsafe {
+            let mut config: ffi::duckdb_config = ptr::null_mut();
+            if ffi::duckdb_create_config(&mut config) != ffi::DuckDBSuccess {
+                return Err(EngineError::Open("cannot create a configuration".into()));
+            }
+            for (key, value) in settings {
+                let (k, v) = (cstring(key), cstring(value));
+                if ffi::duckdb_set_config(config, k.as_ptr(), v.as_ptr()) != ffi::DuckDBSuccess {
+                    ffi::duckdb_destroy_config(&mut config);
+                    return Err(EngineError::Open(format!("cannot set {key}")));
+                }
+            }
+            let mut db: ffi::duckdb_database = ptr::null_mut();
+            let mut error: *mut c_char = ptr::null_mut();
+            let path = cstring(":memory:");
+            let state = ffi::duckdb_open_ext(path.as_ptr(), &mut db, config, &mut error);
+            ffi::duckdb_destroy_config(&mut config);
+            if state != ffi::DuckDBSuccess {
+                let message = take_c_error(error);
+                return Err(EngineError::Open(message));
+            }
+            let mut raw: ffi::duckdb_connection = ptr::null_mut();
+            if ffi::duckdb_connect(db, &mut raw) != ffi::DuckDBSuccess {
+                ffi::duckdb_close(&mut db);
+                return Err(EngineError::Open("cannot connect".into()));
+            }
+            let conn = match Connection::open_from_raw(db) {
+                Ok(c) => c,
+                Err(e) => {
+                    ffi::duckdb_disconnect(&mut raw);
+                    ffi::duckdb_close(&mut db);
+                    return Err(e.into());
+                }
+            };
+            Ok(Engine {
+                conn: ManuallyDrop::new(conn),
+                raw,
+                db,
+            })
+        }
     }
 
-    /// Creates a table with the canonical column types and appends the frame's Arrow batches.
+    /// Hands a frame to DuckDB through the Arrow C stream interface: DuckDB scans the Arrow
+    /// buffers natively and stores them as a table with the canonical column types.
     pub fn load(
         &self,
         name: &str,
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
     ) -> Result<(), EngineError> {
-        let ddl: Vec<String> = columns
-            .iter()
-            .map(|(c, t)| format!("\"{c}\" {}", t.sql_type()))
-            .collect();
-        self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE TABLE {name} ({})",
-            ddl.join(", ")
-        ))?;
         let ordered =
             frame
                 .select(columns.iter().map(|(c, _)| *c))
@@ -89,12 +139,71 @@ impl Engine {
                     origin: "canonical table".to_string(),
                     message: e.to_string(),
                 })?;
-        let mut appender = self.conn.appender(name)?;
-        for batch in interop::to_record_batches(&ordered)? {
-            appender.append_record_batch(batch)?;
+        let t = crate::log::stage(format!("{name}: to Arrow"));
+        let (schema, batches) = interop::to_record_batches(&ordered)?;
+        drop(t);
+        let _t = crate::log::stage(format!("{name}: DuckDB scan ({} batches)", batches.len()));
+        // DuckDB scans one batch per thread: slices (zero-copy) let it use every core.
+        let slices: Vec<RecordBatch> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .step_by(SCAN_BATCH_ROWS)
+                    .map(move |at| b.slice(at, SCAN_BATCH_ROWS.min(b.num_rows() - at)))
+            })
+            .collect();
+        let reader = RecordBatchIterator::new(slices.into_iter().map(Ok), schema);
+        let mut stream = FFI_ArrowArrayStream::new(Box::new(reader));
+        let view = format!("__arrow_{name}");
+        let view_c = cstring(&view);
+        // SAFETY: `stream` is a valid ArrowArrayStream that outlives the scan: the view is
+        // read once, by the CREATE TABLE below, and dropped before `stream` goes out of scope.
+        let state = unsafe {
+            ffi::duckdb_arrow_scan(
+                self.raw,
+                view_c.as_ptr(),
+                &mut stream as *mut FFI_ArrowArrayStream as ffi::duckdb_arrow_stream,
+            )
+        };
+        if state != ffi::DuckDBSuccess {
+            return Err(EngineError::Open(format!(
+                "cannot scan the Arrow stream of {name}"
+            )));
         }
-        appender.flush()?;
-        Ok(())
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| format!("CAST(\"{c}\" AS {}) AS \"{c}\"", t.sql_type()))
+            .collect();
+        let created = self.raw_query(&format!(
+            "CREATE OR REPLACE TABLE {name} AS SELECT {} FROM \"{view}\"",
+            select.join(", ")
+        ));
+        let dropped = self.raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""));
+        drop(stream);
+        created.and(dropped)
+    }
+
+    /// Runs a statement on the raw connection.
+    fn raw_query(&self, sql: &str) -> Result<(), EngineError> {
+        let sql_c = cstring(sql);
+        // SAFETY: `result` is destroyed on every path; the error text is copied before that.
+        unsafe {
+            let mut result: ffi::duckdb_result = std::mem::zeroed();
+            let state = ffi::duckdb_query(self.raw, sql_c.as_ptr(), &mut result);
+            let outcome = if state == ffi::DuckDBSuccess {
+                Ok(())
+            } else {
+                let e = ffi::duckdb_result_error(&mut result);
+                let message = if e.is_null() {
+                    "unknown error".to_string()
+                } else {
+                    CStr::from_ptr(e).to_string_lossy().into_owned()
+                };
+                Err(EngineError::Open(message))
+            };
+            ffi::duckdb_destroy_result(&mut result);
+            outcome
+        }
     }
 
     /// Builds the ledger table from its query, and `ledger_dims`: every ledger row once per
@@ -154,6 +263,7 @@ impl Engine {
     ) -> Result<Vec<KpiRow>, EngineError> {
         let mut rows = Vec::new();
         for family in &catalogue.families {
+            let _t = crate::log::stage(format!("query {}", family.id));
             rows.extend(self.run_family(family, window)?);
         }
         rows.sort_by(KpiRow::contract_order);
@@ -169,6 +279,35 @@ impl Engine {
     fn prepare(&self, query: &QueryFile, sql: &str) -> Result<duckdb::Statement<'_>, EngineError> {
         self.conn.prepare(sql).map_err(|e| query_error(query, e))
     }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // SAFETY: the query connection goes first; then the raw connection and the database,
+        // which nothing else refers to (open_from_raw does not close the database).
+        unsafe {
+            ManuallyDrop::drop(&mut self.conn);
+            ffi::duckdb_disconnect(&mut self.raw);
+            ffi::duckdb_close(&mut self.db);
+        }
+    }
+}
+
+fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).expect("no interior NUL")
+}
+
+/// Copies and frees an error string allocated by DuckDB.
+unsafe fn take_c_error(error: *mut c_char) -> String {
+    if error.is_null() {
+        return "unknown error".to_string();
+    }
+    // SAFETY: DuckDB returned a NUL-terminated string that the caller owns.
+    let message = unsafe { CStr::from_ptr(error) }
+        .to_string_lossy()
+        .into_owned();
+    unsafe { ffi::duckdb_free(error as *mut std::ffi::c_void) };
+    message
 }
 
 fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {

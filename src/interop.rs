@@ -14,12 +14,25 @@ use polars::prelude::{CompatLevel, DataFrame};
 #[error("handing a table from Polars to Arrow failed: {0}")]
 pub struct InteropError(String);
 
-/// Converts a frame into record batches, one per chunk, without copying column data.
-pub fn to_record_batches(frame: &DataFrame) -> Result<Vec<RecordBatch>, InteropError> {
+/// Converts a frame into its Arrow schema and record batches, one per chunk, without copying
+/// column data.
+pub fn to_record_batches(
+    frame: &DataFrame,
+) -> Result<(Arc<Schema>, Vec<RecordBatch>), InteropError> {
     let mut frame = frame.clone();
     frame.align_chunks_par();
+    let mut fields = Vec::with_capacity(frame.width());
+    for column in frame.columns() {
+        let field = column.field().to_arrow(CompatLevel::newest());
+        let c_schema = polars_arrow::ffi::export_field_to_c(&field);
+        // SAFETY: see below; the same struct layout on both sides.
+        let ffi_schema = unsafe {
+            std::mem::transmute::<polars_arrow::ffi::ArrowSchema, FFI_ArrowSchema>(c_schema)
+        };
+        fields.push(Field::try_from(&ffi_schema).map_err(|e| InteropError(e.to_string()))?);
+    }
+    let schema = Arc::new(Schema::new(fields));
     let mut batches = Vec::new();
-    let mut schema: Option<Arc<Schema>> = None;
     for chunk in frame.iter_chunks(CompatLevel::newest(), false) {
         let mut fields = Vec::with_capacity(chunk.arrays().len());
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(chunk.arrays().len());
@@ -46,13 +59,15 @@ pub fn to_record_batches(frame: &DataFrame) -> Result<Vec<RecordBatch>, InteropE
             fields.push(arrow_field);
             arrays.push(make_array(data));
         }
-        let schema = schema
-            .get_or_insert_with(|| Arc::new(Schema::new(fields)))
-            .clone();
-        batches
-            .push(RecordBatch::try_new(schema, arrays).map_err(|e| InteropError(e.to_string()))?);
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(|e| InteropError(e.to_string()))?;
+        batches.push(
+            batch
+                .with_schema(schema.clone())
+                .map_err(|e| InteropError(e.to_string()))?,
+        );
     }
-    Ok(batches)
+    Ok((schema, batches))
 }
 
 #[cfg(test)]
@@ -61,6 +76,14 @@ mod tests {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType, UInt32Type};
     use polars::prelude::*;
+
+    #[test]
+    fn an_empty_frame_keeps_its_schema() {
+        let df = df!("id" => Vec::<String>::new()).unwrap();
+        let (schema, batches) = to_record_batches(&df).unwrap();
+        assert_eq!(schema.field(0).name(), "id");
+        assert!(batches.iter().all(|b| b.num_rows() == 0));
+    }
 
     #[test]
     fn strings_timestamps_and_nulls_cross_over() {
@@ -80,7 +103,8 @@ mod tests {
         )
         .collect()
         .unwrap();
-        let batches = to_record_batches(&df).unwrap();
+        let (schema, batches) = to_record_batches(&df).unwrap();
+        assert_eq!(schema.fields().len(), 3);
         assert_eq!(batches.len(), 1);
         let b = &batches[0];
         assert_eq!(b.num_rows(), 3);

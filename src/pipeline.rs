@@ -84,7 +84,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         issues,
         inputs,
         sources_with_history,
-    } = ingest::ingest(&config)?;
+    } = {
+        let _s = crate::log::stage("ingest");
+        ingest::ingest(&config)?
+    };
 
     let (kind, period_note) = match &options.period {
         PeriodChoice::Named(k) => (*k, None),
@@ -134,24 +137,36 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     };
 
     let engine = Engine::new()?;
-    engine.load("tickets", &tickets, &model::ticket_columns())?;
-    engine.load(
-        "status_changes",
-        &status_changes,
-        &model::status_change_columns(),
-    )?;
+    {
+        let _s = crate::log::stage("hand tickets and history to DuckDB");
+        engine.load("tickets", &tickets, &model::ticket_columns())?;
+        engine.load(
+            "status_changes",
+            &status_changes,
+            &model::status_change_columns(),
+        )?;
+    }
     drop(tickets);
     drop(status_changes);
-    engine.build_ledger(&catalogue.ledger, &window)?;
-    let kpis = engine.run_catalogue(&catalogue, &window)?;
-    let quality = quality::assess(
-        &engine,
-        &issues,
-        &inputs,
-        &sources_with_history,
-        &catalogue,
-        &kpis,
-    )?;
+    {
+        let _s = crate::log::stage("ledger");
+        engine.build_ledger(&catalogue.ledger, &window)?;
+    }
+    let kpis = {
+        let _s = crate::log::stage("KPI queries");
+        engine.run_catalogue(&catalogue, &window)?
+    };
+    let quality = {
+        let _s = crate::log::stage("data quality");
+        quality::assess(
+            &engine,
+            &issues,
+            &inputs,
+            &sources_with_history,
+            &catalogue,
+            &kpis,
+        )?
+    };
     Ok(RunResult {
         config,
         period,

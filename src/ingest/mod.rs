@@ -114,7 +114,10 @@ fn ingest_file(
     config: &Config,
     profiles: &[Profile],
 ) -> Result<(normalize::Normalized, InputReport), IngestError> {
-    let export = read::open(path, shown)?;
+    let mut export = {
+        let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
+        read::open(path, shown)?
+    };
     let header = export.header().clone();
     let (profile, reason) =
         profile::choose(profiles, &source.profile, &header, shown).map_err(|message| {
@@ -134,7 +137,12 @@ fn ingest_file(
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
     }
-    let raw = read::read_columns(&export, &wanted)?;
+    let raw = {
+        let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
+        read::read_columns(&export, &wanted, &mapping.nulls)?
+    };
+    let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
+    drop(export);
     let timezone = source.timezone.unwrap_or(config.report.timezone);
     let ctx = FileContext {
         source: &profile.name,
@@ -150,9 +158,9 @@ fn ingest_file(
         path: shown.to_string(),
         profile: profile.name.clone(),
         profile_reason: reason,
-        sha256: export.sha256.clone(),
-        format: export.format(),
-        encoding: export.encoding.to_string(),
+        sha256,
+        format,
+        encoding: encoding.to_string(),
         timestamp_format: normalized.timestamp_format.clone(),
         timezone: timezone.name().to_string(),
         rows: normalized.rows,

@@ -87,80 +87,71 @@ struct IssueRule {
 
 pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
     let m = ctx.mapping;
+    let has = |f: &str| m.fields.contains_key(f);
     let label = |field: &str| -> String {
         m.fields
             .get(field)
             .map(|i| ctx.header.names()[*i].clone())
             .unwrap_or_else(|| field.to_string())
     };
-    let nulls = Series::new("nulls".into(), m.nulls.clone());
-    let clean = |c: String| -> Expr {
-        let s = col(c.as_str()).str().strip_chars(lit(NULL));
-        when(s.clone().is_in(lit(nulls.clone()).implode(false), false))
-            .then(null_text())
-            .otherwise(s)
-    };
-
-    // 1. Cleaned text per canonical field.
-    let mut select = vec![col(ROW_COLUMN)];
-    for (field, idx) in &m.fields {
-        select.push(clean(column_name(*idx)).alias(raw(field)));
-    }
-    if let Some((seq, at)) = m.event_log {
-        select.push(clean(column_name(seq)).alias(SEQ_RAW));
-        select.push(clean(column_name(at)).alias(UPDATED_RAW));
-    }
     let RawFrame {
         frame,
         malformed,
         rows,
     } = raw_frame;
-    let malformed_rows = Series::new(
-        "malformed".into(),
-        malformed.iter().map(|r| r.row).collect::<Vec<u64>>(),
-    );
-    let staged = frame
-        .lazy()
-        .filter(
-            col(ROW_COLUMN)
-                .is_in(lit(malformed_rows).implode(false), false)
-                .not(),
-        )
-        .select(select)
-        .collect()?;
 
-    // An event log repeats ticket ids; a list export that merely has the columns does not.
-    let event_log = m.event_log.is_some()
-        && has_repeated_ids(
-            staged
-                .clone()
-                .lazy()
-                .filter(col(raw("id").as_str()).is_not_null())
-                .select([col(raw("id").as_str()).alias("id")]),
-        )?;
+    // 1. The source columns under canonical names; null markers were recognised while reading.
+    let mut select = vec![col(ROW_COLUMN)];
+    for (field, idx) in &m.fields {
+        select.push(col(column_name(*idx)).alias(raw(field)));
+    }
+    if let Some((seq, at)) = m.event_log {
+        select.push(col(column_name(seq)).alias(SEQ_RAW));
+        select.push(col(column_name(at)).alias(UPDATED_RAW));
+    }
+    let mut lf = frame.lazy();
+    if !malformed.is_empty() {
+        let bad = Series::new(
+            "malformed".into(),
+            malformed.iter().map(|r| r.row).collect::<Vec<u64>>(),
+        );
+        lf = lf.filter(col(ROW_COLUMN).is_in(lit(bad).implode(false), false).not());
+    }
+    let staged = lf.select(select).collect()?;
+    // Trimming costs a pass over every value, so only columns whose values show padding pay it.
+    let text = |name: &str| -> PolarsResult<Expr> {
+        Ok(if needs_trim(&staged, name)? {
+            let s = col(name).str().strip_chars(lit(NULL));
+            when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
+        } else {
+            col(name)
+        })
+    };
 
-    // 2. The file's timestamp format.
+    // 2. An event log repeats ticket ids; a list export that merely has the columns does not.
+    let (ids, distinct) = id_counts(&staged)?;
+    let repeated = distinct < ids;
+    let event_log = m.event_log.is_some() && repeated;
+
+    // 3. The file's timestamp format.
     let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
         .iter()
-        .filter(|f| m.fields.contains_key(**f))
+        .filter(|f| has(f))
         .map(|f| raw(f))
         .collect();
-    if m.event_log.is_some() {
+    if event_log {
         ts_raw.push(UPDATED_RAW.to_string());
     }
     let format = choose_format(&staged, &ts_raw, &m.formats)?;
     let fmt = format.clone().unwrap_or_else(|| m.formats[0].clone());
 
-    // 3. Typed columns, with the naive parse kept to tell a bad format from a DST gap.
-    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), col(raw("id").as_str()).alias("id")];
+    // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
+    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
     let mut rules: Vec<IssueRule> = Vec::new();
-    let has = |f: &str| m.fields.contains_key(f);
-
     for field in model::TEXT_FIELDS.iter().filter(|f| has(f)) {
-        if model::MAPPED_FIELDS.contains(field) {
-            continue;
+        if !model::MAPPED_FIELDS.contains(field) {
+            typed.push(text(&raw(field))?.alias(*field));
         }
-        typed.push(col(raw(field).as_str()).alias(*field));
     }
     for field in model::MAPPED_FIELDS.iter().filter(|f| has(f)) {
         let (expr, unknown) = map_values(&staged, field, m)?;
@@ -180,24 +171,21 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             });
         }
     }
+    let mut zone_names: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
-        let naive_name = format!("{field}{NAIVE_SUFFIX}");
-        typed.push(naive(col(raw(field).as_str()), &fmt).alias(naive_name.as_str()));
+        typed.push(naive(text(&raw(field))?, &fmt).alias(naive_name(field)));
         typed.push(col(raw(field).as_str()));
+        zone_names.push(field);
     }
-    if m.event_log.is_some() {
-        typed
-            .push(naive(col(UPDATED_RAW), &fmt).alias(format!("{UPDATED}{NAIVE_SUFFIX}").as_str()));
-        typed.push(col(SEQ_RAW).cast(DataType::UInt64).alias(SEQ));
+    if event_log {
+        typed.push(naive(text(UPDATED_RAW)?, &fmt).alias(naive_name(UPDATED)));
+        typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
         typed.push(col(SEQ_RAW));
         typed.push(col(UPDATED_RAW));
+        zone_names.push(UPDATED);
     }
     for field in model::COUNT_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(
-            col(raw(field).as_str())
-                .cast(DataType::UInt32)
-                .alias(*field),
-        );
+        typed.push(text(&raw(field))?.cast(DataType::UInt32).alias(*field));
         typed.push(col(raw(field).as_str()));
         rules.push(IssueRule {
             when: col(raw(field).as_str())
@@ -211,7 +199,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
     if has("labor_minutes") {
         let r = raw("labor_minutes");
-        let v = col(r.as_str()).cast(DataType::Float64);
+        let v = text(&r)?.cast(DataType::Float64);
         typed.push(
             when(v.clone().lt(lit(0.0)))
                 .then(lit(NULL).cast(DataType::Float64))
@@ -229,74 +217,56 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             action: ACTION_VALUE_NULLED,
         });
     }
-    let typed = staged.lazy().select(typed);
-
-    // 4. Naive → UTC, placeholders out.
-    let mut zoned: Vec<Expr> = Vec::new();
-    let zone_names: Vec<&str> = model::TIMESTAMP_FIELDS
+    // Naive → UTC (ambiguous: first occurrence; gap: null), then placeholders out.
+    let zoned: Vec<Expr> = zone_names
         .iter()
-        .copied()
-        .filter(|f| has(f))
-        .chain(m.event_log.map(|_| UPDATED))
+        .map(|f| to_utc(col(naive_name(f).as_str()), ctx.timezone).alias(zoned_name(f)))
         .collect();
-    for field in &zone_names {
-        let n = format!("{field}{NAIVE_SUFFIX}");
-        zoned.push(to_utc(col(n.as_str()), ctx.timezone).alias(zoned_name(field)));
-    }
     let plausible: Vec<Expr> = zone_names
         .iter()
-        .map(|field| {
-            let utc = col(zoned_name(field).as_str());
+        .map(|f| {
+            let utc = col(zoned_name(f).as_str());
             when(utc.clone().lt(plausible_from()))
                 .then(lit(NULL).cast(utc_type()))
                 .otherwise(utc)
-                .alias(*field)
+                .alias(*f)
         })
         .collect();
-    let zoned = typed.with_columns(zoned).with_columns(plausible);
 
     // 5. Row rejections, first reason wins.
-    let mut reasons: Vec<(Expr, String, Expr, String)> = Vec::new();
-    reasons.push((
+    let mut reasons: Vec<(Expr, String, Expr, String)> = vec![(
         col("id").is_null(),
         label("id"),
         null_text(),
         "no ticket id".to_string(),
-    ));
-    let created_reason = |e: Expr| -> Expr {
-        if has("created_at") {
-            let change_closed = if has("kind") && has("closed_at") {
-                col("kind")
-                    .eq(lit("change"))
-                    .fill_null(lit(false))
-                    .and(col("closed_at").is_not_null())
-            } else if has("closed_at") && m.default_kind == "change" {
-                col("closed_at").is_not_null()
-            } else {
-                lit(false)
-            };
-            e.and(change_closed.not())
+    )];
+    if has("created_at") {
+        let change_closed = if has("kind") && has("closed_at") {
+            col("kind")
+                .eq(lit("change"))
+                .fill_null(lit(false))
+                .and(col("closed_at").is_not_null())
+        } else if has("closed_at") && m.default_kind == "change" {
+            col("closed_at").is_not_null()
         } else {
             lit(false)
-        }
-    };
-    if has("created_at") {
+        };
+        let required = |e: Expr| e.and(change_closed.clone().not());
         let r = raw("created_at");
-        let n = format!("created_at{NAIVE_SUFFIX}");
         reasons.push((
-            created_reason(col(r.as_str()).is_null()),
+            required(col(r.as_str()).is_null()),
             label("created_at"),
             null_text(),
             "no creation time".to_string(),
         ));
         reasons.push((
-            created_reason(col(n.as_str()).is_null()),
+            required(col(naive_name("created_at").as_str()).is_null()),
             label("created_at"),
             col(r.as_str()),
             format!("creation time is not a timestamp in the file's format `{fmt}`"),
         ));
         reasons.push((
-            created_reason(col(zoned_name("created_at").as_str()).is_null()),
+            required(col(zoned_name("created_at").as_str()).is_null()),
             label("created_at"),
             col(r.as_str()),
             format!(
@@ -305,24 +275,22 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             ),
         ));
         reasons.push((
-            created_reason(col("created_at").is_null()),
+            required(col("created_at").is_null()),
             label("created_at"),
             col(r.as_str()),
             "creation time is a placeholder date (before 1980), not a real event".to_string(),
         ));
     }
     if let (true, Some((seq_idx, at_idx))) = (event_log, m.event_log) {
-        let seq_label = ctx.header.names()[seq_idx].clone();
-        let at_label = ctx.header.names()[at_idx].clone();
         reasons.push((
             col(SEQ).is_null(),
-            seq_label,
+            ctx.header.names()[seq_idx].clone(),
             col(SEQ_RAW),
             "event-log row without a whole-number update sequence".to_string(),
         ));
         reasons.push((
             col(UPDATED).is_null(),
-            at_label,
+            ctx.header.names()[at_idx].clone(),
             col(UPDATED_RAW),
             format!("event-log row without a valid update time (format `{fmt}`)"),
         ));
@@ -331,48 +299,75 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     for (i, (cond, ..)) in reasons.iter().enumerate().rev() {
         code = when(cond.clone()).then(lit(i as u32 + 1)).otherwise(code);
     }
-    let with_code = zoned.with_column(code.alias(REJECT)).collect()?;
+    let typed = staged
+        .lazy()
+        .select(typed)
+        .with_columns(zoned)
+        .with_columns(plausible)
+        .with_column(code.alias(REJECT))
+        .collect()?;
 
     let mut issue_frames: Vec<LazyFrame> = Vec::new();
-    for (i, (_, column, value, problem)) in reasons.iter().enumerate() {
-        issue_frames.push(issue_frame(
-            with_code
-                .clone()
-                .lazy()
-                .filter(col(REJECT).eq(lit(i as u32 + 1))),
-            ctx.shown,
-            column,
-            value.clone(),
-            problem,
-            ACTION_ROW_REJECTED,
-        ));
+    let reject_counts = counts(
+        &typed,
+        (1..=reasons.len())
+            .map(|k| col(REJECT).eq(lit(k as u32)))
+            .collect(),
+    )?;
+    for (k, (_, column, value, problem)) in reasons.iter().enumerate() {
+        if reject_counts[k] > 0 {
+            issue_frames.push(issue_frame(
+                typed
+                    .clone()
+                    .lazy()
+                    .filter(col(REJECT).eq(lit(k as u32 + 1))),
+                ctx.shown,
+                column,
+                value.clone(),
+                problem,
+                ACTION_ROW_REJECTED,
+            ));
+        }
     }
-    issue_frames.push(malformed_frame(&malformed, ctx.shown)?.lazy());
-
-    let mut accepted = with_code.lazy().filter(col(REJECT).eq(lit(0u32)));
-
-    // 6. Duplicates (a list export has each ticket once; an event log has it many times).
-    if !event_log {
-        let dup = accepted.clone().filter(col("id").is_first_distinct().not());
-        issue_frames.push(issue_frame(
-            dup,
-            ctx.shown,
-            &label("id"),
-            col("id"),
-            "duplicate ticket id: an earlier row has it and is kept",
-            ACTION_ROW_REJECTED,
-        ));
-        accepted = accepted.filter(col("id").is_first_distinct());
+    if !malformed.is_empty() {
+        issue_frames.push(malformed_frame(&malformed, ctx.shown)?.lazy());
     }
-    let accepted = accepted.collect()?;
+    let mut accepted = if reject_counts.iter().any(|n| *n > 0) {
+        typed.lazy().filter(col(REJECT).eq(lit(0u32))).collect()?
+    } else {
+        typed
+    };
 
-    // 7. Value-level issues on accepted rows.
+    // 6. Duplicates: a list export has each ticket once (an event log has it many times).
+    if repeated && !event_log {
+        let first = accepted
+            .clone()
+            .lazy()
+            .select([col("id").is_first_distinct().alias("first")])
+            .collect()?;
+        let first = first.column("first")?.bool()?.clone();
+        if first.sum().unwrap_or(0) as usize != accepted.height() {
+            let dups = accepted.filter(&!&first)?;
+            issue_frames.push(issue_frame(
+                dups.lazy(),
+                ctx.shown,
+                &label("id"),
+                col("id"),
+                "duplicate ticket id: an earlier row has it and is kept",
+                ACTION_ROW_REJECTED,
+            ));
+            accepted = accepted.filter(&first)?;
+        }
+    }
+
+    // 7. Values that cannot be true, on accepted rows.
+    let mut nulled_before_creation: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS
         .iter()
         .filter(|f| has(f) && **f != "created_at")
     {
         let r = raw(field);
-        let n = format!("{field}{NAIVE_SUFFIX}");
+        let (n, z) = (naive_name(field), zoned_name(field));
         rules.push(IssueRule {
             when: col(r.as_str()).is_not_null().and(col(n.as_str()).is_null()),
             column: label(field),
@@ -380,7 +375,6 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             problem: format!("not a timestamp in the file's format `{fmt}`"),
             action: ACTION_VALUE_NULLED,
         });
-        let z = zoned_name(field);
         rules.push(IssueRule {
             when: col(n.as_str()).is_not_null().and(col(z.as_str()).is_null()),
             column: label(field),
@@ -399,8 +393,9 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             action: ACTION_VALUE_NULLED,
         });
         if has("created_at") {
+            nulled_before_creation.push(field);
             rules.push(IssueRule {
-                when: col(*field).lt(col("created_at")).fill_null(lit(false)),
+                when: before_creation(field),
                 column: label(field),
                 value: col(r.as_str()),
                 problem: format!("{} before the ticket's creation", field.replace('_', " ")),
@@ -408,23 +403,29 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             });
         }
     }
-    for rule in rules {
-        let lf = accepted.clone().lazy().filter(rule.when);
-        issue_frames.push(issue_frame(
-            lf,
-            ctx.shown,
-            &rule.column,
-            rule.value,
-            &rule.problem,
-            rule.action,
-        ));
+    let rule_counts = counts(&accepted, rules.iter().map(|r| r.when.clone()).collect())?;
+    for (rule, n) in rules.into_iter().zip(&rule_counts) {
+        if *n > 0 {
+            issue_frames.push(issue_frame(
+                accepted.clone().lazy().filter(rule.when),
+                ctx.shown,
+                &rule.column,
+                rule.value,
+                &rule.problem,
+                rule.action,
+            ));
+        }
     }
-    let issues = concat(issue_frames, UnionArgs::default())?
-        .sort(
-            ["source_row", "column"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .collect()?;
+    let issues = if issue_frames.is_empty() {
+        empty_frame(&model::issue_columns())
+    } else {
+        concat(issue_frames, UnionArgs::default())?
+            .sort(
+                ["source_row", "column"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .collect()?
+    };
     let rejected = issues
         .column("action")?
         .str()?
@@ -433,18 +434,20 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .count() as u64;
 
     // 8. Canonical tables.
-    let fixed = accepted.lazy().with_columns(
-        model::TIMESTAMP_FIELDS
-            .iter()
-            .filter(|f| has(f) && **f != "created_at" && has("created_at"))
-            .map(|f| {
-                when(col(*f).lt(col("created_at")).fill_null(lit(false)))
-                    .then(lit(NULL).cast(utc_type()))
-                    .otherwise(col(*f))
-                    .alias(*f)
-            })
-            .collect::<Vec<_>>(),
-    );
+    let mut fixed = accepted.lazy();
+    if rule_counts.iter().any(|n| *n > 0) {
+        fixed = fixed.with_columns(
+            nulled_before_creation
+                .iter()
+                .map(|f| {
+                    when(before_creation(f))
+                        .then(lit(NULL).cast(utc_type()))
+                        .otherwise(col(*f))
+                        .alias(*f)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     let fixed = fixed.collect()?;
     let history = if event_log {
         Some(
@@ -485,31 +488,70 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     })
 }
 
+fn naive_name(field: &str) -> String {
+    format!("{field}{NAIVE_SUFFIX}")
+}
+
+fn before_creation(field: &str) -> Expr {
+    col(field).lt(col("created_at")).fill_null(lit(false))
+}
+
+/// How many rows each predicate holds for, in one pass.
+fn counts(frame: &DataFrame, predicates: Vec<Expr>) -> PolarsResult<Vec<u64>> {
+    if predicates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let exprs: Vec<Expr> = predicates
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.fill_null(lit(false))
+                .cast(DataType::UInt64)
+                .sum()
+                .alias(format!("p{i}"))
+        })
+        .collect();
+    let out = frame.clone().lazy().select(exprs).collect()?;
+    out.columns()
+        .iter()
+        .map(|c| Ok(c.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0)))
+        .collect()
+}
+
+/// Ticket ids present, and distinct, in the staged rows.
+fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
+    let id = raw("id");
+    let df = staged
+        .clone()
+        .lazy()
+        .select([
+            col(id.as_str()).count().alias("n"),
+            col(id.as_str()).drop_nulls().n_unique().alias("u"),
+        ])
+        .collect()?;
+    let get = |c: &str| -> PolarsResult<u64> {
+        Ok(df
+            .column(c)?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .get(0)
+            .unwrap_or(0))
+    };
+    Ok((get("n")?, get("u")?))
+}
+
+/// Whether a text column's values carry surrounding whitespace, judged on a sample.
+fn needs_trim(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
+    let s = frame.column(name)?.str()?;
+    Ok(s.iter().flatten().take(1000).any(|v| v.trim() != v))
+}
+
 fn text_or_null(present: bool, name: String) -> Expr {
     if present {
         col(name.as_str())
     } else {
         null_text()
     }
-}
-
-fn has_repeated_ids(lf: LazyFrame) -> PolarsResult<bool> {
-    let df = lf
-        .select([col("id").n_unique().alias("u"), len().alias("n")])
-        .collect()?;
-    let unique = df
-        .column("u")?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .get(0)
-        .unwrap_or(0);
-    let n = df
-        .column("n")?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .get(0)
-        .unwrap_or(0);
-    Ok(unique < n)
 }
 
 /// The expressions that give the canonical `tickets` columns, in the model's order.

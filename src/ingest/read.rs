@@ -15,12 +15,28 @@ use super::profile::HeaderIndex;
 /// Name of the column that carries each row's position in its file.
 pub const ROW_COLUMN: &str = "__row";
 
-/// One export, read into memory and decoded, before any column is chosen.
+/// The bytes of a file: mapped from disk when they can be used as they are, owned when they had
+/// to be decompressed or transcoded.
+pub enum Bytes {
+    Mapped(Arc<memmap2::Mmap>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl Bytes {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// One export, opened and decoded, before any column is chosen.
 pub struct ExportFile {
     pub path: PathBuf,
     /// How the file is named in messages and reports.
     pub shown: String,
-    pub sha256: String,
+    hash: Option<std::thread::JoinHandle<String>>,
     pub encoding: &'static str,
     pub compressed: bool,
     pub content: Content,
@@ -28,7 +44,9 @@ pub struct ExportFile {
 
 pub enum Content {
     Csv {
-        text: Vec<u8>,
+        text: Bytes,
+        /// Where the text starts (after a byte-order mark).
+        start: usize,
         separator: u8,
         header: HeaderIndex,
     },
@@ -57,46 +75,67 @@ impl ExportFile {
             Content::Json { shape, .. } => format!("JSON ({shape})"),
         }
     }
+
+    /// The sha256 of the file as it is on disk; computed in the background since it was opened.
+    pub fn sha256(&mut self) -> String {
+        self.hash
+            .take()
+            .map(|h| h.join().expect("hashing does not panic"))
+            .unwrap_or_default()
+    }
 }
 
-/// Reads, decompresses, decodes and sniffs a file.
+fn map_file(path: &Path) -> std::io::Result<Bytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(Bytes::Owned(Arc::new(Vec::new())));
+    }
+    // SAFETY: the map is read-only; an export changed by another program while deskpulse reads
+    // it gives garbled rows, which are reported like any other bad row.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(m) => Ok(Bytes::Mapped(Arc::new(m))),
+        Err(_) => Ok(Bytes::Owned(Arc::new(std::fs::read(path)?))),
+    }
+}
+
+/// Opens, decompresses, decodes and sniffs a file.
 pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
     let fail = |message: String| IngestError::Unreadable {
         file: shown.to_string(),
         message,
     };
-    let on_disk = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let (bytes, compressed) = if on_disk.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(on_disk.len() * 6);
-        flate2::read::MultiGzDecoder::new(&on_disk[..])
+    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let for_hash = match &on_disk {
+        Bytes::Mapped(m) => Bytes::Mapped(m.clone()),
+        Bytes::Owned(v) => Bytes::Owned(v.clone()),
+    };
+    let hash = std::thread::spawn(move || sha256_hex(for_hash.as_slice()));
+    let compressed = on_disk.as_slice().starts_with(&[0x1f, 0x8b]);
+    let bytes = if compressed {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(on_disk.as_slice())
             .read_to_end(&mut out)
             .map_err(|e| {
                 fail(format!(
                     "it looks gzip-compressed but cannot be decompressed: {e}"
                 ))
             })?;
-        (out, true)
+        Bytes::Owned(Arc::new(out))
     } else {
-        (Vec::new(), false)
+        on_disk
     };
-    let (sha256, decoded) = std::thread::scope(|s| {
-        let hash = s.spawn(|| sha256_hex(&on_disk));
-        let source = if compressed { &bytes[..] } else { &on_disk[..] };
-        let decoded = decode(source);
-        (hash.join().expect("hashing does not panic"), decoded)
-    });
-    drop(bytes);
-    let (text, encoding) = decoded;
-    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let (text, start, encoding) = decode(bytes);
+    let body = &text.as_slice()[start..];
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {
         None => return Err(fail("the file is empty".to_string())),
-        Some(b'[') | Some(b'{') => json_content(&text).map_err(fail)?,
-        Some(_) => csv_content(text).map_err(fail)?,
+        Some(b'[') | Some(b'{') => json_content(body).map_err(fail)?,
+        Some(_) => csv_content(text, start).map_err(fail)?,
     };
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        sha256,
+        hash: Some(hash),
         encoding,
         compressed,
         content,
@@ -113,39 +152,59 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// UTF-8 (with or without BOM), UTF-16 with a BOM, and Windows-1252 for anything else, which
-/// is what Excel and older help desks write.
-fn decode(bytes: &[u8]) -> (Vec<u8>, &'static str) {
-    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
-        if std::str::from_utf8(rest).is_ok() {
-            return (rest.to_vec(), "UTF-8");
-        }
-    } else if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        let (text, encoding, _) = encoding_rs::UTF_16LE.decode(bytes);
-        return (text.into_owned().into_bytes(), encoding.name());
-    } else if std::str::from_utf8(bytes).is_ok() {
-        return (bytes.to_vec(), "UTF-8");
+/// is what Excel and older help desks write. Returns the text and where it starts. Only the
+/// beginning is checked here; the CSV reader checks the rest, and a file that turns out not to
+/// be UTF-8 is transcoded then (see [`transcode`]).
+fn decode(bytes: Bytes) -> (Bytes, usize, &'static str) {
+    let b = bytes.as_slice();
+    if b.starts_with(&[0xef, 0xbb, 0xbf]) {
+        return (bytes, 3, "UTF-8");
     }
-    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-    (text.into_owned().into_bytes(), "Windows-1252")
+    if b.starts_with(&[0xff, 0xfe]) || b.starts_with(&[0xfe, 0xff]) {
+        let (text, encoding, _) = encoding_rs::UTF_16LE.decode(b);
+        return (
+            Bytes::Owned(Arc::new(text.into_owned().into_bytes())),
+            0,
+            encoding.name(),
+        );
+    }
+    let head = &b[..b.len().min(1 << 20)];
+    match std::str::from_utf8(head) {
+        Ok(_) => (bytes, 0, "UTF-8"),
+        // A multi-byte character cut at the end of the sample is still UTF-8.
+        Err(e) if e.error_len().is_none() => (bytes, 0, "UTF-8"),
+        Err(_) => (transcode(b), 0, "Windows-1252"),
+    }
 }
 
-fn csv_content(text: Vec<u8>) -> Result<Content, String> {
-    let separator = sniff_separator(&text);
+/// Windows-1252 text as UTF-8.
+pub fn transcode(bytes: &[u8]) -> Bytes {
+    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+    Bytes::Owned(Arc::new(text.into_owned().into_bytes()))
+}
+
+fn csv_content(text: Bytes, start: usize) -> Result<Content, String> {
+    let body = &text.as_slice()[start..];
+    let separator = sniff_separator(body);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(separator)
         .has_headers(false)
         .flexible(true)
-        .from_reader(&text[..]);
-    let mut record = csv::StringRecord::new();
+        .from_reader(body);
+    let mut record = csv::ByteRecord::new();
     let got = reader
-        .read_record(&mut record)
+        .read_byte_record(&mut record)
         .map_err(|e| format!("cannot read the header line: {e}"))?;
-    if !got || record.iter().all(|c| c.trim().is_empty()) {
+    if !got || record.iter().all(|c| c.trim_ascii().is_empty()) {
         return Err("no header line: the first line is empty".to_string());
     }
-    let names: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+    let names: Vec<String> = record
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).trim().to_string())
+        .collect();
     Ok(Content::Csv {
         text,
+        start,
         separator,
         header: HeaderIndex::new(names),
     })
@@ -351,18 +410,35 @@ pub fn column_name(index: usize) -> String {
     format!("c{index}")
 }
 
-/// Reads the given columns of every row.
-pub fn read_columns(export: &ExportFile, columns: &[usize]) -> Result<RawFrame, IngestError> {
+/// Reads the given columns of every row; cells equal to one of `nulls` are null.
+pub fn read_columns(
+    export: &ExportFile,
+    columns: &[usize],
+    nulls: &[String],
+) -> Result<RawFrame, IngestError> {
     let mut wanted: Vec<usize> = columns.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
     match &export.content {
         Content::Csv {
             text,
+            start,
             separator,
             header,
-        } => read_csv(export, text, *separator, header, &wanted),
-        Content::Json { records, .. } => read_json(export, records, &wanted),
+        } => {
+            let body = &text.as_slice()[*start..];
+            match read_csv(export, body, *separator, header, &wanted, nulls) {
+                Err(IngestError::Unreadable { message, .. })
+                    if message.contains("utf-8") || message.contains("utf8") =>
+                {
+                    // Not UTF-8 after all: read it again as Windows-1252.
+                    let text = transcode(body);
+                    read_csv(export, text.as_slice(), *separator, header, &wanted, nulls)
+                }
+                other => other,
+            }
+        }
+        Content::Json { records, .. } => read_json(export, records, &wanted, nulls),
     }
 }
 
@@ -372,6 +448,7 @@ fn read_csv(
     separator: u8,
     header: &HeaderIndex,
     wanted: &[usize],
+    nulls: &[String],
 ) -> Result<RawFrame, IngestError> {
     let width = header.names().len();
     let (frame, check) = std::thread::scope(|s| {
@@ -390,6 +467,9 @@ fn read_csv(
             .with_raise_if_empty(false)
             .map_parse_options(|o| {
                 o.with_separator(separator)
+                    .with_null_values(Some(NullValues::AllColumns(
+                        nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect(),
+                    )))
                     .with_quote_char(Some(b'"'))
                     .with_truncate_ragged_lines(true)
                     .with_missing_is_null(true)
@@ -472,6 +552,7 @@ fn read_json(
     export: &ExportFile,
     records: &[Map<String, Value>],
     wanted: &[usize],
+    nulls: &[String],
 ) -> Result<RawFrame, IngestError> {
     let header = export.header();
     let mut columns: Vec<Column> = Vec::with_capacity(wanted.len() + 1);
@@ -479,8 +560,14 @@ fn read_json(
     columns.push(Column::new(ROW_COLUMN.into(), rows));
     for &i in wanted {
         let key = &header.names()[i];
-        let values: Vec<Option<String>> =
-            records.iter().map(|r| r.get(key).and_then(cell)).collect();
+        let values: Vec<Option<String>> = records
+            .iter()
+            .map(|r| {
+                r.get(key)
+                    .and_then(cell)
+                    .filter(|v| !nulls.iter().any(|n| n == v))
+            })
+            .collect();
         columns.push(Column::new(column_name(i).into(), values));
     }
     let frame =
@@ -506,12 +593,16 @@ mod tests {
 
     #[test]
     fn decodes_windows_1252_and_bom() {
-        let (text, enc) = decode(b"caf\xe9 \x96 ok");
+        let owned = |b: &[u8]| Bytes::Owned(Arc::new(b.to_vec()));
+        let (text, start, enc) = decode(owned(b"caf\xe9 \x96 ok"));
         assert_eq!(enc, "Windows-1252");
-        assert_eq!(String::from_utf8(text).unwrap(), "café – ok");
-        let (text, enc) = decode(b"\xef\xbb\xbfID;Title");
+        assert_eq!(
+            std::str::from_utf8(&text.as_slice()[start..]).unwrap(),
+            "café – ok"
+        );
+        let (text, start, enc) = decode(owned(b"\xef\xbb\xbfID;Title"));
         assert_eq!(enc, "UTF-8");
-        assert_eq!(text, b"ID;Title");
+        assert_eq!(&text.as_slice()[start..], b"ID;Title");
     }
 
     #[test]
