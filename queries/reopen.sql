@@ -1,6 +1,8 @@
 -- Reopened share of the service tickets resolved in the period: reopen_count > 0, or a move in
 -- the status history from resolved or closed to any status but resolved, closed or cancelled.
-SELECT 'reopen_pct' AS kpi, 'value' AS stat, dimension, key,
+SELECT 'reopen_pct' AS kpi, 'value' AS stat,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
        100.0 * count(*) FILTER (WHERE in_cohort AND reopened)
              / nullif(count(*) FILTER (WHERE in_cohort), 0) AS value,
        count(*) FILTER (WHERE in_cohort) AS n,
@@ -9,7 +11,7 @@ SELECT 'reopen_pct' AS kpi, 'value' AS stat, dimension, key,
        count(*) FILTER (WHERE in_cohort) AS denominator
 FROM (
     SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
-    FROM ledger_dims
+    FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
 )
-GROUP BY dimension, key
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))

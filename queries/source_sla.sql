@@ -1,7 +1,9 @@
 -- The help desk's own SLA verdict (ServiceNow made_sla), shown beside deskpulse's, never
 -- instead of it: true / (true + false) over the service tickets resolved in the period.
 -- No rows at all when no ticket carries a verdict.
-SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat, dimension, key,
+SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
        100.0 * count(*) FILTER (WHERE in_cohort AND source_sla_met)
              / nullif(count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL), 0) AS value,
        count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL) AS n,
@@ -10,8 +12,8 @@ SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat, dimension, key,
        count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL) AS denominator
 FROM (
     SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
-    FROM ledger_dims
+    FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
 )
 WHERE EXISTS (SELECT 1 FROM ledger WHERE source_sla_met IS NOT NULL)
-GROUP BY dimension, key
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))

@@ -1,36 +1,27 @@
--- Ticket volume: created in the period (all kinds), resolved in the period and open at its end
--- (service tickets: incidents and requests). Cancelled tickets count nowhere.
-SELECT 'tickets_created' AS kpi, 'value' AS stat, dimension, key,
-       count(*) FILTER (WHERE created_at >= $period_start AND created_at < $period_end) AS value,
-       count(*) FILTER (WHERE created_at >= $period_start AND created_at < $period_end) AS n,
+-- Ticket volume in one pass: created in the period (all kinds), resolved in the period and open
+-- at $backlog_at, the period's end or as_of if that is earlier (service tickets: incidents and
+-- requests). Cancelled tickets count nowhere. Open means created before $backlog_at and neither
+-- resolved nor closed at or before it, judged by the ticket's final resolution and close times.
+WITH agg AS (
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           count(*) FILTER (WHERE created_at >= $period_start AND created_at < $period_end) AS created,
+           count(*) FILTER (WHERE is_service
+                              AND resolved_at >= $period_start AND resolved_at < $period_end) AS resolved,
+           count(*) FILTER (WHERE is_service
+                              AND created_at < $backlog_at
+                              AND NOT coalesce(resolved_at <= $backlog_at, false)
+                              AND NOT coalesce(closed_at <= $backlog_at, false)) AS open,
+           -- a key belongs to the resolved and backlog breakdowns only if service tickets have it
+           bool_or(is_service) AS has_service_tickets
+    FROM ledger_keyed
+    WHERE NOT is_cancelled
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+)
+SELECT k.kpi, 'value' AS stat, dimension, key,
+       CASE k.kpi WHEN 'tickets_created' THEN created WHEN 'tickets_resolved' THEN resolved ELSE open END AS value,
+       CASE k.kpi WHEN 'tickets_created' THEN created WHEN 'tickets_resolved' THEN resolved ELSE open END AS n,
        0 AS missing, NULL AS numerator, NULL AS denominator
-FROM ledger_dims
-WHERE NOT is_cancelled
-GROUP BY dimension, key
-
-UNION ALL
-
-SELECT 'tickets_resolved', 'value', dimension, key,
-       count(*) FILTER (WHERE resolved_at >= $period_start AND resolved_at < $period_end),
-       count(*) FILTER (WHERE resolved_at >= $period_start AND resolved_at < $period_end),
-       0, NULL, NULL
-FROM ledger_dims
-WHERE is_service AND NOT is_cancelled
-GROUP BY dimension, key
-
-UNION ALL
-
--- Open at $backlog_at, the period's end (or as_of, if that is earlier): created before it and
--- neither resolved nor closed at or before it, judged by the ticket's final resolution and close
--- times.
-SELECT 'backlog_open', 'value', dimension, key,
-       count(*) FILTER (WHERE created_at < $backlog_at
-                          AND NOT coalesce(resolved_at <= $backlog_at, false)
-                          AND NOT coalesce(closed_at <= $backlog_at, false)),
-       count(*) FILTER (WHERE created_at < $backlog_at
-                          AND NOT coalesce(resolved_at <= $backlog_at, false)
-                          AND NOT coalesce(closed_at <= $backlog_at, false)),
-       0, NULL, NULL
-FROM ledger_dims
-WHERE is_service AND NOT is_cancelled
-GROUP BY dimension, key
+FROM agg
+CROSS JOIN (VALUES ('tickets_created'), ('tickets_resolved'), ('backlog_open')) AS k(kpi)
+WHERE k.kpi = 'tickets_created' OR has_service_tickets

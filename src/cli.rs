@@ -166,7 +166,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     });
     match cli.command {
         Command::Report(args) => {
-            let result = compute(&args.input, quiet)?;
+            let result = compute(&args.input, quiet, true)?;
             let written = report::write_report(&result, &args.out)?;
             if !quiet {
                 let html = written.iter().find(|p| p.ends_with("report.html"));
@@ -181,7 +181,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Kpis(args) => {
-            let result = compute(&args.input, quiet)?;
+            let result = compute(&args.input, quiet, false)?;
             let mut stdout = std::io::stdout().lock();
             let rows: Vec<&KpiRow> = result
                 .kpis
@@ -224,12 +224,13 @@ fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {
     })
 }
 
-fn compute(args: &InputArgs, quiet: bool) -> anyhow::Result<RunResult> {
+fn compute(args: &InputArgs, quiet: bool, ledger: bool) -> anyhow::Result<RunResult> {
     let config = load_config(args)?;
     let options = RunOptions {
         period: period_choice(args)?,
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
+        ledger,
     };
     let result = pipeline::run(config, &options)?;
     if !quiet {

@@ -78,6 +78,9 @@ impl Engine {
             ("autoload_known_extensions", "false"),
             ("autoinstall_known_extensions", "false"),
             ("enable_external_access", "false"),
+            // Every output is sorted explicitly, so tables need not keep insertion order,
+            // which lets DuckDB load them in parallel.
+            ("preserve_insertion_order", "false"),
         ];
         // SAFETY: plain C API calls on handles created here; every error path releases what
         // was created before it.
@@ -123,26 +126,50 @@ impl Engine {
         }
     }
 
-    /// Hands a frame to DuckDB through the Arrow C stream interface: DuckDB scans the Arrow
-    /// buffers natively and stores them as a table with the canonical column types.
+    /// Hands a frame to DuckDB through the Arrow C stream interface, as a table with the
+    /// canonical column types. DuckDB scans the Arrow buffers natively.
     pub fn load(
         &self,
         name: &str,
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
     ) -> Result<(), EngineError> {
-        let ordered =
-            frame
-                .select(columns.iter().map(|(c, _)| *c))
-                .map_err(|e| EngineError::Query {
-                    query: name.to_string(),
-                    origin: "canonical table".to_string(),
-                    message: e.to_string(),
-                })?;
-        let t = crate::log::stage(format!("{name}: to Arrow"));
+        self.with_arrow_view(name, &format!("__source_{name}"), frame, columns, |view| {
+            self.raw_query(&format!(
+                "CREATE OR REPLACE TABLE {name} AS SELECT * FROM \"{view}\""
+            ))
+        })
+    }
+
+    /// Runs `f` while `view` is a temporary view (on the raw connection) of the frame's Arrow
+    /// buffers with the canonical columns; columns that hold no value at all are not handed
+    /// over but written as typed NULLs.
+    fn with_arrow_view<T>(
+        &self,
+        name: &str,
+        view: &str,
+        frame: &DataFrame,
+        columns: &[(&str, ColumnType)],
+        f: impl FnOnce(&str) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let height = frame.height();
+        let present: Vec<&str> = columns
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| {
+                frame
+                    .column(c)
+                    .is_ok_and(|col| height == 0 || col.null_count() < height)
+            })
+            .collect();
+        let ordered = frame
+            .select(present.iter().copied())
+            .map_err(|e| EngineError::Query {
+                query: name.to_string(),
+                origin: "canonical table".to_string(),
+                message: e.to_string(),
+            })?;
         let (schema, batches) = interop::to_record_batches(&ordered)?;
-        drop(t);
-        let _t = crate::log::stage(format!("{name}: DuckDB scan ({} batches)", batches.len()));
         // DuckDB scans one batch per thread: slices (zero-copy) let it use every core.
         let slices: Vec<RecordBatch> = batches
             .iter()
@@ -154,14 +181,14 @@ impl Engine {
             .collect();
         let reader = RecordBatchIterator::new(slices.into_iter().map(Ok), schema);
         let mut stream = FFI_ArrowArrayStream::new(Box::new(reader));
-        let view = format!("__arrow_{name}");
-        let view_c = cstring(&view);
-        // SAFETY: `stream` is a valid ArrowArrayStream that outlives the scan: the view is
-        // read once, by the CREATE TABLE below, and dropped before `stream` goes out of scope.
+        let arrow_view = format!("__arrow_{name}");
+        let arrow_view_c = cstring(&arrow_view);
+        // SAFETY: `stream` is a valid ArrowArrayStream that outlives the scan: the view is read
+        // once, inside `f`, and dropped before `stream` goes out of scope.
         let state = unsafe {
             ffi::duckdb_arrow_scan(
                 self.raw,
-                view_c.as_ptr(),
+                arrow_view_c.as_ptr(),
                 &mut stream as *mut FFI_ArrowArrayStream as ffi::duckdb_arrow_stream,
             )
         };
@@ -172,15 +199,90 @@ impl Engine {
         }
         let select: Vec<String> = columns
             .iter()
-            .map(|(c, t)| format!("CAST(\"{c}\" AS {}) AS \"{c}\"", t.sql_type()))
+            .map(|(c, t)| {
+                if present.contains(c) {
+                    format!("CAST(\"{c}\" AS {0}) AS \"{c}\"", t.sql_type())
+                } else {
+                    format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type())
+                }
+            })
             .collect();
-        let created = self.raw_query(&format!(
-            "CREATE OR REPLACE TABLE {name} AS SELECT {} FROM \"{view}\"",
-            select.join(", ")
-        ));
-        let dropped = self.raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""));
+        let outcome = self
+            .raw_query(&format!(
+                "CREATE OR REPLACE TEMP VIEW \"{view}\" AS SELECT {} FROM \"{arrow_view}\"",
+                select.join(", ")
+            ))
+            .and_then(|()| f(view));
+        let dropped = self
+            .raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""))
+            .and(self.raw_query(&format!("DROP VIEW IF EXISTS \"{arrow_view}\"")));
         drop(stream);
-        created.and(dropped)
+        let value = outcome?;
+        dropped?;
+        Ok(value)
+    }
+
+    /// Runs a query file's statement on the raw connection with its named parameters bound.
+    fn raw_execute(
+        &self,
+        query: &QueryFile,
+        sql: &str,
+        window: &Window,
+    ) -> Result<(), EngineError> {
+        let fail = |message: String| EngineError::Query {
+            query: query.id.clone(),
+            origin: query.origin.clone(),
+            message,
+        };
+        let sql_c = cstring(sql);
+        // SAFETY: the prepared statement and the result are destroyed on every path; strings
+        // DuckDB returns are copied before they are freed.
+        unsafe {
+            let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
+            if ffi::duckdb_prepare(self.raw, sql_c.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
+                let e = ffi::duckdb_prepare_error(stmt);
+                let message = if e.is_null() {
+                    "cannot prepare the statement".to_string()
+                } else {
+                    CStr::from_ptr(e).to_string_lossy().into_owned()
+                };
+                ffi::duckdb_destroy_prepare(&mut stmt);
+                return Err(fail(message));
+            }
+            let mut bound: Result<(), EngineError> = Ok(());
+            for i in 1..=ffi::duckdb_nparams(stmt) {
+                let name = take_c_error(ffi::duckdb_parameter_name(stmt, i) as *mut c_char);
+                match param_value(query, &name, window) {
+                    Ok(value) => {
+                        let value_c = cstring(&value);
+                        ffi::duckdb_bind_varchar(stmt, i, value_c.as_ptr());
+                    }
+                    Err(e) => {
+                        bound = Err(e);
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = bound {
+                ffi::duckdb_destroy_prepare(&mut stmt);
+                return Err(e);
+            }
+            let mut result: ffi::duckdb_result = std::mem::zeroed();
+            let state = ffi::duckdb_execute_prepared(stmt, &mut result);
+            let outcome = if state == ffi::DuckDBSuccess {
+                Ok(())
+            } else {
+                let e = ffi::duckdb_result_error(&mut result);
+                Err(fail(if e.is_null() {
+                    "the statement failed".to_string()
+                } else {
+                    CStr::from_ptr(e).to_string_lossy().into_owned()
+                }))
+            };
+            ffi::duckdb_destroy_result(&mut result);
+            ffi::duckdb_destroy_prepare(&mut stmt);
+            outcome
+        }
     }
 
     /// Runs a statement on the raw connection.
@@ -206,31 +308,22 @@ impl Engine {
         }
     }
 
-    /// Builds the ledger table from its query, and `ledger_dims`: every ledger row once per
-    /// dimension, with the key it has there (`all`, or its value, or `(none)`).
-    pub fn build_ledger(&self, query: &QueryFile, window: &Window) -> Result<(), EngineError> {
+    /// Builds the ledger table from its query over the tickets, which DuckDB reads straight from
+    /// their Arrow buffers; then the views KPI queries use besides it: `ledger_dims` (every
+    /// ledger row once per dimension, with the key it has there: `all`, its value, or `(none)`)
+    /// and `tickets` (the canonical ticket columns as known at as_of).
+    pub fn build_ledger(
+        &self,
+        query: &QueryFile,
+        window: &Window,
+        tickets: &DataFrame,
+    ) -> Result<(), EngineError> {
         let sql = format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql);
-        let mut stmt = self.prepare(query, &sql)?;
-        let params = bind_params(query, &stmt, window)?;
-        let named: Vec<(&str, &dyn ToSql)> =
-            params.iter().map(|(k, v)| (*k, v as &dyn ToSql)).collect();
-        stmt.execute(named.as_slice())
-            .map_err(|e| query_error(query, e))?;
-        let names: Vec<String> = std::iter::once("'all'".to_string())
-            .chain(DIMENSIONS.iter().map(|d| format!("'{d}'")))
-            .collect();
-        let keys: Vec<String> = std::iter::once("'all'".to_string())
-            .chain(
-                DIMENSIONS
-                    .iter()
-                    .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}')")),
-            )
-            .collect();
-        self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{}]) AS dimension, unnest([{}]) AS key FROM ledger",
-            names.join(", "),
-            keys.join(", ")
-        ))?;
+        let columns = model::ticket_columns();
+        self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
+            self.raw_execute(query, &sql, window)
+        })?;
+        self.conn.execute_batch(&dimension_sql())?;
         Ok(())
     }
 
@@ -242,8 +335,10 @@ impl Engine {
     ) -> Result<Vec<KpiRow>, EngineError> {
         let mut stmt = self.prepare(query, &query.sql)?;
         let params = bind_params(query, &stmt, window)?;
-        let named: Vec<(&str, &dyn ToSql)> =
-            params.iter().map(|(k, v)| (*k, v as &dyn ToSql)).collect();
+        let named: Vec<(&str, &dyn ToSql)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
+            .collect();
         let batches: Vec<RecordBatch> = stmt
             .query_arrow(named.as_slice())
             .map_err(|e| query_error(query, e))?
@@ -293,6 +388,53 @@ impl Drop for Engine {
     }
 }
 
+/// The views and macros KPI queries group by dimension with:
+/// - `ledger_dims`: every ledger row once per dimension, with the key it has there (`all`, its
+///   value, or `(none)`): the simplest to write a query against;
+/// - `ledger_keyed`: the ledger with one `dim_<dimension>` column per dimension (the key), to
+///   `GROUP BY GROUPING SETS ((), (dim_priority), ...)` in one pass, with
+///   `dimension_name(...)` and `dimension_key(...)` naming each grouping's rows;
+/// - `tickets`: the canonical ticket columns as known at as_of.
+fn dimension_sql() -> String {
+    let dim = |d: &str| format!("dim_{d}");
+    let names: Vec<String> = std::iter::once("'all'".to_string())
+        .chain(DIMENSIONS.iter().map(|d| format!("'{d}'")))
+        .collect();
+    let keys: Vec<String> = std::iter::once("'all'".to_string())
+        .chain(
+            DIMENSIONS
+                .iter()
+                .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}')")),
+        )
+        .collect();
+    let keyed: Vec<String> = DIMENSIONS
+        .iter()
+        .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}') AS {}", dim(d)))
+        .collect();
+    let args: Vec<String> = DIMENSIONS.iter().map(|d| dim(d)).collect();
+    let name_cases: Vec<String> = DIMENSIONS
+        .iter()
+        .map(|d| format!("WHEN {} IS NOT NULL THEN '{d}'", dim(d)))
+        .collect();
+    let ticket_columns: Vec<String> = model::ticket_columns()
+        .iter()
+        .map(|(c, _)| format!("\"{c}\""))
+        .collect();
+    format!(
+        "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{names}]) AS dimension, unnest([{keys}]) AS key FROM ledger;
+         CREATE OR REPLACE VIEW ledger_keyed AS SELECT *, {keyed} FROM ledger;
+         CREATE OR REPLACE MACRO dimension_name({args}) AS CASE {cases} ELSE 'all' END;
+         CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');
+         CREATE OR REPLACE VIEW tickets AS SELECT {columns} FROM ledger;",
+        names = names.join(", "),
+        keys = keys.join(", "),
+        keyed = keyed.join(", "),
+        args = args.join(", "),
+        cases = name_cases.join(" "),
+        columns = ticket_columns.join(", "),
+    )
+}
+
 fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).expect("no interior NUL")
 }
@@ -318,32 +460,37 @@ fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
     }
 }
 
-/// Binds the named parameters a statement uses, and only those; an unknown name is an error
-/// that lists the names a query may use.
+/// The value of a named parameter, or an error that lists the names a query may use.
+fn param_value(query: &QueryFile, name: &str, window: &Window) -> Result<String, EngineError> {
+    let available = window.params();
+    available
+        .get(name)
+        .cloned()
+        .ok_or_else(|| EngineError::Query {
+            query: query.id.clone(),
+            origin: query.origin.clone(),
+            message: format!(
+                "uses parameter ${name}; a query may use {}",
+                available
+                    .keys()
+                    .map(|k| format!("${k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+}
+
+/// Binds the named parameters a statement uses, and only those.
 fn bind_params(
     query: &QueryFile,
     stmt: &duckdb::Statement<'_>,
     window: &Window,
-) -> Result<Vec<(&'static str, String)>, EngineError> {
-    let available = window.params();
-    let mut out: Vec<(&'static str, String)> = Vec::new();
+) -> Result<Vec<(String, String)>, EngineError> {
+    let mut out = Vec::new();
     for i in 1..=stmt.parameter_count() {
         let name = stmt.parameter_name(i).map_err(|e| query_error(query, e))?;
-        let Some((key, value)) = available.get_key_value(name.as_str()) else {
-            return Err(EngineError::Query {
-                query: query.id.clone(),
-                origin: query.origin.clone(),
-                message: format!(
-                    "uses parameter ${name}; a query may use {}",
-                    available
-                        .keys()
-                        .map(|k| format!("${k}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        };
-        out.push((key, value.clone()));
+        let value = param_value(query, &name, window)?;
+        out.push((name, value));
     }
     Ok(out)
 }

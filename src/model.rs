@@ -25,6 +25,25 @@ pub const TEXT_FIELDS: &[&str] = &[
     "change_type",
 ];
 
+/// Fields every run reads: ids, cohort timestamps, the dimensions, and what the ledger derives
+/// from. Any other field is read only when the run writes the per-ticket ledger, a KPI query
+/// names it, or the configuration uses it (a repeat key), so that a KPI run reads only the
+/// columns its KPIs use.
+pub const CORE_FIELDS: &[&str] = &[
+    "id",
+    "kind",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "priority",
+    "status",
+    "service",
+    "assignment_group",
+    "reopen_count",
+    "source_sla_met",
+];
+
 /// Canonical timestamp columns (stored as UTC microseconds).
 pub const TIMESTAMP_FIELDS: &[&str] = &[
     "created_at",

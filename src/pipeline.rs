@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub period: PeriodChoice,
     pub as_of: Option<String>,
     pub queries: Option<std::path::PathBuf>,
+    /// Whether the run writes the per-ticket ledger (which shows every field).
+    pub ledger: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,16 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         sources_with_history,
     } = {
         let _s = crate::log::stage("ingest");
-        ingest::ingest(&config)?
+        let skip: Vec<&str> = model::canonical_fields()
+            .into_iter()
+            .filter(|f| {
+                !model::CORE_FIELDS.contains(f)
+                    && !options.ledger
+                    && !catalogue.mentions(f)
+                    && !config.repeat.key.iter().any(|k| k == f)
+            })
+            .collect();
+        ingest::ingest(&config, &skip)?
     };
 
     let (kind, period_note) = match &options.period {
@@ -139,19 +150,18 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     let engine = Engine::new()?;
     {
         let _s = crate::log::stage("hand tickets and history to DuckDB");
-        engine.load("tickets", &tickets, &model::ticket_columns())?;
         engine.load(
             "status_changes",
             &status_changes,
             &model::status_change_columns(),
         )?;
     }
-    drop(tickets);
     drop(status_changes);
     {
         let _s = crate::log::stage("ledger");
-        engine.build_ledger(&catalogue.ledger, &window)?;
+        engine.build_ledger(&catalogue.ledger, &window, &tickets)?;
     }
+    drop(tickets);
     let kpis = {
         let _s = crate::log::stage("KPI queries");
         engine.run_catalogue(&catalogue, &window)?

@@ -169,6 +169,15 @@ impl Catalogue {
         })
     }
 
+    /// Whether any KPI family's SQL names a column (as a whole word).
+    pub fn mentions(&self, column: &str) -> bool {
+        self.families.iter().any(|f| {
+            f.sql
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == column)
+        })
+    }
+
     pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
         self.kpis.get(kpi)
     }

@@ -64,8 +64,8 @@ pub struct Ingested {
     pub sources_with_history: BTreeSet<String>,
 }
 
-/// Reads every source of the configuration.
-pub fn ingest(config: &Config) -> Result<Ingested, IngestError> {
+/// Reads every source of the configuration; the canonical fields in `skip` are not read.
+pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
     let profiles = profile::built_in();
     let mut tickets = Vec::new();
     let mut history = Vec::new();
@@ -75,7 +75,7 @@ pub fn ingest(config: &Config) -> Result<Ingested, IngestError> {
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i)? {
             let shown = shown_path(&path, &config.base_dir);
-            let (normalized, report) = ingest_file(&path, &shown, source, config, &profiles)?;
+            let (normalized, report) = ingest_file(&path, &shown, source, config, &profiles, skip)?;
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.profile.clone());
                 history.push(h.lazy());
@@ -97,7 +97,9 @@ pub fn ingest(config: &Config) -> Result<Ingested, IngestError> {
     let tickets = union(tickets, &model::ticket_columns())?;
     let status_changes = union(history, &model::status_change_columns())?;
     let issues = union(issues, &model::issue_columns())?;
+    let t = crate::log::stage("cross-file duplicates");
     let (tickets, issues) = reject_cross_file_duplicates(tickets, issues, &mut inputs)?;
+    drop(t);
     Ok(Ingested {
         tickets,
         status_changes,
@@ -113,6 +115,7 @@ fn ingest_file(
     source: &SourceConfig,
     config: &Config,
     profiles: &[Profile],
+    skip: &[&str],
 ) -> Result<(normalize::Normalized, InputReport), IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
@@ -132,14 +135,18 @@ fn ingest_file(
                 IngestError::Source(message)
             }
         })?;
-    let mapping = Mapping::build(profile, source, &header, shown).map_err(IngestError::Source)?;
+    let mut mapping =
+        Mapping::build(profile, source, &header, shown).map_err(IngestError::Source)?;
+    mapping
+        .fields
+        .retain(|field, _| !skip.contains(&field.as_str()));
     let mut wanted: Vec<usize> = mapping.fields.values().copied().collect();
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
     }
     let raw = {
         let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
-        read::read_columns(&export, &wanted, &mapping.nulls)?
+        read::read_columns(&mut export, &wanted, &mapping.nulls)?
     };
     let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
     drop(export);
@@ -214,6 +221,14 @@ fn reject_cross_file_duplicates(
     issues: DataFrame,
     inputs: &mut [InputReport],
 ) -> Result<(DataFrame, DataFrame), IngestError> {
+    let mut files_per_source: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::new();
+    for input in inputs.iter() {
+        *files_per_source.entry(input.profile.as_str()).or_default() += 1;
+    }
+    if files_per_source.values().all(|n| *n < 2) {
+        return Ok((tickets, issues));
+    }
     let first = col("id").is_first_distinct().over([col("source")])?;
     let dups = tickets
         .clone()

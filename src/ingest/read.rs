@@ -17,6 +17,7 @@ pub const ROW_COLUMN: &str = "__row";
 
 /// The bytes of a file: mapped from disk when they can be used as they are, owned when they had
 /// to be decompressed or transcoded.
+#[derive(Clone)]
 pub enum Bytes {
     Mapped(Arc<memmap2::Mmap>),
     Owned(Arc<Vec<u8>>),
@@ -36,7 +37,7 @@ pub struct ExportFile {
     pub path: PathBuf,
     /// How the file is named in messages and reports.
     pub shown: String,
-    hash: Option<std::thread::JoinHandle<String>>,
+    scan: Scan,
     pub encoding: &'static str,
     pub compressed: bool,
     pub content: Content,
@@ -76,13 +77,70 @@ impl ExportFile {
         }
     }
 
-    /// The sha256 of the file as it is on disk; computed in the background since it was opened.
-    pub fn sha256(&mut self) -> String {
-        self.hash
-            .take()
-            .map(|h| h.join().expect("hashing does not panic"))
-            .unwrap_or_default()
+    /// The background pass over the file, waited for.
+    fn scanned(&mut self) -> &Scanned {
+        if let Scan::Running(_) = self.scan {
+            let Scan::Running(handle) = std::mem::replace(&mut self.scan, Scan::Taken) else {
+                unreachable!()
+            };
+            self.scan = Scan::Done(handle.join().expect("the background scan does not panic"));
+        }
+        match &self.scan {
+            Scan::Done(s) => s,
+            _ => unreachable!("the scan is joined above"),
+        }
     }
+
+    /// The sha256 of the file as it is on disk.
+    pub fn sha256(&mut self) -> String {
+        self.scanned().sha256.clone()
+    }
+}
+
+/// The pass over a file that runs beside the CSV reader: its hash and, for CSV, the field
+/// count of every record.
+enum Scan {
+    Running(std::thread::JoinHandle<Scanned>),
+    Taken,
+    Done(Scanned),
+}
+
+struct Scanned {
+    sha256: String,
+    fields: Option<Result<(u64, Vec<MalformedRow>), String>>,
+}
+
+/// Hashes the file and counts fields in one pass where the text is the file itself.
+fn background_scan(on_disk: Bytes, text: Option<(Bytes, usize, u8, usize)>) -> Scan {
+    Scan::Running(std::thread::spawn(move || {
+        let _t = crate::log::stage("hash and field count");
+        let mut hasher = Sha256::new();
+        let Some((text, start, separator, width)) = text else {
+            hasher.update(on_disk.as_slice());
+            return Scanned {
+                sha256: hex(&hasher.finalize()),
+                fields: None,
+            };
+        };
+        let mut counter = FieldCounter::new(separator, width);
+        let disk = on_disk.as_slice();
+        let body = &text.as_slice()[start..];
+        if std::ptr::eq(disk.as_ptr(), text.as_slice().as_ptr()) {
+            // Block by block: each block is hashed and scanned while it is in cache.
+            hasher.update(&disk[..start]);
+            for block in body.chunks(1 << 20) {
+                hasher.update(block);
+                counter.feed(block);
+            }
+        } else {
+            hasher.update(disk);
+            counter.feed(body);
+        }
+        Scanned {
+            sha256: hex(&hasher.finalize()),
+            fields: Some(counter.finish()),
+        }
+    }))
 }
 
 fn map_file(path: &Path) -> std::io::Result<Bytes> {
@@ -105,11 +163,6 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
         message,
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let for_hash = match &on_disk {
-        Bytes::Mapped(m) => Bytes::Mapped(m.clone()),
-        Bytes::Owned(v) => Bytes::Owned(v.clone()),
-    };
-    let hash = std::thread::spawn(move || sha256_hex(for_hash.as_slice()));
     let compressed = on_disk.as_slice().starts_with(&[0x1f, 0x8b]);
     let bytes = if compressed {
         let mut out = Vec::new();
@@ -122,7 +175,7 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
             })?;
         Bytes::Owned(Arc::new(out))
     } else {
-        on_disk
+        on_disk.clone()
     };
     let (text, start, encoding) = decode(bytes);
     let body = &text.as_slice()[start..];
@@ -130,12 +183,18 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
     let content = match first {
         None => return Err(fail("the file is empty".to_string())),
         Some(b'[') | Some(b'{') => json_content(body).map_err(fail)?,
-        Some(_) => csv_content(text, start).map_err(fail)?,
+        Some(_) => csv_content(text.clone(), start).map_err(fail)?,
+    };
+    let csv = match &content {
+        Content::Csv {
+            separator, header, ..
+        } => Some((text, start, *separator, header.names().len())),
+        Content::Json { .. } => None,
     };
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        hash: Some(hash),
+        scan: background_scan(on_disk, csv),
         encoding,
         compressed,
         content,
@@ -143,7 +202,10 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(64);
     for b in digest {
         out.push_str(&format!("{b:02x}"));
@@ -412,93 +474,60 @@ pub fn column_name(index: usize) -> String {
 
 /// Reads the given columns of every row; cells equal to one of `nulls` are null.
 pub fn read_columns(
-    export: &ExportFile,
+    export: &mut ExportFile,
     columns: &[usize],
     nulls: &[String],
 ) -> Result<RawFrame, IngestError> {
     let mut wanted: Vec<usize> = columns.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    match &export.content {
+    let parsed = match &export.content {
         Content::Csv {
             text,
             start,
             separator,
-            header,
+            ..
         } => {
             let body = &text.as_slice()[*start..];
-            match read_csv(export, body, *separator, header, &wanted, nulls) {
-                Err(IngestError::Unreadable { message, .. })
-                    if message.contains("utf-8") || message.contains("utf8") =>
+            match parse_csv(body, *separator, &wanted, nulls) {
+                Err(e)
+                    if e.to_string().to_lowercase().contains("utf-8")
+                        || e.to_string().to_lowercase().contains("utf8") =>
                 {
                     // Not UTF-8 after all: read it again as Windows-1252.
-                    let text = transcode(body);
-                    read_csv(export, text.as_slice(), *separator, header, &wanted, nulls)
+                    parse_csv(transcode(body).as_slice(), *separator, &wanted, nulls)
                 }
                 other => other,
             }
         }
-        Content::Json { records, .. } => read_json(export, records, &wanted, nulls),
-    }
-}
-
-fn read_csv(
-    export: &ExportFile,
-    text: &[u8],
-    separator: u8,
-    header: &HeaderIndex,
-    wanted: &[usize],
-    nulls: &[String],
-) -> Result<RawFrame, IngestError> {
-    let width = header.names().len();
-    let (frame, check) = std::thread::scope(|s| {
-        // Polars fills short rows and truncates long ones; this pass finds them so that they are
-        // rejected with their row number instead of being read half-filled.
-        let check = s.spawn(|| check_field_counts(text, separator, width));
-        let options = CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_projection(Some(Arc::new(wanted.to_vec())))
-            .with_row_index(Some(RowIndex {
-                name: ROW_COLUMN.into(),
-                offset: 2,
-            }))
-            .with_rechunk(true)
-            .with_raise_if_empty(false)
-            .map_parse_options(|o| {
-                o.with_separator(separator)
-                    .with_null_values(Some(NullValues::AllColumns(
-                        nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect(),
-                    )))
-                    .with_quote_char(Some(b'"'))
-                    .with_truncate_ragged_lines(true)
-                    .with_missing_is_null(true)
-            });
-        let frame = options
-            .into_reader_with_file_handle(Cursor::new(text))
-            .finish();
-        (
-            frame,
-            check.join().expect("field count check does not panic"),
-        )
-    });
-    let mut frame = frame.map_err(|e| IngestError::Unreadable {
+        Content::Json { records, .. } => return read_json(export, records, &wanted, nulls),
+    };
+    let frame = parsed.map_err(|e| IngestError::Unreadable {
         file: export.shown.clone(),
         message: format!("cannot parse it as CSV: {e}"),
     })?;
-    let (rows, malformed) = check.map_err(|message| IngestError::Unreadable {
-        file: export.shown.clone(),
+    let shown = export.shown.clone();
+    let counted = export
+        .scanned()
+        .fields
+        .clone()
+        .expect("a CSV export is scanned for field counts");
+    let (rows, malformed) = counted.map_err(|message| IngestError::Unreadable {
+        file: shown.clone(),
         message,
     })?;
+    // Polars fills short rows and, reading only some columns, ignores extra fields; the scan
+    // finds those rows so that they are rejected with their row number instead.
     if frame.height() as u64 != rows {
         return Err(IngestError::Unreadable {
-            file: export.shown.clone(),
+            file: shown,
             message: format!(
                 "the CSV reader found {} rows where a strict count finds {rows}; the file's quoting is inconsistent",
                 frame.height()
             ),
         });
     }
+    let mut frame = frame;
     let mut names = vec![PlSmallStr::from(ROW_COLUMN)];
     names.extend(wanted.iter().map(|i| PlSmallStr::from(column_name(*i))));
     frame
@@ -516,36 +545,161 @@ fn read_csv(
     })
 }
 
-/// Counts data rows and finds those whose field count differs from the header's.
+/// The projected columns of a CSV text, as strings, with each row's spreadsheet row number.
+fn parse_csv(
+    text: &[u8],
+    separator: u8,
+    wanted: &[usize],
+    nulls: &[String],
+) -> PolarsResult<DataFrame> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_projection(Some(Arc::new(wanted.to_vec())))
+        .with_row_index(Some(RowIndex {
+            name: ROW_COLUMN.into(),
+            offset: 2,
+        }))
+        .with_rechunk(true)
+        .with_raise_if_empty(false)
+        .map_parse_options(|o| {
+            o.with_separator(separator)
+                .with_null_values(Some(NullValues::AllColumns(
+                    nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect(),
+                )))
+                .with_quote_char(Some(b'"'))
+                .with_truncate_ragged_lines(true)
+                .with_missing_is_null(true)
+        })
+        .into_reader_with_file_handle(Cursor::new(text))
+        .finish()
+}
+
+/// Counts data rows and finds those whose field count differs from the header's. Quote-aware
+/// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote);
+/// blank lines are skipped, as the CSV reader skips them. Fed block by block, so that the same
+/// pass over a file can hash it too.
+pub struct FieldCounter {
+    separator: u8,
+    width: usize,
+    state: u8,
+    fields: usize,
+    blank: bool,
+    header: bool,
+    rows: u64,
+    malformed: Vec<MalformedRow>,
+}
+
+// States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
+// quotes (which closes the field or, doubled, is a literal quote).
+const START: u8 = 0;
+const UNQUOTED: u8 = 1;
+const QUOTED: u8 = 2;
+const QUOTE: u8 = 3;
+
+impl FieldCounter {
+    pub fn new(separator: u8, width: usize) -> Self {
+        FieldCounter {
+            separator,
+            width,
+            state: START,
+            fields: 1,
+            blank: true,
+            header: true,
+            rows: 0,
+            malformed: Vec::new(),
+        }
+    }
+
+    fn end_record(&mut self, blank: bool) {
+        if blank {
+            return;
+        }
+        if self.header {
+            self.header = false;
+            return;
+        }
+        self.rows += 1;
+        if self.fields != self.width {
+            self.malformed.push(MalformedRow {
+                row: self.rows + 1,
+                problem: format!(
+                    "row has {} fields, the header has {}",
+                    self.fields, self.width
+                ),
+            });
+        }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let separator = self.separator;
+        let mut state = self.state;
+        for &b in bytes {
+            match state {
+                QUOTED => {
+                    if b == b'"' {
+                        state = QUOTE;
+                    }
+                }
+                QUOTE => {
+                    state = if b == b'"' { QUOTED } else { UNQUOTED };
+                    if b == separator {
+                        self.fields += 1;
+                        state = START;
+                    } else if b == b'\n' {
+                        self.end_record(false);
+                        self.fields = 1;
+                        self.blank = true;
+                        state = START;
+                    }
+                }
+                _ => {
+                    if b == separator {
+                        self.fields += 1;
+                        self.blank = false;
+                        state = START;
+                    } else if b == b'\n' {
+                        let blank = self.blank && self.fields == 1;
+                        self.end_record(blank);
+                        self.fields = 1;
+                        self.blank = true;
+                        state = START;
+                    } else if b == b'"' && state == START {
+                        self.blank = false;
+                        state = QUOTED;
+                    } else if b != b'\r' {
+                        self.blank = false;
+                        state = UNQUOTED;
+                    }
+                }
+            }
+        }
+        self.state = state;
+    }
+
+    /// Data rows, and the rows whose field count is wrong.
+    pub fn finish(mut self) -> Result<(u64, Vec<MalformedRow>), String> {
+        if self.state == QUOTED {
+            return Err(format!(
+                "a quoted field is never closed (the file ends inside it, after row {})",
+                self.rows + 1
+            ));
+        }
+        let blank = self.blank && self.fields == 1;
+        self.end_record(blank);
+        Ok((self.rows, self.malformed))
+    }
+}
+
+#[cfg(test)]
 fn check_field_counts(
     text: &[u8],
     separator: u8,
     width: usize,
 ) -> Result<(u64, Vec<MalformedRow>), String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text);
-    let mut record = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    let mut malformed = Vec::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                rows += 1;
-                if record.len() != width {
-                    malformed.push(MalformedRow {
-                        row: rows + 1,
-                        problem: format!("row has {} fields, the header has {width}", record.len()),
-                    });
-                }
-            }
-            Err(e) => return Err(format!("cannot parse it as CSV near row {}: {e}", rows + 2)),
-        }
-    }
-    Ok((rows, malformed))
+    let mut counter = FieldCounter::new(separator, width);
+    counter.feed(text);
+    counter.finish()
 }
 
 fn read_json(

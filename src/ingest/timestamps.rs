@@ -92,7 +92,7 @@ pub fn naive(text: Expr, format: &str) -> Expr {
             format: Some(format.into()),
             strict: false,
             exact: true,
-            cache: true,
+            cache: false,
         },
         lit("raise"),
     )
