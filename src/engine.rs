@@ -333,16 +333,7 @@ impl Engine {
         query: &QueryFile,
         window: &Window,
     ) -> Result<Vec<KpiRow>, EngineError> {
-        let mut stmt = self.prepare(query, &query.sql)?;
-        let params = bind_params(query, &stmt, window)?;
-        let named: Vec<(&str, &dyn ToSql)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
-            .collect();
-        let batches: Vec<RecordBatch> = stmt
-            .query_arrow(named.as_slice())
-            .map_err(|e| query_error(query, e))?
-            .collect();
+        let batches = self.query_file(query, window)?;
         let mut rows = Vec::new();
         for batch in &batches {
             rows.extend(kpi_rows(query, batch)?);
@@ -363,6 +354,24 @@ impl Engine {
         }
         rows.sort_by(KpiRow::contract_order);
         Ok(rows)
+    }
+
+    /// Runs a query file with the window's parameters bound and returns its batches.
+    pub fn query_file(
+        &self,
+        query: &QueryFile,
+        window: &Window,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let mut stmt = self.prepare(query, &query.sql)?;
+        let params = bind_params(query, &stmt, window)?;
+        let named: Vec<(&str, &dyn ToSql)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
+            .collect();
+        Ok(stmt
+            .query_arrow(named.as_slice())
+            .map_err(|e| query_error(query, e))?
+            .collect())
     }
 
     /// Runs a query of deskpulse's own and returns its batches.

@@ -46,16 +46,41 @@ fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-/// Record batches as CSV with a header; text cells neutralised, nulls empty.
+/// Record batches as CSV with a header; text cells neutralised, nulls empty. Batches are
+/// formatted on every core, then joined in order.
 pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
-    let mut out = csv::Writer::from_writer(Vec::new());
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
-    let schema = first.schema();
-    out.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(first.schema().fields().iter().map(|f| f.name().as_str()))
         .map_err(|e| e.to_string())?;
+    let mut bytes = out.into_inner().map_err(|e| e.to_string())?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    let per_thread = batches.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<u8>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = batches
+            .chunks(per_thread.max(1))
+            .map(|group| s.spawn(move || format_batches(group)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("CSV formatting does not panic"))
+            .collect()
+    });
+    for part in parts {
+        bytes.extend_from_slice(&part?);
+    }
+    Ok(bytes)
+}
+
+fn format_batches(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
+    use std::fmt::Write as _;
+    let mut out = csv::Writer::from_writer(Vec::new());
     let options = FormatOptions::default().with_null("");
+    let mut cell = String::new();
     for batch in batches {
         let formatters: Vec<ArrayFormatter> = batch
             .columns()
@@ -68,18 +93,19 @@ pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
             .iter()
             .map(|c| is_text(c.data_type()))
             .collect();
-        let mut record: Vec<String> = Vec::with_capacity(formatters.len());
         for row in 0..batch.num_rows() {
-            record.clear();
             for (i, f) in formatters.iter().enumerate() {
-                let cell = f.value(row).to_string();
-                record.push(if text[i] && !batch.column(i).is_null(row) {
-                    neutralize(&cell).into_owned()
+                cell.clear();
+                write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
+                let field = if text[i] && !batch.column(i).is_null(row) {
+                    neutralize(&cell)
                 } else {
-                    cell
-                });
+                    std::borrow::Cow::Borrowed(cell.as_str())
+                };
+                out.write_field(field.as_bytes())
+                    .map_err(|e| e.to_string())?;
             }
-            out.write_record(&record).map_err(|e| e.to_string())?;
+            out.write_record(None::<&[u8]>).map_err(|e| e.to_string())?;
         }
     }
     out.into_inner().map_err(|e| e.to_string())

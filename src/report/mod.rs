@@ -121,12 +121,32 @@ mod erased {
 }
 
 /// The per-ticket ledger as CSV, ordered by source and id.
+/// The tickets behind this period's figures, one row each, ordered by source and id: those
+/// created, resolved or closed in the period, and those open at its end.
 pub fn ledger_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
-    let batches = result
-        .engine
-        .query("SELECT * FROM ledger ORDER BY source, id")?;
+    let query = crate::queries::QueryFile {
+        id: "ledger.csv".to_string(),
+        sql: LEDGER_CSV_SQL.to_string(),
+        origin: "built-in".to_string(),
+    };
+    let window = crate::engine::Window {
+        start: result.period.start,
+        end: result.period.end,
+        as_of: result.as_of,
+    };
+    let batches = result.engine.query_file(&query, &window)?;
     batches_to_csv(&batches).map_err(ReportError::Other)
 }
+
+const LEDGER_CSV_SQL: &str = "
+SELECT * FROM ledger
+WHERE (created_at >= $period_start AND created_at < $period_end)
+   OR (resolved_at >= $period_start AND resolved_at < $period_end)
+   OR (closed_at >= $period_start AND closed_at < $period_end)
+   OR (created_at < $backlog_at
+       AND NOT coalesce(resolved_at <= $backlog_at, false)
+       AND NOT coalesce(closed_at <= $backlog_at, false))
+ORDER BY source, id";
 
 /// Every ingest issue: file, row, column, value, problem, action.
 pub fn rejects_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
@@ -154,6 +174,7 @@ pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, Repo
         source,
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
+    let _s = crate::log::stage("render");
     let view = view::build(result);
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
@@ -165,7 +186,10 @@ pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, Repo
             "report.md",
             templates.render("report.md", &view)?.into_bytes(),
         ),
-        ("ledger.csv", ledger_csv(result)?),
+        ("ledger.csv", {
+            let _s = crate::log::stage("ledger.csv");
+            ledger_csv(result)?
+        }),
         ("rejects.csv", rejects_csv(result)?),
     ];
     let mut written = Vec::new();

@@ -189,3 +189,45 @@ fn as_of_before_the_period_end_treats_later_events_as_not_happened() {
     );
     assert_eq!(doc["as_of"], "2026-10-04T00:00:00+00:00");
 }
+
+#[test]
+fn the_ledger_lists_the_tickets_behind_the_period_with_their_values() {
+    let dir = project(
+        &config("incidents_fields.csv"),
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    let out = tempfile::tempdir().unwrap();
+    super::util::deskpulse()
+        .args(["report", "--period", "2026-10", "-q", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    let ledger = std::fs::read_to_string(out.path().join("ledger.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(ledger.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    let ids: Vec<&str> = records.iter().map(|r| &r[at("id")]).collect();
+    // INC008 lived and died in September; everything else touches October (INC005 was resolved
+    // in it, INC006 was closed in it, INC007 is open at its end).
+    assert_eq!(
+        ids,
+        [
+            "INC001", "INC002", "INC003", "INC004", "INC005", "INC006", "INC007", "INC009",
+            "INC010"
+        ]
+    );
+    let inc002 = records.iter().find(|r| &r[at("id")] == "INC002").unwrap();
+    assert_eq!(inc002[at("resolve_hours")].parse::<f64>().unwrap(), 24.0);
+    assert_eq!(&inc002[at("reopened")], "true");
+    assert_eq!(&inc002[at("priority")], "P3");
+    let inc009 = records.iter().find(|r| &r[at("id")] == "INC009").unwrap();
+    assert_eq!(&inc009[at("resolved_without_timestamp")], "true");
+    // INC007 was resolved on 2 November, after as_of: not yet.
+    let inc007 = records.iter().find(|r| &r[at("id")] == "INC007").unwrap();
+    assert_eq!(&inc007[at("resolved_at")], "");
+}
