@@ -45,6 +45,14 @@ SELECT
          THEN epoch_us(k.first_response_at) - epoch_us(k.created_at) END AS first_response_us,
     CASE WHEN k.resolved_at <= $as_of
          THEN (epoch_us(k.resolved_at) - epoch_us(k.created_at)) / 3600e6 END AS resolve_hours,
+    -- Business clock (the ticket's calendar, net of pauses) and SLAs, computed per ticket by
+    -- deskpulse's clock kernel: see docs/kpis.md, "Business time" and "SLA decision instant".
+    k.calendar, k.pauses_known, k.paused_us,
+    k.resolve_business_us, k.resolve_business_us / 3600e6 AS resolve_business_hours,
+    k.first_response_business_us,
+    k.sla_policy,
+    k.sla_response_target, k.sla_response_breach_at, k.sla_response_state, k.sla_response_decided_at,
+    k.sla_resolution_target, k.sla_resolution_breach_at, k.sla_resolution_state, k.sla_resolution_decided_at,
     k.source_file, k.source_row
 FROM known k
 LEFT JOIN reopens r ON r.source = k.source AND r.id = k.id

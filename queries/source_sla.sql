@@ -15,5 +15,6 @@ FROM (
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
 )
-WHERE EXISTS (SELECT 1 FROM ledger WHERE source_sla_met IS NOT NULL)
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+-- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable
+HAVING EXISTS (SELECT 1 FROM ledger WHERE source_sla_met IS NOT NULL)

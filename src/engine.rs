@@ -319,7 +319,8 @@ impl Engine {
         tickets: &DataFrame,
     ) -> Result<(), EngineError> {
         let sql = format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql);
-        let columns = model::ticket_columns();
+        let mut columns = model::ticket_columns();
+        columns.extend(crate::ledger::clock_columns());
         self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
             self.raw_execute(query, &sql, window)
         })?;

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod ingest;
 pub mod interop;
 pub mod kpi;
+pub mod ledger;
 pub mod log;
 pub mod model;
 pub mod period;

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Window};
 use crate::ingest::{self, Ingested, InputReport};
 use crate::kpi::KpiRow;
+use crate::ledger;
 use crate::model;
 use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
@@ -86,6 +87,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         issues,
         inputs,
         sources_with_history,
+        sources_with_first_response,
     } = {
         let _s = crate::log::stage("ingest");
         let skip: Vec<&str> = model::canonical_fields()
@@ -147,6 +149,15 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         as_of,
     };
 
+    let tickets = {
+        let _s = crate::log::stage("business clocks and SLAs");
+        let facts = ledger::SourceFacts {
+            with_history: &sources_with_history,
+            with_first_response: &sources_with_first_response,
+        };
+        let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
+        tickets.hstack(clocks.columns())?
+    };
     let engine = Engine::new()?;
     {
         let _s = crate::log::stage("hand tickets and history to DuckDB");

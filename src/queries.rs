@@ -14,14 +14,29 @@ pub const LEDGER: &str = "ledger";
 const BUILT_IN: &[(&str, &str, &str)] = &[
     (LEDGER, include_str!("../queries/ledger.sql"), ""),
     (
+        "first_response",
+        include_str!("../queries/first_response.sql"),
+        include_str!("../queries/first_response.toml"),
+    ),
+    (
         "mttr",
         include_str!("../queries/mttr.sql"),
         include_str!("../queries/mttr.toml"),
     ),
     (
+        "mttr_business",
+        include_str!("../queries/mttr_business.sql"),
+        include_str!("../queries/mttr_business.toml"),
+    ),
+    (
         "reopen",
         include_str!("../queries/reopen.sql"),
         include_str!("../queries/reopen.toml"),
+    ),
+    (
+        "sla",
+        include_str!("../queries/sla.sql"),
+        include_str!("../queries/sla.toml"),
     ),
     (
         "source_sla",

@@ -53,6 +53,8 @@ pub struct InputReport {
     /// History rows (event logs only).
     pub history_rows: u64,
     pub event_log: bool,
+    /// Whether the export has a first-response time (without one, no response SLA exists).
+    pub first_response: bool,
 }
 
 pub struct Ingested {
@@ -62,6 +64,8 @@ pub struct Ingested {
     pub inputs: Vec<InputReport>,
     /// Sources (profiles) whose files carried status history.
     pub sources_with_history: BTreeSet<String>,
+    /// Sources (profiles) whose files have a first-response column.
+    pub sources_with_first_response: BTreeSet<String>,
 }
 
 /// Reads every source of the configuration; the canonical fields in `skip` are not read.
@@ -72,6 +76,7 @@ pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
     let mut issues = Vec::new();
     let mut inputs = Vec::new();
     let mut sources_with_history = BTreeSet::new();
+    let mut sources_with_first_response = BTreeSet::new();
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i)? {
             let shown = shown_path(&path, &config.base_dir);
@@ -79,6 +84,9 @@ pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.profile.clone());
                 history.push(h.lazy());
+            }
+            if report.first_response {
+                sources_with_first_response.insert(report.profile.clone());
             }
             tickets.push(normalized.tickets.lazy());
             issues.push(normalized.issues.lazy());
@@ -106,6 +114,7 @@ pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
         issues,
         inputs,
         sources_with_history,
+        sources_with_first_response,
     })
 }
 
@@ -176,6 +185,7 @@ fn ingest_file(
         tickets: normalized.tickets.height() as u64,
         history_rows,
         event_log: normalized.history.is_some(),
+        first_response: mapping.fields.contains_key("first_response_at"),
     };
     Ok((normalized, report))
 }

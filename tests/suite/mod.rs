@@ -2,5 +2,6 @@ mod errors;
 mod formats;
 mod oracle;
 mod sample;
+mod sla;
 mod uci;
 mod util;

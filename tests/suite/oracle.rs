@@ -246,16 +246,11 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
 }
 
-/// The expected KPI rows for a period `[start, end)` at `as_of`, keyed by (kpi, stat, dimension, key).
-pub fn expected(
-    source: &Source,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    as_of: DateTime<Utc>,
-) -> (BTreeMap<Key, Expected>, Counts) {
+/// Tickets known at `as_of` (later events cut), cancelled ones left out.
+fn known_tickets(source: &Source, as_of: DateTime<Utc>) -> (Vec<Ticket>, Counts) {
     let (tickets, counts) = read(source);
     let cut = |t: Option<DateTime<Utc>>| t.filter(|t| *t <= as_of);
-    let known: Vec<Ticket> = tickets
+    let known = tickets
         .into_iter()
         .filter(|t| t.created <= as_of)
         .map(|t| Ticket {
@@ -266,6 +261,31 @@ pub fn expected(
         })
         .filter(|t| t.status.as_deref() != Some("cancelled"))
         .collect();
+    (known, counts)
+}
+
+fn keys(t: &Ticket) -> Vec<(String, String)> {
+    let none = || "(none)".to_string();
+    vec![
+        ("all".into(), "all".into()),
+        ("priority".into(), t.priority.clone().unwrap_or_else(none)),
+        ("kind".into(), "incident".into()),
+        ("service".into(), t.service.clone().unwrap_or_else(none)),
+        (
+            "assignment_group".into(),
+            t.group.clone().unwrap_or_else(none),
+        ),
+    ]
+}
+
+/// The expected KPI rows for a period `[start, end)` at `as_of`, keyed by (kpi, stat, dimension, key).
+pub fn expected(
+    source: &Source,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> (BTreeMap<Key, Expected>, Counts) {
+    let (known, counts) = known_tickets(source, as_of);
     let in_period = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= start && t < end);
     let backlog_at = end.min(as_of);
     let reopened = |t: &Ticket| {
@@ -376,4 +396,238 @@ pub fn expected(
         );
     }
     (out, counts)
+}
+
+/// An office calendar: weekdays, one opening range, whole-day holidays, in a zone.
+pub struct Office {
+    pub tz: Tz,
+    pub open: (u32, u32),
+    pub close: (u32, u32),
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+/// A ticket's calendar for the oracle: the office, or round the clock.
+#[derive(Clone, Copy)]
+pub enum Clock<'a> {
+    Office(&'a Office),
+    Always,
+}
+
+/// The open segments of `[from, to)` on a clock, minus pause intervals, walked day by day.
+fn open_segments(
+    clock: Clock,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pauses: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    use chrono::Datelike;
+    let mut segments = Vec::new();
+    match clock {
+        Clock::Always => segments.push((from, to)),
+        Clock::Office(o) => {
+            let mut day = from.with_timezone(&o.tz).date_naive() - chrono::Duration::days(1);
+            let last = to.with_timezone(&o.tz).date_naive();
+            while day <= last {
+                let weekday = day.weekday().number_from_monday();
+                if weekday <= 5 && !o.holidays.contains(&day) {
+                    let at = |(h, m): (u32, u32)| {
+                        o.tz.from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
+                            .earliest()
+                            .unwrap()
+                            .with_timezone(&Utc)
+                    };
+                    let (s, e) = (at(o.open).max(from), at(o.close).min(to));
+                    if e > s {
+                        segments.push((s, e));
+                    }
+                }
+                day = day.succ_opt().unwrap();
+            }
+        }
+    }
+    for &(ps, pe) in pauses {
+        let mut next = Vec::new();
+        for (s, e) in segments {
+            if pe <= s || ps >= e {
+                next.push((s, e));
+                continue;
+            }
+            if ps > s {
+                next.push((s, ps));
+            }
+            if pe < e {
+                next.push((pe, e));
+            }
+        }
+        segments = next;
+    }
+    segments
+}
+
+fn micros(d: chrono::Duration) -> i64 {
+    d.num_microseconds().unwrap()
+}
+
+/// Pause intervals from a ticket's history: a pause class, or resolved or closed; the first state
+/// holds from creation, the last until as_of.
+fn pause_intervals(t: &Ticket, as_of: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    for (i, (_, at, status)) in t.history.iter().enumerate() {
+        let paused = matches!(
+            status.as_deref(),
+            Some("wait_customer" | "wait_third_party" | "resolved" | "closed")
+        );
+        if !paused {
+            continue;
+        }
+        let start = if i == 0 {
+            t.created
+        } else {
+            (*at).max(t.created)
+        };
+        let end = t
+            .history
+            .get(i + 1)
+            .map_or(as_of, |h| h.1.max(t.created))
+            .min(as_of);
+        if end > start {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
+/// Business-clock KPIs: `mttr_business_hours`, `sla_resolution_met_pct` and `sla_breached_open`,
+/// with resolution targets in hours per priority, each on the office or round the clock.
+pub fn expected_business(
+    source: &Source,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+    office: &Office,
+    targets: &BTreeMap<&str, (i64, bool)>,
+) -> BTreeMap<Key, Expected> {
+    let (known, _) = known_tickets(source, as_of);
+    let in_period = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= start && t < end);
+    let clock_of = |t: &Ticket| match t.priority.as_deref().and_then(|p| targets.get(p)) {
+        Some((_, false)) => Clock::Always,
+        _ => Clock::Office(office),
+    };
+    let mut groups: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
+    for t in &known {
+        for k in keys(t) {
+            groups.entry(k).or_default().push(t);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for ((d, k), ts) in &groups {
+        let mut put = |kpi: &str, stat: &str, value: Option<f64>, n: u64| {
+            out.insert(
+                (kpi.to_string(), stat.to_string(), d.clone(), k.clone()),
+                Expected {
+                    value,
+                    n,
+                    missing: 0,
+                },
+            );
+        };
+        let business: Vec<i64> = ts
+            .iter()
+            .filter(|t| in_period(t.resolved))
+            .map(|t| {
+                let pauses = pause_intervals(t, as_of);
+                open_segments(clock_of(t), t.created, t.resolved.unwrap(), &pauses)
+                    .iter()
+                    .map(|(s, e)| micros(*e - *s))
+                    .sum()
+            })
+            .collect();
+        let n = business.len() as u64;
+        let mut hours: Vec<f64> = business.iter().map(|us| *us as f64 / 3.6e9).collect();
+        hours.sort_by(f64::total_cmp);
+        let mean = (n > 0)
+            .then(|| business.iter().map(|v| *v as i128).sum::<i128>() as f64 / n as f64 / 3.6e9);
+        put("mttr_business_hours", "mean", mean, n);
+        put("mttr_business_hours", "median", quantile(&hours, 0.5), n);
+        put("mttr_business_hours", "p90", quantile(&hours, 0.9), n);
+    }
+    // SLA KPIs: only tickets whose priority has a target, and their keys.
+    let mut sla_groups: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
+    for t in known.iter().filter(|t| {
+        t.priority
+            .as_deref()
+            .is_some_and(|p| targets.contains_key(p))
+    }) {
+        for k in keys(t) {
+            sla_groups.entry(k).or_default().push(t);
+        }
+    }
+    for ((d, k), ts) in &sla_groups {
+        let (mut decided, mut met, mut breached_open) = (0u64, 0u64, 0u64);
+        for t in ts {
+            let (target_hours, _) = targets[t.priority.as_deref().unwrap()];
+            let pauses = pause_intervals(t, as_of);
+            // The breach instant: walk open time from creation until the target is used up,
+            // on a horizon far past as_of.
+            let mut remaining = target_hours * 3_600_000_000;
+            let mut breach = None;
+            for (s, e) in open_segments(
+                clock_of(t),
+                t.created,
+                as_of + chrono::Duration::days(800),
+                &pauses,
+            ) {
+                let len = micros(e - s);
+                if len >= remaining {
+                    breach = Some(s + chrono::Duration::microseconds(remaining));
+                    break;
+                }
+                remaining -= len;
+            }
+            let stop = t.resolved.or(t.closed);
+            let (state, decided_at) = match (stop, breach) {
+                (Some(s), Some(b)) if s <= b => ("met", Some(s)),
+                (Some(s), None) => ("met", Some(s)),
+                (_, Some(b)) if b <= as_of => ("breached", Some(b)),
+                _ => ("running", None),
+            };
+            if in_period(decided_at) {
+                decided += 1;
+                if state == "met" {
+                    met += 1;
+                }
+            }
+            if state == "breached" && stop.is_none() {
+                breached_open += 1;
+            }
+        }
+        let pct = (decided > 0).then(|| 100.0 * met as f64 / decided as f64);
+        out.insert(
+            (
+                "sla_resolution_met_pct".to_string(),
+                "value".to_string(),
+                d.clone(),
+                k.clone(),
+            ),
+            Expected {
+                value: pct,
+                n: decided,
+                missing: 0,
+            },
+        );
+        out.insert(
+            (
+                "sla_breached_open".to_string(),
+                "value".to_string(),
+                d.clone(),
+                k.clone(),
+            ),
+            Expected {
+                value: Some(breached_open as f64),
+                n: breached_open,
+                missing: 0,
+            },
+        );
+    }
+    out
 }

@@ -93,3 +93,87 @@ fn the_month_of_the_spring_forward_gap_matches_too() {
     // Sao Paulo moved its clocks from 00:00 to 01:00 on 2016-10-16.
     check(&["--period", "2016-10"], (2016, 10, 1), (2016, 11, 1));
 }
+
+const OFFICE_CONFIG: &str = r#"
+[report]
+timezone = "America/Sao_Paulo"
+
+[[sources]]
+path = "incident_event_log.csv"
+profile = "servicenow"
+timezone = "America/Sao_Paulo"
+
+[calendars.office]
+timezone = "America/Sao_Paulo"
+hours = { mon = "08:00-18:00", tue = "08:00-18:00", wed = "08:00-18:00", thu = "08:00-18:00", fri = "08:00-18:00" }
+holidays = ["2016-03-25", "2016-04-21", "2016-09-07", "2016-10-12", "2016-11-02", "2016-11-15", "2016-12-25"]
+
+[sla]
+calendar = "office"
+[sla.P1]
+resolution = "8h"
+calendar = "24x7"
+[sla.P2]
+resolution = "16h"
+[sla.P3]
+resolution = "40h"
+[sla.P4]
+resolution = "80h"
+"#;
+
+#[test]
+fn business_hours_and_slas_with_pauses_match_the_independent_computation() {
+    let dir = project(OFFICE_CONFIG, &[("incident_event_log.csv", log_csv())]);
+    let source = Source {
+        path: log_csv(),
+        format: "%d/%m/%Y %H:%M",
+        tz: Sao_Paulo,
+    };
+    let office = oracle::Office {
+        tz: Sao_Paulo,
+        open: (8, 0),
+        close: (18, 0),
+        holidays: [
+            "2016-03-25",
+            "2016-04-21",
+            "2016-09-07",
+            "2016-10-12",
+            "2016-11-02",
+            "2016-11-15",
+            "2016-12-25",
+        ]
+        .iter()
+        .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap())
+        .collect(),
+    };
+    let targets = std::collections::BTreeMap::from([
+        ("P1", (8, false)),
+        ("P2", (16, true)),
+        ("P3", (40, true)),
+        ("P4", (80, true)),
+    ]);
+    let t = |(y, m, d): (i32, u32, u32)| {
+        Sao_Paulo
+            .with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .earliest()
+            .unwrap()
+            .to_utc()
+    };
+    for (args, start, end) in [
+        (vec!["--period", "2016-03"], (2016, 3, 1), (2016, 4, 1)),
+        (
+            vec!["--from", "2016-01-01", "--to", "2018-01-01"],
+            (2016, 1, 1),
+            (2018, 1, 1),
+        ),
+    ] {
+        let doc = kpis(dir.path(), &args);
+        let expected =
+            oracle::expected_business(&source, t(start), t(end), t(end), &office, &targets);
+        assert_matches(&kpi_rows(&doc), &expected);
+        // Pauses make the business clock shorter than the wall clock, never longer.
+        let business = value(&doc, "mttr_business_hours", "mean", "all", "all").unwrap();
+        let calendar = value(&doc, "mttr_hours", "mean", "all", "all").unwrap();
+        assert!(business < calendar, "{business} vs {calendar}");
+    }
+}

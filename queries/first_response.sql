@@ -1,0 +1,39 @@
+-- Time to first response, calendar and business clock, for the service tickets created in the
+-- period. A ticket without a response is not zero: it is left out and counted in `missing`.
+-- No rows at all when no export carries a first-response time.
+WITH agg AS (
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           count(first_response_us) FILTER (WHERE created_in_period) AS n,
+           count(*) FILTER (WHERE created_in_period AND first_response_us IS NULL) AS missing,
+           sum(first_response_us) FILTER (WHERE created_in_period) AS total_us,
+           quantile_cont(first_response_us / 3600e6, 0.5) FILTER (WHERE created_in_period) AS median,
+           quantile_cont(first_response_us / 3600e6, 0.9) FILTER (WHERE created_in_period) AS p90,
+           count(first_response_business_us) FILTER (WHERE created_in_period) AS n_b,
+           count(*) FILTER (WHERE created_in_period AND first_response_business_us IS NULL) AS missing_b,
+           sum(first_response_business_us) FILTER (WHERE created_in_period) AS total_us_b,
+           quantile_cont(first_response_business_us / 3600e6, 0.5) FILTER (WHERE created_in_period) AS median_b,
+           quantile_cont(first_response_business_us / 3600e6, 0.9) FILTER (WHERE created_in_period) AS p90_b
+    FROM (
+        SELECT *, created_at >= $period_start AND created_at < $period_end AS created_in_period
+        FROM ledger_keyed
+        WHERE is_service AND NOT is_cancelled
+    )
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    -- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable
+    HAVING EXISTS (SELECT 1 FROM ledger WHERE first_response_at IS NOT NULL)
+)
+SELECT k.kpi, s.stat, dimension, key,
+       CASE WHEN k.kpi = 'first_response_hours' THEN
+                CASE s.stat WHEN 'mean' THEN CAST(total_us AS DOUBLE) / nullif(n, 0) / 3600e6
+                            WHEN 'median' THEN median ELSE p90 END
+            ELSE
+                CASE s.stat WHEN 'mean' THEN CAST(total_us_b AS DOUBLE) / nullif(n_b, 0) / 3600e6
+                            WHEN 'median' THEN median_b ELSE p90_b END
+       END AS value,
+       CASE WHEN k.kpi = 'first_response_hours' THEN n ELSE n_b END AS n,
+       CASE WHEN k.kpi = 'first_response_hours' THEN missing ELSE missing_b END AS missing,
+       NULL AS numerator, NULL AS denominator
+FROM agg
+CROSS JOIN (VALUES ('first_response_hours'), ('first_response_business_hours')) AS k(kpi)
+CROSS JOIN (VALUES ('mean'), ('median'), ('p90')) AS s(stat)

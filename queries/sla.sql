@@ -1,0 +1,42 @@
+-- SLA adherence, per the contract's decision instant: an SLA counts in the period in which it
+-- was decided -- at its stop when met, at its breach instant when breached (whether the ticket
+-- stopped later or is still open). SLAs still running and not yet breached at as_of count
+-- nowhere. Only service tickets whose priority has a policy, in every dimension.
+-- sla_breached_open counts the SLAs still running at as_of (no response, or no resolution yet)
+-- whose breach instant has passed.
+WITH slas AS (
+    SELECT *, 'sla_response_met_pct' AS kpi,
+           sla_response_state AS state, sla_response_decided_at AS decided_at,
+           sla_response_state = 'breached' AND first_response_at IS NULL AS breached_open
+    FROM ledger_keyed
+    WHERE is_service AND NOT is_cancelled AND sla_response_target IS NOT NULL
+    UNION ALL
+    SELECT *, 'sla_resolution_met_pct',
+           sla_resolution_state, sla_resolution_decided_at,
+           sla_resolution_state = 'breached' AND resolved_at IS NULL AND closed_at IS NULL
+    FROM ledger_keyed
+    WHERE is_service AND NOT is_cancelled AND sla_resolution_target IS NOT NULL
+),
+agg AS (
+    SELECT kpi,
+           dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           count(*) FILTER (WHERE decided_at >= $period_start AND decided_at < $period_end) AS decided,
+           count(*) FILTER (WHERE decided_at >= $period_start AND decided_at < $period_end
+                              AND state = 'met') AS met,
+           count(*) FILTER (WHERE breached_open) AS breached_open
+    FROM slas
+    GROUP BY GROUPING SETS ((kpi), (kpi, dim_priority), (kpi, dim_kind), (kpi, dim_service),
+                            (kpi, dim_assignment_group))
+)
+SELECT kpi, 'value' AS stat, dimension, key,
+       100.0 * met / nullif(decided, 0) AS value,
+       decided AS n, 0 AS missing, met AS numerator, decided AS denominator
+FROM agg
+
+UNION ALL
+
+SELECT 'sla_breached_open', 'value', dimension, key,
+       sum(breached_open), sum(breached_open), 0, NULL, NULL
+FROM agg
+GROUP BY dimension, key

@@ -1,0 +1,406 @@
+//! Per-ticket clocks: business time net of pauses, and each SLA's target, breach instant, state
+//! and decision instant, exactly as the contract's "SLA decision instant" paragraph says. The
+//! result is a table (`clocks`) that the ledger query joins to the tickets.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use crate::clock::calendar::{ALWAYS_OPEN, CalendarSpec};
+use crate::clock::timeline::{Interval, MINUTE, Timeline};
+use crate::config::Config;
+use crate::model::{ColumnType, StatusClass};
+
+/// Columns of the `clocks` table.
+pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
+    vec![
+        ("calendar", ColumnType::Text),
+        ("pauses_known", ColumnType::Bool),
+        ("paused_us", ColumnType::Int),
+        ("resolve_business_us", ColumnType::Int),
+        ("first_response_business_us", ColumnType::Int),
+        ("sla_policy", ColumnType::Text),
+        ("sla_response_target", ColumnType::Text),
+        ("sla_response_breach_at", ColumnType::Timestamp),
+        ("sla_response_state", ColumnType::Text),
+        ("sla_response_decided_at", ColumnType::Timestamp),
+        ("sla_resolution_target", ColumnType::Text),
+        ("sla_resolution_breach_at", ColumnType::Timestamp),
+        ("sla_resolution_state", ColumnType::Text),
+        ("sla_resolution_decided_at", ColumnType::Timestamp),
+    ]
+}
+
+/// What is known of the sources, beyond their tickets.
+pub struct SourceFacts<'a> {
+    /// Sources whose exports carried status history.
+    pub with_history: &'a BTreeSet<String>,
+    /// Sources whose exports have a first-response column.
+    pub with_first_response: &'a BTreeSet<String>,
+}
+
+/// One SLA's outcome for one ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaOutcome {
+    pub breach_at: Option<i64>,
+    pub state: SlaState,
+    pub decided_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaState {
+    Met,
+    Breached,
+    Running,
+}
+
+impl SlaState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaState::Met => "met",
+            SlaState::Breached => "breached",
+            SlaState::Running => "running",
+        }
+    }
+}
+
+/// The contract's rule: met if the clock stops at or before `breach_at` (decided at the stop);
+/// breached at `breach_at` if it has not stopped by then, whether it stops later or is still
+/// running at `as_of`; running (undecided) if neither has happened by `as_of`.
+pub fn sla_outcome(breach_at: Option<i64>, stop: Option<i64>, as_of: i64) -> SlaOutcome {
+    match (stop, breach_at) {
+        (Some(s), Some(b)) if s <= b => SlaOutcome {
+            breach_at,
+            state: SlaState::Met,
+            decided_at: Some(s),
+        },
+        (Some(s), None) => SlaOutcome {
+            breach_at,
+            state: SlaState::Met,
+            decided_at: Some(s),
+        },
+        (_, Some(b)) if b <= as_of => SlaOutcome {
+            breach_at,
+            state: SlaState::Breached,
+            decided_at: Some(b),
+        },
+        _ => SlaOutcome {
+            breach_at,
+            state: SlaState::Running,
+            decided_at: None,
+        },
+    }
+}
+
+/// Pause intervals of one ticket from its status history (sorted by sequence, then time): the
+/// clock stands still while the status is a pause class, or resolved or closed. The first
+/// state holds from the ticket's creation; the last until `as_of`.
+pub fn pauses(
+    created: i64,
+    history: &[(i64, Option<StatusClass>)],
+    pause: &[StatusClass],
+    as_of: i64,
+) -> Vec<Interval> {
+    let mut out: Vec<Interval> = Vec::new();
+    let is_paused = |s: Option<StatusClass>| {
+        s.is_some_and(|s| {
+            pause.contains(&s) || matches!(s, StatusClass::Resolved | StatusClass::Closed)
+        })
+    };
+    for (i, (at, status)) in history.iter().enumerate() {
+        if !is_paused(*status) {
+            continue;
+        }
+        let start = if i == 0 { created } else { (*at).max(created) };
+        let end = history
+            .get(i + 1)
+            .map_or(as_of, |(next, _)| (*next).max(created))
+            .min(as_of);
+        if end <= start {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+struct Policy<'a> {
+    name: &'a str,
+    calendar: &'a str,
+    response: Option<(String, i64)>,
+    resolution: Option<(String, i64)>,
+}
+
+/// Computes the clock columns, one row per ticket in the frame's order.
+pub fn compute(
+    tickets: &DataFrame,
+    history: &DataFrame,
+    config: &Config,
+    facts: &SourceFacts,
+    as_of: DateTime<Utc>,
+) -> PolarsResult<DataFrame> {
+    let as_of = as_of.timestamp_micros();
+    let micros = |name: &str| -> PolarsResult<Int64Chunked> {
+        Ok(tickets.column(name)?.cast(&DataType::Int64)?.i64()?.clone())
+    };
+    let sources = tickets.column("source")?.str()?.clone();
+    let ids = tickets.column("id")?.str()?.clone();
+    let priorities = tickets.column("priority")?.str()?.clone();
+    let created = micros("created_at")?;
+    let first_response = micros("first_response_at")?;
+    let resolved = micros("resolved_at")?;
+    let closed = micros("closed_at")?;
+    let histories = group_history(history)?;
+
+    let mut calendars: HashMap<&str, CalendarSpec> = config
+        .calendars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    calendars.insert(ALWAYS_OPEN, CalendarSpec::always_open());
+    let min_created = created.min().unwrap_or(as_of);
+    // Deadlines can fall after as_of (an SLA still running); a year past it covers any target.
+    let horizon = as_of.max(created.max().unwrap_or(as_of)) + 400 * 24 * 60 * MINUTE;
+    let timelines: HashMap<&str, Timeline> = calendars
+        .iter()
+        .map(|(name, spec)| {
+            (
+                *name,
+                Timeline::new(spec, min_created - 24 * 60 * MINUTE, horizon),
+            )
+        })
+        .collect();
+    let policies: HashMap<&str, Policy> = config
+        .sla
+        .policies
+        .iter()
+        .map(|(p, pol)| {
+            (
+                p.as_str(),
+                Policy {
+                    name: p.as_str(),
+                    calendar: pol.calendar.as_str(),
+                    response: pol.response.map(|d| (d.to_string(), d.micros())),
+                    resolution: pol.resolution.map(|d| (d.to_string(), d.micros())),
+                },
+            )
+        })
+        .collect();
+
+    let n = tickets.height();
+    let mut cal_col: Vec<Option<&str>> = Vec::with_capacity(n);
+    let mut known_col: Vec<bool> = Vec::with_capacity(n);
+    let mut paused_col: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut resolve_col: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut response_col: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut policy_col: Vec<Option<&str>> = Vec::with_capacity(n);
+    let mut sla: [SlaColumns; 2] = [SlaColumns::with_capacity(n), SlaColumns::with_capacity(n)];
+    let empty: Vec<(i64, Option<StatusClass>)> = Vec::new();
+    let cut = |t: Option<i64>| t.filter(|t| *t <= as_of);
+
+    let rows = sources
+        .iter()
+        .zip(ids.iter())
+        .zip(priorities.iter())
+        .zip(created.iter())
+        .zip(first_response.iter())
+        .zip(resolved.iter())
+        .zip(closed.iter());
+    for ((((((source, id), priority), created), first_response), resolved), closed) in rows {
+        let source = source.unwrap_or_default();
+        let known = facts.with_history.contains(source);
+        known_col.push(known);
+        let policy = priority.and_then(|p| policies.get(p));
+        let calendar = policy.map_or(config.sla.calendar.as_str(), |p| p.calendar);
+        let Some(c) = created else {
+            cal_col.push(None);
+            paused_col.push(None);
+            resolve_col.push(None);
+            response_col.push(None);
+            policy_col.push(None);
+            for s in &mut sla {
+                s.push(None, None);
+            }
+            continue;
+        };
+        let timeline = &timelines[calendar];
+        let h = if known {
+            id.and_then(|id| histories.get(&(source.to_string(), id.to_string())))
+                .unwrap_or(&empty)
+        } else {
+            &empty
+        };
+        let ticket_pauses = pauses(c, h, &config.sla.pause, as_of);
+        let response_at = cut(first_response);
+        let resolution_at = cut(resolved);
+        let stop_resolution = resolution_at.or(cut(closed));
+        let end = stop_resolution.unwrap_or(as_of);
+        cal_col.push(Some(calendar));
+        paused_col.push(Some(
+            ticket_pauses
+                .iter()
+                .map(|(s, e)| (*e).min(end) - (*s).min(end))
+                .sum(),
+        ));
+        resolve_col.push(resolution_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
+        response_col.push(response_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
+        policy_col.push(policy.map(|p| p.name));
+        let targets = [
+            policy
+                .and_then(|p| p.response.as_ref())
+                .filter(|_| facts.with_first_response.contains(source)),
+            policy.and_then(|p| p.resolution.as_ref()),
+        ];
+        let stops = [response_at, stop_resolution];
+        for k in 0..2 {
+            match targets[k] {
+                Some((label, target)) => {
+                    let breach = timeline.deadline(c, *target, &ticket_pauses);
+                    sla[k].push(
+                        Some(label.as_str()),
+                        Some(sla_outcome(breach, stops[k], as_of)),
+                    );
+                }
+                None => sla[k].push(None, None),
+            }
+        }
+    }
+
+    let ts = |name: &str, v: Vec<Option<i64>>| -> PolarsResult<Column> {
+        Column::new(name.into(), v).cast(&DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+    };
+    let [response, resolution] = sla;
+    let columns = vec![
+        Column::new("calendar".into(), cal_col),
+        Column::new("pauses_known".into(), known_col),
+        Column::new("paused_us".into(), paused_col),
+        Column::new("resolve_business_us".into(), resolve_col),
+        Column::new("first_response_business_us".into(), response_col),
+        Column::new("sla_policy".into(), policy_col),
+        Column::new("sla_response_target".into(), response.target),
+        ts("sla_response_breach_at", response.breach_at)?,
+        Column::new("sla_response_state".into(), response.state),
+        ts("sla_response_decided_at", response.decided_at)?,
+        Column::new("sla_resolution_target".into(), resolution.target),
+        ts("sla_resolution_breach_at", resolution.breach_at)?,
+        Column::new("sla_resolution_state".into(), resolution.state),
+        ts("sla_resolution_decided_at", resolution.decided_at)?,
+    ];
+    DataFrame::new(n, columns)
+}
+
+struct SlaColumns<'a> {
+    target: Vec<Option<&'a str>>,
+    breach_at: Vec<Option<i64>>,
+    state: Vec<Option<&'static str>>,
+    decided_at: Vec<Option<i64>>,
+}
+
+impl<'a> SlaColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        SlaColumns {
+            target: Vec::with_capacity(n),
+            breach_at: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            decided_at: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, target: Option<&'a str>, outcome: Option<SlaOutcome>) {
+        self.target.push(target);
+        self.breach_at.push(outcome.and_then(|o| o.breach_at));
+        self.state.push(outcome.map(|o| o.state.as_str()));
+        self.decided_at.push(outcome.and_then(|o| o.decided_at));
+    }
+}
+
+type History = HashMap<(String, String), Vec<(i64, Option<StatusClass>)>>;
+
+/// Status history per ticket, ordered by sequence, then time.
+fn group_history(history: &DataFrame) -> PolarsResult<History> {
+    let sorted = history
+        .clone()
+        .lazy()
+        .sort(
+            ["source", "id", "seq", "at"],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
+    let source = sorted.column("source")?.str()?.clone();
+    let id = sorted.column("id")?.str()?.clone();
+    let at = sorted.column("at")?.cast(&DataType::Int64)?;
+    let at = at.i64()?;
+    let status = sorted.column("status")?.str()?.clone();
+    let mut out: History = HashMap::new();
+    for (((s, i), t), st) in source
+        .iter()
+        .zip(id.iter())
+        .zip(at.iter())
+        .zip(status.iter())
+    {
+        let (Some(s), Some(i), Some(t)) = (s, i, t) else {
+            continue;
+        };
+        out.entry((s.to_string(), i.to_string()))
+            .or_default()
+            .push((t, st.and_then(|v| v.parse().ok())));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 60 * MINUTE;
+
+    #[test]
+    fn met_at_or_before_the_breach_instant() {
+        let o = sla_outcome(Some(10 * H), Some(10 * H), 100 * H);
+        assert_eq!((o.state, o.decided_at), (SlaState::Met, Some(10 * H)));
+    }
+
+    #[test]
+    fn resolved_after_hours_past_the_breach_is_breached_at_the_breach() {
+        // The target ran out at 18:00; the ticket was resolved at 18:30.
+        let o = sla_outcome(Some(18 * H), Some(18 * H + 30 * MINUTE), 100 * H);
+        assert_eq!((o.state, o.decided_at), (SlaState::Breached, Some(18 * H)));
+    }
+
+    #[test]
+    fn running_and_breached_at_as_of() {
+        let o = sla_outcome(Some(50 * H), None, 40 * H);
+        assert_eq!((o.state, o.decided_at), (SlaState::Running, None));
+        let o = sla_outcome(Some(40 * H), None, 40 * H);
+        assert_eq!((o.state, o.decided_at), (SlaState::Breached, Some(40 * H)));
+    }
+
+    #[test]
+    fn pauses_from_history() {
+        use StatusClass::*;
+        let pause = [WaitCustomer, WaitThirdParty];
+        // new 0h, active 1h, waiting 2h, active 5h, resolved 6h, active (reopen) 8h, resolved 9h.
+        let history = vec![
+            (0, Some(New)),
+            (H, Some(Active)),
+            (2 * H, Some(WaitCustomer)),
+            (5 * H, Some(Active)),
+            (6 * H, Some(Resolved)),
+            (8 * H, Some(Active)),
+            (9 * H, Some(Resolved)),
+        ];
+        assert_eq!(
+            pauses(0, &history, &pause, 20 * H),
+            vec![(2 * H, 5 * H), (6 * H, 8 * H), (9 * H, 20 * H)]
+        );
+        // Cut at as_of.
+        assert_eq!(pauses(0, &history, &pause, 3 * H), vec![(2 * H, 3 * H)]);
+    }
+}

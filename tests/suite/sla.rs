@@ -1,0 +1,94 @@
+//! SLA decision instants and the business clock, on cases worked out by hand
+//! (tests/data/servicenow/sla_cases.csv, UTC; office hours Monday to Friday 09:00-17:00).
+
+use super::util::{data, kpis, project, row, value};
+
+const CONFIG: &str = r#"
+[report]
+timezone = "UTC"
+
+[[sources]]
+path = "sla_cases.csv"
+timezone = "UTC"
+
+[calendars.office]
+timezone = "UTC"
+hours = { mon = "09:00-17:00", tue = "09:00-17:00", wed = "09:00-17:00", thu = "09:00-17:00", fri = "09:00-17:00" }
+
+[sla]
+calendar = "office"
+[sla.P1]
+resolution = "4h"
+calendar = "24x7"
+[sla.P3]
+resolution = "8h"
+"#;
+
+fn run(period: &str) -> serde_json::Value {
+    let dir = project(
+        CONFIG,
+        &[("sla_cases.csv", &data("servicenow/sla_cases.csv"))],
+    );
+    kpis(dir.path(), &["--period", period])
+}
+
+#[test]
+fn a_breach_counts_in_the_month_it_happened() {
+    // SLA-A ran out on Monday 28 September at 17:00 and was resolved the next day: a September
+    // breach, even though the resolution came later.
+    let september = run("2026-09");
+    assert_eq!(
+        value(&september, "sla_resolution_met_pct", "value", "all", "all"),
+        Some(0.0)
+    );
+    assert_eq!(
+        row(&september, "sla_resolution_met_pct", "value", "all", "all")["n"],
+        1
+    );
+}
+
+#[test]
+fn october_decisions_worked_out_by_hand() {
+    let october = run("2026-10");
+    // Decided in October: B met (7 open hours), D breached at 12:00 on the 24x7 clock, E breached
+    // at 17:00 although resolved at 17:30 after hours, F breached at 17:00 and still open. C is
+    // still running at as_of (7 of 8 hours used): counted nowhere.
+    let sla = row(&october, "sla_resolution_met_pct", "value", "all", "all");
+    assert_eq!(
+        (sla["numerator"].as_u64(), sla["denominator"].as_u64()),
+        (Some(1), Some(4))
+    );
+    assert_eq!(sla["value"].as_f64(), Some(25.0));
+    assert_eq!(
+        value(&october, "sla_breached_open", "value", "all", "all"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &october,
+            "sla_resolution_met_pct",
+            "value",
+            "priority",
+            "P1"
+        ),
+        Some(0.0)
+    );
+    // Business hours to resolve, October resolutions: B 7 h, D 4.5 h (24x7), E 8 h (its last half
+    // hour was after closing time).
+    assert_eq!(
+        value(&october, "mttr_business_hours", "mean", "all", "all"),
+        Some(6.5)
+    );
+    assert_eq!(
+        value(&october, "mttr_business_hours", "median", "all", "all"),
+        Some(7.0)
+    );
+    // No export here has a first-response time: no response SLA and no first-response KPI.
+    let kpis: Vec<&str> = october["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kpi"].as_str().unwrap())
+        .collect();
+    assert!(!kpis.contains(&"sla_response_met_pct") && !kpis.contains(&"first_response_hours"));
+}
