@@ -4,6 +4,7 @@
 pub mod files;
 pub mod format;
 pub mod render;
+pub mod sla;
 pub mod view;
 
 use std::path::{Path, PathBuf};
@@ -175,7 +176,7 @@ pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, Repo
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let view = view::build(result);
+    let view = view::build(result)?;
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
         (

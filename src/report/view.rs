@@ -30,6 +30,7 @@ pub struct ReportView {
     pub sections: Vec<KpiSection>,
     pub quality: Quality,
     pub definitions: Vec<Definition>,
+    pub sla: Option<super::sla::SlaView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +120,7 @@ pub fn ordered_kpis(kpis: &[KpiRow], catalogue: &BTreeMap<String, KpiMeta>) -> V
     ids
 }
 
-pub fn build(result: &RunResult) -> ReportView {
+pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineError> {
     let tz = result.period.timezone;
     let metas = &result.catalogue.kpis;
     let mut by_kpi: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
@@ -231,7 +232,8 @@ pub fn build(result: &RunResult) -> ReportView {
             definition: meta.definition.clone(),
         });
     }
-    ReportView {
+    Ok(ReportView {
+        sla: super::sla::build(result)?,
         title: result.config.report.title.clone(),
         tool: "deskpulse",
         version: env!("CARGO_PKG_VERSION"),
@@ -248,7 +250,7 @@ pub fn build(result: &RunResult) -> ReportView {
         sections,
         quality: result.quality.clone(),
         definitions,
-    }
+    })
 }
 
 /// Priorities and kinds in their natural order; services and groups by volume. `(none)` last.
