@@ -7,17 +7,17 @@ WITH agg AS (
            count(first_response_us) FILTER (WHERE created_in_period) AS n,
            count(*) FILTER (WHERE created_in_period AND first_response_us IS NULL) AS missing,
            sum(first_response_us) FILTER (WHERE created_in_period) AS total_us,
-           quantile_cont(first_response_us / 3600e6, 0.5) FILTER (WHERE created_in_period) AS median,
-           quantile_cont(first_response_us / 3600e6, 0.9) FILTER (WHERE created_in_period) AS p90,
+           -- one sort for both percentiles
+           quantile_cont(first_response_us / 3600e6, [0.5, 0.9]) FILTER (WHERE created_in_period) AS q,
            count(first_response_business_us) FILTER (WHERE created_in_period) AS n_b,
            count(*) FILTER (WHERE created_in_period AND first_response_business_us IS NULL) AS missing_b,
            sum(first_response_business_us) FILTER (WHERE created_in_period) AS total_us_b,
-           quantile_cont(first_response_business_us / 3600e6, 0.5) FILTER (WHERE created_in_period) AS median_b,
-           quantile_cont(first_response_business_us / 3600e6, 0.9) FILTER (WHERE created_in_period) AS p90_b
+           quantile_cont(first_response_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE created_in_period) AS q_b
     FROM (
         SELECT *, created_at >= $period_start AND created_at < $period_end AS created_in_period
         FROM ledger_keyed
         WHERE is_service AND NOT is_cancelled
+          AND EXISTS (SELECT 1 FROM ledger WHERE first_response_at IS NOT NULL)
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
     -- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable
@@ -26,10 +26,10 @@ WITH agg AS (
 SELECT k.kpi, s.stat, dimension, key,
        CASE WHEN k.kpi = 'first_response_hours' THEN
                 CASE s.stat WHEN 'mean' THEN CAST(total_us AS DOUBLE) / nullif(n, 0) / 3600e6
-                            WHEN 'median' THEN median ELSE p90 END
+                            WHEN 'median' THEN q[1] ELSE q[2] END
             ELSE
                 CASE s.stat WHEN 'mean' THEN CAST(total_us_b AS DOUBLE) / nullif(n_b, 0) / 3600e6
-                            WHEN 'median' THEN median_b ELSE p90_b END
+                            WHEN 'median' THEN q_b[1] ELSE q_b[2] END
        END AS value,
        CASE WHEN k.kpi = 'first_response_hours' THEN n ELSE n_b END AS n,
        CASE WHEN k.kpi = 'first_response_hours' THEN missing ELSE missing_b END AS missing,

@@ -4,21 +4,7 @@
 -- as null, and tickets created later are left out. An event exactly at $as_of has happened.
 -- Durations are whole microseconds, so that sums and means are exact and every run gives the
 -- same digits.
-WITH history AS (
-    SELECT source, id, status,
-           lag(status) OVER (PARTITION BY source, id ORDER BY seq, "at") AS previous_status
-    FROM status_changes
-    -- a state the profile could not map says nothing about a reopen
-    WHERE "at" <= $as_of AND status IS NOT NULL
-),
-reopens AS (
-    SELECT source, id,
-           bool_or(previous_status IN ('resolved', 'closed')
-                   AND status NOT IN ('resolved', 'closed', 'cancelled')) AS reopened_in_history
-    FROM history
-    GROUP BY source, id
-),
-known AS (
+WITH known AS (
     SELECT *
     FROM tickets
     WHERE created_at <= $as_of
@@ -38,7 +24,7 @@ SELECT
     -- resolved or closed in the help desk, but exported without a resolution time: never
     -- guessed from closed_at, so in no "resolved in period" cohort
     (k.resolved_at IS NULL AND coalesce(k.status IN ('resolved', 'closed'), false)) AS resolved_without_timestamp,
-    (coalesce(k.reopen_count > 0, false) OR coalesce(r.reopened_in_history, false)) AS reopened,
+    (coalesce(k.reopen_count > 0, false) OR coalesce(k.reopened_in_history, false)) AS reopened,
     CASE WHEN k.resolved_at <= $as_of
          THEN epoch_us(k.resolved_at) - epoch_us(k.created_at) END AS resolve_us,
     CASE WHEN k.first_response_at <= $as_of
@@ -47,12 +33,20 @@ SELECT
          THEN (epoch_us(k.resolved_at) - epoch_us(k.created_at)) / 3600e6 END AS resolve_hours,
     -- Business clock (the ticket's calendar, net of pauses) and SLAs, computed per ticket by
     -- deskpulse's clock kernel: see docs/kpis.md, "Business time" and "SLA decision instant".
-    k.calendar, k.pauses_known, k.paused_us,
+    sla_calendar(k.priority) AS calendar, k.pauses_known, k.paused_us,
     k.resolve_business_us, k.resolve_business_us / 3600e6 AS resolve_business_hours,
     k.first_response_business_us,
-    k.sla_policy,
-    k.sla_response_target, k.sla_response_breach_at, k.sla_response_state, k.sla_response_decided_at,
-    k.sla_resolution_target, k.sla_resolution_breach_at, k.sla_resolution_state, k.sla_resolution_decided_at,
+    CASE WHEN k.sla_response_state IS NOT NULL THEN sla_response_target(k.priority) END
+        AS sla_response_target,
+    k.sla_response_breach_at,
+    CASE k.sla_response_state WHEN 1 THEN 'met' WHEN 2 THEN 'breached' WHEN 3 THEN 'running' END
+        AS sla_response_state,
+    k.sla_response_decided_at,
+    CASE WHEN k.sla_resolution_state IS NOT NULL THEN sla_resolution_target(k.priority) END
+        AS sla_resolution_target,
+    k.sla_resolution_breach_at,
+    CASE k.sla_resolution_state WHEN 1 THEN 'met' WHEN 2 THEN 'breached' WHEN 3 THEN 'running' END
+        AS sla_resolution_state,
+    k.sla_resolution_decided_at,
     k.source_file, k.source_row
 FROM known k
-LEFT JOIN reopens r ON r.source = k.source AND r.id = k.id

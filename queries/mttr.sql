@@ -1,13 +1,18 @@
--- Time to resolve on the calendar clock: created -> resolved, for incidents resolved in the
--- period. The mean is computed from the exact sum of whole microseconds; percentiles
--- interpolate linearly between the two nearest values.
+-- Time to resolve, created -> resolved, for incidents resolved in the period, on two clocks in
+-- one pass: the calendar clock (mttr_hours) and the business clock (mttr_business_hours: only the
+-- open hours of the ticket's calendar, net of pauses). Means come from exact sums of whole
+-- microseconds; percentiles interpolate linearly between the two nearest values.
 WITH agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
            count(*) FILTER (WHERE resolved_in_period) AS n,
            sum(resolve_us) FILTER (WHERE resolved_in_period) AS total_us,
-           quantile_cont(resolve_us / 3600e6, 0.5) FILTER (WHERE resolved_in_period) AS median,
-           quantile_cont(resolve_us / 3600e6, 0.9) FILTER (WHERE resolved_in_period) AS p90
+           -- one sort for both percentiles
+           quantile_cont(resolve_us / 3600e6, [0.5, 0.9]) FILTER (WHERE resolved_in_period) AS q,
+           count(resolve_business_us) FILTER (WHERE resolved_in_period) AS n_b,
+           count(*) FILTER (WHERE resolved_in_period AND resolve_business_us IS NULL) AS missing_b,
+           sum(resolve_business_us) FILTER (WHERE resolved_in_period) AS total_us_b,
+           quantile_cont(resolve_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE resolved_in_period) AS q_b
     FROM (
         SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS resolved_in_period
         FROM ledger_keyed
@@ -15,12 +20,17 @@ WITH agg AS (
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 )
-SELECT 'mttr_hours' AS kpi, s.stat, dimension, key,
-       CASE s.stat
-            WHEN 'mean' THEN CAST(total_us AS DOUBLE) / nullif(n, 0) / 3600e6
-            WHEN 'median' THEN median
-            ELSE p90
+SELECT k.kpi, s.stat, dimension, key,
+       CASE WHEN k.kpi = 'mttr_hours' THEN
+                CASE s.stat WHEN 'mean' THEN CAST(total_us AS DOUBLE) / nullif(n, 0) / 3600e6
+                            WHEN 'median' THEN q[1] ELSE q[2] END
+            ELSE
+                CASE s.stat WHEN 'mean' THEN CAST(total_us_b AS DOUBLE) / nullif(n_b, 0) / 3600e6
+                            WHEN 'median' THEN q_b[1] ELSE q_b[2] END
        END AS value,
-       n, 0 AS missing, NULL AS numerator, NULL AS denominator
+       CASE WHEN k.kpi = 'mttr_hours' THEN n ELSE n_b END AS n,
+       CASE WHEN k.kpi = 'mttr_hours' THEN 0 ELSE missing_b END AS missing,
+       NULL AS numerator, NULL AS denominator
 FROM agg
+CROSS JOIN (VALUES ('mttr_hours'), ('mttr_business_hours')) AS k(kpi)
 CROSS JOIN (VALUES ('mean'), ('median'), ('p90')) AS s(stat)

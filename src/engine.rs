@@ -317,7 +317,9 @@ impl Engine {
         query: &QueryFile,
         window: &Window,
         tickets: &DataFrame,
+        macros: &str,
     ) -> Result<(), EngineError> {
+        self.conn.execute_batch(macros)?;
         let sql = format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql);
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::clock_columns());

@@ -1,6 +1,7 @@
-//! Per-ticket clocks: business time net of pauses, and each SLA's target, breach instant, state
-//! and decision instant, exactly as the contract's "SLA decision instant" paragraph says. The
-//! result is a table (`clocks`) that the ledger query joins to the tickets.
+//! Per-ticket clocks: business time net of pauses, and each SLA's breach instant, state and
+//! decision instant, exactly as the contract's "SLA decision instant" paragraph says. The clock
+//! columns travel with the tickets to DuckDB; the names that go with them (calendar, policy,
+//! targets) come from the small `sla_policy` table, joined by priority in the ledger query.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,24 +13,113 @@ use crate::clock::timeline::{Interval, MINUTE, Timeline};
 use crate::config::Config;
 use crate::model::{ColumnType, StatusClass};
 
-/// Columns of the `clocks` table.
+/// Clock columns added to each ticket.
 pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
     vec![
-        ("calendar", ColumnType::Text),
         ("pauses_known", ColumnType::Bool),
+        ("reopened_in_history", ColumnType::Bool),
         ("paused_us", ColumnType::Int),
         ("resolve_business_us", ColumnType::Int),
         ("first_response_business_us", ColumnType::Int),
-        ("sla_policy", ColumnType::Text),
-        ("sla_response_target", ColumnType::Text),
         ("sla_response_breach_at", ColumnType::Timestamp),
-        ("sla_response_state", ColumnType::Text),
+        ("sla_response_state", ColumnType::Code),
         ("sla_response_decided_at", ColumnType::Timestamp),
-        ("sla_resolution_target", ColumnType::Text),
         ("sla_resolution_breach_at", ColumnType::Timestamp),
-        ("sla_resolution_state", ColumnType::Text),
+        ("sla_resolution_state", ColumnType::Code),
         ("sla_resolution_decided_at", ColumnType::Timestamp),
     ]
+}
+
+/// Columns of the `sla_policy` table: one row per priority, and one keyed `(none)` for tickets
+/// without one; the calendar is the policy's, else `[sla] calendar`.
+pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
+    vec![
+        ("priority", ColumnType::Text),
+        ("calendar", ColumnType::Text),
+        ("response_target", ColumnType::Text),
+        ("resolution_target", ColumnType::Text),
+    ]
+}
+
+/// SQL macros that give a priority's calendar and targets (`sla_calendar(priority)`,
+/// `sla_response_target(priority)`, `sla_resolution_target(priority)`), from the same rows as the
+/// `sla_policy` table. The ledger query calls them instead of joining that table: a join with
+/// the tickets' Arrow scan, whose size DuckDB cannot estimate, can build its hash table on the
+/// wrong side.
+pub fn policy_macros(config: &Config) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut calendar = String::new();
+    let mut response = String::new();
+    let mut resolution = String::new();
+    for (p, policy) in &config.sla.policies {
+        calendar.push_str(&format!(
+            " WHEN {} THEN {}",
+            quote(p),
+            quote(&policy.calendar)
+        ));
+        if let Some(d) = policy.response {
+            response.push_str(&format!(
+                " WHEN {} THEN {}",
+                quote(p),
+                quote(&d.to_string())
+            ));
+        }
+        if let Some(d) = policy.resolution {
+            resolution.push_str(&format!(
+                " WHEN {} THEN {}",
+                quote(p),
+                quote(&d.to_string())
+            ));
+        }
+    }
+    let case = |whens: &str, default: &str| {
+        if whens.is_empty() {
+            default.to_string()
+        } else {
+            format!("CASE priority{whens} ELSE {default} END")
+        }
+    };
+    format!(
+        "CREATE OR REPLACE MACRO sla_calendar(priority) AS {};
+         CREATE OR REPLACE MACRO sla_response_target(priority) AS {};
+         CREATE OR REPLACE MACRO sla_resolution_target(priority) AS {};",
+        case(&calendar, &quote(&config.sla.calendar)),
+        case(&response, "CAST(NULL AS VARCHAR)"),
+        case(&resolution, "CAST(NULL AS VARCHAR)"),
+    )
+}
+
+/// The `sla_policy` table of a configuration.
+pub fn policy_table(config: &Config) -> PolarsResult<DataFrame> {
+    let priorities: Vec<Option<&str>> = crate::model::allowed_values("priority")
+        .unwrap_or(&[])
+        .iter()
+        .map(|p| Some(*p))
+        .chain(std::iter::once(Some(crate::model::NONE_KEY)))
+        .collect();
+    let policy = |p: Option<&str>| p.and_then(|p| config.sla.policies.get(p));
+    // `(none)` stands for tickets without a priority: they run on the default calendar.
+    let calendars: Vec<&str> = priorities
+        .iter()
+        .map(|p| policy(*p).map_or(config.sla.calendar.as_str(), |pol| pol.calendar.as_str()))
+        .collect();
+    let target =
+        |f: fn(&crate::config::SlaPolicy) -> Option<crate::clock::duration::BusinessDuration>| {
+            priorities
+                .iter()
+                .map(|p| policy(*p).and_then(f).map(|d| d.to_string()))
+                .collect::<Vec<Option<String>>>()
+        };
+    let n = priorities.len();
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("priority".into(), priorities.clone()),
+            Column::new("calendar".into(), calendars),
+            Column::new("response_target".into(), target(|p| p.response)),
+            Column::new("resolution_target".into(), target(|p| p.resolution)),
+        ],
+    )
 }
 
 /// What is known of the sources, beyond their tickets.
@@ -63,6 +153,15 @@ impl SlaState {
             SlaState::Running => "running",
         }
     }
+
+    /// The state as the ledger query reads it (1 met, 2 breached, 3 running).
+    pub fn code(self) -> u8 {
+        match self {
+            SlaState::Met => 1,
+            SlaState::Breached => 2,
+            SlaState::Running => 3,
+        }
+    }
 }
 
 /// The contract's rule: met if the clock stops at or before `breach_at` (decided at the stop);
@@ -91,6 +190,26 @@ pub fn sla_outcome(breach_at: Option<i64>, stop: Option<i64>, as_of: i64) -> Sla
             decided_at: None,
         },
     }
+}
+
+/// Whether a ticket's status history shows a reopen: a move from resolved or closed to any
+/// status but resolved, closed or cancelled. States the profile could not map are skipped.
+pub fn reopened(history: &[(i64, Option<StatusClass>)], as_of: i64) -> bool {
+    use StatusClass::{Cancelled, Closed, Resolved};
+    let mut previous: Option<StatusClass> = None;
+    for status in history
+        .iter()
+        .filter(|(at, _)| *at <= as_of)
+        .filter_map(|(_, s)| *s)
+    {
+        if matches!(previous, Some(Resolved | Closed))
+            && !matches!(status, Resolved | Closed | Cancelled)
+        {
+            return true;
+        }
+        previous = Some(status);
+    }
+    false
 }
 
 /// Pause intervals of one ticket from its status history (sorted by sequence, then time): the
@@ -129,10 +248,9 @@ pub fn pauses(
 }
 
 struct Policy<'a> {
-    name: &'a str,
     calendar: &'a str,
-    response: Option<(String, i64)>,
-    resolution: Option<(String, i64)>,
+    response: Option<i64>,
+    resolution: Option<i64>,
 }
 
 /// Computes the clock columns, one row per ticket in the frame's order.
@@ -144,6 +262,12 @@ pub fn compute(
     as_of: DateTime<Utc>,
 ) -> PolarsResult<DataFrame> {
     let as_of = as_of.timestamp_micros();
+    if config.sla.policies.is_empty()
+        && facts.with_history.is_empty()
+        && calendar_is_always_open(config, &config.sla.calendar)
+    {
+        return always_open(tickets, as_of);
+    }
     let micros = |name: &str| -> PolarsResult<Int64Chunked> {
         Ok(tickets.column(name)?.cast(&DataType::Int64)?.i64()?.clone())
     };
@@ -182,22 +306,20 @@ pub fn compute(
             (
                 p.as_str(),
                 Policy {
-                    name: p.as_str(),
                     calendar: pol.calendar.as_str(),
-                    response: pol.response.map(|d| (d.to_string(), d.micros())),
-                    resolution: pol.resolution.map(|d| (d.to_string(), d.micros())),
+                    response: pol.response.map(|d| d.micros()),
+                    resolution: pol.resolution.map(|d| d.micros()),
                 },
             )
         })
         .collect();
 
     let n = tickets.height();
-    let mut cal_col: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut known_col: Vec<bool> = Vec::with_capacity(n);
+    let mut reopened_col: Vec<Option<bool>> = Vec::with_capacity(n);
     let mut paused_col: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut resolve_col: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut response_col: Vec<Option<i64>> = Vec::with_capacity(n);
-    let mut policy_col: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut sla: [SlaColumns; 2] = [SlaColumns::with_capacity(n), SlaColumns::with_capacity(n)];
     let empty: Vec<(i64, Option<StatusClass>)> = Vec::new();
     let cut = |t: Option<i64>| t.filter(|t| *t <= as_of);
@@ -217,13 +339,12 @@ pub fn compute(
         let policy = priority.and_then(|p| policies.get(p));
         let calendar = policy.map_or(config.sla.calendar.as_str(), |p| p.calendar);
         let Some(c) = created else {
-            cal_col.push(None);
+            reopened_col.push(None);
             paused_col.push(None);
             resolve_col.push(None);
             response_col.push(None);
-            policy_col.push(None);
             for s in &mut sla {
-                s.push(None, None);
+                s.push(None);
             }
             continue;
         };
@@ -234,12 +355,12 @@ pub fn compute(
         } else {
             &empty
         };
+        reopened_col.push(known.then(|| reopened(h, as_of)));
         let ticket_pauses = pauses(c, h, &config.sla.pause, as_of);
         let response_at = cut(first_response);
         let resolution_at = cut(resolved);
         let stop_resolution = resolution_at.or(cut(closed));
         let end = stop_resolution.unwrap_or(as_of);
-        cal_col.push(Some(calendar));
         paused_col.push(Some(
             ticket_pauses
                 .iter()
@@ -248,25 +369,18 @@ pub fn compute(
         ));
         resolve_col.push(resolution_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
         response_col.push(response_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
-        policy_col.push(policy.map(|p| p.name));
         let targets = [
             policy
-                .and_then(|p| p.response.as_ref())
+                .and_then(|p| p.response)
                 .filter(|_| facts.with_first_response.contains(source)),
-            policy.and_then(|p| p.resolution.as_ref()),
+            policy.and_then(|p| p.resolution),
         ];
         let stops = [response_at, stop_resolution];
         for k in 0..2 {
-            match targets[k] {
-                Some((label, target)) => {
-                    let breach = timeline.deadline(c, *target, &ticket_pauses);
-                    sla[k].push(
-                        Some(label.as_str()),
-                        Some(sla_outcome(breach, stops[k], as_of)),
-                    );
-                }
-                None => sla[k].push(None, None),
-            }
+            sla[k].push(targets[k].map(|target| {
+                let breach = timeline.deadline(c, target, &ticket_pauses);
+                sla_outcome(breach, stops[k], as_of)
+            }));
         }
     }
 
@@ -278,17 +392,14 @@ pub fn compute(
     };
     let [response, resolution] = sla;
     let columns = vec![
-        Column::new("calendar".into(), cal_col),
         Column::new("pauses_known".into(), known_col),
+        Column::new("reopened_in_history".into(), reopened_col),
         Column::new("paused_us".into(), paused_col),
         Column::new("resolve_business_us".into(), resolve_col),
         Column::new("first_response_business_us".into(), response_col),
-        Column::new("sla_policy".into(), policy_col),
-        Column::new("sla_response_target".into(), response.target),
         ts("sla_response_breach_at", response.breach_at)?,
         Column::new("sla_response_state".into(), response.state),
         ts("sla_response_decided_at", response.decided_at)?,
-        Column::new("sla_resolution_target".into(), resolution.target),
         ts("sla_resolution_breach_at", resolution.breach_at)?,
         Column::new("sla_resolution_state".into(), resolution.state),
         ts("sla_resolution_decided_at", resolution.decided_at)?,
@@ -296,27 +407,73 @@ pub fn compute(
     DataFrame::new(n, columns)
 }
 
-struct SlaColumns<'a> {
-    target: Vec<Option<&'a str>>,
+fn calendar_is_always_open(config: &Config, name: &str) -> bool {
+    name == ALWAYS_OPEN
+        || config
+            .calendars
+            .get(name)
+            .is_some_and(CalendarSpec::is_always_open)
+}
+
+/// Without SLA policies, status history or business hours, the business clock is the calendar
+/// clock: the same columns, computed as vectorised expressions instead of ticket by ticket.
+fn always_open(tickets: &DataFrame, as_of: i64) -> PolarsResult<DataFrame> {
+    let us = |c: &str| col(c).cast(DataType::Int64);
+    let elapsed = |c: &str| {
+        when(us(c).lt_eq(lit(as_of)))
+            .then(us(c) - us("created_at"))
+            .otherwise(lit(NULL).cast(DataType::Int64))
+    };
+    let null_ts = || {
+        lit(NULL).cast(DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+    };
+    tickets
+        .clone()
+        .lazy()
+        .select([
+            lit(false).alias("pauses_known"),
+            lit(NULL)
+                .cast(DataType::Boolean)
+                .alias("reopened_in_history"),
+            when(col("created_at").is_not_null())
+                .then(lit(0i64))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("paused_us"),
+            elapsed("resolved_at").alias("resolve_business_us"),
+            elapsed("first_response_at").alias("first_response_business_us"),
+            null_ts().alias("sla_response_breach_at"),
+            lit(NULL).cast(DataType::UInt32).alias("sla_response_state"),
+            null_ts().alias("sla_response_decided_at"),
+            null_ts().alias("sla_resolution_breach_at"),
+            lit(NULL)
+                .cast(DataType::UInt32)
+                .alias("sla_resolution_state"),
+            null_ts().alias("sla_resolution_decided_at"),
+        ])
+        .collect()
+}
+
+struct SlaColumns {
     breach_at: Vec<Option<i64>>,
-    state: Vec<Option<&'static str>>,
+    state: Vec<Option<u32>>,
     decided_at: Vec<Option<i64>>,
 }
 
-impl<'a> SlaColumns<'a> {
+impl SlaColumns {
     fn with_capacity(n: usize) -> Self {
         SlaColumns {
-            target: Vec::with_capacity(n),
             breach_at: Vec::with_capacity(n),
             state: Vec::with_capacity(n),
             decided_at: Vec::with_capacity(n),
         }
     }
 
-    fn push(&mut self, target: Option<&'a str>, outcome: Option<SlaOutcome>) {
-        self.target.push(target);
+    fn push(&mut self, outcome: Option<SlaOutcome>) {
         self.breach_at.push(outcome.and_then(|o| o.breach_at));
-        self.state.push(outcome.map(|o| o.state.as_str()));
+        self.state.push(outcome.map(|o| u32::from(o.state.code())));
         self.decided_at.push(outcome.and_then(|o| o.decided_at));
     }
 }
@@ -380,6 +537,33 @@ mod tests {
         assert_eq!((o.state, o.decided_at), (SlaState::Running, None));
         let o = sla_outcome(Some(40 * H), None, 40 * H);
         assert_eq!((o.state, o.decided_at), (SlaState::Breached, Some(40 * H)));
+    }
+
+    #[test]
+    fn reopens_in_history_skip_unmapped_states() {
+        use StatusClass::*;
+        let h = |states: &[Option<StatusClass>]| -> Vec<(i64, Option<StatusClass>)> {
+            states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i as i64 * H, *s))
+                .collect()
+        };
+        assert!(reopened(
+            &h(&[Some(New), Some(Resolved), Some(Active), Some(Resolved)]),
+            10 * H
+        ));
+        assert!(reopened(
+            &h(&[Some(Closed), None, Some(WaitCustomer)]),
+            10 * H
+        ));
+        assert!(!reopened(
+            &h(&[Some(New), Some(Resolved), Some(Closed)]),
+            10 * H
+        ));
+        assert!(!reopened(&h(&[Some(Resolved), Some(Cancelled)]), 10 * H));
+        // The reopen happened after as_of: not yet.
+        assert!(!reopened(&h(&[Some(New), Some(Resolved), Some(Active)]), H));
     }
 
     #[test]

@@ -257,6 +257,8 @@ pub enum ColumnType {
     Row,
     /// Signed whole numbers (durations in microseconds).
     Int,
+    /// Small codes (an SLA's state).
+    Code,
 }
 
 impl ColumnType {
@@ -270,6 +272,7 @@ impl ColumnType {
             ColumnType::Bool => "BOOLEAN",
             ColumnType::Row => "UBIGINT",
             ColumnType::Int => "BIGINT",
+            ColumnType::Code => "UINTEGER",
         }
     }
 }

@@ -166,11 +166,21 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &status_changes,
             &model::status_change_columns(),
         )?;
+        engine.load(
+            "sla_policy",
+            &ledger::policy_table(&config)?,
+            &ledger::policy_columns(),
+        )?;
     }
     drop(status_changes);
     {
         let _s = crate::log::stage("ledger");
-        engine.build_ledger(&catalogue.ledger, &window, &tickets)?;
+        engine.build_ledger(
+            &catalogue.ledger,
+            &window,
+            &tickets,
+            &ledger::policy_macros(&config),
+        )?;
     }
     drop(tickets);
     let kpis = {

@@ -24,11 +24,6 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         include_str!("../queries/mttr.toml"),
     ),
     (
-        "mttr_business",
-        include_str!("../queries/mttr_business.sql"),
-        include_str!("../queries/mttr_business.toml"),
-    ),
-    (
         "reopen",
         include_str!("../queries/reopen.sql"),
         include_str!("../queries/reopen.toml"),

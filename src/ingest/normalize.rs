@@ -64,6 +64,7 @@ pub fn polars_type(t: ColumnType) -> DataType {
         ColumnType::Bool => DataType::Boolean,
         ColumnType::Row => DataType::UInt64,
         ColumnType::Int => DataType::Int64,
+        ColumnType::Code => DataType::UInt32,
     }
 }
 
