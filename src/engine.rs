@@ -144,6 +144,10 @@ impl Engine {
     /// Runs `f` while `view` is a temporary view (on the raw connection) of the frame's Arrow
     /// buffers with the canonical columns; columns that hold no value at all are not handed
     /// over but written as typed NULLs.
+    ///
+    /// DuckDB's C-API Arrow scan hands the producer a projection that a plain stream cannot
+    /// honour, then reads the stream's columns by position: a query that reads only some
+    /// columns would see the wrong ones. So column pruning is off while the view exists.
     fn with_arrow_view<T>(
         &self,
         name: &str,
@@ -208,14 +212,18 @@ impl Engine {
             })
             .collect();
         let outcome = self
-            .raw_query(&format!(
-                "CREATE OR REPLACE TEMP VIEW \"{view}\" AS SELECT {} FROM \"{arrow_view}\"",
-                select.join(", ")
-            ))
+            .raw_query("SET disabled_optimizers = 'unused_columns,column_lifetime'")
+            .and_then(|()| {
+                self.raw_query(&format!(
+                    "CREATE OR REPLACE TEMP VIEW \"{view}\" AS SELECT {} FROM \"{arrow_view}\"",
+                    select.join(", ")
+                ))
+            })
             .and_then(|()| f(view));
         let dropped = self
             .raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""))
-            .and(self.raw_query(&format!("DROP VIEW IF EXISTS \"{arrow_view}\"")));
+            .and(self.raw_query(&format!("DROP VIEW IF EXISTS \"{arrow_view}\"")))
+            .and(self.raw_query("RESET disabled_optimizers"));
         drop(stream);
         let value = outcome?;
         dropped?;
@@ -318,9 +326,22 @@ impl Engine {
         window: &Window,
         tickets: &DataFrame,
         macros: &str,
+        unused: &[String],
     ) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
-        let sql = format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql);
+        let sql = if unused.is_empty() {
+            format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql)
+        } else {
+            let names: Vec<String> = unused
+                .iter()
+                .map(|c| format!("'{}'", c.replace('\'', "''")))
+                .collect();
+            format!(
+                "CREATE OR REPLACE TABLE ledger AS SELECT COLUMNS(lambda c: c NOT IN ({})) FROM (\n{}\n)",
+                names.join(", "),
+                query.sql
+            )
+        };
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::clock_columns());
         self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
@@ -430,14 +451,14 @@ fn dimension_sql() -> String {
         .collect();
     let ticket_columns: Vec<String> = model::ticket_columns()
         .iter()
-        .map(|(c, _)| format!("\"{c}\""))
+        .map(|(c, _)| format!("'{c}'"))
         .collect();
     format!(
         "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{names}]) AS dimension, unnest([{keys}]) AS key FROM ledger;
          CREATE OR REPLACE VIEW ledger_keyed AS SELECT *, {keyed} FROM ledger;
          CREATE OR REPLACE MACRO dimension_name({args}) AS CASE {cases} ELSE 'all' END;
          CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');
-         CREATE OR REPLACE VIEW tickets AS SELECT {columns} FROM ledger;",
+         CREATE OR REPLACE VIEW tickets AS SELECT COLUMNS(lambda c: c IN ({columns})) FROM ledger;",
         names = names.join(", "),
         keys = keys.join(", "),
         keyed = keyed.join(", "),

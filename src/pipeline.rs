@@ -90,17 +90,24 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         sources_with_first_response,
     } = {
         let _s = crate::log::stage("ingest");
-        let skip: Vec<&str> = model::canonical_fields()
-            .into_iter()
-            .filter(|f| {
-                !model::CORE_FIELDS.contains(f)
-                    && !options.ledger
-                    && !catalogue.mentions(f)
-                    && !config.repeat.key.iter().any(|k| k == f)
-            })
-            .collect();
-        ingest::ingest(&config, &skip)?
+        ingest::ingest(&config, &skip_fields(&config, &catalogue, options))?
     };
+
+    // Columns of the ledger that no KPI query reads and no output shows: not materialised.
+    let mut unused: Vec<String> = Vec::new();
+    if !options.ledger {
+        unused.extend(
+            skip_fields(&config, &catalogue, options)
+                .iter()
+                .map(|f| f.to_string()),
+        );
+        unused.extend(
+            ["raw_status", "source_file"]
+                .iter()
+                .filter(|c| !catalogue.mentions(c))
+                .map(|c| c.to_string()),
+        );
+    }
 
     let (kind, period_note) = match &options.period {
         PeriodChoice::Named(k) => (*k, None),
@@ -180,6 +187,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &window,
             &tickets,
             &ledger::policy_macros(&config),
+            &unused,
         )?;
     }
     drop(tickets);
@@ -210,6 +218,20 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         issues,
         engine,
     })
+}
+
+/// Fields not read from the exports: not core, and neither shown (no ledger written), named by a
+/// KPI query, nor used by the configuration.
+fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
+    model::canonical_fields()
+        .into_iter()
+        .filter(|f| {
+            !model::CORE_FIELDS.contains(f)
+                && !options.ledger
+                && !catalogue.mentions(f)
+                && !config.repeat.key.iter().any(|k| k == f)
+        })
+        .collect()
 }
 
 fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {
