@@ -48,5 +48,6 @@ SELECT
     CASE k.sla_resolution_state WHEN 1 THEN 'met' WHEN 2 THEN 'breached' WHEN 3 THEN 'running' END
         AS sla_resolution_state,
     k.sla_resolution_decided_at,
+    k.repeat_key,
     k.source_file, k.source_row
 FROM known k

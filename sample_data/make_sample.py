@@ -34,6 +34,15 @@ TITLES = {
     "Wi-Fi": ["Wi-Fi drops in meeting room B", "Guest Wi-Fi portal not loading"],
     "HR portal": ["HR portal shows wrong leave balance", "Cannot upload expense receipt"],
 }
+# Configuration items: the laptop is the caller's own, the rest shared infrastructure.
+CI_POOLS = {
+    "Email": [f"EXO-MBX-{i:02d}" for i in range(1, 25)],
+    "VPN": ["VPN-GW-AMS-1", "VPN-GW-AMS-2", "VPN-GW-RTM-1"],
+    "ERP": [f"ERP-APP-{i:02d}" for i in range(1, 13)],
+    "Printing": [f"PRN-{floor}F-{n}" for floor in range(1, 9) for n in range(1, 4)],
+    "Wi-Fi": [f"AP-{floor}F-{n:02d}" for floor in range(1, 9) for n in range(1, 7)],
+    "HR portal": ["HRP-WEB-1", "HRP-WEB-2", "HRP-DB-1"],
+}
 CATEGORIES = {"Email": "Software", "VPN": "Network", "ERP": "Software", "Laptop": "Hardware",
               "Printing": "Hardware", "Wi-Fi": "Network", "HR portal": "Inquiry / Help"}
 AGENTS = {g: [f"{g.split()[0]} Agent {i}" for i in range(1, 5)] for g in GROUPS}
@@ -64,6 +73,7 @@ for i in range(n):
         if opened < END:
             break
     prio, _, median_h = rnd.choices(PRIORITIES, [p[1] for p in PRIORITIES])[0]
+    caller = rnd.randrange(1, 900)
     group = rnd.choices(list(GROUPS), GROUP_WEIGHTS)[0]
     service = rnd.choice(GROUPS[group])
     hours = rnd.lognormvariate(0, 1.0) * median_h
@@ -86,18 +96,21 @@ for i in range(n):
         "number": f"INC00{41000 + i * 7}",
         "opened_at": opened.strftime(FMT),
         "short_description": rnd.choice(TITLES[service]),
-        "caller_id": f"Employee {rnd.randrange(1, 900):03d}",
+        "caller_id": f"Employee {caller:03d}",
         "priority": prio,
         "state": state,
         "category": CATEGORIES[service],
         "assignment_group": group,
         "assigned_to": rnd.choice(AGENTS[group]),
         "business_service": service,
-        "cmdb_ci": f"{service} {rnd.choice(['prod', 'prod', 'prod', 'test'])}",
+        "cmdb_ci": (f"LT-{caller:03d}" if service == "Laptop" else rnd.choice(CI_POOLS[service])),
         "contact_type": rnd.choices([c for c, _ in CHANNELS], [w for _, w in CHANNELS])[0],
         "reopen_count": "1" if reopened else "0",
         "reassignment_count": str(rnd.choices([0, 1, 2, 3], [60, 25, 10, 5])[0]),
         "made_sla": made_sla,
+        # time worked, kept in a custom field by this instance (mapped in deskpulse.toml)
+        "u_time_worked_min": (str(max(5, int(rnd.lognormvariate(3.8, 0.8))))
+                              if resolved is not None and rnd.random() < 0.85 else ""),
         "resolved_at": resolved.strftime(FMT) if resolved else "",
         "closed_at": closed.strftime(FMT) if closed else "",
     })

@@ -343,6 +343,7 @@ impl Engine {
             )
         };
         let mut columns = model::ticket_columns();
+        columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
         self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
             self.raw_execute(query, &sql, window)
@@ -571,9 +572,9 @@ fn kpi_rows(query: &QueryFile, batch: &RecordBatch) -> Result<Vec<KpiRow>, Engin
                 .ok_or_else(|| fail(format!("a row has no `{name}`")))
         };
         let dim = required(&dimension[i], "dimension")?;
-        if dim != "all" && !model::DIMENSIONS.contains(&dim.as_str()) {
+        if dim.is_empty() || !dim.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             return Err(fail(format!(
-                "dimension `{dim}` is not all or one of {}",
+                "dimension `{dim}` is not a name (all, {}, or a lower-case name of the query's own)",
                 model::DIMENSIONS.join(", ")
             )));
         }

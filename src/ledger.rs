@@ -30,6 +30,34 @@ pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
     ]
 }
 
+/// Columns derived from the configuration before the tickets go to DuckDB.
+pub fn derived_columns() -> Vec<(&'static str, ColumnType)> {
+    vec![("repeat_key", ColumnType::Text)]
+}
+
+/// The repeat-incident key (`[repeat] key`): the key fields joined, null when any is missing.
+pub fn with_repeat_key(tickets: DataFrame, key: &[String]) -> PolarsResult<DataFrame> {
+    let missing = key
+        .iter()
+        .map(|f| col(f.as_str()).is_null())
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(true));
+    let joined = key
+        .iter()
+        .map(|f| col(f.as_str()).cast(DataType::String))
+        .reduce(|a, b| a + lit("\u{1f}") + b)
+        .unwrap_or(lit(NULL).cast(DataType::String));
+    tickets
+        .lazy()
+        .with_column(
+            when(missing)
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(joined)
+                .alias("repeat_key"),
+        )
+        .collect()
+}
+
 /// Columns of the `sla_policy` table: one row per priority, and one keyed `(none)` for tickets
 /// without one; the calendar is the policy's, else `[sla] calendar`.
 pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
@@ -41,12 +69,14 @@ pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
     ]
 }
 
-/// SQL macros that give a priority's calendar and targets (`sla_calendar(priority)`,
-/// `sla_response_target(priority)`, `sla_resolution_target(priority)`), from the same rows as the
-/// `sla_policy` table. The ledger query calls them instead of joining that table: a join with
-/// the tickets' Arrow scan, whose size DuckDB cannot estimate, can build its hash table on the
-/// wrong side.
-pub fn policy_macros(config: &Config) -> String {
+/// SQL macros that carry the configuration into queries:
+/// - `sla_calendar(priority)`, `sla_response_target(priority)`, `sla_resolution_target(priority)`:
+///   a priority's calendar and targets, from the same rows as the `sla_policy` table (the ledger
+///   query calls them instead of joining that table: a join with the tickets' Arrow scan, whose
+///   size DuckDB cannot estimate, can build its hash table on the wrong side);
+/// - `repeat_window_us()`: `[repeat] window_days` in microseconds;
+/// - `change_failure_window_us()`: `[changes] failure_window_days` in microseconds.
+pub fn config_macros(config: &Config) -> String {
     let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let mut calendar = String::new();
     let mut response = String::new();
@@ -79,13 +109,18 @@ pub fn policy_macros(config: &Config) -> String {
             format!("CASE priority{whens} ELSE {default} END")
         }
     };
+    const DAY_US: i64 = 86_400_000_000;
     format!(
         "CREATE OR REPLACE MACRO sla_calendar(priority) AS {};
          CREATE OR REPLACE MACRO sla_response_target(priority) AS {};
-         CREATE OR REPLACE MACRO sla_resolution_target(priority) AS {};",
+         CREATE OR REPLACE MACRO sla_resolution_target(priority) AS {};
+         CREATE OR REPLACE MACRO repeat_window_us() AS CAST({} AS BIGINT);
+         CREATE OR REPLACE MACRO change_failure_window_us() AS CAST({} AS BIGINT);",
         case(&calendar, &quote(&config.sla.calendar)),
         case(&response, "CAST(NULL AS VARCHAR)"),
         case(&resolution, "CAST(NULL AS VARCHAR)"),
+        i64::from(config.repeat.window_days) * DAY_US,
+        i64::from(config.changes.failure_window_days) * DAY_US,
     )
 }
 

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod costs;
 pub mod engine;
 pub mod ingest;
 pub mod interop;

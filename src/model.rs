@@ -105,6 +105,29 @@ pub fn allowed_values(field: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// What a value means when no value map names it, for fields whose encodings are the same in
+/// every help desk: `Some(Some(canonical))`, `Some(None)` for a value that means "nothing" (a
+/// survey never offered), `None` when unknown. CSAT scores on 1-5 map by top-two box (4-5
+/// satisfied, 1-3 dissatisfied); `good`/`bad` as named.
+pub fn default_value(field: &str, raw: &str) -> Option<Option<&'static str>> {
+    let v = raw.trim().to_ascii_lowercase();
+    match field {
+        "csat" => match v.as_str() {
+            "4" | "5" | "good" | "satisfied" => Some(Some("satisfied")),
+            "1" | "2" | "3" | "bad" | "dissatisfied" => Some(Some("dissatisfied")),
+            "offered" => Some(Some("offered")),
+            "unoffered" | "not offered" | "-" => Some(None),
+            _ => None,
+        },
+        "source_sla_met" => match v.as_str() {
+            "true" | "yes" | "1" => Some(Some("true")),
+            "false" | "no" | "0" => Some(Some("false")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Status classes every raw status maps into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StatusClass {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
 use crate::config::Config;
+use crate::costs;
 use crate::engine::{Engine, Window};
 use crate::ingest::{self, Ingested, InputReport};
 use crate::kpi::KpiRow;
@@ -163,6 +164,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             with_first_response: &sources_with_first_response,
         };
         let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
+        let tickets = ledger::with_repeat_key(tickets, &config.repeat.key)?;
         tickets.hstack(clocks.columns())?
     };
     let engine = Engine::new()?;
@@ -178,6 +180,21 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &ledger::policy_table(&config)?,
             &ledger::policy_columns(),
         )?;
+        engine.load(
+            "trend_months",
+            &trend_months(&period)?,
+            &TREND_MONTH_COLUMNS,
+        )?;
+        engine.load(
+            "cost_rates",
+            &costs::rate_table(&config.costs)?,
+            &costs::rate_columns(),
+        )?;
+        engine.load(
+            "service_costs",
+            &costs::service_cost_table(&config.costs, &period)?,
+            &costs::service_cost_columns(),
+        )?;
     }
     drop(status_changes);
     {
@@ -186,7 +203,11 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &catalogue.ledger,
             &window,
             &tickets,
-            &ledger::policy_macros(&config),
+            &format!(
+                "{}\n{}",
+                ledger::config_macros(&config),
+                costs::macros(&config.costs)
+            ),
             &unused,
         )?;
     }
@@ -232,6 +253,55 @@ fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> 
                 && !config.repeat.key.iter().any(|k| k == f)
         })
         .collect()
+}
+
+const TREND_MONTH_COLUMNS: [(&str, model::ColumnType); 3] = [
+    ("month", model::ColumnType::Text),
+    ("month_start", model::ColumnType::Timestamp),
+    ("month_end", model::ColumnType::Timestamp),
+];
+
+/// The twelve calendar months up to the period's end, with their local boundaries in UTC.
+fn trend_months(period: &Period) -> PolarsResult<DataFrame> {
+    let tz = period.timezone;
+    let last = period::local_date(period.end - chrono::Duration::microseconds(1), tz);
+    let mut months = vec![PeriodKind::month_of(last)];
+    for _ in 1..12 {
+        let previous = months.last().expect("not empty").previous();
+        months.push(previous);
+    }
+    months.reverse();
+    let bounds: Vec<(String, i64, i64)> = months
+        .iter()
+        .map(|m| {
+            let (first, next) = m.dates();
+            (
+                m.to_string(),
+                period::local_midnight(first, tz).timestamp_micros(),
+                period::local_midnight(next, tz).timestamp_micros(),
+            )
+        })
+        .collect();
+    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    DataFrame::new(
+        bounds.len(),
+        vec![
+            Column::new(
+                "month".into(),
+                bounds.iter().map(|b| b.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "month_start".into(),
+                bounds.iter().map(|b| b.1).collect::<Vec<_>>(),
+            )
+            .cast(&utc)?,
+            Column::new(
+                "month_end".into(),
+                bounds.iter().map(|b| b.2).collect::<Vec<_>>(),
+            )
+            .cast(&utc)?,
+        ],
+    )
 }
 
 fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {

@@ -14,6 +14,31 @@ pub const LEDGER: &str = "ledger";
 const BUILT_IN: &[(&str, &str, &str)] = &[
     (LEDGER, include_str!("../queries/ledger.sql"), ""),
     (
+        "backlog_age",
+        include_str!("../queries/backlog_age.sql"),
+        include_str!("../queries/backlog_age.toml"),
+    ),
+    (
+        "changes",
+        include_str!("../queries/changes.sql"),
+        include_str!("../queries/changes.toml"),
+    ),
+    (
+        "costs",
+        include_str!("../queries/costs.sql"),
+        include_str!("../queries/costs.toml"),
+    ),
+    (
+        "csat",
+        include_str!("../queries/csat.sql"),
+        include_str!("../queries/csat.toml"),
+    ),
+    (
+        "first_assignment",
+        include_str!("../queries/first_assignment.sql"),
+        include_str!("../queries/first_assignment.toml"),
+    ),
+    (
         "first_response",
         include_str!("../queries/first_response.sql"),
         include_str!("../queries/first_response.toml"),
@@ -29,6 +54,11 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         include_str!("../queries/reopen.toml"),
     ),
     (
+        "repeat",
+        include_str!("../queries/repeat.sql"),
+        include_str!("../queries/repeat.toml"),
+    ),
+    (
         "sla",
         include_str!("../queries/sla.sql"),
         include_str!("../queries/sla.toml"),
@@ -37,6 +67,11 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         "source_sla",
         include_str!("../queries/source_sla.sql"),
         include_str!("../queries/source_sla.toml"),
+    ),
+    (
+        "trend",
+        include_str!("../queries/trend.sql"),
+        include_str!("../queries/trend.toml"),
     ),
     (
         "volume",

@@ -591,16 +591,25 @@ fn map_values(staged: &DataFrame, field: &str, m: &Mapping) -> PolarsResult<(Exp
     let mut new = Vec::new();
     let mut unknown = Vec::new();
     for v in distinct.str()?.iter().flatten() {
-        let mapped = m.map_value(field, v).map(str::to_string).or_else(|| {
+        if v.trim().is_empty() {
+            continue;
+        }
+        if let Some(c) = m.map_value(field, v).or_else(|| {
             allowed
                 .iter()
                 .find(|a| a.eq_ignore_ascii_case(v.trim()))
-                .map(|a| a.to_string())
-        });
-        match mapped {
-            Some(c) => {
+                .copied()
+        }) {
+            old.push(v.to_string());
+            new.push(c.to_string());
+            continue;
+        }
+        match model::default_value(field, v) {
+            // a value that means "nothing" (a survey never offered): null, not an issue
+            Some(None) => {}
+            Some(Some(c)) => {
                 old.push(v.to_string());
-                new.push(c);
+                new.push(c.to_string());
             }
             None => unknown.push(v.to_string()),
         }

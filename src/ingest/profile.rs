@@ -10,7 +10,13 @@ use crate::config::SourceConfig;
 use crate::model;
 
 /// Profiles that ship with deskpulse.
-const BUILT_IN: &[(&str, &str)] = &[("servicenow", include_str!("profiles/servicenow.toml"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("servicenow", include_str!("profiles/servicenow.toml")),
+    (
+        "servicenow_change",
+        include_str!("profiles/servicenow_change.toml"),
+    ),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,14 +173,31 @@ pub fn choose<'p>(
             format!("profile `{}` named in the configuration", p.name),
         ));
     }
-    let fits: Vec<(&Profile, &[String])> = profiles
+    let mut fits: Vec<(&Profile, &[String])> = profiles
         .iter()
         .filter_map(|p| p.matches(header).map(|set| (p, set)))
         .collect();
+    // The most specific match wins: a change export has an incident export's columns and more.
+    let widest = fits.iter().map(|(_, set)| set.len()).max().unwrap_or(0);
+    let outmatched: Vec<&str> = fits
+        .iter()
+        .filter(|(_, set)| set.len() < widest)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    fits.retain(|(_, set)| set.len() == widest);
     match fits.as_slice() {
         [(p, set)] => Ok((
             p,
-            format!("detected `{}`: the header has {}", p.name, quoted(set)),
+            if outmatched.is_empty() {
+                format!("detected `{}`: the header has {}", p.name, quoted(set))
+            } else {
+                format!(
+                    "detected `{}`: the header has {} (more specific than {})",
+                    p.name,
+                    quoted(set),
+                    outmatched.join(", ")
+                )
+            },
         )),
         [] => Err(format!(
             "{file}: no profile recognises this export. Its columns are {}. Profiles look for: {}. \

@@ -6,6 +6,7 @@ pub mod format;
 pub mod render;
 pub mod sla;
 pub mod view;
+pub mod workbook;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,8 @@ pub enum ReportError {
     Render(#[from] render::RenderError),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Workbook(#[from] workbook::WorkbookError),
     #[error("{0}")]
     Other(String),
 }
@@ -177,7 +180,7 @@ pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, Repo
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
     let view = view::build(result)?;
-    let outputs: Vec<(&str, Vec<u8>)> = vec![
+    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
         (
             "report.html",
@@ -193,6 +196,13 @@ pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, Repo
         }),
         ("rejects.csv", rejects_csv(result)?),
     ];
+    let cost_tables = workbook::tables(result)?;
+    if !cost_tables.is_empty() {
+        outputs.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
+        for table in &cost_tables {
+            outputs.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
+        }
+    }
     let mut written = Vec::new();
     let mut listed = Vec::new();
     for (name, bytes) in &outputs {

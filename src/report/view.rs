@@ -31,6 +31,56 @@ pub struct ReportView {
     pub quality: Quality,
     pub definitions: Vec<Definition>,
     pub sla: Option<super::sla::SlaView>,
+    /// Tickets created and resolved per month, the twelve months up to the period's end.
+    pub trend: Vec<TrendRow>,
+    /// The open backlog by age, in the buckets' natural order.
+    pub aging: Vec<AgeRow>,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrendRow {
+    pub month: String,
+    pub created: u64,
+    pub resolved: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgeRow {
+    pub bucket: String,
+    pub open: u64,
+}
+
+/// The twelve-month volume trend from the `month` rows of the volume KPIs.
+fn trend(rows: &[KpiRow]) -> Vec<TrendRow> {
+    let mut months: BTreeMap<&str, TrendRow> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.dimension == "month") {
+        let entry = months.entry(r.key.as_str()).or_insert_with(|| TrendRow {
+            month: r.key.clone(),
+            created: 0,
+            resolved: 0,
+        });
+        match r.kpi.as_str() {
+            "tickets_created" => entry.created = r.n,
+            "tickets_resolved" => entry.resolved = r.n,
+            _ => {}
+        }
+    }
+    months.into_values().collect()
+}
+
+fn aging(rows: &[KpiRow]) -> Vec<AgeRow> {
+    ["0-1", "2-5", "6-30", "31-90", ">90"]
+        .iter()
+        .filter_map(|b| {
+            rows.iter()
+                .find(|r| r.kpi == "backlog_age_days" && r.dimension == "age_bucket" && r.key == *b)
+                .map(|r| AgeRow {
+                    bucket: format!("{b} days"),
+                    open: r.n,
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -120,7 +170,18 @@ pub fn ordered_kpis(kpis: &[KpiRow], catalogue: &BTreeMap<String, KpiMeta>) -> V
     ids
 }
 
+/// A value in its unit, with the currency for money.
+fn shown(v: Option<f64>, unit: &str, currency: &str) -> String {
+    let text = format::value(v, unit);
+    if unit == "currency" && v.is_some() {
+        format!("{text} {currency}")
+    } else {
+        text
+    }
+}
+
 pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineError> {
+    let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
     let metas = &result.catalogue.kpis;
     let mut by_kpi: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
@@ -154,11 +215,13 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
                 let p90 = all("p90").and_then(|r| r.value);
                 format!(
                     "median · mean {} · p90 {} · n = {}",
-                    format::value(mean, &meta.unit),
-                    format::value(p90, &meta.unit),
+                    shown(mean, &meta.unit, currency),
+                    shown(p90, &meta.unit, currency),
                     format::thousands(main.n as i64)
                 )
-            } else if let (Some(num), Some(den)) = (main.numerator, main.denominator) {
+            } else if let (Some(num), Some(den), "percent") =
+                (main.numerator, main.denominator, meta.unit.as_str())
+            {
                 format!(
                     "{} of {}",
                     format::thousands(num as i64),
@@ -170,7 +233,7 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
             headline.push(Card {
                 kpi: id.clone(),
                 title: meta.title.clone(),
-                value: format::value(main.value, &meta.unit),
+                value: shown(main.value, &meta.unit, currency),
                 detail,
                 n: main.n,
                 missing: main.missing,
@@ -198,9 +261,10 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
                         values: stats
                             .iter()
                             .map(|s| {
-                                format::value(
+                                shown(
                                     krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
                                     &meta.unit,
+                                    currency,
                                 )
                             })
                             .collect(),
@@ -234,6 +298,9 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
     }
     Ok(ReportView {
         sla: super::sla::build(result)?,
+        trend: trend(&result.kpis),
+        aging: aging(&result.kpis),
+        currency: result.config.report.currency.clone(),
         title: result.config.report.title.clone(),
         tool: "deskpulse",
         version: env!("CARGO_PKG_VERSION"),

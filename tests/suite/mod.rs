@@ -1,3 +1,4 @@
+mod catalogue;
 mod errors;
 mod formats;
 mod oracle;

@@ -14,6 +14,12 @@ const OUTPUTS: &[&str] = &[
     "report.md",
     "ledger.csv",
     "rejects.csv",
+    "costs.xlsx",
+    "costs_service.csv",
+    "costs_assignment_group.csv",
+    "costs_kind.csv",
+    "costs_month.csv",
+    "costs_assumptions.csv",
     "manifest.json",
 ];
 

@@ -101,7 +101,9 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 /// Every expected row is present with the same value, n and missing, and deskpulse has no row
 /// for these KPIs that the independent computation does not.
 pub fn assert_matches(actual: &BTreeMap<Key, Expected>, expected: &BTreeMap<Key, Expected>) {
-    let kpis: std::collections::BTreeSet<&String> = expected.keys().map(|k| &k.0).collect();
+    // Rows of the KPIs and dimensions the independent computation covers.
+    let kpis: std::collections::BTreeSet<(&String, &String)> =
+        expected.keys().map(|k| (&k.0, &k.2)).collect();
     let mut problems = Vec::new();
     for (key, e) in expected {
         match actual.get(key) {
@@ -112,7 +114,7 @@ pub fn assert_matches(actual: &BTreeMap<Key, Expected>, expected: &BTreeMap<Key,
             _ => {}
         }
     }
-    for key in actual.keys().filter(|k| kpis.contains(&k.0)) {
+    for key in actual.keys().filter(|k| kpis.contains(&(&k.0, &k.2))) {
         if !expected.contains_key(key) {
             problems.push(format!("unexpected row {key:?}"));
         }

@@ -1,0 +1,37 @@
+-- Age of the open backlog at $backlog_at (the period's end, or as_of if earlier): days since
+-- creation of the service tickets open then (created before it, neither resolved nor closed at
+-- or before it): mean, median and 90th percentile by the usual dimensions, and the count in each
+-- age bucket (whole days: 0-1, 2-5, 6-30, 31-90, >90) as the `age_bucket` dimension.
+WITH open_tickets AS (
+    SELECT *,
+           (epoch_us($backlog_at::TIMESTAMPTZ) - epoch_us(created_at)) / 86400e6 AS age_days,
+           created_at < $backlog_at
+             AND NOT coalesce(resolved_at <= $backlog_at, false)
+             AND NOT coalesce(closed_at <= $backlog_at, false) AS is_open
+    FROM ledger_keyed
+    WHERE is_service AND NOT is_cancelled
+),
+agg AS (
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           count(*) FILTER (WHERE is_open) AS n,
+           avg(age_days) FILTER (WHERE is_open) AS mean,
+           quantile_cont(age_days, [0.5, 0.9]) FILTER (WHERE is_open) AS q
+    FROM open_tickets
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+)
+SELECT 'backlog_age_days' AS kpi, s.stat, dimension, key,
+       CASE s.stat WHEN 'mean' THEN mean WHEN 'median' THEN q[1] ELSE q[2] END AS value,
+       n, 0 AS missing, NULL AS numerator, NULL AS denominator
+FROM agg
+CROSS JOIN (VALUES ('mean'), ('median'), ('p90')) AS s(stat)
+
+UNION ALL
+
+SELECT 'backlog_age_days', 'value', 'age_bucket', b.bucket,
+       count(t.age_days), count(t.age_days), 0, NULL, NULL
+FROM (VALUES (1, '0-1', 0, 2), (2, '2-5', 2, 6), (3, '6-30', 6, 31), (4, '31-90', 31, 91), (5, '>90', 91, NULL))
+       AS b(ord, bucket, low, high)
+LEFT JOIN open_tickets t
+  ON t.is_open AND floor(t.age_days) >= b.low AND (b.high IS NULL OR floor(t.age_days) < b.high)
+GROUP BY b.bucket

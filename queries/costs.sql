@@ -1,0 +1,70 @@
+-- Cost for the period: labour (labor_minutes / 60 x the hourly rate of the ticket's assignment
+-- group, else [costs] default_hourly_rate) of the tickets resolved in the period, plus the fixed
+-- monthly service costs prorated to the period (`service_costs`). Amounts are summed as whole
+-- cents. Allocations add up: by service, each service's labour and fixed cost (a service with
+-- costs and no tickets is its own line, tickets without a service are `(none)`); by the other
+-- dimensions, the labour split plus a `(fixed costs)` line. The `month` dimension gives the cost
+-- of each of the twelve months up to the period's end (labour of the tickets resolved in it, and
+-- a month of every fixed cost). cost_per_ticket = cost / tickets resolved, for all and by
+-- service. No rows when [costs] is empty.
+WITH costed AS (
+    SELECT l.*,
+           l.resolved_at >= $period_start AND l.resolved_at < $period_end AS in_cohort,
+           CAST(round(l.labor_minutes / 60.0 * coalesce(r.rate, default_hourly_rate()) * 100) AS BIGINT)
+               AS labor_cents
+    FROM ledger_keyed l
+    LEFT JOIN cost_rates r ON r.assignment_group = l.assignment_group
+    WHERE NOT l.is_cancelled AND costs_configured()
+),
+labor AS (
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           count(*) FILTER (WHERE in_cohort) AS resolved,
+           count(*) FILTER (WHERE in_cohort AND labor_cents IS NULL) AS without_labor,
+           coalesce(sum(labor_cents) FILTER (WHERE in_cohort), 0) AS labor_cents
+    FROM costed
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    HAVING costs_configured()
+),
+fixed AS (
+    SELECT coalesce(sum(fixed_cents), 0) AS cents FROM service_costs
+),
+lines AS (
+    -- all: labour and every fixed cost
+    SELECT 'all' AS dimension, 'all' AS key, l.resolved, l.without_labor,
+           l.labor_cents + f.cents AS cents
+    FROM labor l, fixed f WHERE l.dimension = 'all'
+    UNION ALL
+    -- by service: labour and the service's own fixed cost
+    SELECT 'service', coalesce(l.key, s.service), coalesce(l.resolved, 0), coalesce(l.without_labor, 0),
+           coalesce(l.labor_cents, 0) + coalesce(s.fixed_cents, 0)
+    FROM (SELECT * FROM labor WHERE dimension = 'service') l
+    FULL OUTER JOIN service_costs s ON s.service = l.key
+    WHERE costs_configured()
+    UNION ALL
+    -- by the other dimensions: the labour split
+    SELECT dimension, key, resolved, without_labor, labor_cents
+    FROM labor WHERE dimension NOT IN ('all', 'service')
+    UNION ALL
+    -- ... and the fixed costs, which belong to services, on a line of their own
+    SELECT d.dimension, '(fixed costs)', 0, 0, f.cents
+    FROM (SELECT DISTINCT dimension FROM labor WHERE dimension NOT IN ('all', 'service')) d, fixed f
+    WHERE f.cents > 0
+    UNION ALL
+    -- by month
+    SELECT 'month', m.month, count(c.id), count(c.id) FILTER (WHERE c.labor_cents IS NULL),
+           coalesce(sum(c.labor_cents), 0)
+             + (SELECT coalesce(sum(CAST(round(monthly * 100) AS BIGINT)), 0) FROM service_costs)
+    FROM trend_months m
+    LEFT JOIN costed c ON c.resolved_at >= m.month_start AND c.resolved_at < m.month_end
+    WHERE costs_configured()
+    GROUP BY m.month
+)
+SELECT 'cost_total' AS kpi, 'value' AS stat, dimension, key, cents / 100.0 AS value,
+       resolved AS n, without_labor AS missing, NULL AS numerator, NULL AS denominator
+FROM lines
+UNION ALL
+SELECT 'cost_per_ticket', 'value', dimension, key, cents / 100.0 / nullif(resolved, 0),
+       resolved, without_labor, cents / 100.0, resolved
+FROM lines
+WHERE dimension IN ('all', 'service')

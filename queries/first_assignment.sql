@@ -1,0 +1,20 @@
+-- First-assignment resolution: service tickets resolved in the period without being reassigned
+-- (reassignment_count = 0) and without being reopened, over the tickets resolved in the period
+-- whose reassignment count is known (the others are missing).
+SELECT 'first_assignment_resolution_pct' AS kpi, 'value' AS stat,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+       100.0 * count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT reopened)
+             / nullif(count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL), 0) AS value,
+       count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL) AS n,
+       count(*) FILTER (WHERE in_cohort AND reassignment_count IS NULL) AS missing,
+       count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT reopened) AS numerator,
+       count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL) AS denominator
+FROM (
+    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    FROM ledger_keyed
+    WHERE is_service AND NOT is_cancelled
+      AND EXISTS (SELECT 1 FROM ledger WHERE reassignment_count IS NOT NULL)
+)
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+HAVING EXISTS (SELECT 1 FROM ledger WHERE reassignment_count IS NOT NULL)

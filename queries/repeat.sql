@@ -1,0 +1,34 @@
+-- Repeat incidents: incident B is a repeat if an earlier incident A with the same repeat key
+-- ([repeat] key, default the CI) was resolved within [repeat] window_days before B was created
+-- (at or after B's creation minus the window, and strictly before B's creation). Cohort:
+-- incidents created in the period; n = those with the key filled in, missing = those without,
+-- so the key's coverage is n / (n + missing).
+WITH incidents AS (
+    SELECT * FROM ledger_keyed WHERE kind = 'incident' AND NOT is_cancelled
+),
+resolutions AS (
+    SELECT repeat_key, resolved_at FROM incidents
+    WHERE repeat_key IS NOT NULL AND resolved_at IS NOT NULL
+),
+flagged AS (
+    -- the latest resolution of an incident with the same key before B's creation (B's own
+    -- resolution comes after its creation, so it is never B itself)
+    SELECT b.*,
+           b.created_at >= $period_start AND b.created_at < $period_end AS in_cohort,
+           b.repeat_key IS NOT NULL
+             AND epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us() AS is_repeat
+    FROM incidents b
+    ASOF LEFT JOIN resolutions a
+      ON a.repeat_key = b.repeat_key AND b.created_at > a.resolved_at
+)
+SELECT 'repeat_incident_pct' AS kpi, 'value' AS stat,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+       100.0 * count(*) FILTER (WHERE in_cohort AND is_repeat)
+             / nullif(count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL), 0) AS value,
+       count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL) AS n,
+       count(*) FILTER (WHERE in_cohort AND repeat_key IS NULL) AS missing,
+       count(*) FILTER (WHERE in_cohort AND is_repeat) AS numerator,
+       count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL) AS denominator
+FROM flagged
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))

@@ -1,0 +1,287 @@
+//! The rest of the KPI catalogue, on tickets worked out by hand (tests/data/catalogue, UTC,
+//! October 2026): repeats (one exactly at the window's edge, one without a key), first-assignment
+//! resolution, CSAT, backlog age, change success and failure with a custom outcome field, and
+//! cost with a service that has costs and no tickets.
+
+use serde_json::Value;
+
+use super::util::{data, kpis, project, row, value};
+
+const CONFIG: &str = r#"
+[report]
+timezone = "UTC"
+
+[[sources]]
+path = "incidents.csv"
+profile = "servicenow"
+timezone = "UTC"
+[sources.columns]
+labor_minutes = "u_labor"
+csat = "u_csat"
+
+[[sources]]
+path = "change_request.csv"
+timezone = "UTC"
+[sources.columns]
+change_outcome = "u_substate"
+[sources.values.change_outcome]
+"All Changes Completed" = "successful"
+"Partial Change Completed" = "successful_with_issues"
+"Change Unsuccessful-Rolled Back" = "unsuccessful"
+"Change Cancelled - Will Not Be Performed" = "cancelled"
+
+[repeat]
+window_days = 30
+
+[changes]
+failure_window_days = 7
+
+[costs]
+default_hourly_rate = 60.0
+group_rates = { "Desk" = 40.0 }
+monthly_service_costs = { "Mail" = 3100.0, "Unused" = 1000.0 }
+"#;
+
+fn october() -> Value {
+    let dir = project(
+        CONFIG,
+        &[
+            ("incidents.csv", &data("catalogue/incidents.csv")),
+            ("change_request.csv", &data("catalogue/change_request.csv")),
+        ],
+    );
+    kpis(dir.path(), &["--period", "2026-10"])
+}
+
+fn pct(doc: &Value, kpi: &str, dimension: &str, key: &str) -> (Option<f64>, u64, u64, u64, u64) {
+    let r = row(doc, kpi, "value", dimension, key);
+    (
+        r["value"].as_f64(),
+        r["numerator"].as_u64().unwrap(),
+        r["denominator"].as_u64().unwrap(),
+        r["n"].as_u64().unwrap(),
+        r["missing"].as_u64().unwrap(),
+    )
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[test]
+fn the_change_export_is_recognised_as_changes() {
+    let doc = october();
+    let inputs = doc["inputs"].as_array().unwrap();
+    assert_eq!(inputs[0]["profile"], "servicenow");
+    assert_eq!(inputs[1]["profile"], "servicenow_change");
+}
+
+#[test]
+fn repeat_incidents_with_an_edge_case_and_a_missing_key() {
+    let doc = october();
+    // Created in October with a key: K2, K3, K5, K7, K8, K9; K4 has none. Repeats: K2 (K1
+    // resolved 23 days before), K3 (K2 a week before), K5 (K6 resolved exactly 30 days before:
+    // the window's edge is inside it).
+    let (v, num, den, n, missing) = pct(&doc, "repeat_incident_pct", "all", "all");
+    assert!(close(v, 50.0), "{v:?}");
+    assert_eq!((num, den, n, missing), (3, 6, 6, 1));
+}
+
+#[test]
+fn first_assignment_resolution() {
+    let doc = october();
+    // Resolved in October: K2 (reassigned), K3 (reopened), K4, K8 and K9 (neither); K5's
+    // reassignment count is unknown.
+    let (v, num, den, _, missing) = pct(&doc, "first_assignment_resolution_pct", "all", "all");
+    assert!(close(v, 60.0), "{v:?}");
+    assert_eq!((num, den, missing), (3, 5, 1));
+}
+
+#[test]
+fn csat_by_top_two_box() {
+    let doc = october();
+    // K2 rated 2 (dissatisfied), K5 rated 4 (satisfied), K4 offered and unanswered, K3, K8 and K9
+    // never asked.
+    let (v, num, den, ..) = pct(&doc, "csat_pct", "all", "all");
+    assert!(close(v, 50.0), "{v:?}");
+    assert_eq!((num, den), (1, 2));
+    let (v, num, den, ..) = pct(&doc, "csat_response_rate_pct", "all", "all");
+    assert!(close(v, 200.0 / 3.0), "{v:?}");
+    assert_eq!((num, den), (2, 3));
+}
+
+#[test]
+fn backlog_age_and_its_buckets() {
+    let doc = october();
+    // Open at 2026-11-01 00:00: K7, created 25 October 09:00: 6.625 days.
+    assert_eq!(
+        value(&doc, "backlog_age_days", "median", "all", "all"),
+        Some(6.625)
+    );
+    assert_eq!(
+        value(&doc, "backlog_age_days", "value", "age_bucket", "6-30"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&doc, "backlog_age_days", "value", "age_bucket", "0-1"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&doc, "backlog_age_days", "value", "age_bucket", ">90"),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn change_success_and_failure() {
+    let doc = october();
+    // Closed in October and implemented: CHG001 and CHG002 successful, CHG003 unsuccessful, CHG006
+    // successful with issues. CHG004 was cancelled; CHG005 has no outcome (missing). K7, created 5
+    // days after CHG002 closed, names it as its cause: CHG002 failed. K8 names CHG001, but 12 days
+    // after its close, outside the 7-day window.
+    let (v, num, den, _, missing) = pct(&doc, "change_success_pct", "all", "all");
+    assert!(close(v, 50.0), "{v:?}");
+    assert_eq!((num, den, missing), (2, 4, 1));
+    let (v, num, den, ..) = pct(&doc, "change_failure_pct", "all", "all");
+    assert!(close(v, 50.0), "{v:?}");
+    assert_eq!((num, den), (2, 4));
+}
+
+#[test]
+fn cost_allocations_add_up() {
+    let doc = october();
+    // Labour of the tickets resolved in October: K2 30 min, K3 90 min and K9 15 min at 40/h
+    // (Desk), K5 45 min at the default 60/h (Ops) = 20 + 60 + 10 + 45 = 135; K4 and K8 have no
+    // time worked. Fixed: Mail 3,100 for October, Unused 1,000 with no tickets.
+    let v = |dimension: &str, key: &str| value(&doc, "cost_total", "value", dimension, key);
+    assert_eq!(v("all", "all"), Some(4235.0));
+    let total = row(&doc, "cost_total", "value", "all", "all");
+    assert_eq!(
+        (total["n"].as_u64(), total["missing"].as_u64()),
+        (Some(6), Some(2))
+    );
+    assert_eq!(v("service", "Mail"), Some(3180.0));
+    assert_eq!(v("service", "Web"), Some(45.0));
+    assert_eq!(v("service", "Unused"), Some(1000.0));
+    assert_eq!(
+        v("service", "=HYPERLINK(\"http://evil\",\"x\")"),
+        Some(10.0)
+    );
+    let per_ticket = |key: &str| {
+        value(
+            &doc,
+            "cost_per_ticket",
+            "value",
+            if key == "all" { "all" } else { "service" },
+            key,
+        )
+    };
+    assert!((per_ticket("all").unwrap() - 4235.0 / 6.0).abs() < 1e-9);
+    // Mail: K2, K3, K4, K8 resolved; 3,180 / 4.
+    assert_eq!(per_ticket("Mail"), Some(795.0));
+    assert_eq!(per_ticket("Unused"), None);
+    // Every breakdown adds up to the total.
+    for dimension in ["service", "priority", "kind", "assignment_group"] {
+        let sum: f64 = doc["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kpi"] == "cost_total" && r["dimension"] == dimension)
+            .map(|r| r["value"].as_f64().unwrap_or(0.0))
+            .sum();
+        assert!((sum - 4235.0).abs() < 1e-6, "{dimension}: {sum}");
+    }
+    assert_eq!(
+        value(&doc, "cost_total", "value", "priority", "(fixed costs)"),
+        Some(4100.0)
+    );
+}
+
+#[test]
+fn the_volume_trend_has_twelve_months() {
+    let doc = october();
+    let months: Vec<&Value> = doc["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kpi"] == "tickets_created" && r["dimension"] == "month")
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[0]["key"], "2025-11");
+    // October: seven incidents (K2-K5, K7-K9) and four changes opened then (CHG002, CHG003,
+    // CHG005, CHG006; CHG004 is cancelled). September: K1, K6, CHG001, CHG007.
+    assert_eq!(
+        value(&doc, "tickets_created", "value", "month", "2026-10"),
+        Some(11.0)
+    );
+    assert_eq!(
+        value(&doc, "tickets_created", "value", "month", "2026-09"),
+        Some(4.0)
+    );
+    assert_eq!(
+        value(&doc, "tickets_resolved", "value", "month", "2026-09"),
+        Some(2.0)
+    );
+}
+
+#[test]
+fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let dir = project(
+        CONFIG,
+        &[
+            ("incidents.csv", &data("catalogue/incidents.csv")),
+            ("change_request.csv", &data("catalogue/change_request.csv")),
+        ],
+    );
+    let out = tempfile::tempdir().unwrap();
+    super::util::deskpulse()
+        .args(["report", "--period", "2026-10", "-q", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    let doc = super::util::read_json(&out.path().join("kpis.json"));
+    let bytes = std::fs::read(out.path().join("costs.xlsx")).unwrap();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "Service",
+            "Assignment group",
+            "Kind",
+            "Month",
+            "Assumptions"
+        ]
+    );
+    let services = book.worksheet_range("Service").unwrap();
+    let mut total = 0.0;
+    let mut formula_cell = None;
+    for row in services.rows().skip(1) {
+        if let Data::Float(cost) = row[5] {
+            total += cost;
+        }
+        if let Data::String(name) = &row[0]
+            && name.starts_with('=')
+        {
+            formula_cell = Some(name.clone());
+        }
+    }
+    assert!((total - value(&doc, "cost_total", "value", "all", "all").unwrap()).abs() < 1e-6);
+    assert_eq!(
+        formula_cell.as_deref(),
+        Some("=HYPERLINK(\"http://evil\",\"x\")"),
+        "kept as a string, not a formula"
+    );
+    let months = book.worksheet_range("Month").unwrap();
+    let october = months
+        .rows()
+        .find(|r| r[0] == Data::String("2026-10".into()))
+        .unwrap();
+    assert_eq!(
+        october[3],
+        Data::Float(value(&doc, "cost_total", "value", "month", "2026-10").unwrap())
+    );
+    let csv = std::fs::read_to_string(out.path().join("costs_service.csv")).unwrap();
+    assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+}
