@@ -49,6 +49,23 @@ pub enum Command {
     Report(ReportArgs),
     /// Compute the KPIs and print them (table, JSON or CSV).
     Kpis(KpisArgs),
+    /// Check the configuration's [thresholds]: exit 0 when all hold, 1 when any is breached.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +196,52 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 );
             }
             Ok(exit::OK)
+        }
+        Command::Check(args) => {
+            let result = compute(&args.input, quiet, false)?;
+            let evaluations = crate::check::evaluate(&result)?;
+            let breached = evaluations
+                .iter()
+                .filter(|e| e.status == crate::check::Status::Breached)
+                .count();
+            let mut stdout = std::io::stdout().lock();
+            match args.format {
+                CheckFormat::Json => {
+                    let tz = result.period.timezone;
+                    let doc = serde_json::json!({
+                        "period": result.period.label(),
+                        "as_of": crate::period::format_instant(result.as_of, tz),
+                        "breached": breached,
+                        "thresholds": evaluations,
+                    });
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+                }
+                CheckFormat::Text => {
+                    for e in &evaluations {
+                        let unit = result
+                            .catalogue
+                            .meta(&e.kpi)
+                            .map(|m| m.unit.as_str())
+                            .unwrap_or("");
+                        if e.status == crate::check::Status::Breached || !quiet {
+                            writeln!(stdout, "{}", crate::check::line(e, unit))?;
+                        }
+                    }
+                    if !quiet {
+                        eprintln!(
+                            "deskpulse: {} of {} thresholds breached for {}",
+                            breached,
+                            evaluations.len(),
+                            result.period.label()
+                        );
+                    }
+                }
+            }
+            Ok(if breached > 0 {
+                exit::BREACHED
+            } else {
+                exit::OK
+            })
         }
         Command::Kpis(args) => {
             let result = compute(&args.input, quiet, false)?;

@@ -120,7 +120,8 @@ pub struct Threshold {
     pub max: Option<f64>,
     pub stat: String,
     pub dimension: String,
-    pub key: String,
+    /// One key of the dimension; `None` holds the limit for every key (`all` for `all`).
+    pub key: Option<String>,
 }
 
 // ---- raw serde model -------------------------------------------------------------------------
@@ -517,7 +518,11 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
                 model::DIMENSIONS.join(", ")
             ));
         }
-        let key = t.key.unwrap_or_else(|| "all".to_string());
+        let key = if dimension == "all" {
+            Some("all".to_string())
+        } else {
+            t.key
+        };
         thresholds.insert(
             kpi,
             Threshold {

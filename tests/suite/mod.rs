@@ -1,4 +1,5 @@
 mod catalogue;
+mod check;
 mod errors;
 mod formats;
 mod oracle;

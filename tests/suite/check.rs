@@ -1,0 +1,80 @@
+//! `deskpulse check`: thresholds set the exit code (0 held, 1 breached, 2 invalid).
+
+use predicates::prelude::*;
+
+use super::util::{data, deskpulse, project};
+
+fn config(thresholds: &str) -> String {
+    format!(
+        "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"incidents_fields.csv\"\ntimezone = \"UTC\"\n\n[thresholds]\n{thresholds}\n"
+    )
+}
+
+fn check(thresholds: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let dir = project(
+        &config(thresholds),
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    deskpulse()
+        .args(["check", "--period", "2026-10"])
+        .args(extra)
+        .arg(dir.path())
+        .assert()
+}
+
+#[test]
+fn thresholds_that_hold_exit_zero() {
+    // The hand-computed fixture: median MTTR 6 h, reopened 20 %, P2 mean MTTR 39 h.
+    check(
+        "mttr_hours = { max = 24.0, stat = \"median\" }\nreopen_pct = { max = 25.0 }\ntickets_created = { min = 1 }",
+        &[],
+    )
+    .code(0)
+    .stdout(predicate::str::contains("held: mttr_hours median all=all: 6.00 h, max 24.0 h"));
+}
+
+#[test]
+fn a_breach_exits_one_and_names_kpi_dimension_value_and_limit() {
+    check("reopen_pct = { max = 10.0 }\nmttr_hours = { max = 24.0, stat = \"mean\", dimension = \"priority\" }", &["-q"])
+        .code(1)
+        .stdout(predicate::str::contains("BREACHED: reopen_pct value all=all: 20.0 %, max 10.0 %"))
+        // every priority key is checked; only P2 (39 h) is over
+        .stdout(predicate::str::contains("BREACHED: mttr_hours mean priority=P2: 39.0 h, max 24.0 h"))
+        .stdout(predicate::str::contains("priority=P1").not());
+}
+
+#[test]
+fn json_for_machines() {
+    let out = check("reopen_pct = { max = 10.0 }", &["--format", "json"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["breached"], 1);
+    assert_eq!(doc["thresholds"][0]["status"], "breached");
+    assert_eq!(doc["thresholds"][0]["value"], 20.0);
+}
+
+#[test]
+fn invalid_thresholds_exit_two() {
+    check("mean_time_to_happiness = { max = 1.0 }", &[])
+        .code(2)
+        .stderr(
+            predicate::str::contains("mean_time_to_happiness")
+                .and(predicate::str::contains("no KPI of that name")),
+        );
+    // a KPI these exports cannot measure
+    check("csat_pct = { min = 80.0 }", &[])
+        .code(2)
+        .stderr(predicate::str::contains("not measured"));
+    // a stat the KPI does not have
+    check("reopen_pct = { max = 10.0, stat = \"p90\" }", &[])
+        .code(2)
+        .stderr(predicate::str::contains("no row with stat `p90`"));
+    // a threshold without a bound is a configuration error
+    check("reopen_pct = { stat = \"value\" }", &[]).code(2);
+}
