@@ -51,6 +51,18 @@ pub enum Command {
     Kpis(KpisArgs),
     /// Check the configuration's [thresholds]: exit 0 when all hold, 1 when any is breached.
     Check(CheckArgs),
+    /// Add the period to a static site: its report, its kpis.json in the history, and a
+    /// dashboard over every period.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The site directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub site: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,6 +113,9 @@ pub struct ReportArgs {
     /// Directory to write the report into (created if needed).
     #[arg(short, long, value_name = "DIR", default_value = "deskpulse-report")]
     pub out: PathBuf,
+    /// A previous period's kpis.json: the headline shows each figure's change against it.
+    #[arg(long, value_name = "KPIS_JSON")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,6 +153,7 @@ pub fn main() -> ExitCode {
     };
     let quiet = cli.quiet;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli)));
+    crate::log::done();
     match outcome {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
@@ -156,6 +172,7 @@ pub fn main() -> ExitCode {
 /// A panic is a bug: say so in one line, without a backtrace.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        crate::log::done();
         let message = info
             .payload()
             .downcast_ref::<&str>()
@@ -183,8 +200,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     });
     match cli.command {
         Command::Report(args) => {
+            let previous = args
+                .previous
+                .as_deref()
+                .map(report::previous::PreviousDoc::load)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let result = compute(&args.input, quiet, true)?;
-            let written = report::write_report(&result, &args.out)?;
+            let written = report::write_report(&result, &args.out, previous.as_ref());
+            crate::log::done();
+            let written = written?;
             if !quiet {
                 let html = written.iter().find(|p| p.ends_with("report.html"));
                 eprintln!(
@@ -193,6 +218,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     args.out.display(),
                     html.map(|p| format!(" (open {})", p.display()))
                         .unwrap_or_default()
+                );
+            }
+            Ok(exit::OK)
+        }
+        Command::Publish(args) => {
+            let result = compute(&args.input, quiet, true)?;
+            let written = report::publish::publish(&result, &args.site);
+            crate::log::done();
+            let written = written?;
+            if !quiet {
+                eprintln!(
+                    "deskpulse: published {} to {} ({} files; open {})",
+                    result.period.label(),
+                    args.site.display(),
+                    written.len(),
+                    args.site.join("index.html").display()
                 );
             }
             Ok(exit::OK)
@@ -295,7 +336,9 @@ fn compute(args: &InputArgs, quiet: bool, ledger: bool) -> anyhow::Result<RunRes
         queries: args.queries.clone(),
         ledger,
     };
-    let result = pipeline::run(config, &options)?;
+    let result = pipeline::run(config, &options);
+    crate::log::done();
+    let result = result?;
     if !quiet {
         for input in &result.inputs {
             eprintln!(

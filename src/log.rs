@@ -1,8 +1,17 @@
 //! Messages for people on stderr: `-q` keeps errors only, `-v` adds what each stage did and how
-//! long it took.
+//! long it took. On a terminal, a spinner names the running stage; piped or in CI, nothing moves.
+//!
+//! The spinner is not a byte bar: exports are memory-mapped and parsed by Polars in one call, so
+//! there is no position in the file to report honestly.
 
+use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+static SPINNER: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 static LEVEL: AtomicU8 = AtomicU8::new(1);
 
@@ -18,7 +27,50 @@ pub fn level() -> u8 {
 /// A note a user should see unless they asked for quiet.
 pub fn note(message: &str) {
     if level() >= 1 {
-        eprintln!("deskpulse: {message}");
+        say(&format!("deskpulse: {message}"));
+    }
+}
+
+/// A line on stderr that does not tear through the spinner.
+pub fn say(line: &str) {
+    let spinner = SPINNER.lock().ok().and_then(|s| s.clone());
+    match spinner {
+        Some(bar) => bar.suspend(|| eprintln!("{line}")),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// Shows `activity` on the spinner, started on first use; only at the normal level on a terminal.
+fn show(activity: &str) {
+    if level() != 1 {
+        return;
+    }
+    let Ok(mut slot) = SPINNER.lock() else {
+        return;
+    };
+    if slot.is_none() {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}")
+                .expect("the template is valid"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        *slot = Some(bar);
+    }
+    if let Some(bar) = slot.as_ref() {
+        bar.set_message(activity.to_string());
+    }
+}
+
+/// Removes the spinner, before the run's closing lines or its error.
+pub fn done() {
+    if let Ok(mut slot) = SPINNER.lock()
+        && let Some(bar) = slot.take()
+    {
+        bar.finish_and_clear();
     }
 }
 
@@ -29,6 +81,16 @@ pub struct Stage {
 }
 
 pub fn stage(name: impl Into<String>) -> Stage {
+    let name = name.into();
+    show(&name);
+    Stage {
+        name,
+        start: Instant::now(),
+    }
+}
+
+/// A stage on a helper thread: timed at `-v`, but the spinner keeps naming the main thread's.
+pub fn background_stage(name: impl Into<String>) -> Stage {
     Stage {
         name: name.into(),
         start: Instant::now(),

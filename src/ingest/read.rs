@@ -113,7 +113,7 @@ struct Scanned {
 /// Hashes the file and counts fields in one pass where the text is the file itself.
 fn background_scan(on_disk: Bytes, text: Option<(Bytes, usize, u8, usize)>) -> Scan {
     Scan::Running(std::thread::spawn(move || {
-        let _t = crate::log::stage("hash and field count");
+        let _t = crate::log::background_stage("hash and field count");
         let mut hasher = Sha256::new();
         let Some((text, start, separator, width)) = text else {
             hasher.update(on_disk.as_slice());

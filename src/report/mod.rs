@@ -1,8 +1,11 @@
 //! Outputs of a run: `kpis.json`, `report.html`, `report.md`, `ledger.csv`, `rejects.csv` and
 //! `manifest.json`, all byte-identical for the same inputs, configuration and as_of.
 
+pub mod charts;
 pub mod files;
 pub mod format;
+pub mod previous;
+pub mod publish;
 pub mod render;
 pub mod sla;
 pub mod view;
@@ -34,6 +37,8 @@ pub enum ReportError {
     Workbook(#[from] workbook::WorkbookError),
     #[error("{0}")]
     Other(String),
+    #[error("{0}")]
+    History(String),
 }
 
 #[derive(Serialize)]
@@ -172,14 +177,18 @@ struct OutputFile {
 }
 
 /// Writes every output into `out` and returns the files written, manifest last.
-pub fn write_report(result: &RunResult, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write_report(
+    result: &RunResult,
+    out: &Path,
+    previous: Option<&previous::PreviousDoc>,
+) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
         path: out.to_path_buf(),
         source,
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let view = view::build(result)?;
+    let view = view::build(result, previous)?;
     let mut outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
         (

@@ -10,6 +10,10 @@ use super::format;
 
 const BUILT_IN: &[(&str, &str)] = &[
     (
+        "index.html",
+        include_str!("../../report_templates/index.html"),
+    ),
+    (
         "report.html",
         include_str!("../../report_templates/report.html"),
     ),

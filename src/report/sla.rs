@@ -25,6 +25,8 @@ pub struct SlaView {
     pub open_total: u64,
     pub has_response: bool,
     pub has_source: bool,
+    /// Breaches by month of breach, as a chart.
+    pub chart: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,9 +110,28 @@ pub fn build(result: &RunResult) -> Result<Option<SlaView>, EngineError> {
             }
         })
         .collect();
+    let months = breaches_by_month(result)?;
+    let chart = months
+        .iter()
+        .any(|m| m.response + m.resolution > 0)
+        .then(|| {
+            let labels: Vec<String> = months.iter().map(|m| m.month.clone()).collect();
+            let mut series = vec![(
+                "Resolution",
+                months.iter().map(|m| m.resolution as f64).collect(),
+            )];
+            if has("sla_response_met_pct") {
+                series.push((
+                    "Response",
+                    months.iter().map(|m| m.response as f64).collect(),
+                ));
+            }
+            super::charts::grouped_bars("SLA breaches by month of breach", &labels, &series)
+        });
     Ok(Some(SlaView {
         by_priority,
-        months: breaches_by_month(result)?,
+        chart,
+        months,
         open: open_breaches(result)?,
         open_total: kpi::find(rows, "sla_breached_open", "value", "all", "all").map_or(0, |r| r.n),
         has_response: has("sla_response_met_pct"),

@@ -33,6 +33,9 @@ pub struct ReportView {
     pub sla: Option<super::sla::SlaView>,
     /// Tickets created and resolved per month, the twelve months up to the period's end.
     pub trend: Vec<TrendRow>,
+    pub charts: Charts,
+    /// The period the changes are measured against.
+    pub previous: Option<String>,
     /// The open backlog by age, in the buckets' natural order.
     pub aging: Vec<AgeRow>,
     pub currency: String,
@@ -99,6 +102,19 @@ pub struct Card {
     pub detail: String,
     pub n: u64,
     pub missing: u64,
+    /// The change against the previous period, in the KPI's unit (`+2.3 h`, `-1.5 pts`).
+    pub delta: Option<String>,
+    /// `better`, `worse` or `same`, by the KPI's direction; `neutral` for volumes.
+    pub trend: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Charts {
+    pub trend: Option<String>,
+    pub mttr: Option<String>,
+    pub sla: Option<String>,
+    pub breaches: Option<String>,
+    pub aging: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,7 +187,7 @@ pub fn ordered_kpis(kpis: &[KpiRow], catalogue: &BTreeMap<String, KpiMeta>) -> V
 }
 
 /// A value in its unit, with the currency for money.
-fn shown(v: Option<f64>, unit: &str, currency: &str) -> String {
+pub(crate) fn shown(v: Option<f64>, unit: &str, currency: &str) -> String {
     let text = format::value(v, unit);
     if unit == "currency" && v.is_some() {
         format!("{text} {currency}")
@@ -180,7 +196,43 @@ fn shown(v: Option<f64>, unit: &str, currency: &str) -> String {
     }
 }
 
-pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineError> {
+/// The change of a value against the previous period, and whether it is better or worse.
+pub(crate) fn delta(
+    now: Option<f64>,
+    before: Option<f64>,
+    unit: &str,
+    direction: &crate::queries::Direction,
+    currency: &str,
+) -> (Option<String>, Option<&'static str>) {
+    let (Some(now), Some(before)) = (now, before) else {
+        return (None, None);
+    };
+    let d = now - before;
+    let text = match unit {
+        "percent" => format!("{:+.1} pts", d),
+        "count" => format!("{:+}", d.round() as i64),
+        _ => {
+            let shown = shown(Some(d.abs()), unit, currency);
+            format!("{}{shown}", if d < 0.0 { "-" } else { "+" })
+        }
+    };
+    let trend = if d.abs() < 1e-9 {
+        "same"
+    } else {
+        match (direction, d > 0.0) {
+            (crate::queries::Direction::Neutral, _) => "neutral",
+            (crate::queries::Direction::Higher, true)
+            | (crate::queries::Direction::Lower, false) => "better",
+            _ => "worse",
+        }
+    };
+    (Some(text), Some(trend))
+}
+
+pub fn build(
+    result: &RunResult,
+    previous: Option<&super::previous::PreviousDoc>,
+) -> Result<ReportView, crate::engine::EngineError> {
     let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
     let metas = &result.catalogue.kpis;
@@ -202,7 +254,13 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
     for id in ordered_kpis(&result.kpis, metas) {
         let meta = metas.get(&id).cloned().unwrap_or_else(|| fallback(&id));
         let rows = &by_kpi[id.as_str()];
-        let stats = stats_of(rows);
+        // Stats of the standard breakdowns only: the age buckets' counts are not a column there.
+        let standard: Vec<&KpiRow> = rows
+            .iter()
+            .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
+            .copied()
+            .collect();
+        let stats = stats_of(if standard.is_empty() { rows } else { &standard });
         let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
         let main_stat = if stats.iter().any(|s| s == "median") {
             "median"
@@ -230,7 +288,16 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
             } else {
                 String::new()
             };
+            let (delta, trend) = delta(
+                main.value,
+                previous.and_then(|p| p.value(&id, main_stat, "all", "all")),
+                &meta.unit,
+                &meta.direction,
+                currency,
+            );
             headline.push(Card {
+                delta,
+                trend,
                 kpi: id.clone(),
                 title: meta.title.clone(),
                 value: shown(main.value, &meta.unit, currency),
@@ -273,6 +340,8 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
                     }
                 })
                 .collect();
+            // Tickets without a priority, when none fall in the period, are noise in a table.
+            table.retain(|r| !(r.key == crate::model::NONE_KEY && r.n == 0));
             sort_rows(&mut table, dim);
             let more = table.len().saturating_sub(MARKDOWN_ROWS);
             breakdowns.push(Breakdown {
@@ -298,6 +367,8 @@ pub fn build(result: &RunResult) -> Result<ReportView, crate::engine::EngineErro
     }
     Ok(ReportView {
         sla: super::sla::build(result)?,
+        charts: charts(result, currency),
+        previous: previous.map(|p| p.period.label.clone()),
         trend: trend(&result.kpis),
         aging: aging(&result.kpis),
         currency: result.config.report.currency.clone(),
@@ -332,4 +403,85 @@ fn sort_rows(rows: &mut [BreakdownRow], dimension: &str) {
         };
         none.then(volume).then_with(|| a.key.cmp(&b.key))
     });
+}
+
+/// The report's charts, each only when its data exists.
+fn charts(result: &RunResult, currency: &str) -> Charts {
+    use super::charts::{grouped_bars, hbars};
+    let rows = &result.kpis;
+    let mut charts = Charts::default();
+    let trend = trend(rows);
+    if trend.iter().any(|t| t.created + t.resolved > 0) {
+        let months: Vec<String> = trend.iter().map(|t| t.month.clone()).collect();
+        charts.trend = Some(grouped_bars(
+            "Tickets created and resolved by month",
+            &months,
+            &[
+                ("Created", trend.iter().map(|t| t.created as f64).collect()),
+                (
+                    "Resolved",
+                    trend.iter().map(|t| t.resolved as f64).collect(),
+                ),
+            ],
+        ));
+    }
+    let by_priority = |kpi: &str, stat: &str| -> Vec<(String, Option<f64>, u64)> {
+        let mut v: Vec<(String, Option<f64>, u64)> = rows
+            .iter()
+            .filter(|r| {
+                r.kpi == kpi
+                    && r.stat == stat
+                    && r.dimension == "priority"
+                    && r.key != crate::model::NONE_KEY
+            })
+            .map(|r| (r.key.clone(), r.value, r.n))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let mttr = by_priority("mttr_hours", "median");
+    if mttr.iter().any(|r| r.1.is_some()) {
+        charts.mttr = Some(hbars(
+            "Median time to resolve by priority",
+            &mttr
+                .iter()
+                .map(|(k, v, n)| {
+                    (
+                        k.clone(),
+                        *v,
+                        format!("{} (n = {n})", shown(*v, "hours", currency)),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            None,
+        ));
+    }
+    let sla = by_priority("sla_resolution_met_pct", "value");
+    if sla.iter().any(|r| r.1.is_some()) {
+        charts.sla = Some(hbars(
+            "Resolution SLA met by priority",
+            &sla.iter()
+                .map(|(k, v, n)| {
+                    (
+                        k.clone(),
+                        *v,
+                        format!("{} of {n}", shown(*v, "percent", currency)),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            Some(100.0),
+        ));
+    }
+    let aging = aging(rows);
+    if aging.iter().any(|a| a.open > 0) {
+        charts.aging = Some(hbars(
+            "Open backlog by age",
+            &aging
+                .iter()
+                .map(|a| (a.bucket.clone(), Some(a.open as f64), a.open.to_string()))
+                .collect::<Vec<_>>(),
+            None,
+        ));
+    }
+    charts
 }

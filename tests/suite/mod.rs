@@ -1,8 +1,10 @@
+mod browser;
 mod catalogue;
 mod check;
 mod errors;
 mod formats;
 mod oracle;
+mod report;
 mod sample;
 mod sla;
 mod uci;

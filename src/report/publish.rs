@@ -1,0 +1,176 @@
+//! `deskpulse publish`: a static site with one report per period and a dashboard over them all.
+//!
+//! ```text
+//! SITE/history/<period>.json   each period's kpis.json: the history
+//! SITE/<period>/               that period's report (report.html, report.md, kpis.json, ...)
+//! SITE/index.html              every period: each headline KPI's trend, latest value, links
+//! ```
+//! Re-running a period replaces it; the same history gives byte-identical pages.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::previous::PreviousDoc;
+use super::render::Templates;
+use super::{ReportError, files::write_atomic, kpis_json, write_report};
+use crate::pipeline::RunResult;
+use crate::queries::Direction;
+
+#[derive(Debug, Serialize)]
+struct Dashboard {
+    title: String,
+    tool: &'static str,
+    version: &'static str,
+    periods: Vec<PeriodLink>,
+    kpis: Vec<KpiTrend>,
+}
+
+#[derive(Debug, Serialize)]
+struct PeriodLink {
+    label: String,
+    href: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KpiTrend {
+    kpi: String,
+    title: String,
+    stat: String,
+    spark: String,
+    latest: String,
+    delta: Option<String>,
+    trend: Option<&'static str>,
+    values: Vec<String>,
+}
+
+/// Writes this period into the site and regenerates the dashboard; returns the files written.
+pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let label = result.period.label();
+    let history_dir = site.join("history");
+    std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
+        path: history_dir.clone(),
+        source,
+    })?;
+    let history = load_history(&history_dir)?;
+    let previous_label = result.period.previous().label();
+    let previous = history
+        .iter()
+        .find(|(_, d)| d.period.label == previous_label)
+        .map(|(_, d)| d);
+    let mut written = write_report(result, &site.join(page_dir(&label)), previous)?;
+    let own = history_dir.join(format!("{}.json", page_dir(&label)));
+    write_atomic(&own, kpis_json(result).as_bytes()).map_err(|source| ReportError::Write {
+        path: own.clone(),
+        source,
+    })?;
+    written.push(own);
+    let history = load_history(&history_dir)?;
+    let index = site.join("index.html");
+    let page = dashboard(result, &history)?;
+    write_atomic(&index, page.as_bytes()).map_err(|source| ReportError::Write {
+        path: index.clone(),
+        source,
+    })?;
+    written.push(index);
+    Ok(written)
+}
+
+/// A period label as a directory name (`2026-01-01..2026-02-01` has no slash, but be sure).
+fn page_dir(label: &str) -> String {
+    label.replace(['/', '\\'], "_")
+}
+
+/// Every history file, in period order; a file that cannot be read stops the run.
+fn load_history(dir: &Path) -> Result<Vec<(PathBuf, PreviousDoc)>, ReportError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut docs = Vec::new();
+    for path in files {
+        let doc = PreviousDoc::load(&path).map_err(|message| {
+            ReportError::History(format!("{message}; remove or restore it to publish"))
+        })?;
+        docs.push((path, doc));
+    }
+    docs.sort_by(|a, b| {
+        (&a.1.period.start, &a.1.period.label).cmp(&(&b.1.period.start, &b.1.period.label))
+    });
+    Ok(docs)
+}
+
+fn dashboard(
+    result: &RunResult,
+    history: &[(PathBuf, PreviousDoc)],
+) -> Result<String, ReportError> {
+    let currency = &result.config.report.currency;
+    let periods: Vec<PeriodLink> = history
+        .iter()
+        .rev()
+        .map(|(_, d)| PeriodLink {
+            label: d.period.label.clone(),
+            href: format!("{}/report.html", page_dir(&d.period.label)),
+        })
+        .collect();
+    let mut ids: Vec<(i32, String)> = history
+        .iter()
+        .flat_map(|(_, d)| {
+            d.kpis
+                .iter()
+                .filter(|r| r.dimension == "all")
+                .map(|r| r.kpi.clone())
+        })
+        .map(|id| (result.catalogue.meta(&id).map_or(i32::MAX, |m| m.order), id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut kpis = Vec::new();
+    for (_, id) in ids {
+        let meta = result.catalogue.meta(&id);
+        let unit = meta.map_or("", |m| m.unit.as_str());
+        let has_median = history
+            .iter()
+            .any(|(_, d)| d.kpis.iter().any(|r| r.kpi == id && r.stat == "median"));
+        let stat = if has_median { "median" } else { "value" };
+        let values: Vec<Option<f64>> = history
+            .iter()
+            .map(|(_, d)| d.value(&id, stat, "all", "all"))
+            .collect();
+        let shown = |v: Option<f64>| super::view::shown(v, unit, currency);
+        let latest = values.last().copied().flatten();
+        let before = values.iter().rev().nth(1).copied().flatten();
+        let (delta, trend) = super::view::delta(
+            latest,
+            before,
+            unit,
+            meta.map_or(&Direction::Neutral, |m| &m.direction),
+            currency,
+        );
+        let title = meta.map_or(id.clone(), |m| m.title.clone());
+        kpis.push(KpiTrend {
+            spark: super::charts::sparkline(&format!("{title}, {stat}, by period"), &values),
+            latest: shown(latest),
+            values: values.iter().map(|v| shown(*v)).collect(),
+            kpi: id,
+            title,
+            stat: stat.to_string(),
+            delta,
+            trend,
+        });
+    }
+    let view = Dashboard {
+        title: result.config.report.title.clone(),
+        tool: "deskpulse",
+        version: env!("CARGO_PKG_VERSION"),
+        periods,
+        kpis,
+    };
+    let templates = Templates::new(result.config.report.templates.as_deref());
+    Ok(templates.render("index.html", &view)?)
+}

@@ -1,0 +1,184 @@
+//! The sample report in a real browser: headless Chromium loads it offline, with no console
+//! message and no network request, and takes a screenshot.
+//!
+//! Without Chromium the test says so and passes on a developer machine; under CI (`CI` set) a
+//! Chromium that is missing or cannot start fails it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::util::{deskpulse, repo};
+
+const BROWSERS: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
+
+fn browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    BROWSERS.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// What Chromium saw while loading a page.
+struct Visit {
+    console: Vec<String>,
+    requests: Vec<String>,
+    screenshot: Vec<u8>,
+}
+
+fn visit(chromium: &Path, page: &Path, work: &Path, width: u32) -> Visit {
+    let net_log = work.join("net-log.json");
+    let shot = work.join("screenshot.png");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
+        .arg(format!("--log-net-log={}", net_log.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("--window-size={width},2000"))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("{}: cannot start: {e}", chromium.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && shot.is_file(),
+        "Chromium could not render {}: {stderr}",
+        page.display()
+    );
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    Visit {
+        console,
+        requests: page_requests(&net_log),
+        screenshot: std::fs::read(&shot).unwrap(),
+    }
+}
+
+/// URLs the page asked for. The browser's own background requests carry no page initiator
+/// (`"not an origin"`); anything a document asks for carries its origin (`"null"` for file://).
+fn page_requests(net_log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(net_log).unwrap();
+    let log: Value = serde_json::from_str(&text).expect("Chromium's net log is JSON");
+    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_u64()
+        .expect("the net log names its event types");
+    log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"].as_u64() == Some(start_job))
+        .filter(|e| {
+            e["params"]["initiator"]
+                .as_str()
+                .is_some_and(|i| i != "not an origin")
+        })
+        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = browser();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no Chromium is installed (looked for {BROWSERS:?})"
+        );
+        eprintln!("browser test skipped: no Chromium on PATH (install Debian's `chromium`)");
+    }
+    found
+}
+
+#[test]
+fn the_harness_sees_console_messages_and_requests() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let page = work.path().join("bad.html");
+    std::fs::write(
+        &page,
+        "<!doctype html><title>bad</title><img src=\"http://deskpulse.invalid/x.png\">\
+         <script>console.error('boom')</script>",
+    )
+    .unwrap();
+    let seen = visit(&chromium, &page, work.path(), 800);
+    assert!(
+        seen.console.iter().any(|l| l.contains("boom")),
+        "{:?}",
+        seen.console
+    );
+    assert!(
+        seen.requests
+            .iter()
+            .any(|u| u.contains("deskpulse.invalid")),
+        "{:?}",
+        seen.requests
+    );
+}
+
+#[test]
+fn the_sample_report_and_dashboard_load_offline_in_chromium() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let site = work.path().join("site");
+    for period in ["2026-09", "2026-10"] {
+        deskpulse()
+            .current_dir(repo())
+            .args([
+                "publish",
+                "sample_data",
+                "--quiet",
+                "--period",
+                period,
+                "--site",
+            ])
+            .arg(&site)
+            .assert()
+            .success();
+    }
+    let shots = std::env::var_os("DESKPULSE_SCREENSHOTS").map(PathBuf::from);
+    for (page, width) in [
+        ("2026-10/report.html", 1280),
+        ("2026-10/report.html", 390),
+        ("index.html", 1280),
+    ] {
+        // A page alone in a directory: a reference to any file beside it would fail to load.
+        let alone = tempfile::tempdir().unwrap();
+        let copy = alone.path().join("page.html");
+        std::fs::copy(site.join(page), &copy).unwrap();
+        let seen = visit(&chromium, &copy, alone.path(), width);
+        assert!(seen.console.is_empty(), "{page}: {:?}", seen.console);
+        assert!(seen.requests.is_empty(), "{page}: {:?}", seen.requests);
+        assert!(
+            seen.screenshot.starts_with(b"\x89PNG") && seen.screenshot.len() > 10_000,
+            "{page}: the screenshot is {} bytes",
+            seen.screenshot.len()
+        );
+        if let Some(dir) = &shots {
+            std::fs::create_dir_all(dir).unwrap();
+            let name = format!("{}-{width}.png", page.replace(['/', '.'], "_"));
+            std::fs::write(dir.join(name), &seen.screenshot).unwrap();
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! What people read: the HTML and Markdown reports, the deltas against a previous period, and
+//! the published site.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::util::{deskpulse, project, read_json, repo, value};
+
+fn sample(args: &[&str]) -> std::process::Output {
+    deskpulse()
+        .current_dir(repo())
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "deskpulse failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn publish(site: &Path, period: &str) {
+    ok(sample(&[
+        "publish",
+        "sample_data",
+        "--period",
+        period,
+        "--site",
+        site.to_str().unwrap(),
+    ]));
+}
+
+/// Every file under `dir`, by relative path, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// The text a reader sees: no style sheet, no chart drawing, one line per block element.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let lower = rest.get(..7).unwrap_or(rest).to_ascii_lowercase();
+        let skip_to = ["<style", "<svg"]
+            .iter()
+            .find(|t| lower.starts_with(*t))
+            .map(|t| format!("</{}>", &t[1..]));
+        if let Some(end_tag) = skip_to {
+            let end = rest.find(&end_tag).expect("closed element") + end_tag.len();
+            rest = &rest[end..];
+            continue;
+        }
+        let close = rest.find('>').expect("closed tag") + 1;
+        let tag = &rest[..close];
+        let block = [
+            "</p",
+            "</h",
+            "</tr",
+            "</li",
+            "</div",
+            "<br",
+            "</summary",
+            "</caption",
+            "</header",
+            "</footer",
+            "</section",
+        ];
+        if block.iter().any(|b| tag.starts_with(b)) {
+            text.push('\n');
+        } else if tag.starts_with("</td") || tag.starts_with("</th") {
+            text.push_str(" | ");
+        } else {
+            text.push(' ');
+        }
+        rest = &rest[close..];
+    }
+    text.push_str(rest);
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn snapshot_of_the_html_text_on_sample_data() {
+    let out = tempfile::tempdir().unwrap();
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--period",
+        "2026-10",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let text = visible_text(&html).replace(env!("CARGO_PKG_VERSION"), "[version]");
+    insta::assert_snapshot!("sample_report_html_text", text);
+}
+
+#[test]
+fn the_markdown_fits_a_ci_job_summary() {
+    let out = tempfile::tempdir().unwrap();
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]));
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.len() < 1 << 20, "{} bytes", md.len());
+    // GitHub job summaries render tables; raw HTML is not needed and links would point nowhere.
+    let tag = raw_html_line(&md);
+    assert!(tag.is_none(), "raw HTML in report.md: {tag:?}");
+    assert!(
+        !md.contains("](") && !md.contains("!["),
+        "a link or picture"
+    );
+    assert!(md.contains("| --- |") || md.contains("|---|") || md.contains("| ---"));
+}
+
+/// The first line with a `<letter` or `</` outside code spans, if any.
+fn raw_html_line(md: &str) -> Option<String> {
+    md.lines()
+        .find(|line| {
+            let chars: Vec<char> = line.chars().collect();
+            let mut in_code = false;
+            chars.iter().enumerate().any(|(i, c)| {
+                if *c == '`' {
+                    in_code = !in_code;
+                }
+                !in_code
+                    && *c == '<'
+                    && chars
+                        .get(i + 1)
+                        .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/')
+            })
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn previous_kpis_json_gives_each_headline_its_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before");
+    let now = dir.path().join("now");
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--period",
+        "2026-09",
+        "--out",
+        before.to_str().unwrap(),
+    ]));
+    let previous = before.join("kpis.json");
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--period",
+        "2026-10",
+        "--previous",
+        previous.to_str().unwrap(),
+        "--out",
+        now.to_str().unwrap(),
+    ]));
+    let (a, b) = (read_json(&previous), read_json(&now.join("kpis.json")));
+    let change = |kpi: &str| {
+        value(&b, kpi, "value", "all", "all").unwrap()
+            - value(&a, kpi, "value", "all", "all").unwrap()
+    };
+    let created = change("tickets_created");
+    let sla_pts = change("sla_resolution_met_pct");
+    assert!(created != 0.0 && sla_pts != 0.0, "the sample months differ");
+    let md = std::fs::read_to_string(now.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(now.join("report.html")).unwrap();
+    let created_shown = format!("{created:+.0}");
+    let sla_shown = format!("{sla_pts:+.1} pts");
+    for (name, text, against) in [
+        ("report.md", &md, "Change vs 2026-09"),
+        (
+            "report.html",
+            &visible_text(&html),
+            "Changes are against 2026-09",
+        ),
+    ] {
+        assert!(text.contains(against), "{name}: {text}");
+        let line = |title: &str| {
+            text.lines()
+                .find(|l| l.contains(title))
+                .unwrap_or_else(|| panic!("{name}: no line with {title}"))
+                .to_string()
+        };
+        let created_line = md_or_card(text, "Tickets created", &line);
+        assert!(
+            created_line.contains(&created_shown),
+            "{name}: {created_line} lacks {created_shown}"
+        );
+        let sla_line = md_or_card(text, "Resolution SLA met", &line);
+        assert!(
+            sla_line.contains(&sla_shown),
+            "{name}: {sla_line} lacks {sla_shown}"
+        );
+    }
+    // Without --previous there is no change to show.
+    let plain = dir.path().join("plain");
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--period",
+        "2026-10",
+        "--out",
+        plain.to_str().unwrap(),
+    ]));
+    let md = std::fs::read_to_string(plain.join("report.md")).unwrap();
+    assert!(
+        !md.contains("vs 2026-09") && !md.contains(&sla_shown),
+        "{md}"
+    );
+}
+
+/// The headline line of a KPI: in Markdown a table row, in the HTML text the card's title is
+/// on its own line followed by the value and its change.
+fn md_or_card(text: &str, title: &str, line: &dyn Fn(&str) -> String) -> String {
+    let first = line(title);
+    if first.contains('|') {
+        return first;
+    }
+    let mut lines = text.lines().skip_while(|l| !l.contains(title));
+    lines.next();
+    lines.next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_previous_file_that_is_not_kpis_json_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("kpis.json");
+    std::fs::write(&bad, "{\"period\": 3}").unwrap();
+    let out = sample(&[
+        "report",
+        "sample_data",
+        "--previous",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(bad.to_str().unwrap()) && stderr.contains("not a deskpulse kpis.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn publishing_the_same_history_gives_the_same_site() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for p in ["2026-08", "2026-09", "2026-10"] {
+        publish(a.path(), p);
+    }
+    // Another order, and a period published twice: re-running replaces it.
+    for p in ["2026-10", "2026-08", "2026-09", "2026-10"] {
+        publish(b.path(), p);
+    }
+    let (ta, tb) = (tree(a.path()), tree(b.path()));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &ta {
+        assert!(bytes == &tb[path], "{} differs", path.display());
+    }
+    for p in ["2026-08", "2026-09", "2026-10"] {
+        assert!(ta.contains_key(&PathBuf::from(format!("history/{p}.json"))));
+        assert!(ta.contains_key(&PathBuf::from(format!("{p}/report.html"))));
+    }
+    let index = String::from_utf8(ta[&PathBuf::from("index.html")].clone()).unwrap();
+    for p in ["2026-08", "2026-09", "2026-10"] {
+        // minijinja escapes the slash in attributes; the browser reads it back as one.
+        let href = format!("href=\"{p}&#x2f;report.html\"");
+        assert!(index.contains(&href), "{p}: {index}");
+    }
+    // The dashboard's latest value for tickets created is the 2026-10 figure.
+    let latest = read_json(&a.path().join("history/2026-10.json"));
+    let created = value(&latest, "tickets_created", "value", "all", "all").unwrap();
+    let text = visible_text(&index);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("Tickets created"))
+        .expect("a row for tickets created");
+    assert!(row.contains(&format!("{created}")), "{row}");
+    // The 2026-10 page knows its previous period from the history.
+    let md = String::from_utf8(ta[&PathBuf::from("2026-10/report.md")].clone()).unwrap();
+    assert!(md.contains("Change vs 2026-09"), "{md}");
+}
+
+#[test]
+fn a_damaged_history_file_stops_publish_naming_it() {
+    let site = tempfile::tempdir().unwrap();
+    publish(site.path(), "2026-09");
+    let index_before = std::fs::read(site.path().join("index.html")).unwrap();
+    let damaged = site.path().join("history/2026-08.json");
+    std::fs::write(&damaged, "{\"period\": {\"label\": \"2026-08\"").unwrap();
+    let out = sample(&[
+        "publish",
+        "sample_data",
+        "--period",
+        "2026-10",
+        "--site",
+        site.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(damaged.to_str().unwrap()), "{stderr}");
+    assert_eq!(
+        std::fs::read(site.path().join("index.html")).unwrap(),
+        index_before,
+        "the dashboard is left as it was"
+    );
+    assert!(!site.path().join("2026-10").exists());
+}
+
+const HOSTILE_CONFIG: &str = r#"
+[report]
+timezone = "UTC"
+title = "<script>alert('title')</script>"
+
+[[sources]]
+path = "export.csv"
+
+[sla]
+calendar = "24x7"
+[sla.P1]
+resolution = "1h"
+"#;
+
+#[test]
+fn ticket_text_is_shown_as_text_everywhere() {
+    let dir = project(HOSTILE_CONFIG, &[]);
+    let csv = "\
+number,opened_at,short_description,priority,state,assignment_group,business_service,resolved_at
+INC1,2026-10-01 09:00:00,<script>alert(1)</script>,1 - Critical,Closed,<script>alert(1)</script>,\"\"\"><img src=x onerror=alert(2)>\",2026-10-01 10:00:00
+INC2,2026-10-01 09:00:00,fine,<b>bold</b>,Closed,Network,| pipe |,2026-10-01 10:00:00
+INC3,2026-10-02 09:00:00,\"\"\"><img src=x onerror=alert(3)>\",1 - Critical,In Progress,\"\"\"><img src=x onerror=alert(4)>\",Mail,
+";
+    std::fs::write(dir.path().join("export.csv"), csv).unwrap();
+    let out = dir.path().join("out");
+    let site = dir.path().join("site");
+    let config = dir.path().join("deskpulse.toml");
+    for args in [
+        vec![
+            "report",
+            "--period",
+            "2026-10",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "publish",
+            "--period",
+            "2026-10",
+            "--site",
+            site.to_str().unwrap(),
+        ],
+    ] {
+        deskpulse()
+            .args(&args)
+            .arg("--quiet")
+            .arg(&config)
+            .assert()
+            .success();
+    }
+    let pages = [
+        out.join("report.html"),
+        site.join("index.html"),
+        site.join("2026-10/report.html"),
+    ];
+    for page in &pages {
+        let html = std::fs::read_to_string(page).unwrap();
+        let name = page.display();
+        assert!(!html.contains("<script"), "{name}: raw script tag");
+        assert!(!html.contains("<img"), "{name}: raw img tag");
+        assert!(!html.contains("<b>bold"), "{name}: raw markup");
+        let text = visible_text(&html);
+        assert!(
+            text.contains("<script>alert('title')</script>"),
+            "{name}: {text}"
+        );
+    }
+    // The open, breached P1 is listed with its title and group: shown, as text.
+    let text = visible_text(&std::fs::read_to_string(&pages[0]).unwrap());
+    assert!(text.contains("\"><img src=x onerror=alert(3)>"), "{text}");
+    assert!(text.contains("\"><img src=x onerror=alert(4)>"), "{text}");
+    assert!(text.contains("<script>alert(1)</script>"), "{text}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        !md.contains("<script") && !md.contains("<img") && !md.contains("<b>"),
+        "{md}"
+    );
+    assert!(md.contains("\\| pipe \\|"), "{md}");
+    let ledger = std::fs::read_to_string(out.join("ledger.csv")).unwrap();
+    assert!(
+        ledger.contains("<script>alert(1)</script>"),
+        "the ledger keeps the data as it is"
+    );
+}
