@@ -2,6 +2,7 @@
 //! `manifest.json`, all byte-identical for the same inputs, configuration and as_of.
 
 pub mod charts;
+pub mod distribution;
 pub mod files;
 pub mod format;
 pub mod previous;

@@ -38,6 +38,8 @@ pub struct ReportView {
     pub previous: Option<String>,
     /// The open backlog by age, in the buckets' natural order.
     pub aging: Vec<AgeRow>,
+    /// Incidents resolved in the period by band of time to resolve.
+    pub resolve_bands: Vec<super::distribution::Band>,
     pub currency: String,
 }
 
@@ -115,6 +117,7 @@ pub struct Charts {
     pub sla: Option<String>,
     pub breaches: Option<String>,
     pub aging: Option<String>,
+    pub resolve_bands: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -365,9 +368,14 @@ pub fn build(
             definition: meta.definition.clone(),
         });
     }
+    let bands = super::distribution::build(result)?;
     Ok(ReportView {
         sla: super::sla::build(result)?,
-        charts: charts(result, currency),
+        charts: Charts {
+            resolve_bands: bands.as_ref().map(|(_, chart)| chart.clone()),
+            ..charts(result, currency)
+        },
+        resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
         trend: trend(&result.kpis),
         aging: aging(&result.kpis),

@@ -429,3 +429,61 @@ INC3,2026-10-02 09:00:00,\"\"\"><img src=x onerror=alert(3)>\",1 - Critical,In P
         "the ledger keeps the data as it is"
     );
 }
+
+#[test]
+fn the_resolve_time_distribution_adds_up_to_the_ledger() {
+    let out = tempfile::tempdir().unwrap();
+    ok(sample(&[
+        "report",
+        "sample_data",
+        "--period",
+        "2026-10",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]));
+    // Independently: bands of resolve_hours over the ledger's incidents resolved in October.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00+02:00").unwrap();
+    let end = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00+01:00").unwrap();
+    let mut reader = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (kind, cancelled, resolved, hours) = (
+        col("kind"),
+        col("is_cancelled"),
+        col("resolved_at"),
+        col("resolve_hours"),
+    );
+    let bounds = [1.0, 4.0, 8.0, 24.0, 72.0, 168.0, 720.0];
+    let mut expected = [0u64; 8];
+    for record in reader.records() {
+        let r = record.unwrap();
+        if r[kind] != *"incident" || r[cancelled] == *"true" || r[resolved].is_empty() {
+            continue;
+        }
+        let at = chrono::DateTime::parse_from_rfc3339(&r[resolved]).unwrap();
+        if at < start || at >= end || r[hours].is_empty() {
+            continue;
+        }
+        let h: f64 = r[hours].parse().unwrap();
+        expected[bounds.iter().filter(|b| h >= **b).count()] += 1;
+    }
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("Distribution: "))
+        .expect("a distribution line");
+    let shown: Vec<u64> = line
+        .trim_start_matches("Distribution: ")
+        .split(" · ")
+        .map(|part| {
+            let count = part.split(": ").nth(1).unwrap().split(' ').next().unwrap();
+            count.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(shown, expected.to_vec(), "{line}");
+    let doc = read_json(&out.path().join("kpis.json"));
+    let n = super::util::row(&doc, "mttr_hours", "median", "all", "all")["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(shown.iter().sum::<u64>(), n);
+}
