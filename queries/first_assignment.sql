@@ -4,11 +4,11 @@
 SELECT 'first_assignment_resolution_pct' AS kpi, 'value' AS stat,
        dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
        dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
-       100.0 * count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT reopened)
+       100.0 * count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT coalesce(reopened, false))
              / nullif(count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL), 0) AS value,
        count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL) AS n,
        count(*) FILTER (WHERE in_cohort AND reassignment_count IS NULL) AS missing,
-       count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT reopened) AS numerator,
+       count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT coalesce(reopened, false)) AS numerator,
        count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL) AS denominator
 FROM (
     SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort

@@ -19,12 +19,18 @@ SELECT
     CASE WHEN k.resolved_at <= $as_of THEN k.resolved_at END AS resolved_at,
     CASE WHEN k.closed_at <= $as_of THEN k.closed_at END AS closed_at,
     k.reopen_count, k.reassignment_count, k.labor_minutes, k.source_sla_met,
+    -- the help desk's own durations, for reconciliation only
+    k.reported_resolve_minutes, k.reported_resolve_business_minutes,
+    k.reported_first_response_minutes,
     k.kind IN ('incident', 'request') AS is_service,
     coalesce(k.status = 'cancelled', false) AS is_cancelled,
     -- resolved or closed in the help desk, but exported without a resolution time: never
     -- guessed from closed_at, so in no "resolved in period" cohort
     (k.resolved_at IS NULL AND coalesce(k.status IN ('resolved', 'closed'), false)) AS resolved_without_timestamp,
-    (coalesce(k.reopen_count > 0, false) OR coalesce(k.reopened_in_history, false)) AS reopened,
+    -- unknown (null) when the export has neither a reopen count nor status history
+    CASE WHEN k.reopen_count IS NOT NULL OR k.reopened_in_history IS NOT NULL
+         THEN coalesce(k.reopen_count > 0, false) OR coalesce(k.reopened_in_history, false)
+    END AS reopened,
     CASE WHEN k.resolved_at <= $as_of
          THEN epoch_us(k.resolved_at) - epoch_us(k.created_at) END AS resolve_us,
     CASE WHEN k.first_response_at <= $as_of

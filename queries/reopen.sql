@@ -1,17 +1,21 @@
 -- Reopened share of the service tickets resolved in the period: reopen_count > 0, or a move in
 -- the status history from resolved or closed to any status but resolved, closed or cancelled.
+-- A ticket whose export has neither a reopen count nor status history is missing; a run in
+-- which no ticket has either measures nothing.
 SELECT 'reopen_pct' AS kpi, 'value' AS stat,
        dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
        dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
        100.0 * count(*) FILTER (WHERE in_cohort AND reopened)
-             / nullif(count(*) FILTER (WHERE in_cohort), 0) AS value,
-       count(*) FILTER (WHERE in_cohort) AS n,
-       0 AS missing,
+             / nullif(count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL), 0) AS value,
+       count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL) AS n,
+       count(*) FILTER (WHERE in_cohort AND reopened IS NULL) AS missing,
        count(*) FILTER (WHERE in_cohort AND reopened) AS numerator,
-       count(*) FILTER (WHERE in_cohort) AS denominator
+       count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL) AS denominator
 FROM (
     SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
+      AND EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+HAVING EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)

@@ -54,6 +54,31 @@ pub enum Command {
     /// Add the period to a static site: its report, its kpis.json in the history, and a
     /// dashboard over every period.
     Publish(PublishArgs),
+    /// List the source profiles (built-in and your own) or print one, to start your own from.
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub action: ProfilesAction,
+    /// A deskpulse.toml or its directory: its `profiles/` directory is listed too.
+    #[arg(short, long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// A directory of your own profiles (*.toml).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub profiles: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesAction {
+    /// Every profile: name, title, origin and the columns that detect it.
+    List,
+    /// A profile's TOML, as written.
+    Show {
+        /// The profile's name, as `profiles list` shows it.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +129,10 @@ pub struct InputArgs {
     /// A directory of KPI SQL files that replace or add to the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub queries: Option<PathBuf>,
+    /// A directory of source profiles (*.toml) beside the built-in ones; one with a built-in's
+    /// name replaces it. A `profiles/` directory next to the configuration is read as well.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +267,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+        Command::Profiles(args) => {
+            let mut dirs = Vec::new();
+            if let Some(c) = &args.config {
+                let config = Config::discover(c)?;
+                dirs = crate::pipeline::profile_dirs(&config, None);
+            }
+            if let Some(d) = &args.profiles {
+                dirs.push((d.clone(), false));
+            }
+            let loaded = crate::ingest::profile::load(&dirs).map_err(anyhow::Error::msg)?;
+            match &args.action {
+                ProfilesAction::List => print!("{}", crate::ingest::profile_list::list(&loaded)),
+                ProfilesAction::Show { name } => {
+                    print!(
+                        "{}",
+                        crate::ingest::profile_list::show(&loaded, name)
+                            .map_err(anyhow::Error::msg)?
+                    )
+                }
+            }
+            Ok(exit::OK)
+        }
         Command::Check(args) => {
             let result = compute(&args.input, quiet, false)?;
             let evaluations = crate::check::evaluate(&result)?;
@@ -334,6 +385,7 @@ fn compute(args: &InputArgs, quiet: bool, ledger: bool) -> anyhow::Result<RunRes
         period: period_choice(args)?,
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
+        profiles: args.profiles.clone(),
         ledger,
     };
     let result = pipeline::run(config, &options);

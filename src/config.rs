@@ -80,6 +80,12 @@ pub struct SourceConfig {
     pub values: BTreeMap<String, BTreeMap<String, String>>,
     /// A strftime format that overrides the profile's list of timestamp formats.
     pub timestamp_format: Option<String>,
+    /// What the tickets' `source` says (default: the profile's name); two sources with the same
+    /// name share one id space.
+    pub name: Option<String>,
+    /// Files of records that describe this source's tickets (Zendesk `ticket_metrics`), joined
+    /// on `ticket_id`; resolved patterns.
+    pub related: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +179,10 @@ struct RawSource {
     values: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     timestamp_format: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    related: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,7 +425,30 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         } else {
             base_dir.join(&s.path)
         };
+        if let Some(name) = &s.name
+            && (name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        {
+            return Err(format!(
+                "{at}: name \"{name}\" must be letters, digits, `_` or `-`"
+            ));
+        }
+        let related = s
+            .related
+            .iter()
+            .map(|r| {
+                if Path::new(r).is_absolute() {
+                    PathBuf::from(r)
+                } else {
+                    base_dir.join(r)
+                }
+            })
+            .collect();
         sources.push(SourceConfig {
+            name: s.name,
+            related,
             pattern: s.path,
             resolved_pattern,
             profile: s.profile.unwrap_or_else(|| "auto".to_string()),

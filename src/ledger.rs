@@ -442,7 +442,7 @@ pub fn compute(
     DataFrame::new(n, columns)
 }
 
-fn calendar_is_always_open(config: &Config, name: &str) -> bool {
+pub(crate) fn calendar_is_always_open(config: &Config, name: &str) -> bool {
     name == ALWAYS_OPEN
         || config
             .calendars

@@ -55,11 +55,24 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
 /// Canonical whole-number columns.
 pub const COUNT_FIELDS: &[&str] = &["reopen_count", "reassignment_count"];
 
+/// The help desk's own computed durations, in minutes, kept to reconcile deskpulse's figures
+/// with the help desk's (never used to compute a KPI).
+pub const REPORTED_FIELDS: &[&str] = &[
+    "reported_resolve_minutes",
+    "reported_resolve_business_minutes",
+    "reported_first_response_minutes",
+];
+
+/// Canonical columns that hold a duration read in a unit (`[units]` of a profile): minutes.
+pub fn is_duration_field(name: &str) -> bool {
+    name == "labor_minutes" || REPORTED_FIELDS.contains(&name)
+}
+
 /// Canonical fields a profile or a source may map a source column to.
 pub fn is_canonical_field(name: &str) -> bool {
     name == "id"
-        || name == "labor_minutes"
         || name == "source_sla_met"
+        || is_duration_field(name)
         || TEXT_FIELDS.contains(&name)
         || TIMESTAMP_FIELDS.contains(&name)
         || COUNT_FIELDS.contains(&name)
@@ -72,6 +85,7 @@ pub fn canonical_fields() -> Vec<&'static str> {
     all.extend_from_slice(TIMESTAMP_FIELDS);
     all.extend_from_slice(COUNT_FIELDS);
     all.extend_from_slice(&["labor_minutes", "source_sla_met"]);
+    all.extend_from_slice(REPORTED_FIELDS);
     all
 }
 
@@ -240,6 +254,7 @@ pub fn ticket_columns() -> Vec<(&'static str, ColumnType)> {
     cols.extend(COUNT_FIELDS.iter().map(|f| (*f, ColumnType::Count)));
     cols.push(("labor_minutes", ColumnType::Float));
     cols.push(("source_sla_met", ColumnType::Bool));
+    cols.extend(REPORTED_FIELDS.iter().map(|f| (*f, ColumnType::Float)));
     cols.push(("source_file", ColumnType::Text));
     cols.push(("source_row", ColumnType::Row));
     cols

@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub period: PeriodChoice,
     pub as_of: Option<String>,
     pub queries: Option<std::path::PathBuf>,
+    /// A directory of source profiles beside the built-in ones (and the configuration's own
+    /// `profiles/`).
+    pub profiles: Option<std::path::PathBuf>,
     /// Whether the run writes the per-ticket ledger (which shows every field).
     pub ledger: bool,
 }
@@ -91,7 +94,17 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         sources_with_first_response,
     } = {
         let _s = crate::log::stage("ingest");
-        ingest::ingest(&config, &skip_fields(&config, &catalogue, options))?
+        let profiles: Vec<ingest::profile::Profile> =
+            ingest::profile::load(&profile_dirs(&config, options.profiles.as_deref()))
+                .map_err(ingest::IngestError::Source)?
+                .into_iter()
+                .map(|l| l.profile)
+                .collect();
+        ingest::ingest(
+            &config,
+            &profiles,
+            &skip_fields(&config, &catalogue, options),
+        )?
     };
 
     // Columns of the ledger that no KPI query reads and no output shows: not materialised.
@@ -243,15 +256,36 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
 
 /// Fields not read from the exports: not core, and neither shown (no ledger written), named by a
 /// KPI query, nor used by the configuration.
+/// Where a run looks for profiles besides the built-in ones: the configuration's `profiles/`
+/// (if there is one), then the directory given on the command line (which must exist).
+pub fn profile_dirs(
+    config: &Config,
+    extra: Option<&std::path::Path>,
+) -> Vec<(std::path::PathBuf, bool)> {
+    let mut dirs = Vec::new();
+    if config.path.is_some() {
+        dirs.push((config.base_dir.join(ingest::profile::USER_DIR), true));
+    }
+    if let Some(dir) = extra {
+        dirs.push((dir.to_path_buf(), false));
+    }
+    dirs
+}
+
 fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
+    // A first response is derived from the reply time where the export has no instant (Zendesk).
+    let derives =
+        |f: &str| f == "reported_first_response_minutes" && catalogue.mentions("first_response_at");
+    let needed = |f: &str| {
+        model::CORE_FIELDS.contains(&f)
+            || options.ledger
+            || catalogue.mentions(f)
+            || config.repeat.key.iter().any(|k| k == f)
+            || derives(f)
+    };
     model::canonical_fields()
         .into_iter()
-        .filter(|f| {
-            !model::CORE_FIELDS.contains(f)
-                && !options.ledger
-                && !catalogue.mentions(f)
-                && !config.repeat.key.iter().any(|k| k == f)
-        })
+        .filter(|f| !needed(f))
         .collect()
 }
 

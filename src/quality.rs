@@ -85,7 +85,7 @@ pub fn assess(
     };
 
     let mut notes = Vec::new();
-    let sources: BTreeSet<&str> = inputs.iter().map(|i| i.profile.as_str()).collect();
+    let sources: BTreeSet<&str> = inputs.iter().map(|i| i.source.as_str()).collect();
     for s in &sources {
         if !sources_with_history.contains(*s) {
             notes.push(format!(

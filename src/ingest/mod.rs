@@ -3,6 +3,7 @@
 
 pub mod normalize;
 pub mod profile;
+pub mod profile_list;
 pub mod read;
 pub mod timestamps;
 
@@ -36,6 +37,8 @@ impl From<PolarsError> for IngestError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InputReport {
     pub path: String,
+    /// The tickets' `source`: the source's `name`, or its profile's.
+    pub source: String,
     pub profile: String,
     /// Why this profile was used (named in the configuration, or which columns matched).
     pub profile_reason: String,
@@ -55,6 +58,9 @@ pub struct InputReport {
     pub event_log: bool,
     /// Whether the export has a first-response time (without one, no response SLA exists).
     pub first_response: bool,
+    /// Whether that first response is created + the help desk's own reply time, for want of a
+    /// first-reply timestamp in the export.
+    pub first_response_derived: bool,
 }
 
 pub struct Ingested {
@@ -69,8 +75,11 @@ pub struct Ingested {
 }
 
 /// Reads every source of the configuration; the canonical fields in `skip` are not read.
-pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
-    let profiles = profile::built_in();
+pub fn ingest(
+    config: &Config,
+    profiles: &[Profile],
+    skip: &[&str],
+) -> Result<Ingested, IngestError> {
     let mut tickets = Vec::new();
     let mut history = Vec::new();
     let mut issues = Vec::new();
@@ -80,13 +89,13 @@ pub fn ingest(config: &Config, skip: &[&str]) -> Result<Ingested, IngestError> {
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i)? {
             let shown = shown_path(&path, &config.base_dir);
-            let (normalized, report) = ingest_file(&path, &shown, source, config, &profiles, skip)?;
+            let (normalized, report) = ingest_file(&path, &shown, source, config, profiles, skip)?;
             if let Some(h) = normalized.history {
-                sources_with_history.insert(report.profile.clone());
+                sources_with_history.insert(report.source.clone());
                 history.push(h.lazy());
             }
             if report.first_response {
-                sources_with_first_response.insert(report.profile.clone());
+                sources_with_first_response.insert(report.source.clone());
             }
             tickets.push(normalized.tickets.lazy());
             issues.push(normalized.issues.lazy());
@@ -130,6 +139,21 @@ fn ingest_file(
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
         read::open(path, shown)?
     };
+    if !source.related.is_empty() {
+        let mut related = Vec::new();
+        for pattern in &source.related {
+            for path in expand_pattern(pattern, &format!("related of {shown}"))? {
+                let shown_related = path.to_string_lossy().to_string();
+                related.extend(read::related_records(&path, &shown_related)?);
+            }
+        }
+        export
+            .join_related(related)
+            .map_err(|message| IngestError::Unreadable {
+                file: shown.to_string(),
+                message,
+            })?;
+    }
     let header = export.header().clone();
     let (profile, reason) =
         profile::choose(profiles, &source.profile, &header, shown).map_err(|message| {
@@ -159,9 +183,13 @@ fn ingest_file(
     };
     let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
     drop(export);
-    let timezone = source.timezone.unwrap_or(config.report.timezone);
+    let timezone = source
+        .timezone
+        .or(mapping.timezone)
+        .unwrap_or(config.report.timezone);
+    let source_name = source.name.clone().unwrap_or_else(|| profile.name.clone());
     let ctx = FileContext {
-        source: &profile.name,
+        source: &source_name,
         shown,
         timezone,
         mapping: &mapping,
@@ -170,8 +198,11 @@ fn ingest_file(
     let normalized =
         normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
     let history_rows = normalized.history.as_ref().map_or(0, |h| h.height() as u64);
+    let first_response_derived =
+        normalize::derives_first_response(&|f: &str| mapping.fields.contains_key(f));
     let report = InputReport {
         path: shown.to_string(),
+        source: source_name.clone(),
         profile: profile.name.clone(),
         profile_reason: reason,
         sha256,
@@ -185,19 +216,25 @@ fn ingest_file(
         tickets: normalized.tickets.height() as u64,
         history_rows,
         event_log: normalized.history.is_some(),
-        first_response: mapping.fields.contains_key("first_response_at"),
+        first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
+        first_response_derived,
     };
     Ok((normalized, report))
 }
 
 /// The files a source names: its glob, sorted, or an error that says nothing matched.
 fn expand(source: &SourceConfig, index: usize) -> Result<Vec<PathBuf>, IngestError> {
-    let pattern = source.resolved_pattern.to_string_lossy().to_string();
     let at = format!("[[sources]] #{} (path = \"{}\")", index + 1, source.pattern);
+    expand_pattern(&source.resolved_pattern, &at)
+}
+
+/// The files a pattern names, sorted; `at` says who named it.
+fn expand_pattern(resolved: &Path, at: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let pattern = resolved.to_string_lossy().to_string();
     let is_glob = pattern.contains(['*', '?', '[']);
     if !is_glob {
-        if source.resolved_pattern.is_file() {
-            return Ok(vec![source.resolved_pattern.clone()]);
+        if resolved.is_file() {
+            return Ok(vec![resolved.to_path_buf()]);
         }
         return Err(IngestError::Unreadable {
             file: pattern,
@@ -234,7 +271,7 @@ fn reject_cross_file_duplicates(
     let mut files_per_source: std::collections::HashMap<&str, usize> =
         std::collections::HashMap::new();
     for input in inputs.iter() {
-        *files_per_source.entry(input.profile.as_str()).or_default() += 1;
+        *files_per_source.entry(input.source.as_str()).or_default() += 1;
     }
     if files_per_source.values().all(|n| *n < 2) {
         return Ok((tickets, issues));

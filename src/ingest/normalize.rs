@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::profile::{HeaderIndex, Mapping};
+use super::profile::{HeaderIndex, Mapping, Unit};
 use super::read::{MalformedRow, ROW_COLUMN, RawFrame, column_name};
-use super::timestamps::{choose_format, naive, plausible_from, to_utc};
+use super::timestamps::{
+    also_written_in, choose_format, naive, naive_any, plausible_from, reads_none, to_utc,
+};
 use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED, ColumnType};
 
 /// What the normaliser needs to know about the file besides its rows.
@@ -145,6 +147,20 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
     let format = choose_format(&staged, &ts_raw, &m.formats)?;
     let fmt = format.clone().unwrap_or_else(|| m.formats[0].clone());
+    // A column the file's format reads none of is written in a format of its own (Jira writes
+    // `Created` as `25/Feb/26 10:17 PM` and the first-response chart date as ISO).
+    let mut formats: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
+        let own = if reads_none(&staged, &raw(field), &fmt)? {
+            choose_format(&staged, &[raw(field)], &m.formats)?
+        } else {
+            None
+        };
+        let primary = own.unwrap_or_else(|| fmt.clone());
+        let mut read_by = vec![primary.clone()];
+        read_by.extend(also_written_in(&staged, &raw(field), &primary, &m.formats)?);
+        formats.insert(field, read_by);
+    }
 
     // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
     let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
@@ -174,7 +190,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
     let mut zone_names: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(naive(text(&raw(field))?, &fmt).alias(naive_name(field)));
+        typed.push(naive_any(text(&raw(field))?, &formats[field]).alias(naive_name(field)));
         typed.push(col(raw(field).as_str()));
         zone_names.push(field);
     }
@@ -198,23 +214,23 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             action: ACTION_VALUE_NULLED,
         });
     }
-    if has("labor_minutes") {
-        let r = raw("labor_minutes");
-        let v = text(&r)?.cast(DataType::Float64);
+    let durations = std::iter::once("labor_minutes").chain(model::REPORTED_FIELDS.iter().copied());
+    for field in durations.filter(|f| has(f)) {
+        let r = raw(field);
+        let unit = m.units.get(field).copied().unwrap_or(Unit::Minutes);
+        let v = minutes(text(&r)?, unit);
         typed.push(
             when(v.clone().lt(lit(0.0)))
                 .then(lit(NULL).cast(DataType::Float64))
                 .otherwise(v)
-                .alias("labor_minutes"),
+                .alias(field),
         );
         typed.push(col(r.as_str()));
         rules.push(IssueRule {
-            when: col(r.as_str())
-                .is_not_null()
-                .and(col("labor_minutes").is_null()),
-            column: label("labor_minutes"),
+            when: col(r.as_str()).is_not_null().and(col(field).is_null()),
+            column: label(field),
             value: col(r.as_str()),
-            problem: "not a non-negative number of minutes".to_string(),
+            problem: format!("not a non-negative duration in {}", unit_name(unit)),
             action: ACTION_VALUE_NULLED,
         });
     }
@@ -264,7 +280,10 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             required(col(naive_name("created_at").as_str()).is_null()),
             label("created_at"),
             col(r.as_str()),
-            format!("creation time is not a timestamp in the file's format `{fmt}`"),
+            format!(
+                "creation time is not a timestamp in the file's format {}",
+                shown_formats(&formats["created_at"])
+            ),
         ));
         reasons.push((
             required(col(zoned_name("created_at").as_str()).is_null()),
@@ -373,7 +392,10 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             when: col(r.as_str()).is_not_null().and(col(n.as_str()).is_null()),
             column: label(field),
             value: col(r.as_str()),
-            problem: format!("not a timestamp in the file's format `{fmt}`"),
+            problem: format!(
+                "not a timestamp in the file's format {}",
+                shown_formats(&formats[field])
+            ),
             action: ACTION_VALUE_NULLED,
         });
         rules.push(IssueRule {
@@ -555,6 +577,12 @@ fn text_or_null(present: bool, name: String) -> Expr {
     }
 }
 
+/// Whether the first response is taken from the help desk's reply time: the export has that
+/// duration but no first-response timestamp.
+pub fn derives_first_response(has: &impl Fn(&str) -> bool) -> bool {
+    !has("first_response_at") && has("reported_first_response_minutes") && has("created_at")
+}
+
 /// The expressions that give the canonical `tickets` columns, in the model's order.
 fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
     model::ticket_columns()
@@ -573,6 +601,15 @@ fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
                     }
                 }
                 "raw_status" if has("status") => col(raw("status").as_str()),
+                // No first-reply instant in the export (Zendesk): created + the help desk's own
+                // calendar reply time.
+                "first_response_at" if derives_first_response(&has) => {
+                    col("created_at")
+                        + (col("reported_first_response_minutes") * lit(60e6))
+                            // whole minutes or seconds: exact in microseconds, nothing to round
+                            .cast(DataType::Int64)
+                            .cast(DataType::Duration(TimeUnit::Microseconds))
+                }
                 "source_sla_met" if has(name) => col(name).eq(lit("true")),
                 _ if has(name) => col(name),
                 _ => lit(NULL).cast(polars_type(t)),
@@ -680,4 +717,55 @@ pub fn count_by_file(frame: &DataFrame, file_column: &str) -> PolarsResult<BTree
         .zip(n.iter())
         .filter_map(|(f, n)| Some((f?.to_string(), n?)))
         .collect())
+}
+
+/// A duration column's text → minutes (null where it is not a number in its unit).
+fn minutes(text: Expr, unit: Unit) -> Expr {
+    let number = |e: Expr| e.cast(DataType::Float64);
+    match unit {
+        Unit::Seconds => number(text) / lit(60.0),
+        Unit::Minutes => number(text),
+        Unit::Hours => number(text) * lit(60.0),
+        Unit::Clock => {
+            // `h:mm` or `h:mm:ss`; a plain number is hours (some exports write decimals).
+            let parts = text.clone().str().split(lit(":"));
+            let part = |i: i64| {
+                parts
+                    .clone()
+                    .list()
+                    .get(lit(i), true)
+                    .str()
+                    .strip_chars(lit(NULL))
+                    .cast(DataType::Float64)
+            };
+            let n = parts.clone().list().len();
+            let seconds = when(n.clone().eq(lit(3u32)))
+                .then(part(2))
+                .otherwise(lit(0.0));
+            let clock = part(0) * lit(60.0) + part(1) + seconds / lit(60.0);
+            let sane = part(1).lt(lit(60.0));
+            when(n.clone().eq(lit(1u32)))
+                .then(number(text) * lit(60.0))
+                .when(n.clone().gt_eq(lit(2u32)).and(n.lt_eq(lit(3u32))).and(sane))
+                .then(clock)
+                .otherwise(lit(NULL).cast(DataType::Float64))
+        }
+    }
+}
+
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Seconds => "seconds",
+        Unit::Minutes => "minutes",
+        Unit::Hours => "hours",
+        Unit::Clock => "hours (h:mm:ss)",
+    }
+}
+
+fn shown_formats(formats: &[String]) -> String {
+    formats
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

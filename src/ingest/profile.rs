@@ -3,6 +3,7 @@
 //! A profile is data (TOML), never code: adding a help desk means adding a profile and a fixture.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -16,6 +17,17 @@ const BUILT_IN: &[(&str, &str)] = &[
         "servicenow_change",
         include_str!("profiles/servicenow_change.toml"),
     ),
+    ("jira", include_str!("profiles/jira.toml")),
+    ("zendesk", include_str!("profiles/zendesk.toml")),
+    ("zendesk_csv", include_str!("profiles/zendesk_csv.toml")),
+    ("freshservice", include_str!("profiles/freshservice.toml")),
+    (
+        "freshservice_csv",
+        include_str!("profiles/freshservice_csv.toml"),
+    ),
+    ("freshdesk", include_str!("profiles/freshdesk.toml")),
+    ("freshdesk_csv", include_str!("profiles/freshdesk_csv.toml")),
+    ("glpi", include_str!("profiles/glpi.toml")),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +48,28 @@ pub struct Profile {
     pub event_log: Option<EventLog>,
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// The zone the export writes its times in, when the format fixes it (API JSON in UTC);
+    /// a source's `timezone` still wins.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Source column → the unit its durations are written in (`seconds`, `minutes`, `hours`,
+    /// `hh:mm:ss`); durations are read as minutes when the column is not listed.
+    #[serde(default)]
+    pub units: BTreeMap<String, Unit>,
+}
+
+/// How a duration column is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Unit {
+    #[serde(rename = "seconds")]
+    Seconds,
+    #[serde(rename = "minutes")]
+    Minutes,
+    #[serde(rename = "hours")]
+    Hours,
+    /// `h:mm`, `hh:mm:ss`, or a decimal number of hours.
+    #[serde(rename = "hh:mm:ss")]
+    Clock,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +159,21 @@ impl Profile {
         if self.timestamps.formats.is_empty() {
             return Err(format!("{at}: [timestamps] formats is empty"));
         }
+        if let Some(tz) = &self.timezone {
+            tz.parse::<chrono_tz::Tz>()
+                .map_err(|_| format!("{at}: timezone `{tz}` is not an IANA time zone"))?;
+        }
+        for column in self.units.keys() {
+            let used = self.columns.iter().any(|(field, names)| {
+                model::is_duration_field(field)
+                    && names.names().iter().any(|n| n.eq_ignore_ascii_case(column))
+            });
+            if !used {
+                return Err(format!(
+                    "{at}: [units] `{column}` is not a column of a duration field in [columns]"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -145,6 +194,76 @@ pub fn built_in() -> Vec<Profile> {
         .iter()
         .map(|(name, text)| Profile::parse(name, text).expect("built-in profiles are valid"))
         .collect()
+}
+
+/// A profile with where it came from and its text, for `deskpulse profiles`.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub profile: Profile,
+    /// `built-in`, or the file it was read from.
+    pub origin: String,
+    pub text: String,
+    /// The built-in profile of the same name this one replaces.
+    pub replaces_built_in: bool,
+}
+
+/// The directory next to a configuration that holds its own profiles.
+pub const USER_DIR: &str = "profiles";
+
+/// The built-in profiles, then every `*.toml` of each directory in turn; a profile with the
+/// name of an earlier one replaces it. A directory that does not exist is an error unless it is
+/// optional (the `profiles/` next to a configuration).
+pub fn load(dirs: &[(PathBuf, bool)]) -> Result<Vec<Loaded>, String> {
+    let mut all: Vec<Loaded> = BUILT_IN
+        .iter()
+        .map(|(name, text)| Loaded {
+            profile: Profile::parse(name, text).expect("built-in profiles are valid"),
+            origin: "built-in".to_string(),
+            text: text.to_string(),
+            replaces_built_in: false,
+        })
+        .collect();
+    for (dir, optional) in dirs {
+        if !dir.is_dir() {
+            if *optional {
+                continue;
+            }
+            return Err(format!("{}: no such profiles directory", dir.display()));
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: cannot list it: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+            let profile = Profile::parse(&path.display().to_string(), &text)
+                .map_err(|e| e.replacen("profile ", "", 1))
+                .map_err(|e| format!("{}: not a valid profile: {e}", path.display()))?;
+            let loaded = Loaded {
+                replaces_built_in: false,
+                profile,
+                origin: path.display().to_string(),
+                text,
+            };
+            match all
+                .iter_mut()
+                .find(|l| l.profile.name == loaded.profile.name)
+            {
+                Some(slot) => {
+                    let built_in = slot.origin == "built-in" || slot.replaces_built_in;
+                    *slot = Loaded {
+                        replaces_built_in: built_in,
+                        ..loaded
+                    };
+                }
+                None => all.push(loaded),
+            }
+        }
+    }
+    Ok(all)
 }
 
 /// Finds the profile a source names, or detects it from the header.
@@ -286,6 +405,10 @@ pub struct Mapping {
     pub nulls: Vec<String>,
     pub formats: Vec<String>,
     pub default_kind: String,
+    /// Duration field → the unit of the column it is read from.
+    pub units: BTreeMap<String, Unit>,
+    /// The profile's own zone for the export's times, if it has one.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 impl Mapping {
@@ -341,7 +464,22 @@ impl Mapping {
             Some(f) => vec![f.clone()],
             None => profile.timestamps.formats.clone(),
         };
+        let units = fields
+            .iter()
+            .filter(|(field, _)| model::is_duration_field(field))
+            .map(|(field, i)| {
+                let column = &header.names()[*i];
+                let unit = profile
+                    .units
+                    .iter()
+                    .find(|(c, _)| c.trim().eq_ignore_ascii_case(column.trim()))
+                    .map_or(Unit::Minutes, |(_, u)| *u);
+                (field.clone(), unit)
+            })
+            .collect();
         Ok(Mapping {
+            units,
+            timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
             fields,
             event_log,
             values,

@@ -54,7 +54,7 @@ pub enum Content {
     Json {
         records: Vec<Map<String, Value>>,
         header: HeaderIndex,
-        shape: &'static str,
+        shape: String,
     },
 }
 
@@ -312,7 +312,32 @@ const JSON_WRAPPERS: &[&str] = &[
     "incidents",
 ];
 
+/// Records that describe a ticket rather than being one carry its id in this key (Zendesk's
+/// `ticket_metrics` and side-loaded `metric_sets`).
+const RELATED_KEY: &str = "ticket_id";
+/// Related records' fields join their ticket's under this prefix (`metrics.reopens`).
+const RELATED_PREFIX: &str = "metrics";
+
 fn json_content(text: &[u8]) -> Result<Content, String> {
+    let (records, shape, related) = json_records(text)?;
+    let mut records = records;
+    let mut shape = shape.to_string();
+    if !related.is_empty() {
+        let joined = join_related(&mut records, related);
+        shape = format!("{shape}, {joined}");
+    }
+    json_with_header(records, shape)
+}
+
+/// The records of a JSON file, its shape, and the related records side-loaded beside them.
+type JsonRecords = (
+    Vec<Map<String, Value>>,
+    &'static str,
+    Vec<Map<String, Value>>,
+);
+
+fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
+    let mut related = Vec::new();
     let (records, shape) = match serde_json::from_slice::<Value>(text) {
         Ok(Value::Array(items)) => (objects(items, "the top-level array")?, "array"),
         Ok(Value::Object(mut obj)) => {
@@ -333,7 +358,21 @@ fn json_content(text: &[u8]) -> Result<Content, String> {
                     let Some(Value::Array(items)) = obj.remove(&k) else {
                         unreachable!()
                     };
+                    for (name, value) in obj {
+                        if let Value::Array(side) = value
+                            && side.first().is_some_and(|r| r.get(RELATED_KEY).is_some())
+                        {
+                            related.extend(objects(side, &format!("`{name}`"))?);
+                        }
+                    }
                     (objects(items, &format!("`{k}`"))?, "wrapped list")
+                }
+                // `{"ticket": {...}}`, as a single-record API call returns it.
+                None if obj.len() == 1 && obj.values().all(Value::is_object) => {
+                    let Some(Value::Object(record)) = obj.into_values().next() else {
+                        unreachable!()
+                    };
+                    (vec![record], "wrapped object")
                 }
                 None if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
                 None => (vec![obj], "single object"),
@@ -343,6 +382,83 @@ fn json_content(text: &[u8]) -> Result<Content, String> {
         Err(_) if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
         Err(e) => return Err(format!("not valid JSON: {e}")),
     };
+    Ok((records, shape, related))
+}
+
+/// Merges related records into their tickets (matched on `id` = `ticket_id`); says how many
+/// joined and how many found no ticket.
+fn join_related(records: &mut [Map<String, Value>], related: Vec<Map<String, Value>>) -> String {
+    let key = |v: &Value| cell(v).unwrap_or_default();
+    let mut by_ticket: std::collections::HashMap<String, Map<String, Value>> =
+        std::collections::HashMap::with_capacity(related.len());
+    let total = related.len();
+    for r in related {
+        if let Some(id) = r.get(RELATED_KEY).map(key) {
+            by_ticket.entry(id).or_insert(r);
+        }
+    }
+    let mut joined = 0usize;
+    for record in records.iter_mut() {
+        let Some(id) = record.get("id").map(key) else {
+            continue;
+        };
+        if let Some(extra) = by_ticket.remove(&id) {
+            joined += 1;
+            record.insert(RELATED_PREFIX.to_string(), Value::Object(extra));
+        }
+    }
+    let orphans = total - joined;
+    if orphans == 0 {
+        format!("{joined} related records joined on {RELATED_KEY}")
+    } else {
+        format!("{joined} related records joined on {RELATED_KEY}, {orphans} without a ticket")
+    }
+}
+
+/// Records from files that only describe tickets (a Zendesk `ticket_metrics` export), to join
+/// into a source's tickets.
+pub fn related_records(path: &Path, shown: &str) -> Result<Vec<Map<String, Value>>, IngestError> {
+    let fail = |message: String| IngestError::Unreadable {
+        file: shown.to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| fail(format!("cannot decompress it: {e}")))?;
+        out
+    } else {
+        bytes
+    };
+    let (mut records, _, side) = json_records(&bytes).map_err(fail)?;
+    records.extend(side);
+    if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
+        return Err(fail(format!(
+            "record {} has no `{RELATED_KEY}`: related records name the ticket they describe",
+            i + 1
+        )));
+    }
+    Ok(records)
+}
+
+impl ExportFile {
+    /// Joins related records (read by [`related_records`]) into a JSON export's tickets.
+    pub fn join_related(&mut self, related: Vec<Map<String, Value>>) -> Result<(), String> {
+        let Content::Json { records, shape, .. } = &mut self.content else {
+            return Err("related records join JSON exports only; this export is CSV".to_string());
+        };
+        let mut taken = std::mem::take(records);
+        let joined = join_related(&mut taken, related);
+        let shape = format!("{shape}, {joined}");
+        // Flattening is idempotent: the joined object becomes `metrics.<field>` keys.
+        self.content = json_with_header(taken, shape)?;
+        Ok(())
+    }
+}
+
+fn json_with_header(records: Vec<Map<String, Value>>, shape: String) -> Result<Content, String> {
     let mut names: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let flat: Vec<Map<String, Value>> = records.into_iter().map(flatten).collect();
@@ -359,7 +475,7 @@ fn json_content(text: &[u8]) -> Result<Content, String> {
     Ok(Content::Json {
         records: flat,
         header: HeaderIndex::new(names),
-        shape,
+        shape: shape.to_string(),
     })
 }
 
@@ -790,6 +906,13 @@ mod tests {
         };
         assert_eq!(shape, "NDJSON");
         assert_eq!(records.len(), 2);
+        assert_eq!(header.names(), &["id", "stats.resolved_at"]);
+
+        let single = br#"{"ticket": {"id": 266, "stats": {"resolved_at": null}}}"#;
+        let Content::Json { header, shape, .. } = json_content(single).unwrap() else {
+            panic!()
+        };
+        assert_eq!(shape, "wrapped object");
         assert_eq!(header.names(), &["id", "stats.resolved_at"]);
 
         assert!(json_content(b"[1, 2]").err().unwrap().contains("record 1"));

@@ -59,6 +59,60 @@ pub fn choose_format(
     Ok(best.map(|(_, f)| f.clone()))
 }
 
+/// Whether a column has values and `format` reads none of its sampled ones.
+pub fn reads_none(frame: &DataFrame, column: &str, format: &str) -> PolarsResult<bool> {
+    let s = frame.column(column)?.str()?;
+    let mut sample = s.iter().flatten().take(SAMPLE).peekable();
+    if sample.peek().is_none() {
+        return Ok(false);
+    }
+    Ok(!sample.any(|v| parses(v, format)))
+}
+
+/// Formats that read the values of a column `primary` leaves unread, in the profile's order,
+/// so that a column mixing two shapes (`25/Feb/26 10:17 PM` and `2026-02-25 22:17`) reads whole.
+/// A format is taken only if it reads nothing an earlier one reads: `%d/%m` beside `%m/%d`
+/// would read the same text as two dates, so such a pair never mixes.
+pub fn also_written_in(
+    frame: &DataFrame,
+    column: &str,
+    primary: &str,
+    formats: &[String],
+) -> PolarsResult<Vec<String>> {
+    let s = frame.column(column)?.str()?;
+    let sample: Vec<&str> = s.iter().flatten().take(SAMPLE).collect();
+    let mut taken: Vec<&str> = vec![primary];
+    let unread = |taken: &[&str]| -> Vec<&str> {
+        sample
+            .iter()
+            .copied()
+            .filter(|v| !taken.iter().any(|f| parses(v, f)))
+            .collect()
+    };
+    let mut extra = Vec::new();
+    for f in formats {
+        let left = unread(&taken);
+        if left.is_empty() {
+            break;
+        }
+        let read_before = sample
+            .iter()
+            .any(|v| taken.iter().any(|t| parses(v, t)) && parses(v, f));
+        if !read_before && left.iter().any(|v| parses(v, f)) {
+            taken.push(f);
+            extra.push(f.clone());
+        }
+    }
+    Ok(extra)
+}
+
+/// Text → naive local date-time in the first of `formats` that reads it.
+pub fn naive_any(text: Expr, formats: &[String]) -> Expr {
+    let mut parsed = formats.iter().map(|f| naive(text.clone(), f));
+    let first = parsed.next().expect("at least one format");
+    parsed.fold(first, |acc, next| acc.fill_null(next))
+}
+
 fn parses(value: &str, format: &str) -> bool {
     NaiveDateTime::parse_from_str(value, format).is_ok()
 }

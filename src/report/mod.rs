@@ -7,8 +7,10 @@ pub mod files;
 pub mod format;
 pub mod previous;
 pub mod publish;
+pub mod reconciliation;
 pub mod render;
 pub mod sla;
+pub mod sources;
 pub mod view;
 pub mod workbook;
 

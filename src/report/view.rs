@@ -31,6 +31,8 @@ pub struct ReportView {
     pub quality: Quality,
     pub definitions: Vec<Definition>,
     pub sla: Option<super::sla::SlaView>,
+    pub reconciliation: Option<super::reconciliation::Reconciliation>,
+    pub sources: Vec<super::sources::SourceCount>,
     /// Tickets created and resolved per month, the twelve months up to the period's end.
     pub trend: Vec<TrendRow>,
     pub charts: Charts,
@@ -371,6 +373,8 @@ pub fn build(
     let bands = super::distribution::build(result)?;
     Ok(ReportView {
         sla: super::sla::build(result)?,
+        reconciliation: super::reconciliation::build(result)?,
+        sources: super::sources::build(result)?,
         charts: Charts {
             resolve_bands: bands.as_ref().map(|(_, chart)| chart.clone()),
             ..charts(result, currency)

@@ -1,6 +1,7 @@
 mod browser;
 mod catalogue;
 mod check;
+mod desks;
 mod errors;
 mod formats;
 mod oracle;
