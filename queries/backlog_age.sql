@@ -4,6 +4,7 @@
 -- age bucket (whole days: 0-1, 2-5, 6-30, 31-90, >90) as the `age_bucket` dimension.
 WITH open_tickets AS (
     SELECT *,
+           epoch_us($backlog_at::TIMESTAMPTZ) - epoch_us(created_at) AS age_us,
            (epoch_us($backlog_at::TIMESTAMPTZ) - epoch_us(created_at)) / 86400e6 AS age_days,
            created_at < $backlog_at
              AND NOT coalesce(resolved_at <= $backlog_at, false)
@@ -15,7 +16,9 @@ agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
            count(*) FILTER (WHERE is_open) AS n,
-           avg(age_days) FILTER (WHERE is_open) AS mean,
+           -- an integer sum: a float sum's digits would depend on the order threads add in
+           CAST(sum(age_us) FILTER (WHERE is_open) AS DOUBLE)
+               / nullif(count(*) FILTER (WHERE is_open), 0) / 86400e6 AS mean,
            quantile_cont(age_days, [0.5, 0.9]) FILTER (WHERE is_open) AS q
     FROM open_tickets
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))

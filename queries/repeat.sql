@@ -6,20 +6,33 @@
 WITH incidents AS (
     SELECT * FROM ledger_keyed WHERE kind = 'incident' AND NOT is_cancelled
 ),
-resolutions AS (
-    SELECT repeat_key, resolved_at FROM incidents
-    WHERE repeat_key IS NOT NULL AND resolved_at IS NOT NULL
+cohort AS (
+    SELECT source, id, repeat_key, created_at FROM incidents
+    WHERE repeat_key IS NOT NULL
+      AND created_at >= $period_start AND created_at < $period_end
 ),
-flagged AS (
+resolutions AS (
+    -- only those that can precede a cohort incident within the window
+    SELECT repeat_key, resolved_at FROM incidents
+    WHERE repeat_key IS NOT NULL AND resolved_at < $period_end
+      AND epoch_us(resolved_at) >= epoch_us($period_start::TIMESTAMPTZ) - repeat_window_us()
+),
+repeats AS (
     -- the latest resolution of an incident with the same key before B's creation (B's own
     -- resolution comes after its creation, so it is never B itself)
-    SELECT b.*,
-           b.created_at >= $period_start AND b.created_at < $period_end AS in_cohort,
-           b.repeat_key IS NOT NULL
-             AND epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us() AS is_repeat
-    FROM incidents b
-    ASOF LEFT JOIN resolutions a
+    SELECT b.source, b.id
+    FROM cohort b
+    ASOF JOIN resolutions a
       ON a.repeat_key = b.repeat_key AND b.created_at > a.resolved_at
+    WHERE epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us()
+),
+flagged AS (
+    -- every incident stays, so that a breakdown lists its keys even with an empty cohort
+    SELECT i.*,
+           i.created_at >= $period_start AND i.created_at < $period_end AS in_cohort,
+           r.id IS NOT NULL AS is_repeat
+    FROM incidents i
+    LEFT JOIN repeats r ON r.source = i.source AND r.id = i.id
 )
 SELECT 'repeat_incident_pct' AS kpi, 'value' AS stat,
        dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
