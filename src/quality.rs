@@ -86,11 +86,23 @@ pub fn assess(
 
     let mut notes = Vec::new();
     let sources: BTreeSet<&str> = inputs.iter().map(|i| i.source.as_str()).collect();
+    let with_reopen_count: BTreeSet<String> = engine
+        .query("SELECT DISTINCT source FROM ledger WHERE reopen_count IS NOT NULL")?
+        .iter()
+        .flat_map(|b| column_strings(b, "source").unwrap_or_default())
+        .flatten()
+        .collect();
     for s in &sources {
         if !sources_with_history.contains(*s) {
-            notes.push(format!(
-                "{s}: the export has no status history, so reopens come only from its reopen count and pause time was not available"
-            ));
+            notes.push(if with_reopen_count.contains(*s) {
+                format!(
+                    "{s}: the export has no status history, so reopens come only from its reopen count and pause time was not available"
+                )
+            } else {
+                format!(
+                    "{s}: the export has neither status history nor a reopen count, so its reopens are not measured (counted as missing) and pause time was not available"
+                )
+            });
         }
     }
 

@@ -346,6 +346,14 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
     ] {
         assert!(md.contains(line), "missing {line} in\n{md}");
     }
+    assert!(
+        md.contains("jsm: the export has neither status history nor a reopen count"),
+        "{md}"
+    );
+    assert!(
+        md.contains("servicenow: the export has no status history, so reopens come only from its reopen count"),
+        "{md}"
+    );
 }
 
 #[test]
