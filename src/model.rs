@@ -63,6 +63,11 @@ pub const REPORTED_FIELDS: &[&str] = &[
     "reported_first_response_minutes",
 ];
 
+/// A canonical field taken from another where an export lacks it: Zendesk writes no first-reply
+/// instant, only the reply time, so `first_response_at` is created + that time. A run that
+/// reads the first field reads its stand-in too.
+pub const STAND_INS: &[(&str, &str)] = &[("first_response_at", "reported_first_response_minutes")];
+
 /// Canonical columns that hold a duration read in a unit (`[units]` of a profile): minutes.
 pub fn is_duration_field(name: &str) -> bool {
     name == "labor_minutes" || REPORTED_FIELDS.contains(&name)

@@ -273,15 +273,17 @@ pub fn profile_dirs(
 }
 
 fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
-    // A first response is derived from the reply time where the export has no instant (Zendesk).
-    let derives =
-        |f: &str| f == "reported_first_response_minutes" && catalogue.mentions("first_response_at");
+    let stands_in = |f: &str| {
+        model::STAND_INS
+            .iter()
+            .any(|(field, stand_in)| *stand_in == f && catalogue.mentions(field))
+    };
     let needed = |f: &str| {
         model::CORE_FIELDS.contains(&f)
             || options.ledger
             || catalogue.mentions(f)
             || config.repeat.key.iter().any(|k| k == f)
-            || derives(f)
+            || stands_in(f)
     };
     model::canonical_fields()
         .into_iter()

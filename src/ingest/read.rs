@@ -143,6 +143,22 @@ fn background_scan(on_disk: Bytes, text: Option<(Bytes, usize, u8, usize)>) -> S
     }))
 }
 
+fn is_gzip(bytes: &Bytes) -> bool {
+    bytes.as_slice().starts_with(&[0x1f, 0x8b])
+}
+
+/// The file's bytes, decompressed when they are gzip's, whatever the file is called.
+fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
+    if !is_gzip(on_disk) {
+        return Ok(on_disk.clone());
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(on_disk.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| format!("it looks gzip-compressed but cannot be decompressed: {e}"))?;
+    Ok(Bytes::Owned(Arc::new(out)))
+}
+
 fn map_file(path: &Path) -> std::io::Result<Bytes> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() == 0 {
@@ -163,21 +179,8 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
         message,
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let compressed = on_disk.as_slice().starts_with(&[0x1f, 0x8b]);
-    let bytes = if compressed {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(on_disk.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                fail(format!(
-                    "it looks gzip-compressed but cannot be decompressed: {e}"
-                ))
-            })?;
-        Bytes::Owned(Arc::new(out))
-    } else {
-        on_disk.clone()
-    };
-    let (text, start, encoding) = decode(bytes);
+    let compressed = is_gzip(&on_disk);
+    let (text, start, encoding) = decode(gunzip(&on_disk).map_err(fail)?);
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {
@@ -422,17 +425,9 @@ pub fn related_records(path: &Path, shown: &str) -> Result<Vec<Map<String, Value
         file: shown.to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| fail(format!("cannot decompress it: {e}")))?;
-        out
-    } else {
-        bytes
-    };
-    let (mut records, _, side) = json_records(&bytes).map_err(fail)?;
+    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let (text, start, _) = decode(gunzip(&on_disk).map_err(fail)?);
+    let (mut records, _, side) = json_records(&text.as_slice()[start..]).map_err(fail)?;
     records.extend(side);
     if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
         return Err(fail(format!(

@@ -83,17 +83,7 @@ pub fn tables(result: &RunResult) -> Result<Vec<Table>, EngineError> {
             })
             .collect()
     };
-    let months = of("month")
-        .into_iter()
-        .map(|r| {
-            vec![
-                Cell::Text(r.key.clone()),
-                Cell::Count(r.n),
-                Cell::Count(r.missing),
-                Cell::Money(r.value),
-            ]
-        })
-        .collect();
+    let months = split("month");
     Ok(vec![
         Table {
             sheet: "Service",

@@ -296,19 +296,6 @@ pub fn expected(
                     && !matches!(w[1], "resolved" | "closed" | "cancelled")
             })
     };
-    let none = || "(none)".to_string();
-    let keys = |t: &Ticket| -> Vec<(String, String)> {
-        vec![
-            ("all".into(), "all".into()),
-            ("priority".into(), t.priority.clone().unwrap_or_else(none)),
-            ("kind".into(), "incident".into()),
-            ("service".into(), t.service.clone().unwrap_or_else(none)),
-            (
-                "assignment_group".into(),
-                t.group.clone().unwrap_or_else(none),
-            ),
-        ]
-    };
     let mut groups: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
     for t in &known {
         for k in keys(t) {

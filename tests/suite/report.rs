@@ -24,6 +24,14 @@ fn ok(out: std::process::Output) -> std::process::Output {
     out
 }
 
+/// `deskpulse report sample_data [args] --out OUT`, which must succeed.
+fn report_sample(out: &Path, args: &[&str]) {
+    let mut all = vec!["report", "sample_data"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out.to_str().unwrap()]);
+    ok(sample(&all));
+}
+
 fn publish(site: &Path, period: &str) {
     ok(sample(&[
         "publish",
@@ -113,14 +121,7 @@ pub fn visible_text(html: &str) -> String {
 #[test]
 fn snapshot_of_the_html_text_on_sample_data() {
     let out = tempfile::tempdir().unwrap();
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--period",
-        "2026-10",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]));
+    report_sample(out.path(), &["--period", "2026-10"]);
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     let text = visible_text(&html).replace(env!("CARGO_PKG_VERSION"), "[version]");
     insta::assert_snapshot!("sample_report_html_text", text);
@@ -129,12 +130,7 @@ fn snapshot_of_the_html_text_on_sample_data() {
 #[test]
 fn the_markdown_fits_a_ci_job_summary() {
     let out = tempfile::tempdir().unwrap();
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]));
+    report_sample(out.path(), &[]);
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.len() < 1 << 20, "{} bytes", md.len());
     // GitHub job summaries render tables; raw HTML is not needed and links would point nowhere.
@@ -172,25 +168,17 @@ fn previous_kpis_json_gives_each_headline_its_change() {
     let dir = tempfile::tempdir().unwrap();
     let before = dir.path().join("before");
     let now = dir.path().join("now");
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--period",
-        "2026-09",
-        "--out",
-        before.to_str().unwrap(),
-    ]));
+    report_sample(&before, &["--period", "2026-09"]);
     let previous = before.join("kpis.json");
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--period",
-        "2026-10",
-        "--previous",
-        previous.to_str().unwrap(),
-        "--out",
-        now.to_str().unwrap(),
-    ]));
+    report_sample(
+        &now,
+        &[
+            "--period",
+            "2026-10",
+            "--previous",
+            previous.to_str().unwrap(),
+        ],
+    );
     let (a, b) = (read_json(&previous), read_json(&now.join("kpis.json")));
     let change = |kpi: &str| {
         value(&b, kpi, "value", "all", "all").unwrap()
@@ -231,14 +219,7 @@ fn previous_kpis_json_gives_each_headline_its_change() {
     }
     // Without --previous there is no change to show.
     let plain = dir.path().join("plain");
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--period",
-        "2026-10",
-        "--out",
-        plain.to_str().unwrap(),
-    ]));
+    report_sample(&plain, &["--period", "2026-10"]);
     let md = std::fs::read_to_string(plain.join("report.md")).unwrap();
     assert!(
         !md.contains("vs 2026-09") && !md.contains(&sla_shown),
@@ -433,14 +414,7 @@ INC3,2026-10-02 09:00:00,\"\"\"><img src=x onerror=alert(3)>\",1 - Critical,In P
 #[test]
 fn the_resolve_time_distribution_adds_up_to_the_ledger() {
     let out = tempfile::tempdir().unwrap();
-    ok(sample(&[
-        "report",
-        "sample_data",
-        "--period",
-        "2026-10",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]));
+    report_sample(out.path(), &["--period", "2026-10"]);
     // Independently: bands of resolve_hours over the ledger's incidents resolved in October.
     let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00+02:00").unwrap();
     let end = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00+01:00").unwrap();

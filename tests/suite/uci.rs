@@ -47,22 +47,25 @@ profile = "servicenow"
 timezone = "America/Sao_Paulo"
 "#;
 
+/// Local midnight in São Paulo, the log's zone, as a UTC instant.
+fn midnight((y, m, d): (i32, u32, u32)) -> chrono::DateTime<chrono::Utc> {
+    Sao_Paulo
+        .with_ymd_and_hms(y, m, d, 0, 0, 0)
+        .earliest()
+        .unwrap()
+        .to_utc()
+}
+
 fn check(period_args: &[&str], start: (i32, u32, u32), end: (i32, u32, u32)) -> serde_json::Value {
     let dir = project(CONFIG, &[("incident_event_log.csv", log_csv())]);
     let doc = kpis(dir.path(), period_args);
-    let t = |(y, m, d): (i32, u32, u32)| {
-        Sao_Paulo
-            .with_ymd_and_hms(y, m, d, 0, 0, 0)
-            .earliest()
-            .unwrap()
-            .to_utc()
-    };
     let source = Source {
         path: log_csv(),
         format: "%d/%m/%Y %H:%M",
         tz: Sao_Paulo,
     };
-    let (expected, counts) = oracle::expected(&source, t(start), t(end), t(end));
+    let (expected, counts) =
+        oracle::expected(&source, midnight(start), midnight(end), midnight(end));
     assert_matches(&kpi_rows(&doc), &expected);
     let input = &doc["inputs"][0];
     assert_eq!(input["rows"].as_u64(), Some(counts.rows));
@@ -152,13 +155,6 @@ fn business_hours_and_slas_with_pauses_match_the_independent_computation() {
         ("P3", (40, true)),
         ("P4", (80, true)),
     ]);
-    let t = |(y, m, d): (i32, u32, u32)| {
-        Sao_Paulo
-            .with_ymd_and_hms(y, m, d, 0, 0, 0)
-            .earliest()
-            .unwrap()
-            .to_utc()
-    };
     for (args, start, end) in [
         (vec!["--period", "2016-03"], (2016, 3, 1), (2016, 4, 1)),
         (
@@ -168,8 +164,14 @@ fn business_hours_and_slas_with_pauses_match_the_independent_computation() {
         ),
     ] {
         let doc = kpis(dir.path(), &args);
-        let expected =
-            oracle::expected_business(&source, t(start), t(end), t(end), &office, &targets);
+        let expected = oracle::expected_business(
+            &source,
+            midnight(start),
+            midnight(end),
+            midnight(end),
+            &office,
+            &targets,
+        );
         assert_matches(&kpi_rows(&doc), &expected);
         // Pauses make the business clock shorter than the wall clock, never longer.
         let business = value(&doc, "mttr_business_hours", "mean", "all", "all").unwrap();
