@@ -11,6 +11,12 @@ WITH open_tickets AS (
              AND NOT coalesce(closed_at <= $backlog_at, false) AS is_open
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
+      AND created_at < $backlog_at
+      AND NOT coalesce(resolved_at <= $backlog_at, false)
+      AND NOT coalesce(closed_at <= $backlog_at, false)
+    UNION ALL BY NAME
+    -- every service-ticket key, for the keys with nothing open
+    SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 ),
 agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,

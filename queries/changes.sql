@@ -4,9 +4,10 @@
 -- failure_window_days after the change's close names it as the change that caused it
 -- (caused_by_change = the change's id, in the same source or another).
 WITH changes AS (
-    SELECT *, closed_at >= $period_start AND closed_at < $period_end AS in_cohort
+    SELECT *, true AS in_cohort
     FROM ledger_keyed
     WHERE kind = 'change' AND NOT is_cancelled
+      AND closed_at >= $period_start AND closed_at < $period_end
 ),
 caused AS (
     SELECT DISTINCT c.source, c.id
@@ -31,6 +32,9 @@ agg AS (
                x.id IS NOT NULL AS caused_incident
         FROM changes c
         LEFT JOIN caused x ON x.source = c.source AND x.id = c.id
+        UNION ALL BY NAME
+        -- every change key, for the keys with no change closed in the period
+        SELECT * FROM ledger_keys WHERE kind = 'change' AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
     HAVING EXISTS (SELECT 1 FROM ledger WHERE kind = 'change')

@@ -15,6 +15,8 @@ WITH costed AS (
     FROM ledger_keyed l
     LEFT JOIN cost_rates r ON r.assignment_group = l.assignment_group
     WHERE NOT l.is_cancelled AND costs_configured()
+      AND ((l.resolved_at >= $period_start AND l.resolved_at < $period_end)
+           OR trend_month(l.resolved_at) IS NOT NULL)
 ),
 labor AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
@@ -22,9 +24,21 @@ labor AS (
            count(*) FILTER (WHERE in_cohort) AS resolved,
            count(*) FILTER (WHERE in_cohort AND labor_cents IS NULL) AS without_labor,
            coalesce(sum(labor_cents) FILTER (WHERE in_cohort), 0) AS labor_cents
-    FROM costed
+    FROM (
+        SELECT * FROM costed WHERE in_cohort
+        UNION ALL BY NAME
+        -- every key, for the keys with nothing resolved in the period
+        SELECT * FROM ledger_keys WHERE NOT is_cancelled AND costs_configured()
+    )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
     HAVING costs_configured()
+),
+by_month AS (
+    SELECT trend_month(resolved_at) AS month, count(*) AS resolved,
+           count(*) FILTER (WHERE labor_cents IS NULL) AS without_labor,
+           sum(labor_cents) AS labor_cents
+    FROM costed
+    GROUP BY ALL
 ),
 fixed AS (
     SELECT coalesce(sum(fixed_cents), 0) AS cents FROM service_costs
@@ -52,13 +66,12 @@ lines AS (
     WHERE f.cents > 0
     UNION ALL
     -- by month
-    SELECT 'month', m.month, count(c.id), count(c.id) FILTER (WHERE c.labor_cents IS NULL),
-           coalesce(sum(c.labor_cents), 0)
+    SELECT 'month', m.month, coalesce(c.resolved, 0), coalesce(c.without_labor, 0),
+           coalesce(c.labor_cents, 0)
              + (SELECT coalesce(sum(CAST(round(monthly * 100) AS BIGINT)), 0) FROM service_costs)
     FROM trend_months m
-    LEFT JOIN costed c ON c.resolved_at >= m.month_start AND c.resolved_at < m.month_end
+    LEFT JOIN by_month c USING (month)
     WHERE costs_configured()
-    GROUP BY m.month
 )
 SELECT 'cost_total' AS kpi, 'value' AS stat, dimension, key, cents / 100.0 AS value,
        resolved AS n, without_labor AS missing, NULL AS numerator, NULL AS denominator

@@ -9,10 +9,14 @@ WITH agg AS (
            count(*) FILTER (WHERE in_cohort AND csat IN ('satisfied', 'dissatisfied')) AS answered,
            count(*) FILTER (WHERE in_cohort AND csat = 'offered') AS unanswered
     FROM (
-        SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+        SELECT *, true AS in_cohort
         FROM ledger_keyed
         WHERE is_service AND NOT is_cancelled
+          AND resolved_at >= $period_start AND resolved_at < $period_end
           AND EXISTS (SELECT 1 FROM ledger WHERE csat IS NOT NULL)
+        UNION ALL BY NAME
+        -- every service-ticket key, for the keys with nothing resolved in the period
+        SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
     HAVING EXISTS (SELECT 1 FROM ledger WHERE csat IS NOT NULL)

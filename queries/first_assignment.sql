@@ -11,10 +11,14 @@ SELECT 'first_assignment_resolution_pct' AS kpi, 'value' AS stat,
        count(*) FILTER (WHERE in_cohort AND reassignment_count = 0 AND NOT coalesce(reopened, false)) AS numerator,
        count(*) FILTER (WHERE in_cohort AND reassignment_count IS NOT NULL) AS denominator
 FROM (
-    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    SELECT *, true AS in_cohort
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
+      AND resolved_at >= $period_start AND resolved_at < $period_end
       AND EXISTS (SELECT 1 FROM ledger WHERE reassignment_count IS NOT NULL)
+    UNION ALL BY NAME
+    -- every service-ticket key, for the keys with nothing resolved in the period
+    SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 HAVING EXISTS (SELECT 1 FROM ledger WHERE reassignment_count IS NOT NULL)

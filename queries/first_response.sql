@@ -14,10 +14,14 @@ WITH agg AS (
            sum(first_response_business_us) FILTER (WHERE created_in_period) AS total_us_b,
            quantile_cont(first_response_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE created_in_period) AS q_b
     FROM (
-        SELECT *, created_at >= $period_start AND created_at < $period_end AS created_in_period
+        SELECT *, true AS created_in_period
         FROM ledger_keyed
         WHERE is_service AND NOT is_cancelled
+          AND created_at >= $period_start AND created_at < $period_end
           AND EXISTS (SELECT 1 FROM ledger WHERE first_response_at IS NOT NULL)
+        UNION ALL BY NAME
+        -- every service-ticket key, for the keys with nothing created in the period
+        SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
     -- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable

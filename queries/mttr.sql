@@ -14,9 +14,13 @@ WITH agg AS (
            sum(resolve_business_us) FILTER (WHERE resolved_in_period) AS total_us_b,
            quantile_cont(resolve_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE resolved_in_period) AS q_b
     FROM (
-        SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS resolved_in_period
+        SELECT *, true AS resolved_in_period
         FROM ledger_keyed
         WHERE kind = 'incident' AND NOT is_cancelled
+          AND resolved_at >= $period_start AND resolved_at < $period_end
+        UNION ALL BY NAME
+        -- every incident key, for the keys with no incident resolved in the period
+        SELECT * FROM ledger_keys WHERE kind = 'incident' AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 )

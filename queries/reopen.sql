@@ -12,10 +12,14 @@ SELECT 'reopen_pct' AS kpi, 'value' AS stat,
        count(*) FILTER (WHERE in_cohort AND reopened) AS numerator,
        count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL) AS denominator
 FROM (
-    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    SELECT *, true AS in_cohort
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
+      AND resolved_at >= $period_start AND resolved_at < $period_end
       AND EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)
+    UNION ALL BY NAME
+    -- every service-ticket key, for the keys with nothing resolved in the period
+    SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 HAVING EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)

@@ -27,12 +27,13 @@ repeats AS (
     WHERE epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us()
 ),
 flagged AS (
-    -- every incident stays, so that a breakdown lists its keys even with an empty cohort
-    SELECT i.*,
-           i.created_at >= $period_start AND i.created_at < $period_end AS in_cohort,
-           r.id IS NOT NULL AS is_repeat
+    SELECT i.*, true AS in_cohort, r.id IS NOT NULL AS is_repeat
     FROM incidents i
     LEFT JOIN repeats r ON r.source = i.source AND r.id = i.id
+    WHERE i.created_at >= $period_start AND i.created_at < $period_end
+    UNION ALL BY NAME
+    -- every incident key, so that a breakdown lists its keys even with an empty cohort
+    SELECT * FROM ledger_keys WHERE kind = 'incident' AND NOT is_cancelled
 )
 SELECT 'repeat_incident_pct' AS kpi, 'value' AS stat,
        dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,

@@ -4,17 +4,32 @@
 -- nowhere. Only service tickets whose priority has a policy, in every dimension.
 -- sla_breached_open counts the SLAs still running at as_of (no response, or no resolution yet)
 -- whose breach instant has passed.
-WITH slas AS (
-    SELECT *, 'sla_response_met_pct' AS kpi,
-           sla_response_state AS state, sla_response_decided_at AS decided_at,
-           sla_response_state = 'breached' AND first_response_at IS NULL AS breached_open
-    FROM ledger_keyed
+-- Only the SLAs decided in the period or breached and still open are aggregated; `ledger_keys`
+-- adds every key, so that a breakdown lists the keys with none.
+WITH decided AS (
+    SELECT *
+    FROM (
+        SELECT *, 'sla_response_met_pct' AS kpi,
+               sla_response_state AS state, sla_response_decided_at AS decided_at,
+               sla_response_state = 'breached' AND first_response_at IS NULL AS breached_open
+        FROM ledger_keyed
+        WHERE is_service AND NOT is_cancelled AND sla_response_target IS NOT NULL
+        UNION ALL
+        SELECT *, 'sla_resolution_met_pct',
+               sla_resolution_state, sla_resolution_decided_at,
+               sla_resolution_state = 'breached' AND resolved_at IS NULL AND closed_at IS NULL
+        FROM ledger_keyed
+        WHERE is_service AND NOT is_cancelled AND sla_resolution_target IS NOT NULL
+    )
+    WHERE (decided_at >= $period_start AND decided_at < $period_end) OR breached_open
+),
+slas AS (
+    SELECT * FROM decided
+    UNION ALL BY NAME
+    SELECT *, 'sla_response_met_pct' AS kpi FROM ledger_keys
     WHERE is_service AND NOT is_cancelled AND sla_response_target IS NOT NULL
-    UNION ALL
-    SELECT *, 'sla_resolution_met_pct',
-           sla_resolution_state, sla_resolution_decided_at,
-           sla_resolution_state = 'breached' AND resolved_at IS NULL AND closed_at IS NULL
-    FROM ledger_keyed
+    UNION ALL BY NAME
+    SELECT *, 'sla_resolution_met_pct' AS kpi FROM ledger_keys
     WHERE is_service AND NOT is_cancelled AND sla_resolution_target IS NOT NULL
 ),
 agg AS (

@@ -11,9 +11,13 @@ SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat,
        count(*) FILTER (WHERE in_cohort AND source_sla_met) AS numerator,
        count(*) FILTER (WHERE in_cohort AND source_sla_met IS NOT NULL) AS denominator
 FROM (
-    SELECT *, resolved_at >= $period_start AND resolved_at < $period_end AS in_cohort
+    SELECT *, true AS in_cohort
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
+      AND resolved_at >= $period_start AND resolved_at < $period_end
+    UNION ALL BY NAME
+    -- every service-ticket key, for the keys with nothing resolved in the period
+    SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 -- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable

@@ -2,6 +2,8 @@
 -- at $backlog_at, the period's end or as_of if that is earlier (service tickets: incidents and
 -- requests). Cancelled tickets count nowhere. Open means created before $backlog_at and neither
 -- resolved nor closed at or before it, judged by the ticket's final resolution and close times.
+-- Only the tickets of one of the three cohorts are aggregated; `ledger_keys` adds every key, so
+-- that a breakdown lists the keys whose cohorts are empty.
 WITH agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
@@ -14,8 +16,17 @@ WITH agg AS (
                               AND NOT coalesce(closed_at <= $backlog_at, false)) AS open,
            -- a key belongs to the resolved and backlog breakdowns only if service tickets have it
            bool_or(is_service) AS has_service_tickets
-    FROM ledger_keyed
-    WHERE NOT is_cancelled
+    FROM (
+        SELECT * FROM ledger_keyed
+        WHERE NOT is_cancelled
+          AND ((created_at >= $period_start AND created_at < $period_end)
+               OR (is_service AND resolved_at >= $period_start AND resolved_at < $period_end)
+               OR (is_service AND created_at < $backlog_at
+                   AND NOT coalesce(resolved_at <= $backlog_at, false)
+                   AND NOT coalesce(closed_at <= $backlog_at, false)))
+        UNION ALL BY NAME
+        SELECT * FROM ledger_keys WHERE NOT is_cancelled
+    )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 )
 SELECT k.kpi, 'value' AS stat, dimension, key,

@@ -428,6 +428,10 @@ impl Drop for Engine {
 /// - `ledger_keyed`: the ledger with one `dim_<dimension>` column per dimension (the key), to
 ///   `GROUP BY GROUPING SETS ((), (dim_priority), ...)` in one pass, with
 ///   `dimension_name(...)` and `dimension_key(...)` naming each grouping's rows;
+/// - `ledger_keys`: each distinct combination of those keys and the columns KPIs scope their
+///   tickets by (kind, is_service, is_cancelled, the SLA targets), a few hundred rows where the
+///   ledger has millions. A family aggregates only its cohort's tickets and adds these rows
+///   (`UNION ALL BY NAME`) so that its breakdown still lists every key of its scope;
 /// - `tickets`: the canonical ticket columns as known at as_of.
 fn dimension_sql() -> String {
     let dim = |d: &str| format!("dim_{d}");
@@ -446,6 +450,10 @@ fn dimension_sql() -> String {
         .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}') AS {}", dim(d)))
         .collect();
     let args: Vec<String> = DIMENSIONS.iter().map(|d| dim(d)).collect();
+    let mut raw: Vec<&str> = DIMENSIONS.to_vec();
+    if !raw.contains(&"kind") {
+        raw.push("kind");
+    }
     let name_cases: Vec<String> = DIMENSIONS
         .iter()
         .map(|d| format!("WHEN {} IS NOT NULL THEN '{d}'", dim(d)))
@@ -457,6 +465,10 @@ fn dimension_sql() -> String {
     format!(
         "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{names}]) AS dimension, unnest([{keys}]) AS key FROM ledger;
          CREATE OR REPLACE VIEW ledger_keyed AS SELECT *, {keyed} FROM ledger;
+         CREATE OR REPLACE TABLE ledger_keys AS
+             SELECT {keyed}, kind, is_service, is_cancelled, sla_response_target, sla_resolution_target
+             FROM (SELECT DISTINCT {raw}, is_service, is_cancelled,
+                          sla_response_target, sla_resolution_target FROM ledger);
          CREATE OR REPLACE MACRO dimension_name({args}) AS CASE {cases} ELSE 'all' END;
          CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');
          CREATE OR REPLACE VIEW tickets AS SELECT COLUMNS(lambda c: c IN ({columns})) FROM ledger;",
@@ -465,6 +477,7 @@ fn dimension_sql() -> String {
         keyed = keyed.join(", "),
         args = args.join(", "),
         cases = name_cases.join(" "),
+        raw = raw.join(", "),
         columns = ticket_columns.join(", "),
     )
 }

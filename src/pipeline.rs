@@ -217,9 +217,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &window,
             &tickets,
             &format!(
-                "{}\n{}",
+                "{}\n{}\n{}",
                 ledger::config_macros(&config),
-                costs::macros(&config.costs)
+                costs::macros(&config.costs),
+                trend_month_macro(&period)
             ),
             &unused,
         )?;
@@ -299,25 +300,7 @@ const TREND_MONTH_COLUMNS: [(&str, model::ColumnType); 3] = [
 
 /// The twelve calendar months up to the period's end, with their local boundaries in UTC.
 fn trend_months(period: &Period) -> PolarsResult<DataFrame> {
-    let tz = period.timezone;
-    let last = period::local_date(period.end - chrono::Duration::microseconds(1), tz);
-    let mut months = vec![PeriodKind::month_of(last)];
-    for _ in 1..12 {
-        let previous = months.last().expect("not empty").previous();
-        months.push(previous);
-    }
-    months.reverse();
-    let bounds: Vec<(String, i64, i64)> = months
-        .iter()
-        .map(|m| {
-            let (first, next) = m.dates();
-            (
-                m.to_string(),
-                period::local_midnight(first, tz).timestamp_micros(),
-                period::local_midnight(next, tz).timestamp_micros(),
-            )
-        })
-        .collect();
+    let bounds = trend_bounds(period);
     let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     DataFrame::new(
         bounds.len(),
@@ -338,6 +321,48 @@ fn trend_months(period: &Period) -> PolarsResult<DataFrame> {
             .cast(&utc)?,
         ],
     )
+}
+
+/// `trend_month(t)`: the trend month (`2026-10`) an instant falls in, null outside the twelve.
+/// A chain of comparisons with constants: a range join of every ticket with `trend_months`
+/// would sort them all.
+fn trend_month_macro(period: &Period) -> String {
+    let at = |us: i64| {
+        let t = DateTime::<Utc>::from_timestamp_micros(us).expect("a month boundary is in range");
+        format!("TIMESTAMPTZ '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+    };
+    let bounds = trend_bounds(period);
+    let mut cases = String::new();
+    if let Some(first) = bounds.first() {
+        cases.push_str(&format!(" WHEN t < {} THEN NULL", at(first.1)));
+    }
+    for (month, _, end) in &bounds {
+        cases.push_str(&format!(" WHEN t < {} THEN '{month}'", at(*end)));
+    }
+    format!("CREATE OR REPLACE MACRO trend_month(t) AS CASE{cases} END;")
+}
+
+/// Each trend month's name and local boundaries, in microseconds since the epoch.
+fn trend_bounds(period: &Period) -> Vec<(String, i64, i64)> {
+    let tz = period.timezone;
+    let last = period::local_date(period.end - chrono::Duration::microseconds(1), tz);
+    let mut months = vec![PeriodKind::month_of(last)];
+    for _ in 1..12 {
+        let previous = months.last().expect("not empty").previous();
+        months.push(previous);
+    }
+    months.reverse();
+    months
+        .iter()
+        .map(|m| {
+            let (first, next) = m.dates();
+            (
+                m.to_string(),
+                period::local_midnight(first, tz).timestamp_micros(),
+                period::local_midnight(next, tz).timestamp_micros(),
+            )
+        })
+        .collect()
 }
 
 fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {
