@@ -346,8 +346,10 @@ impl Engine {
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
         self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
+            let _t = crate::log::stage("ledger table");
             self.raw_execute(query, &sql, window)
         })?;
+        let _t = crate::log::stage("ledger keys");
         self.conn.execute_batch(&dimension_sql())?;
         Ok(())
     }

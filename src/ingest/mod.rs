@@ -1,6 +1,7 @@
 //! Ingest: exports in, canonical tables out (`tickets`, `status_changes`, `ingest_issues`),
 //! with a per-file account of every row.
 
+pub mod field_count;
 pub mod normalize;
 pub mod profile;
 pub mod profile_list;

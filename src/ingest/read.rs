@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::IngestError;
+use super::field_count::FieldCounter;
 use super::profile::HeaderIndex;
 
 /// Name of the column that carries each row's position in its file.
@@ -686,133 +687,6 @@ fn parse_csv(
         .finish()
 }
 
-/// Counts data rows and finds those whose field count differs from the header's. Quote-aware
-/// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote);
-/// blank lines are skipped, as the CSV reader skips them. Fed block by block, so that the same
-/// pass over a file can hash it too.
-pub struct FieldCounter {
-    separator: u8,
-    width: usize,
-    state: u8,
-    fields: usize,
-    blank: bool,
-    header: bool,
-    rows: u64,
-    malformed: Vec<MalformedRow>,
-}
-
-// States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
-// quotes (which closes the field or, doubled, is a literal quote).
-const START: u8 = 0;
-const UNQUOTED: u8 = 1;
-const QUOTED: u8 = 2;
-const QUOTE: u8 = 3;
-
-impl FieldCounter {
-    pub fn new(separator: u8, width: usize) -> Self {
-        FieldCounter {
-            separator,
-            width,
-            state: START,
-            fields: 1,
-            blank: true,
-            header: true,
-            rows: 0,
-            malformed: Vec::new(),
-        }
-    }
-
-    fn end_record(&mut self, blank: bool) {
-        if blank {
-            return;
-        }
-        if self.header {
-            self.header = false;
-            return;
-        }
-        self.rows += 1;
-        if self.fields != self.width {
-            self.malformed.push(MalformedRow {
-                row: self.rows + 1,
-                problem: format!(
-                    "row has {} fields, the header has {}",
-                    self.fields, self.width
-                ),
-            });
-        }
-    }
-
-    pub fn feed(&mut self, bytes: &[u8]) {
-        let separator = self.separator;
-        let mut state = self.state;
-        for &b in bytes {
-            match state {
-                QUOTED => {
-                    if b == b'"' {
-                        state = QUOTE;
-                    }
-                }
-                QUOTE => {
-                    state = if b == b'"' { QUOTED } else { UNQUOTED };
-                    if b == separator {
-                        self.fields += 1;
-                        state = START;
-                    } else if b == b'\n' {
-                        self.end_record(false);
-                        self.fields = 1;
-                        self.blank = true;
-                        state = START;
-                    }
-                }
-                _ => {
-                    if b == separator {
-                        self.fields += 1;
-                        self.blank = false;
-                        state = START;
-                    } else if b == b'\n' {
-                        let blank = self.blank && self.fields == 1;
-                        self.end_record(blank);
-                        self.fields = 1;
-                        self.blank = true;
-                        state = START;
-                    } else if b == b'"' && state == START {
-                        self.blank = false;
-                        state = QUOTED;
-                    } else if b != b'\r' {
-                        self.blank = false;
-                        state = UNQUOTED;
-                    }
-                }
-            }
-        }
-        self.state = state;
-    }
-
-    /// Data rows, and the rows whose field count is wrong.
-    pub fn finish(mut self) -> Result<(u64, Vec<MalformedRow>), String> {
-        if self.state == QUOTED {
-            return Err(format!(
-                "a quoted field is never closed (the file ends inside it, after row {})",
-                self.rows + 1
-            ));
-        }
-        let blank = self.blank && self.fields == 1;
-        self.end_record(blank);
-        Ok((self.rows, self.malformed))
-    }
-}
-
-#[cfg(test)]
-fn check_field_counts(
-    text: &[u8],
-    separator: u8,
-    width: usize,
-) -> Result<(u64, Vec<MalformedRow>), String> {
-    let mut counter = FieldCounter::new(separator, width);
-    counter.feed(text);
-    counter.finish()
-}
-
 fn read_json(
     export: &ExportFile,
     records: &[Map<String, Value>],
@@ -912,15 +786,5 @@ mod tests {
 
         assert!(json_content(b"[1, 2]").err().unwrap().contains("record 1"));
         assert!(json_content(b"{\"result\": [").is_err());
-    }
-
-    #[test]
-    fn field_counts_are_checked() {
-        let (rows, bad) =
-            check_field_counts(b"a,b,c\n1,2,3\n1,2\n\"x\ny\",2,3,4\n", b',', 3).unwrap();
-        assert_eq!(rows, 3);
-        assert_eq!(bad.len(), 2);
-        assert_eq!(bad[0].row, 3);
-        assert_eq!(bad[1].row, 4);
     }
 }
