@@ -239,6 +239,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let written = report::write_report(&result, &args.out, previous.as_ref());
             crate::log::done();
             let written = written?;
+            result.leave();
             if !quiet {
                 let html = written.iter().find(|p| p.ends_with("report.html"));
                 eprintln!(
@@ -265,6 +266,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     args.site.join("index.html").display()
                 );
             }
+            result.leave();
             Ok(exit::OK)
         }
         Command::Profiles(args) => {
@@ -329,6 +331,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             }
+            result.leave();
             Ok(if breached > 0 {
                 exit::BREACHED
             } else {
@@ -349,6 +352,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 KpiFormat::Csv => kpi_csv(&rows)?,
             };
             stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            result.leave();
             Ok(exit::OK)
         }
     }

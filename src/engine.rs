@@ -134,11 +134,17 @@ impl Engine {
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
     ) -> Result<(), EngineError> {
-        self.with_arrow_view(name, &format!("__source_{name}"), frame, columns, |view| {
-            self.raw_query(&format!(
-                "CREATE OR REPLACE TABLE {name} AS SELECT * FROM \"{view}\""
-            ))
-        })
+        self.with_arrow_view(
+            name,
+            &format!("__source_{name}"),
+            frame,
+            columns,
+            |view, _| {
+                self.raw_query(&format!(
+                    "CREATE OR REPLACE TABLE {name} AS SELECT * FROM \"{view}\""
+                ))
+            },
+        )
     }
 
     /// Runs `f` while `view` is a temporary view (on the raw connection) of the frame's Arrow
@@ -154,7 +160,7 @@ impl Engine {
         view: &str,
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
-        f: impl FnOnce(&str) -> Result<T, EngineError>,
+        f: impl FnOnce(&str, &[String]) -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
         let height = frame.height();
         let present: Vec<&str> = columns
@@ -219,7 +225,10 @@ impl Engine {
                     select.join(", ")
                 ))
             })
-            .and_then(|()| f(view));
+            .and_then(|()| {
+                let present: Vec<String> = present.iter().map(|c| c.to_string()).collect();
+                f(view, &present)
+            });
         let dropped = self
             .raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""))
             .and(self.raw_query(&format!("DROP VIEW IF EXISTS \"{arrow_view}\"")))
@@ -228,69 +237,6 @@ impl Engine {
         let value = outcome?;
         dropped?;
         Ok(value)
-    }
-
-    /// Runs a query file's statement on the raw connection with its named parameters bound.
-    fn raw_execute(
-        &self,
-        query: &QueryFile,
-        sql: &str,
-        window: &Window,
-    ) -> Result<(), EngineError> {
-        let fail = |message: String| EngineError::Query {
-            query: query.id.clone(),
-            origin: query.origin.clone(),
-            message,
-        };
-        let sql_c = cstring(sql);
-        // SAFETY: the prepared statement and the result are destroyed on every path; strings
-        // DuckDB returns are copied before they are freed.
-        unsafe {
-            let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
-            if ffi::duckdb_prepare(self.raw, sql_c.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
-                let e = ffi::duckdb_prepare_error(stmt);
-                let message = if e.is_null() {
-                    "cannot prepare the statement".to_string()
-                } else {
-                    CStr::from_ptr(e).to_string_lossy().into_owned()
-                };
-                ffi::duckdb_destroy_prepare(&mut stmt);
-                return Err(fail(message));
-            }
-            let mut bound: Result<(), EngineError> = Ok(());
-            for i in 1..=ffi::duckdb_nparams(stmt) {
-                let name = take_c_error(ffi::duckdb_parameter_name(stmt, i) as *mut c_char);
-                match param_value(query, &name, window) {
-                    Ok(value) => {
-                        let value_c = cstring(&value);
-                        ffi::duckdb_bind_varchar(stmt, i, value_c.as_ptr());
-                    }
-                    Err(e) => {
-                        bound = Err(e);
-                        break;
-                    }
-                }
-            }
-            if let Err(e) = bound {
-                ffi::duckdb_destroy_prepare(&mut stmt);
-                return Err(e);
-            }
-            let mut result: ffi::duckdb_result = std::mem::zeroed();
-            let state = ffi::duckdb_execute_prepared(stmt, &mut result);
-            let outcome = if state == ffi::DuckDBSuccess {
-                Ok(())
-            } else {
-                let e = ffi::duckdb_result_error(&mut result);
-                Err(fail(if e.is_null() {
-                    "the statement failed".to_string()
-                } else {
-                    CStr::from_ptr(e).to_string_lossy().into_owned()
-                }))
-            };
-            ffi::duckdb_destroy_result(&mut result);
-            ffi::duckdb_destroy_prepare(&mut stmt);
-            outcome
-        }
     }
 
     /// Runs a statement on the raw connection.
@@ -316,10 +262,13 @@ impl Engine {
         }
     }
 
-    /// Builds the ledger table from its query over the tickets, which DuckDB reads straight from
-    /// their Arrow buffers; then the views KPI queries use besides it: `ledger_dims` (every
-    /// ledger row once per dimension, with the key it has there: `all`, its value, or `(none)`)
-    /// and `tickets` (the canonical ticket columns as known at as_of).
+    /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
+    /// ticket column; the columns no ticket has a value in are typed nulls, not stored), the
+    /// `ledger` view (its query, with the window's instants written in), and besides it
+    /// `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
+    ///
+    /// The ledger is a view, not a table: a KPI query reads a handful of its forty-odd columns,
+    /// and storing all of them for a million tickets took longer than every query together.
     pub fn build_ledger(
         &self,
         query: &QueryFile,
@@ -329,26 +278,58 @@ impl Engine {
         unused: &[String],
     ) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
+        let body = inline_params(query, window)?;
         let sql = if unused.is_empty() {
-            format!("CREATE OR REPLACE TABLE ledger AS\n{}", query.sql)
+            format!("CREATE OR REPLACE VIEW ledger AS\n{body}")
         } else {
             let names: Vec<String> = unused
                 .iter()
                 .map(|c| format!("'{}'", c.replace('\'', "''")))
                 .collect();
             format!(
-                "CREATE OR REPLACE TABLE ledger AS SELECT COLUMNS(lambda c: c NOT IN ({})) FROM (\n{}\n)",
+                "CREATE OR REPLACE VIEW ledger AS SELECT COLUMNS(lambda c: c NOT IN ({})) FROM (\n{body}\n)",
                 names.join(", "),
-                query.sql
             )
         };
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
-        self.with_arrow_view("tickets", "tickets", tickets, &columns, |_| {
-            let _t = crate::log::stage("ledger table");
-            self.raw_execute(query, &sql, window)
-        })?;
+        let present = self.with_arrow_view(
+            "tickets",
+            "__tickets_arrow",
+            tickets,
+            &columns,
+            |view, present| {
+                let _t = crate::log::stage("tickets table");
+                let stored: Vec<String> = present.iter().map(|c| format!("\"{c}\"")).collect();
+                self.raw_query(&format!(
+                    "CREATE OR REPLACE TABLE __ticket_values AS SELECT {} FROM \"{view}\"",
+                    if stored.is_empty() {
+                        "NULL AS __nothing".to_string()
+                    } else {
+                        stored.join(", ")
+                    }
+                ))?;
+                Ok(present.to_vec())
+            },
+        )?;
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| {
+                if present.iter().any(|p| p == c) {
+                    format!("\"{c}\"")
+                } else {
+                    format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type())
+                }
+            })
+            .collect();
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM __ticket_values",
+            select.join(", ")
+        ))?;
+        self.conn
+            .execute_batch(&sql)
+            .map_err(|e| query_error(query, e))?;
         let _t = crate::log::stage("ledger keys");
         self.conn.execute_batch(&dimension_sql())?;
         Ok(())
@@ -360,25 +341,41 @@ impl Engine {
         query: &QueryFile,
         window: &Window,
     ) -> Result<Vec<KpiRow>, EngineError> {
-        let batches = self.query_file(query, window)?;
-        let mut rows = Vec::new();
-        for batch in &batches {
-            rows.extend(kpi_rows(query, batch)?);
-        }
-        Ok(rows)
+        family_rows(&self.conn, query, window)
     }
 
     /// Runs every family of the catalogue; rows come back in the contract's order.
+    ///
+    /// Families are independent, and most are too small for DuckDB to keep both of its threads
+    /// busy, so two connections take them in turn, each the next family not yet taken. The
+    /// order they finish in does not matter: rows are sorted.
     pub fn run_catalogue(
         &self,
         catalogue: &Catalogue,
         window: &Window,
     ) -> Result<Vec<KpiRow>, EngineError> {
-        let mut rows = Vec::new();
-        for family in &catalogue.families {
-            let _t = crate::log::stage(format!("query {}", family.id));
-            rows.extend(self.run_family(family, window)?);
-        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let families = &catalogue.families;
+        let work = |conn: &Connection| -> Result<Vec<KpiRow>, EngineError> {
+            let mut rows = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(family) = families.get(i) else {
+                    return Ok(rows);
+                };
+                let _t = crate::log::stage(format!("query {}", family.id));
+                rows.extend(family_rows(conn, family, window)?);
+            }
+        };
+        let second = self.conn.try_clone()?;
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let work = &work;
+            let helper = scope.spawn(move || work(&second));
+            let mine = work(&self.conn);
+            (mine, helper.join().expect("a KPI worker does not panic"))
+        });
+        let mut rows = mine?;
+        rows.extend(theirs?);
         rows.sort_by(KpiRow::contract_order);
         Ok(rows)
     }
@@ -389,26 +386,23 @@ impl Engine {
         query: &QueryFile,
         window: &Window,
     ) -> Result<Vec<RecordBatch>, EngineError> {
-        let mut stmt = self.prepare(query, &query.sql)?;
-        let params = bind_params(query, &stmt, window)?;
-        let named: Vec<(&str, &dyn ToSql)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
-            .collect();
-        Ok(stmt
-            .query_arrow(named.as_slice())
-            .map_err(|e| query_error(query, e))?
-            .collect())
+        query_batches(&self.conn, query, window)
+    }
+
+    /// Whether DuckDB has written temporary files (it spills when memory runs short); an
+    /// engine that cannot tell says yes.
+    pub fn spilled(&self) -> bool {
+        self.conn
+            .query_row("SELECT count(*) FROM duckdb_temporary_files()", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_or(true, |n| n > 0)
     }
 
     /// Runs a query of deskpulse's own and returns its batches.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
         let mut stmt = self.conn.prepare(sql)?;
         Ok(stmt.query_arrow([])?.collect())
-    }
-
-    fn prepare(&self, query: &QueryFile, sql: &str) -> Result<duckdb::Statement<'_>, EngineError> {
-        self.conn.prepare(sql).map_err(|e| query_error(query, e))
     }
 }
 
@@ -434,7 +428,6 @@ impl Drop for Engine {
 ///   tickets by (kind, is_service, is_cancelled, the SLA targets), a few hundred rows where the
 ///   ledger has millions. A family aggregates only its cohort's tickets and adds these rows
 ///   (`UNION ALL BY NAME`) so that its breakdown still lists every key of its scope;
-/// - `tickets`: the canonical ticket columns as known at as_of.
 fn dimension_sql() -> String {
     let dim = |d: &str| format!("dim_{d}");
     let names: Vec<String> = std::iter::once("'all'".to_string())
@@ -460,10 +453,6 @@ fn dimension_sql() -> String {
         .iter()
         .map(|d| format!("WHEN {} IS NOT NULL THEN '{d}'", dim(d)))
         .collect();
-    let ticket_columns: Vec<String> = model::ticket_columns()
-        .iter()
-        .map(|(c, _)| format!("'{c}'"))
-        .collect();
     format!(
         "CREATE OR REPLACE VIEW ledger_dims AS SELECT *, unnest([{names}]) AS dimension, unnest([{keys}]) AS key FROM ledger;
          CREATE OR REPLACE VIEW ledger_keyed AS SELECT *, {keyed} FROM ledger;
@@ -472,15 +461,13 @@ fn dimension_sql() -> String {
              FROM (SELECT DISTINCT {raw}, is_service, is_cancelled,
                           sla_response_target, sla_resolution_target FROM ledger);
          CREATE OR REPLACE MACRO dimension_name({args}) AS CASE {cases} ELSE 'all' END;
-         CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');
-         CREATE OR REPLACE VIEW tickets AS SELECT COLUMNS(lambda c: c IN ({columns})) FROM ledger;",
+         CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');",
         names = names.join(", "),
         keys = keys.join(", "),
         keyed = keyed.join(", "),
         args = args.join(", "),
         cases = name_cases.join(" "),
         raw = raw.join(", "),
-        columns = ticket_columns.join(", "),
     )
 }
 
@@ -507,6 +494,63 @@ fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
         origin: query.origin.clone(),
         message: e.to_string(),
     }
+}
+
+/// A query file's batches, run on `conn` with the window's parameters bound.
+fn query_batches(
+    conn: &Connection,
+    query: &QueryFile,
+    window: &Window,
+) -> Result<Vec<RecordBatch>, EngineError> {
+    let mut stmt = conn
+        .prepare(&query.sql)
+        .map_err(|e| query_error(query, e))?;
+    let params = bind_params(query, &stmt, window)?;
+    let named: Vec<(&str, &dyn ToSql)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
+        .collect();
+    Ok(stmt
+        .query_arrow(named.as_slice())
+        .map_err(|e| query_error(query, e))?
+        .collect())
+}
+
+/// A KPI family's rows, run on `conn`.
+fn family_rows(
+    conn: &Connection,
+    query: &QueryFile,
+    window: &Window,
+) -> Result<Vec<KpiRow>, EngineError> {
+    let mut rows = Vec::new();
+    for batch in &query_batches(conn, query, window)? {
+        rows.extend(kpi_rows(query, batch)?);
+    }
+    Ok(rows)
+}
+
+/// A query's text with each `$name` parameter written as the instant it stands for, for a view
+/// (which cannot have parameters).
+fn inline_params(query: &QueryFile, window: &Window) -> Result<String, EngineError> {
+    let sql = &query.sql;
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql.as_str();
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            out.push('$');
+        } else {
+            let value = param_value(query, &after[..len], window)?;
+            out.push_str(&format!("TIMESTAMPTZ '{value}'"));
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The value of a named parameter, or an error that lists the names a query may use.
