@@ -7,9 +7,9 @@ WITH incidents AS (
     SELECT * FROM ledger_keyed WHERE kind = 'incident' AND NOT is_cancelled
 ),
 cohort AS (
-    SELECT source, id, repeat_key, created_at FROM incidents
-    WHERE repeat_key IS NOT NULL
-      AND created_at >= $period_start AND created_at < $period_end
+    SELECT dim_priority, dim_kind, dim_service, dim_assignment_group, repeat_key, created_at
+    FROM incidents
+    WHERE created_at >= $period_start AND created_at < $period_end
 ),
 resolutions AS (
     -- only those that can precede a cohort incident within the window
@@ -17,20 +17,15 @@ resolutions AS (
     WHERE repeat_key IS NOT NULL AND resolved_at < $period_end
       AND epoch_us(resolved_at) >= epoch_us($period_start::TIMESTAMPTZ) - repeat_window_us()
 ),
-repeats AS (
-    -- the latest resolution of an incident with the same key before B's creation (B's own
-    -- resolution comes after its creation, so it is never B itself)
-    SELECT b.source, b.id
-    FROM cohort b
-    ASOF JOIN resolutions a
-      ON a.repeat_key = b.repeat_key AND b.created_at > a.resolved_at
-    WHERE epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us()
-),
 flagged AS (
-    SELECT i.*, true AS in_cohort, r.id IS NOT NULL AS is_repeat
-    FROM incidents i
-    LEFT JOIN repeats r ON r.source = i.source AND r.id = i.id
-    WHERE i.created_at >= $period_start AND i.created_at < $period_end
+    -- the latest resolution of an incident with the same key before B's creation (B's own
+    -- resolution comes after its creation, so it is never B itself); none without a key
+    SELECT b.*, true AS in_cohort,
+           coalesce(epoch_us(a.resolved_at) >= epoch_us(b.created_at) - repeat_window_us(), false)
+               AS is_repeat
+    FROM cohort b
+    ASOF LEFT JOIN resolutions a
+      ON a.repeat_key = b.repeat_key AND b.created_at > a.resolved_at
     UNION ALL BY NAME
     -- every incident key, so that a breakdown lists its keys even with an empty cohort
     SELECT * FROM ledger_keys WHERE kind = 'incident' AND NOT is_cancelled

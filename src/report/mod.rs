@@ -146,7 +146,11 @@ pub fn ledger_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
         end: result.period.end,
         as_of: result.as_of,
     };
-    let batches = result.engine.query_file(&query, &window)?;
+    let batches = {
+        let _s = crate::log::stage("ledger.csv: query");
+        result.engine.query_file(&query, &window)?
+    };
+    let _s = crate::log::stage("ledger.csv: format");
     batches_to_csv(&batches).map_err(ReportError::Other)
 }
 
