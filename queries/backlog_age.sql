@@ -21,11 +21,12 @@ WITH open_tickets AS (
 agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           -- only open tickets have an age: the key rows add none to sums and percentiles
            count(*) FILTER (WHERE is_open) AS n,
            -- an integer sum: a float sum's digits would depend on the order threads add in
-           CAST(sum(age_us) FILTER (WHERE is_open) AS DOUBLE)
+           CAST(sum(age_us) AS DOUBLE)
                / nullif(count(*) FILTER (WHERE is_open), 0) / 86400e6 AS mean,
-           quantile_cont(age_days, [0.5, 0.9]) FILTER (WHERE is_open) AS q
+           quantile_cont(age_days, [0.5, 0.9]) AS q
     FROM open_tickets
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
 )

@@ -4,15 +4,16 @@
 WITH agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
-           count(first_response_us) FILTER (WHERE created_in_period) AS n,
+           -- only the cohort's tickets carry durations: the key rows add none
+           count(first_response_us) AS n,
            count(*) FILTER (WHERE created_in_period AND first_response_us IS NULL) AS missing,
-           sum(first_response_us) FILTER (WHERE created_in_period) AS total_us,
+           sum(first_response_us) AS total_us,
            -- one sort for both percentiles
-           quantile_cont(first_response_us / 3600e6, [0.5, 0.9]) FILTER (WHERE created_in_period) AS q,
-           count(first_response_business_us) FILTER (WHERE created_in_period) AS n_b,
+           quantile_cont(first_response_us / 3600e6, [0.5, 0.9]) AS q,
+           count(first_response_business_us) AS n_b,
            count(*) FILTER (WHERE created_in_period AND first_response_business_us IS NULL) AS missing_b,
-           sum(first_response_business_us) FILTER (WHERE created_in_period) AS total_us_b,
-           quantile_cont(first_response_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE created_in_period) AS q_b
+           sum(first_response_business_us) AS total_us_b,
+           quantile_cont(first_response_business_us / 3600e6, [0.5, 0.9]) AS q_b
     FROM (
         SELECT *, true AS created_in_period
         FROM ledger_keyed

@@ -5,14 +5,15 @@
 WITH agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           -- only the cohort's tickets carry durations: the key rows add none
            count(*) FILTER (WHERE resolved_in_period) AS n,
-           sum(resolve_us) FILTER (WHERE resolved_in_period) AS total_us,
+           sum(resolve_us) AS total_us,
            -- one sort for both percentiles
-           quantile_cont(resolve_us / 3600e6, [0.5, 0.9]) FILTER (WHERE resolved_in_period) AS q,
-           count(resolve_business_us) FILTER (WHERE resolved_in_period) AS n_b,
+           quantile_cont(resolve_us / 3600e6, [0.5, 0.9]) AS q,
+           count(resolve_business_us) AS n_b,
            count(*) FILTER (WHERE resolved_in_period AND resolve_business_us IS NULL) AS missing_b,
-           sum(resolve_business_us) FILTER (WHERE resolved_in_period) AS total_us_b,
-           quantile_cont(resolve_business_us / 3600e6, [0.5, 0.9]) FILTER (WHERE resolved_in_period) AS q_b
+           sum(resolve_business_us) AS total_us_b,
+           quantile_cont(resolve_business_us / 3600e6, [0.5, 0.9]) AS q_b
     FROM (
         SELECT *, true AS resolved_in_period
         FROM ledger_keyed

@@ -254,7 +254,13 @@ pub const NONE_KEY: &str = "(none)";
 /// Column order of the `tickets` table handed to the engine.
 pub fn ticket_columns() -> Vec<(&'static str, ColumnType)> {
     let mut cols = vec![("source", ColumnType::Text), ("id", ColumnType::Text)];
-    cols.extend(TEXT_FIELDS.iter().map(|f| (*f, ColumnType::Text)));
+    cols.extend(TEXT_FIELDS.iter().map(|f| {
+        let t = match allowed_values(f) {
+            Some(values) if MAPPED_FIELDS.contains(f) => ColumnType::Choice(values),
+            _ => ColumnType::Text,
+        };
+        (*f, t)
+    }));
     cols.extend(TIMESTAMP_FIELDS.iter().map(|f| (*f, ColumnType::Timestamp)));
     cols.extend(COUNT_FIELDS.iter().map(|f| (*f, ColumnType::Count)));
     cols.push(("labor_minutes", ColumnType::Float));
@@ -302,20 +308,28 @@ pub enum ColumnType {
     Int,
     /// Small codes (an SLA's state).
     Code,
+    /// Text that takes one of a fixed set of canonical values (priority, status, kind, ...):
+    /// an ENUM in DuckDB, where comparing and grouping are comparisons of small integers.
+    /// It reads as text everywhere: it compares with any string and casts to VARCHAR.
+    Choice(&'static [&'static str]),
 }
 
 impl ColumnType {
     /// The DuckDB type of the column once handed over.
-    pub fn sql_type(self) -> &'static str {
+    pub fn sql_type(self) -> String {
         match self {
-            ColumnType::Text => "VARCHAR",
-            ColumnType::Timestamp => "TIMESTAMPTZ",
-            ColumnType::Count => "UINTEGER",
-            ColumnType::Float => "DOUBLE",
-            ColumnType::Bool => "BOOLEAN",
-            ColumnType::Row => "UBIGINT",
-            ColumnType::Int => "BIGINT",
-            ColumnType::Code => "UINTEGER",
+            ColumnType::Text => "VARCHAR".to_string(),
+            ColumnType::Timestamp => "TIMESTAMPTZ".to_string(),
+            ColumnType::Count => "UINTEGER".to_string(),
+            ColumnType::Float => "DOUBLE".to_string(),
+            ColumnType::Bool => "BOOLEAN".to_string(),
+            ColumnType::Row => "UBIGINT".to_string(),
+            ColumnType::Int => "BIGINT".to_string(),
+            ColumnType::Code => "UINTEGER".to_string(),
+            ColumnType::Choice(values) => {
+                let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+                format!("ENUM({})", quoted.join(", "))
+            }
         }
     }
 }

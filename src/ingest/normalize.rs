@@ -59,7 +59,7 @@ fn utc_type() -> DataType {
 /// The Polars type of a canonical column.
 pub fn polars_type(t: ColumnType) -> DataType {
     match t {
-        ColumnType::Text => DataType::String,
+        ColumnType::Text | ColumnType::Choice(_) => DataType::String,
         ColumnType::Timestamp => utc_type(),
         ColumnType::Count => DataType::UInt32,
         ColumnType::Float => DataType::Float64,
