@@ -194,7 +194,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         let tickets = ledger::with_repeat_key(tickets, &config.repeat.key)?;
         tickets.hstack(clocks.columns())?
     };
-    let engine = Engine::new()?;
+    let engine = {
+        let _s = crate::log::stage("open DuckDB");
+        Engine::new()?
+    };
     {
         let _s = crate::log::stage("hand tickets and history to DuckDB");
         engine.load(
