@@ -380,6 +380,11 @@ impl Engine {
         Ok(rows)
     }
 
+    /// Another connection to the same database, for a query that runs beside this one's.
+    pub fn connection(&self) -> Result<Connection, EngineError> {
+        Ok(self.conn.try_clone()?)
+    }
+
     /// Runs a query file with the window's parameters bound and returns its batches.
     pub fn query_file(
         &self,
@@ -497,7 +502,7 @@ fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
 }
 
 /// A query file's batches, run on `conn` with the window's parameters bound.
-fn query_batches(
+pub fn query_batches(
     conn: &Connection,
     query: &QueryFile,
     window: &Window,

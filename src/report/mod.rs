@@ -132,23 +132,22 @@ mod erased {
     }
 }
 
-/// The per-ticket ledger as CSV, ordered by source and id.
-/// The tickets behind this period's figures, one row each, ordered by source and id: those
-/// created, resolved or closed in the period, and those open at its end.
-pub fn ledger_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
+/// The per-ticket ledger as CSV: the tickets behind this period's figures, one row each, ordered
+/// by source and id (those created, resolved or closed in the period, and those open at its
+/// end). Run on a connection of its own, so that it is written while the rest of the report is
+/// rendered.
+fn ledger_csv(
+    conn: &duckdb::Connection,
+    window: &crate::engine::Window,
+) -> Result<Vec<u8>, ReportError> {
     let query = crate::queries::QueryFile {
         id: "ledger.csv".to_string(),
         sql: LEDGER_CSV_SQL.to_string(),
         origin: "built-in".to_string(),
     };
-    let window = crate::engine::Window {
-        start: result.period.start,
-        end: result.period.end,
-        as_of: result.as_of,
-    };
     let batches = {
         let _s = crate::log::stage("ledger.csv: query");
-        result.engine.query_file(&query, &window)?
+        crate::engine::query_batches(conn, &query, window)?
     };
     let _s = crate::log::stage("ledger.csv: format");
     batches_to_csv(&batches).map_err(ReportError::Other)
@@ -195,21 +194,36 @@ pub fn write_report(
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let view = view::build(result, previous)?;
+    let window = crate::engine::Window {
+        start: result.period.start,
+        end: result.period.end,
+        as_of: result.as_of,
+    };
+    let conn = result.engine.connection()?;
+    let (ledger, rendered) = std::thread::scope(|scope| {
+        let ledger = scope.spawn(move || {
+            let _s = crate::log::stage("ledger.csv");
+            ledger_csv(&conn, &window)
+        });
+        let rendered = || -> Result<(String, String), ReportError> {
+            let view = view::build(result, previous)?;
+            Ok((
+                templates.render("report.html", &view)?,
+                templates.render("report.md", &view)?,
+            ))
+        };
+        let rendered = rendered();
+        (
+            ledger.join().expect("writing the ledger does not panic"),
+            rendered,
+        )
+    });
+    let (html, md) = rendered?;
     let mut outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
-        (
-            "report.html",
-            templates.render("report.html", &view)?.into_bytes(),
-        ),
-        (
-            "report.md",
-            templates.render("report.md", &view)?.into_bytes(),
-        ),
-        ("ledger.csv", {
-            let _s = crate::log::stage("ledger.csv");
-            ledger_csv(result)?
-        }),
+        ("report.html", html.into_bytes()),
+        ("report.md", md.into_bytes()),
+        ("ledger.csv", ledger?),
         ("rejects.csv", rejects_csv(result)?),
     ];
     let cost_tables = workbook::tables(result)?;
