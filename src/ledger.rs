@@ -37,6 +37,17 @@ pub fn derived_columns() -> Vec<(&'static str, ColumnType)> {
 
 /// The repeat-incident key (`[repeat] key`): the key fields joined, null when any is missing.
 pub fn with_repeat_key(tickets: DataFrame, key: &[String]) -> PolarsResult<DataFrame> {
+    if let [field] = key {
+        // one field is its own key: the column itself, not a copy
+        return tickets
+            .lazy()
+            .with_column(
+                col(field.as_str())
+                    .cast(DataType::String)
+                    .alias("repeat_key"),
+            )
+            .collect();
+    }
     let missing = key
         .iter()
         .map(|f| col(f.as_str()).is_null())
