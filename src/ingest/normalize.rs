@@ -795,7 +795,9 @@ mod tests {
     fn counts_of(ids: &[Option<&str>]) -> (u64, u64) {
         let frame = DataFrame::new_infer_height(vec![Column::new(
             raw("id").as_str().into(),
-            ids.iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>(),
+            ids.iter()
+                .map(|v| v.map(str::to_string))
+                .collect::<Vec<_>>(),
         )])
         .unwrap();
         id_counts(&frame).unwrap()
