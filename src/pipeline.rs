@@ -78,6 +78,15 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// The instants the run's queries were bound to.
+    pub fn window(&self) -> Window {
+        Window {
+            start: self.period.start,
+            end: self.period.end,
+            as_of: self.as_of,
+        }
+    }
+
     /// Ends a run whose outputs are written. Closing DuckDB frees its tables one block at a
     /// time (a fifth of a second on a million tickets) just before the process exits and the
     /// system takes all its memory back at once; so the run is closed only when DuckDB has

@@ -535,10 +535,12 @@ fn counts(frame: &DataFrame, predicates: Vec<Expr>) -> PolarsResult<Vec<u64>> {
         })
         .collect();
     let out = frame.clone().lazy().select(exprs).collect()?;
-    out.columns()
-        .iter()
-        .map(|c| Ok(c.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0)))
-        .collect()
+    out.columns().iter().map(first_u64).collect()
+}
+
+/// The first value of a one-row aggregate column, as a count.
+fn first_u64(column: &Column) -> PolarsResult<u64> {
+    Ok(column.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0))
 }
 
 /// Ticket ids present, and distinct, in the staged rows. Exports usually list tickets in id
@@ -556,12 +558,7 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
             ids.clone().lt(previous).all(true).alias("falling"),
         ])
         .collect()?;
-    let n = first
-        .column("n")?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .get(0)
-        .unwrap_or(0);
+    let n = first_u64(first.column("n")?)?;
     let monotonic =
         |c: &str| -> PolarsResult<bool> { Ok(first.column(c)?.bool()?.get(0).unwrap_or(false)) };
     if monotonic("rising")? || monotonic("falling")? {
@@ -572,13 +569,7 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
         .lazy()
         .select([ids.n_unique().alias("u")])
         .collect()?;
-    let u = distinct
-        .column("u")?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .get(0)
-        .unwrap_or(0);
-    Ok((n, u))
+    Ok((n, first_u64(distinct.column("u")?)?))
 }
 
 /// Whether a text column's values carry surrounding whitespace, judged on a sample.

@@ -194,11 +194,7 @@ pub fn write_report(
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let window = crate::engine::Window {
-        start: result.period.start,
-        end: result.period.end,
-        as_of: result.as_of,
-    };
+    let window = result.window();
     let conn = result.engine.connection()?;
     let (ledger, rendered) = std::thread::scope(|scope| {
         let ledger = scope.spawn(move || {
