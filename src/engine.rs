@@ -263,7 +263,8 @@ impl Engine {
     }
 
     /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
-    /// ticket column; the columns no ticket has a value in are typed nulls, not stored), the
+    /// ticket column; the columns no ticket has a value in, and the `unused` ones that no query
+    /// reads, are typed nulls, not stored; `derived` columns are SQL over the others), the
     /// `ledger` view (its query, with the window's instants written in), and besides it
     /// `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
     ///
@@ -275,6 +276,7 @@ impl Engine {
         window: &Window,
         tickets: &DataFrame,
         macros: &str,
+        derived: &[(&str, String)],
         unused: &[String],
     ) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
@@ -294,11 +296,16 @@ impl Engine {
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
+        let stored: Vec<(&str, ColumnType)> = columns
+            .iter()
+            .filter(|(c, _)| !unused.iter().any(|u| u == c) && !derived.iter().any(|(d, _)| d == c))
+            .cloned()
+            .collect();
         let present = self.with_arrow_view(
             "tickets",
             "__tickets_arrow",
             tickets,
-            &columns,
+            &stored,
             |view, present| {
                 let _t = crate::log::stage("tickets table");
                 let stored: Vec<String> = present.iter().map(|c| format!("\"{c}\"")).collect();
@@ -313,7 +320,7 @@ impl Engine {
                 Ok(present.to_vec())
             },
         )?;
-        let select: Vec<String> = columns
+        let typed: Vec<String> = stored
             .iter()
             .map(|(c, t)| {
                 if present.iter().any(|p| p == c) {
@@ -323,9 +330,18 @@ impl Engine {
                 }
             })
             .collect();
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| match derived.iter().find(|(d, _)| d == c) {
+                Some((_, sql)) => format!("CAST({sql} AS {0}) AS \"{c}\"", t.sql_type()),
+                None if stored.iter().any(|(s, _)| s == c) => format!("\"{c}\""),
+                None => format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type()),
+            })
+            .collect();
         self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM __ticket_values",
-            select.join(", ")
+            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM (SELECT {} FROM __ticket_values)",
+            select.join(", "),
+            typed.join(", ")
         ))?;
         self.conn
             .execute_batch(&sql)

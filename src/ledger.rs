@@ -35,38 +35,27 @@ pub fn derived_columns() -> Vec<(&'static str, ColumnType)> {
     vec![("repeat_key", ColumnType::Text)]
 }
 
-/// The repeat-incident key (`[repeat] key`): the key fields joined, null when any is missing.
-pub fn with_repeat_key(tickets: DataFrame, key: &[String]) -> PolarsResult<DataFrame> {
-    if let [field] = key {
-        // one field is its own key: the column itself, not a copy
-        return tickets
-            .lazy()
-            .with_column(
-                col(field.as_str())
-                    .cast(DataType::String)
-                    .alias("repeat_key"),
+/// The repeat-incident key (`[repeat] key`) as an SQL expression over the ticket columns: the
+/// key fields joined, null when any is missing. Written into the `tickets` view rather than
+/// stored: with the default one-field key it is that column under another name.
+pub fn repeat_key_sql(key: &[String]) -> String {
+    let field = |f: &String| format!("CAST(\"{}\" AS VARCHAR)", f.replace('"', "\"\""));
+    match key {
+        [] => "CAST(NULL AS VARCHAR)".to_string(),
+        [f] => field(f),
+        _ => {
+            let missing: Vec<String> = key
+                .iter()
+                .map(|f| format!("\"{}\" IS NULL", f.replace('"', "\"\"")))
+                .collect();
+            let joined: Vec<String> = key.iter().map(field).collect();
+            format!(
+                "CASE WHEN {} THEN NULL ELSE {} END",
+                missing.join(" OR "),
+                joined.join(" || chr(31) || ")
             )
-            .collect();
+        }
     }
-    let missing = key
-        .iter()
-        .map(|f| col(f.as_str()).is_null())
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(true));
-    let joined = key
-        .iter()
-        .map(|f| col(f.as_str()).cast(DataType::String))
-        .reduce(|a, b| a + lit("\u{1f}") + b)
-        .unwrap_or(lit(NULL).cast(DataType::String));
-    tickets
-        .lazy()
-        .with_column(
-            when(missing)
-                .then(lit(NULL).cast(DataType::String))
-                .otherwise(joined)
-                .alias("repeat_key"),
-        )
-        .collect()
 }
 
 /// Columns of the `sla_policy` table: one row per priority, and one keyed `(none)` for tickets

@@ -200,7 +200,6 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             with_first_response: &sources_with_first_response,
         };
         let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
-        let tickets = ledger::with_repeat_key(tickets, &config.repeat.key)?;
         tickets.hstack(clocks.columns())?
     };
     let engine = {
@@ -248,6 +247,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
                 costs::macros(&config.costs),
                 trend_month_macro(&period)
             ),
+            &[("repeat_key", ledger::repeat_key_sql(&config.repeat.key))],
             &unused,
         )?;
     }

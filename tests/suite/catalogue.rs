@@ -87,6 +87,38 @@ fn repeat_incidents_with_an_edge_case_and_a_missing_key() {
     assert_eq!((num, den, n, missing), (3, 6, 6, 1));
 }
 
+/// The incidents with the configuration's `[repeat] key` in place of the default (`ci`).
+fn october_keyed_by(key: &str) -> Value {
+    let config = CONFIG.replace(
+        "window_days = 30",
+        &format!("window_days = 30\nkey = {key}"),
+    );
+    let dir = project(
+        &config,
+        &[
+            ("incidents.csv", &data("catalogue/incidents.csv")),
+            ("change_request.csv", &data("catalogue/change_request.csv")),
+        ],
+    );
+    kpis(dir.path(), &["--period", "2026-10"])
+}
+
+#[test]
+fn repeat_incidents_keyed_by_several_fields() {
+    // By group and service, every October ticket has a key (K4 too: it lacks only a CI). Repeats:
+    // K2 (K1), K3 (K2), K4 (K3 resolved the day before), K5 (K6), K7 (K5 resolved 21 October),
+    // K8 (K4); K9's service is its own.
+    let doc = october_keyed_by(r#"["assignment_group", "service"]"#);
+    let (v, num, den, n, missing) = pct(&doc, "repeat_incident_pct", "all", "all");
+    assert!(close(v, 600.0 / 7.0), "{v:?}");
+    assert_eq!((num, den, n, missing), (6, 7, 7, 0));
+    // A key field missing leaves the whole key missing: K4 has no CI.
+    let doc = october_keyed_by(r#"["service", "ci"]"#);
+    let (v, num, den, n, missing) = pct(&doc, "repeat_incident_pct", "all", "all");
+    assert!(close(v, 50.0), "{v:?}");
+    assert_eq!((num, den, n, missing), (3, 6, 6, 1));
+}
+
 #[test]
 fn first_assignment_resolution() {
     let doc = october();
