@@ -1,7 +1,8 @@
-//! The strict record count of a CSV text: how many data rows it has and which of them have more
-//! or fewer fields than the header. The CSV reader fills short rows and, reading only some
-//! columns, ignores extra fields; this count finds those rows so that they are rejected with
-//! their row number.
+//! The strict record count of a CSV text: how many data rows it has, which of them have more
+//! or fewer fields than the header, and where its blank lines are. The CSV reader fills short
+//! rows and, reading only some columns, ignores extra fields; this count finds those rows so that
+//! they are rejected with their row number. The CSV reader reads a blank line as a row of nulls;
+//! this count finds them so that they are dropped.
 //!
 //! It runs over every byte of every export, so most of the text goes through a block path:
 //! 64 bytes at a time, quotes, separators and line ends become bit masks, and the bytes inside
@@ -13,9 +14,11 @@
 use super::read::MalformedRow;
 
 /// Counts data rows and finds those whose field count differs from the header's. Quote-aware
-/// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote);
-/// blank lines are skipped, as the CSV reader skips them. Fed block by block, so that the same
-/// pass over a file can hash it too.
+/// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote).
+/// Rows are numbered as a spreadsheet shows the file: the header is row 1, a record is one row
+/// whatever line ends its quoted fields hold, and a blank line is a row too (it is no data row).
+/// Fed piece by piece, it also says where the last complete record ends, so that the text can
+/// be cut into pieces of whole records.
 pub struct FieldCounter {
     separator: u8,
     width: usize,
@@ -23,8 +26,29 @@ pub struct FieldCounter {
     fields: usize,
     blank: bool,
     header: bool,
+    /// Records and blank lines read whole, the header included: the last one's row number.
+    lines: u64,
     rows: u64,
     malformed: Vec<MalformedRow>,
+    blank_rows: Vec<u64>,
+    /// Bytes fed so far.
+    fed: usize,
+    /// Offset just past the line end of the last record (or blank line) read whole.
+    ended: usize,
+    /// Offset just past the header's line end, and the header's row number.
+    body: Option<(usize, u64)>,
+}
+
+/// What a count found.
+pub struct Counted {
+    /// Data rows: records after the header, blank lines not included.
+    pub rows: u64,
+    /// Rows whose field count differs from the header's.
+    pub malformed: Vec<MalformedRow>,
+    /// Row numbers of the blank lines after the header.
+    pub blank: Vec<u64>,
+    /// The last row's number.
+    pub lines: u64,
 }
 
 // States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
@@ -45,23 +69,51 @@ impl FieldCounter {
             fields: 1,
             blank: true,
             header: true,
+            lines: 0,
             rows: 0,
             malformed: Vec::new(),
+            blank_rows: Vec::new(),
+            fed: 0,
+            ended: 0,
+            body: None,
         }
     }
 
-    fn end_record(&mut self, blank: bool) {
+    /// Where the records read whole so far end (an offset in the text fed).
+    pub fn record_end(&self) -> usize {
+        self.ended
+    }
+
+    /// Where the data rows start (just past the header, once it is read) and the header's row
+    /// number.
+    pub fn body_start(&self) -> Option<(usize, u64)> {
+        self.body
+    }
+
+    /// Records and blank lines read whole so far, the header included.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Ends the record (or blank line) whose line end is just before offset `end`.
+    fn end_record(&mut self, blank: bool, end: usize) {
+        self.ended = end;
+        self.lines += 1;
         if blank {
+            if !self.header {
+                self.blank_rows.push(self.lines);
+            }
             return;
         }
         if self.header {
             self.header = false;
+            self.body = Some((end, self.lines));
             return;
         }
         self.rows += 1;
         if self.fields != self.width {
             self.malformed.push(MalformedRow {
-                row: self.rows + 1,
+                row: self.lines,
                 problem: format!(
                     "row has {} fields, the header has {}",
                     self.fields, self.width
@@ -75,16 +127,18 @@ impl FieldCounter {
         while at < bytes.len() {
             let end = (at + BLOCK).min(bytes.len());
             let block = &bytes[at..end];
-            if !(block.len() == BLOCK && self.feed_block(block)) {
-                self.feed_bytes(block);
+            let base = self.fed + at;
+            if !(block.len() == BLOCK && self.feed_block(block, base)) {
+                self.feed_bytes(block, base);
             }
             at = end;
         }
+        self.fed += bytes.len();
     }
 
-    /// One block of 64 bytes by bit masks; false (and nothing counted) where the block must go
-    /// byte by byte.
-    fn feed_block(&mut self, block: &[u8]) -> bool {
+    /// One block of 64 bytes (at offset `base`) by bit masks; false (and nothing counted) where
+    /// the block must go byte by byte.
+    fn feed_block(&mut self, block: &[u8], base: usize) -> bool {
         if block[BLOCK - 1] == b'\r' {
             return false;
         }
@@ -112,7 +166,7 @@ impl FieldCounter {
                 self.blank = false;
             }
             let blank = self.blank && self.fields == 1;
-            self.end_record(blank);
+            self.end_record(blank, base + at as usize + 1);
             self.fields = 1;
             self.blank = true;
             from = at + 1;
@@ -136,10 +190,10 @@ impl FieldCounter {
         true
     }
 
-    fn feed_bytes(&mut self, bytes: &[u8]) {
+    fn feed_bytes(&mut self, bytes: &[u8], base: usize) {
         let separator = self.separator;
         let mut state = self.state;
-        for &b in bytes {
+        for (i, &b) in bytes.iter().enumerate() {
             match state {
                 QUOTED => {
                     if b == b'"' {
@@ -152,7 +206,7 @@ impl FieldCounter {
                         self.fields += 1;
                         state = START;
                     } else if b == b'\n' {
-                        self.end_record(false);
+                        self.end_record(false, base + i + 1);
                         self.fields = 1;
                         self.blank = true;
                         state = START;
@@ -165,7 +219,7 @@ impl FieldCounter {
                         state = START;
                     } else if b == b'\n' {
                         let blank = self.blank && self.fields == 1;
-                        self.end_record(blank);
+                        self.end_record(blank, base + i + 1);
                         self.fields = 1;
                         self.blank = true;
                         state = START;
@@ -182,17 +236,25 @@ impl FieldCounter {
         self.state = state;
     }
 
-    /// Data rows, and the rows whose field count is wrong.
-    pub fn finish(mut self) -> Result<(u64, Vec<MalformedRow>), String> {
+    /// What the count found, once the whole text is fed.
+    pub fn finish(mut self) -> Result<Counted, String> {
         if self.state == QUOTED {
             return Err(format!(
                 "a quoted field is never closed (the file ends inside it, after row {})",
-                self.rows + 1
+                self.lines
             ));
         }
-        let blank = self.blank && self.fields == 1;
-        self.end_record(blank);
-        Ok((self.rows, self.malformed))
+        // the last line, unless the text ends with a line end
+        if self.fed > self.ended {
+            let blank = self.blank && self.fields == 1;
+            self.end_record(blank, self.fed);
+        }
+        Ok(Counted {
+            rows: self.rows,
+            malformed: self.malformed,
+            blank: self.blank_rows,
+            lines: self.lines,
+        })
     }
 }
 
@@ -279,11 +341,7 @@ impl Masks {
 }
 
 #[cfg(test)]
-pub fn check_field_counts(
-    text: &[u8],
-    separator: u8,
-    width: usize,
-) -> Result<(u64, Vec<MalformedRow>), String> {
+pub fn check_field_counts(text: &[u8], separator: u8, width: usize) -> Result<Counted, String> {
     let mut counter = FieldCounter::new(separator, width);
     counter.feed(text);
     counter.finish()
@@ -295,35 +353,69 @@ mod tests {
     use proptest::prelude::*;
 
     /// The byte-by-byte reading alone, as the reference for the block path.
-    fn bytewise(text: &[u8], separator: u8, width: usize) -> (u64, Vec<(u64, String)>) {
+    type Outcome = (
+        u64,
+        Vec<(u64, String)>,
+        Vec<u64>,
+        (usize, Option<(usize, u64)>, u64),
+    );
+
+    fn bytewise(text: &[u8], separator: u8, width: usize) -> Outcome {
         let mut counter = FieldCounter::new(separator, width);
-        counter.feed_bytes(text);
-        let (rows, bad) = counter.finish().unwrap_or((u64::MAX, Vec::new()));
-        (rows, bad.into_iter().map(|m| (m.row, m.problem)).collect())
+        counter.feed_bytes(text, 0);
+        counter.fed = text.len();
+        counted(counter)
     }
 
-    fn blockwise(
-        text: &[u8],
-        separator: u8,
-        width: usize,
-        split: usize,
-    ) -> (u64, Vec<(u64, String)>) {
+    /// The counts, and where the counter would cut the text before finishing.
+    fn counted(counter: FieldCounter) -> Outcome {
+        let cut = (counter.record_end(), counter.body_start(), counter.lines());
+        match counter.finish() {
+            Ok(c) => (
+                c.rows,
+                c.malformed
+                    .into_iter()
+                    .map(|m| (m.row, m.problem))
+                    .collect(),
+                c.blank,
+                cut,
+            ),
+            Err(_) => (u64::MAX, Vec::new(), Vec::new(), cut),
+        }
+    }
+
+    fn blockwise(text: &[u8], separator: u8, width: usize, split: usize) -> Outcome {
         let mut counter = FieldCounter::new(separator, width);
         let split = split.min(text.len());
         counter.feed(&text[..split]);
         counter.feed(&text[split..]);
-        let (rows, bad) = counter.finish().unwrap_or((u64::MAX, Vec::new()));
-        (rows, bad.into_iter().map(|m| (m.row, m.problem)).collect())
+        counted(counter)
+    }
+
+    #[test]
+    fn pieces_are_cut_after_whole_records_only() {
+        let text = b"\na,b\n1,2\n\"x\ny\",3\n4,5";
+        let mut counter = FieldCounter::new(b',', 2);
+        // fed up to the line end inside the quotes: the quoted record is not whole yet
+        counter.feed(&text[..12]);
+        // the blank line is row 1, the header row 2
+        assert_eq!(counter.body_start(), Some((5, 2)));
+        assert_eq!((counter.record_end(), counter.lines()), (9, 3));
+        counter.feed(&text[12..]);
+        assert_eq!((counter.record_end(), counter.lines()), (17, 4));
+        let counted = counter.finish().unwrap();
+        assert_eq!(counted.rows, 3);
+        assert!(counted.blank.is_empty());
     }
 
     #[test]
     fn field_counts_are_checked() {
-        let (rows, bad) =
-            check_field_counts(b"a,b,c\n1,2,3\n1,2\n\"x\ny\",2,3,4\n", b',', 3).unwrap();
-        assert_eq!(rows, 3);
-        assert_eq!(bad.len(), 2);
-        assert_eq!(bad[0].row, 3);
-        assert_eq!(bad[1].row, 4);
+        let counted =
+            check_field_counts(b"a,b,c\n1,2,3\n\n1,2\n\"x\ny\",2,3,4\n\r\n", b',', 3).unwrap();
+        assert_eq!(counted.rows, 3);
+        let bad: Vec<u64> = counted.malformed.iter().map(|m| m.row).collect();
+        assert_eq!(bad, vec![4, 5]);
+        assert_eq!(counted.blank, vec![3, 6]);
     }
 
     #[test]
@@ -336,10 +428,11 @@ mod tests {
             );
         }
         text.extend_from_slice(b"\"INC9\",\"short\"\r\n\r\n");
-        let (rows, bad) = check_field_counts(&text, b',', 3).unwrap();
-        assert_eq!(rows, 501);
-        assert_eq!(bad.len(), 1);
-        assert_eq!(bad[0].row, 502);
+        let counted = check_field_counts(&text, b',', 3).unwrap();
+        assert_eq!(counted.rows, 501);
+        assert_eq!(counted.malformed.len(), 1);
+        assert_eq!(counted.malformed[0].row, 502);
+        assert_eq!(counted.blank, vec![503]);
         assert_eq!(blockwise(&text, b',', 3, 0), bytewise(&text, b',', 3));
     }
 

@@ -1,7 +1,7 @@
 //! Reading one export file: bytes, compression, text encoding, CSV or JSON, the header, and the
 //! projected columns as a Polars frame of strings. Nothing here knows a help desk.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ impl ExportFile {
         }
     }
 
-    /// The background pass over the file, waited for.
+    /// The background hash of the file, waited for.
     fn scanned(&mut self) -> &Scanned {
         if let Scan::Running(_) = self.scan {
             let Scan::Running(handle) = std::mem::replace(&mut self.scan, Scan::Taken) else {
@@ -98,8 +98,7 @@ impl ExportFile {
     }
 }
 
-/// The pass over a file that runs beside the CSV reader: its hash and, for CSV, the field
-/// count of every record.
+/// The file's hash, computed on another thread while the file is read.
 enum Scan {
     Running(std::thread::JoinHandle<Scanned>),
     Taken,
@@ -108,38 +107,13 @@ enum Scan {
 
 struct Scanned {
     sha256: String,
-    fields: Option<Result<(u64, Vec<MalformedRow>), String>>,
 }
 
-/// Hashes the file and counts fields in one pass where the text is the file itself.
-fn background_scan(on_disk: Bytes, text: Option<(Bytes, usize, u8, usize)>) -> Scan {
+fn background_scan(on_disk: Bytes) -> Scan {
     Scan::Running(std::thread::spawn(move || {
-        let _t = crate::log::background_stage("hash and field count");
-        let mut hasher = Sha256::new();
-        let Some((text, start, separator, width)) = text else {
-            hasher.update(on_disk.as_slice());
-            return Scanned {
-                sha256: hex(&hasher.finalize()),
-                fields: None,
-            };
-        };
-        let mut counter = FieldCounter::new(separator, width);
-        let disk = on_disk.as_slice();
-        let body = &text.as_slice()[start..];
-        if std::ptr::eq(disk.as_ptr(), text.as_slice().as_ptr()) {
-            // Block by block: each block is hashed and scanned while it is in cache.
-            hasher.update(&disk[..start]);
-            for block in body.chunks(1 << 20) {
-                hasher.update(block);
-                counter.feed(block);
-            }
-        } else {
-            hasher.update(disk);
-            counter.feed(body);
-        }
+        let _t = crate::log::background_stage("hash");
         Scanned {
-            sha256: hex(&hasher.finalize()),
-            fields: Some(counter.finish()),
+            sha256: hex(&Sha256::digest(on_disk.as_slice())),
         }
     }))
 }
@@ -189,16 +163,10 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
         Some(b'[') | Some(b'{') => json_content(body).map_err(fail)?,
         Some(_) => csv_content(text.clone(), start).map_err(fail)?,
     };
-    let csv = match &content {
-        Content::Csv {
-            separator, header, ..
-        } => Some((text, start, *separator, header.names().len())),
-        Content::Json { .. } => None,
-    };
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        scan: background_scan(on_disk, csv),
+        scan: background_scan(on_disk),
         encoding,
         compressed,
         content,
@@ -593,98 +561,217 @@ pub fn read_columns(
     let mut wanted: Vec<usize> = columns.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let parsed = match &export.content {
+    let (text, start, separator) = match &export.content {
         Content::Csv {
             text,
             start,
             separator,
             ..
-        } => {
-            let body = &text.as_slice()[*start..];
-            match parse_csv(body, *separator, &wanted, nulls) {
-                Err(e)
-                    if e.to_string().to_lowercase().contains("utf-8")
-                        || e.to_string().to_lowercase().contains("utf8") =>
-                {
-                    // Not UTF-8 after all: read it again as Windows-1252.
-                    parse_csv(transcode(body).as_slice(), *separator, &wanted, nulls)
-                }
-                other => other,
-            }
-        }
+        } => (text, *start, *separator),
         Content::Json { records, .. } => return read_json(export, records, &wanted, nulls),
     };
-    let frame = parsed.map_err(|e| IngestError::Unreadable {
+    let width = export.header().names().len();
+    let body = &text.as_slice()[start..];
+    // Pieces small enough for every worker to have several, and to stay in cache.
+    let piece_len = (body.len() / (workers() * 16)).clamp(1 << 16, 16 << 20);
+    let parsed = match parse_csv(body, separator, width, &wanted, nulls, piece_len) {
+        // Not UTF-8 after all: read it again as Windows-1252.
+        Err(CsvError::NotUtf8) => parse_csv(
+            transcode(body).as_slice(),
+            separator,
+            width,
+            &wanted,
+            nulls,
+            piece_len,
+        ),
+        other => other,
+    };
+    parsed.map_err(|e| IngestError::Unreadable {
         file: export.shown.clone(),
-        message: format!("cannot parse it as CSV: {e}"),
-    })?;
-    let shown = export.shown.clone();
-    let counted = export
-        .scanned()
-        .fields
-        .clone()
-        .expect("a CSV export is scanned for field counts");
-    let (rows, malformed) = counted.map_err(|message| IngestError::Unreadable {
-        file: shown.clone(),
-        message,
-    })?;
-    // Polars fills short rows and, reading only some columns, ignores extra fields; the scan
-    // finds those rows so that they are rejected with their row number instead.
-    if frame.height() as u64 != rows {
-        return Err(IngestError::Unreadable {
-            file: shown,
-            message: format!(
-                "the CSV reader found {} rows where a strict count finds {rows}; the file's quoting is inconsistent",
-                frame.height()
-            ),
-        });
-    }
-    let mut frame = frame;
-    let mut names = vec![PlSmallStr::from(ROW_COLUMN)];
-    names.extend(wanted.iter().map(|i| PlSmallStr::from(column_name(*i))));
-    frame
-        .set_column_names(&names)
-        .map_err(|e| IngestError::Internal(e.to_string()))?;
-    let frame = frame
-        .lazy()
-        .with_column(col(ROW_COLUMN).cast(DataType::UInt64))
-        .collect()
-        .map_err(|e| IngestError::Internal(e.to_string()))?;
-    Ok(RawFrame {
-        frame,
-        malformed,
-        rows,
+        message: match e {
+            CsvError::NotUtf8 => "cannot parse it as CSV: invalid utf-8 sequence".to_string(),
+            CsvError::Unreadable(message) => message,
+        },
     })
 }
 
-/// The projected columns of a CSV text, as strings, with each row's spreadsheet row number.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[derive(Debug)]
+enum CsvError {
+    NotUtf8,
+    Unreadable(String),
+}
+
+/// A piece of a CSV text holding whole records: its place among the pieces, its bytes, its
+/// first row's spreadsheet row number and how many rows the CSV reader must find in it (its
+/// records and its blank lines, which the reader reads as rows of nulls).
+struct Piece {
+    index: usize,
+    range: std::ops::Range<usize>,
+    first_row: u64,
+    rows: u64,
+}
+
+/// The projected columns of a CSV text (header included), as strings, with each row's
+/// spreadsheet row number.
+///
+/// This thread counts every record's fields (see [`FieldCounter`]) and, as it goes, cuts the
+/// text after whole records into pieces that worker threads parse with Polars' CSV chunk reader
+/// while the count goes on: the one pass finds both the malformed rows and where pieces may be
+/// cut, which the CSV reader would otherwise find with a pass of its own.
 fn parse_csv(
     text: &[u8],
     separator: u8,
+    width: usize,
     wanted: &[usize],
     nulls: &[String],
-) -> PolarsResult<DataFrame> {
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .with_projection(Some(Arc::new(wanted.to_vec())))
-        .with_row_index(Some(RowIndex {
-            name: ROW_COLUMN.into(),
-            offset: 2,
-        }))
-        .with_rechunk(true)
-        .with_raise_if_empty(false)
-        .map_parse_options(|o| {
-            o.with_separator(separator)
-                .with_null_values(Some(NullValues::AllColumns(
-                    nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect(),
-                )))
-                .with_quote_char(Some(b'"'))
-                .with_truncate_ragged_lines(true)
-                .with_missing_is_null(true)
-        })
-        .into_reader_with_file_handle(Cursor::new(text))
-        .finish()
+    piece_len: usize,
+) -> Result<RawFrame, CsvError> {
+    use polars::io::csv::read::_csv_read_internal::read_chunk;
+
+    let schema =
+        Schema::from_iter((0..width).map(|i| Field::new(column_name(i).into(), DataType::String)));
+    let null_values =
+        NullValues::AllColumns(nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect())
+            .compile(&schema)
+            .map_err(|e| CsvError::Unreadable(e.to_string()))?;
+    let options = CsvParseOptions::default()
+        .with_separator(separator)
+        .with_quote_char(Some(b'"'))
+        .with_truncate_ragged_lines(true)
+        .with_missing_is_null(true);
+
+    let parse = |piece: &Piece| -> Result<DataFrame, CsvError> {
+        let bytes = &text[piece.range.clone()];
+        if std::str::from_utf8(bytes).is_err() {
+            return Err(CsvError::NotUtf8);
+        }
+        let frame = read_chunk(
+            bytes,
+            &options,
+            &schema,
+            false,
+            wanted,
+            0,
+            piece.rows as usize,
+            Some(&null_values),
+            usize::MAX,
+            bytes.len(),
+            Some(piece.range.start),
+        )
+        .map_err(|e| CsvError::Unreadable(format!("cannot parse it as CSV: {e}")))?;
+        if frame.height() as u64 != piece.rows {
+            return Err(CsvError::Unreadable(format!(
+                "the CSV reader found {} rows from row {} where a strict count finds {}; the file's quoting is inconsistent",
+                frame.height(),
+                piece.first_row,
+                piece.rows
+            )));
+        }
+        let numbers: Vec<u64> = (piece.first_row..piece.first_row + piece.rows).collect();
+        let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
+        columns.extend(frame.into_columns());
+        DataFrame::new(piece.rows as usize, columns)
+            .map_err(|e| CsvError::Unreadable(e.to_string()))
+    };
+
+    let (sender, receiver) = std::sync::mpsc::channel::<Piece>();
+    let receiver = std::sync::Mutex::new(receiver);
+    let parsed = std::sync::Mutex::new(Vec::new());
+    let counted = std::thread::scope(|scope| {
+        for _ in 0..workers() {
+            scope.spawn(|| {
+                loop {
+                    let next = receiver.lock().expect("no worker panics").recv();
+                    let Ok(piece) = next else { break };
+                    let frame = parse(&piece);
+                    parsed
+                        .lock()
+                        .expect("no worker panics")
+                        .push((piece.index, frame));
+                }
+            });
+        }
+        let mut counter = FieldCounter::new(separator, width);
+        // where the next piece starts, once the header is read, and the row before it
+        let (mut fed, mut from, mut index) = (0, None, 0);
+        let mut send = |from: usize, to: usize, first_row: u64, rows: u64| {
+            if rows > 0 {
+                let piece = Piece {
+                    index,
+                    range: from..to,
+                    first_row,
+                    rows,
+                };
+                index += 1;
+                sender.send(piece).expect("the workers wait for pieces");
+            }
+        };
+        while fed < text.len() {
+            let next = (fed + piece_len).min(text.len());
+            counter.feed(&text[fed..next]);
+            fed = next;
+            from = from.or(counter.body_start());
+            if let (Some((start, before)), true) = (from, fed < text.len()) {
+                let to = counter.record_end().max(start);
+                send(start, to, before + 1, counter.lines() - before);
+                from = Some((to, counter.lines()));
+            }
+        }
+        let counted = counter.finish();
+        if let (Ok(c), Some((start, before))) = (&counted, from) {
+            send(start, text.len(), before + 1, c.lines - before);
+        }
+        drop(sender);
+        counted
+    });
+    let counted = counted.map_err(CsvError::Unreadable)?;
+    let mut pieces = parsed.into_inner().expect("no worker panics");
+    pieces.sort_by_key(|(index, _)| *index);
+    let mut frame: Option<DataFrame> = None;
+    for (_, piece) in pieces {
+        let piece = piece?;
+        match &mut frame {
+            None => frame = Some(piece),
+            Some(f) => {
+                f.vstack_mut_owned(piece)
+                    .map_err(|e| CsvError::Unreadable(e.to_string()))?;
+            }
+        }
+    }
+    let mut frame = match frame {
+        Some(f) => f,
+        None => {
+            let mut columns = vec![Column::new_empty(ROW_COLUMN.into(), &DataType::UInt64)];
+            columns.extend(
+                wanted
+                    .iter()
+                    .map(|i| Column::new_empty(column_name(*i).into(), &DataType::String)),
+            );
+            DataFrame::new(0, columns).map_err(|e| CsvError::Unreadable(e.to_string()))?
+        }
+    };
+    if !counted.blank.is_empty() {
+        let blank = Series::new("blank".into(), counted.blank);
+        frame = frame
+            .lazy()
+            .filter(
+                col(ROW_COLUMN)
+                    .is_in(lit(blank).implode(false), false)
+                    .not(),
+            )
+            .collect()
+            .map_err(|e| CsvError::Unreadable(e.to_string()))?;
+    }
+    frame.rechunk_mut_par();
+    Ok(RawFrame {
+        frame,
+        malformed: counted.malformed,
+        rows: counted.rows,
+    })
 }
 
 fn read_json(
@@ -721,6 +808,66 @@ fn read_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rows of a parsed text: row number and the values of every projected column.
+    fn rows_of(parsed: &RawFrame) -> Vec<Vec<Option<String>>> {
+        let columns = parsed.frame.columns();
+        (0..parsed.frame.height())
+            .map(|i| {
+                columns
+                    .iter()
+                    .map(|c| {
+                        c.get(i)
+                            .unwrap()
+                            .str_value()
+                            .ne("null")
+                            .then(|| c.get(i).unwrap().str_value().to_string())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_of_any_length_read_the_same_rows() {
+        let text = b"id,title,state\r\n\r\n1,\"two\r\nlines, and a comma\",New\r\n2,short\r\n\
+                     3,\"a \"\"quoted\"\" word\",Closed,extra\r\n\r\n4,?,Closed\r\n5,last,New";
+        let nulls = vec!["?".to_string()];
+        let whole = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, usize::MAX).unwrap();
+        assert_eq!(whole.rows, 5);
+        // rows as a spreadsheet numbers them: the header is 1, the blank lines 2 and 6
+        let malformed: Vec<u64> = whole.malformed.iter().map(|m| m.row).collect();
+        assert_eq!(malformed, vec![4, 5]);
+        let expected = rows_of(&whole);
+        let numbers: Vec<Option<&str>> = expected.iter().map(|r| r[0].as_deref()).collect();
+        assert_eq!(
+            numbers,
+            [Some("3"), Some("4"), Some("5"), Some("7"), Some("8")]
+        );
+        assert_eq!(expected[0][2].as_deref(), Some("two\r\nlines, and a comma"));
+        assert_eq!(expected[3][2], None);
+        for piece_len in [1, 2, 5, 17, 40, 64, 100] {
+            let pieces = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, piece_len).unwrap();
+            assert_eq!(rows_of(&pieces), expected, "pieces of {piece_len} bytes");
+            assert_eq!(pieces.rows, 5);
+            let rows: Vec<u64> = pieces.malformed.iter().map(|m| m.row).collect();
+            assert_eq!(rows, malformed);
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_late_in_the_file_is_told_apart() {
+        let mut text = b"id,title\n".to_vec();
+        for i in 0..200 {
+            text.extend_from_slice(format!("{i},plain\n").as_bytes());
+        }
+        text.extend_from_slice(b"201,caf\xe9\n");
+        let read = parse_csv(&text, b',', 2, &[0, 1], &[], 64);
+        assert!(matches!(read, Err(CsvError::NotUtf8)), "{:?}", read.err());
+        let read = parse_csv(transcode(&text).as_slice(), b',', 2, &[0, 1], &[], 64).unwrap();
+        assert_eq!(read.rows, 201);
+        assert_eq!(rows_of(&read)[200][2].as_deref(), Some("café"));
+    }
 
     #[test]
     fn sniffs_separators() {

@@ -88,6 +88,25 @@ fn list_export_with_field_names_gives_the_hand_computed_kpis() {
 }
 
 #[test]
+fn blank_lines_are_no_rows() {
+    // a blank line after the header, one ending in CRLF between tickets, two at the end
+    let text = std::fs::read_to_string(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "");
+    lines.insert(5, "\r");
+    let file = "incidents_blank_lines.csv";
+    let dir = project(&config(file), &[]);
+    std::fs::write(dir.path().join(file), format!("{}\n\n\n", lines.join("\n"))).unwrap();
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    assert_hand_computed(&doc);
+    let input = &doc["inputs"][0];
+    assert_eq!(
+        (input["rows"].as_u64(), input["rejected"].as_u64()),
+        (Some(10), Some(0))
+    );
+}
+
+#[test]
 fn label_headers_crlf_windows_1252_and_day_first_dates_give_the_same_kpis() {
     let doc = run("incidents_labels_cp1252.csv");
     assert_hand_computed(&doc);
