@@ -3,18 +3,19 @@
 -- (at or after B's creation minus the window, and strictly before B's creation). Cohort:
 -- incidents created in the period; n = those with the key filled in, missing = those without,
 -- so the key's coverage is n / (n + missing).
-WITH incidents AS (
-    SELECT * FROM ledger_keyed WHERE kind = 'incident' AND NOT is_cancelled
-),
-cohort AS (
+-- (Cohort and resolutions each read the ledger with their own filter: a shared CTE of all
+-- incidents would be materialised whole.)
+WITH cohort AS (
     SELECT dim_priority, dim_kind, dim_service, dim_assignment_group, repeat_key, created_at
-    FROM incidents
-    WHERE created_at >= $period_start AND created_at < $period_end
+    FROM ledger_keyed
+    WHERE kind = 'incident' AND NOT is_cancelled
+      AND created_at >= $period_start AND created_at < $period_end
 ),
 resolutions AS (
     -- only those that can precede a cohort incident within the window
-    SELECT repeat_key, resolved_at FROM incidents
-    WHERE repeat_key IS NOT NULL AND resolved_at < $period_end
+    SELECT repeat_key, resolved_at FROM ledger
+    WHERE kind = 'incident' AND NOT is_cancelled
+      AND repeat_key IS NOT NULL AND resolved_at < $period_end
       AND epoch_us(resolved_at) >= epoch_us($period_start::TIMESTAMPTZ) - repeat_window_us()
 ),
 flagged AS (

@@ -296,6 +296,24 @@ impl Engine {
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
+        let height = tickets.height();
+        let with_values: Vec<String> = columns
+            .iter()
+            .filter(|(c, _)| {
+                tickets
+                    .column(c)
+                    .is_ok_and(|col| height > 0 && col.null_count() < height)
+            })
+            .map(|(c, _)| format!("'{c}'"))
+            .collect();
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE MACRO has_values(name) AS name IN ({});",
+            if with_values.is_empty() {
+                "NULL".to_string()
+            } else {
+                with_values.join(", ")
+            }
+        ))?;
         let stored: Vec<(&str, ColumnType)> = columns
             .iter()
             .filter(|(c, _)| !unused.iter().any(|u| u == c) && !derived.iter().any(|(d, _)| d == c))
@@ -371,7 +389,19 @@ impl Engine {
         window: &Window,
     ) -> Result<Vec<KpiRow>, EngineError> {
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let families = &catalogue.families;
+        let mut families: Vec<&QueryFile> = Vec::new();
+        for family in &catalogue.families {
+            if self.runs(family)? {
+                families.push(family);
+            } else {
+                crate::log::detail(&format!(
+                    "query {}: not run: its data is not there ({})",
+                    family.id,
+                    family.runs_if.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        let families = &families;
         let work = |conn: &Connection| -> Result<Vec<KpiRow>, EngineError> {
             let mut rows = Vec::new();
             loop {
@@ -394,6 +424,24 @@ impl Engine {
         rows.extend(theirs?);
         rows.sort_by(KpiRow::contract_order);
         Ok(rows)
+    }
+
+    /// Whether a family can measure anything: its `runs_if` holds (or it has none).
+    fn runs(&self, family: &QueryFile) -> Result<bool, EngineError> {
+        let Some(condition) = &family.runs_if else {
+            return Ok(true);
+        };
+        self.conn
+            .query_row(
+                &format!("SELECT coalesce(CAST(({condition}) AS BOOLEAN), false)"),
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(|e| EngineError::Query {
+                query: family.id.clone(),
+                origin: format!("{} (runs_if)", family.origin),
+                message: e.to_string(),
+            })
     }
 
     /// Another connection to the same database, for a query that runs beside this one's.

@@ -31,6 +31,13 @@ pub fn note(message: &str) {
     }
 }
 
+/// A note for `-v` only.
+pub fn detail(message: &str) {
+    if level() >= 2 {
+        say(&format!("deskpulse: {message}"));
+    }
+}
+
 /// A line on stderr that does not tear through the spinner.
 pub fn say(line: &str) {
     let spinner = SPINNER.lock().ok().and_then(|s| s.clone());

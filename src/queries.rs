@@ -113,6 +113,11 @@ fn last() -> i32 {
 struct MetaFile {
     #[serde(default)]
     kpi: BTreeMap<String, KpiMeta>,
+    /// An SQL condition (over the run's small tables and macros: `ledger_keys`,
+    /// `has_values('column')`, `costs_configured()`, ...) under which the family can measure
+    /// anything at all; where it is false the family is not run.
+    #[serde(default)]
+    runs_if: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +126,8 @@ pub struct QueryFile {
     pub sql: String,
     /// Where the SQL came from: `built-in` or the user's file.
     pub origin: String,
+    /// The condition without which the family measures nothing (`runs_if` in its `.toml`).
+    pub runs_if: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +146,8 @@ pub enum CatalogueError {
 impl Catalogue {
     /// The built-in queries, with a user's directory (if any) taking precedence.
     pub fn load(user_dir: Option<&Path>) -> Result<Catalogue, CatalogueError> {
-        let mut files: BTreeMap<String, (QueryFile, String)> = BTreeMap::new();
+        // each file, its metadata, and whether that metadata was written for this SQL
+        let mut files: BTreeMap<String, (QueryFile, String, bool)> = BTreeMap::new();
         for (id, sql, meta) in BUILT_IN {
             files.insert(
                 id.to_string(),
@@ -148,8 +156,10 @@ impl Catalogue {
                         id: id.to_string(),
                         sql: sql.to_string(),
                         origin: "built-in".to_string(),
+                        runs_if: None,
                     },
                     meta.to_string(),
+                    true,
                 ),
             );
         }
@@ -172,10 +182,17 @@ impl Catalogue {
                     .to_string();
                 let sql = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
                 let meta_path = path.with_extension("toml");
-                let meta = if meta_path.is_file() {
-                    std::fs::read_to_string(&meta_path).map_err(|e| read_err(&meta_path, e))?
+                let (meta, own) = if meta_path.is_file() {
+                    let meta =
+                        std::fs::read_to_string(&meta_path).map_err(|e| read_err(&meta_path, e))?;
+                    (meta, true)
                 } else {
-                    files.get(&id).map(|(_, m)| m.clone()).unwrap_or_default()
+                    // the built-in descriptions, but not its `runs_if`: that speaks of its SQL
+                    let meta = files
+                        .get(&id)
+                        .map(|(_, m, _)| m.clone())
+                        .unwrap_or_default();
+                    (meta, false)
                 };
                 files.insert(
                     id.clone(),
@@ -184,8 +201,10 @@ impl Catalogue {
                             id,
                             sql,
                             origin: path.display().to_string(),
+                            runs_if: None,
                         },
                         meta,
+                        own,
                     ),
                 );
             }
@@ -193,13 +212,16 @@ impl Catalogue {
         let mut kpis = BTreeMap::new();
         let mut families = Vec::new();
         let mut ledger = None;
-        for (id, (file, meta)) in files {
+        for (id, (mut file, meta, own)) in files {
             let parsed: MetaFile = toml::from_str(&meta).map_err(|e| CatalogueError::File {
                 path: PathBuf::from(format!("{}.toml", file.origin.trim_end_matches(".sql"))),
                 message: e.to_string(),
             })?;
             for (kpi, m) in parsed.kpi {
                 kpis.insert(kpi, m);
+            }
+            if own {
+                file.runs_if = parsed.runs_if;
             }
             if id == LEDGER {
                 ledger = Some(file);

@@ -144,6 +144,7 @@ fn ledger_csv(
         id: "ledger.csv".to_string(),
         sql: LEDGER_CSV_SQL.to_string(),
         origin: "built-in".to_string(),
+        runs_if: None,
     };
     let batches = {
         let _s = crate::log::stage("ledger.csv: query");

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::util::{data, kpis, project, row, value};
+use super::util::{data, deskpulse, kpis, project, repo, row, value};
 
 const CONFIG: &str = r#"
 [report]
@@ -316,4 +316,59 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
     );
     let csv = std::fs::read_to_string(out.path().join("costs_service.csv")).unwrap();
     assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+}
+
+/// The built-in query files with their `runs_if` conditions taken out: every family runs.
+fn queries_run_unconditionally() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo().join("queries")).unwrap() {
+        let path = entry.unwrap().path();
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("runs_if"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn families_not_run_for_want_of_data_would_have_measured_nothing() {
+    let unconditional = queries_run_unconditionally();
+    let all = unconditional.path().to_str().unwrap();
+    // incidents without ratings, first responses, SLA policies, changes or costs; the sample
+    // (SLA policies, no changes); this file's tickets (ratings, changes, costs)
+    let plain = project(
+        "[report]\ntimezone = \"UTC\"\n[[sources]]\npath = \"incidents.csv\"\ntimezone = \"UTC\"\n",
+        &[("incidents.csv", &data("servicenow/incidents_fields.csv"))],
+    );
+    let rich = project(
+        CONFIG,
+        &[
+            ("incidents.csv", &data("catalogue/incidents.csv")),
+            ("change_request.csv", &data("catalogue/change_request.csv")),
+        ],
+    );
+    let sample = repo().join("sample_data");
+    for dir in [plain.path(), rich.path(), sample.as_path()] {
+        let conditional = kpis(dir, &["--period", "2026-10"]);
+        let everything = kpis(dir, &["--period", "2026-10", "--queries", all]);
+        assert!(!conditional["kpis"].as_array().unwrap().is_empty());
+        assert_eq!(conditional["kpis"], everything["kpis"], "{}", dir.display());
+    }
+    let out = deskpulse()
+        .arg("kpis")
+        .arg(plain.path())
+        .args(["--period", "2026-10", "--format", "json", "-v"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    for family in ["changes", "costs", "csat", "first_response", "sla"] {
+        assert!(
+            said.contains(&format!("query {family}: not run")),
+            "{family}: {said}"
+        );
+    }
 }
