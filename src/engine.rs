@@ -314,9 +314,19 @@ impl Engine {
                 with_values.join(", ")
             }
         ))?;
+        // Columns written into the view rather than stored: derived ones, and those that hold
+        // one value throughout.
+        let mut computed: Vec<(&str, String)> = derived.to_vec();
+        for (c, _) in &columns {
+            if let Some(value) = tickets.column(c).ok().and_then(interop::constant_literal) {
+                computed.push((c, value));
+            }
+        }
         let stored: Vec<(&str, ColumnType)> = columns
             .iter()
-            .filter(|(c, _)| !unused.iter().any(|u| u == c) && !derived.iter().any(|(d, _)| d == c))
+            .filter(|(c, _)| {
+                !unused.iter().any(|u| u == c) && !computed.iter().any(|(d, _)| d == c)
+            })
             .cloned()
             .collect();
         let present = self.with_arrow_view(
@@ -350,7 +360,7 @@ impl Engine {
             .collect();
         let select: Vec<String> = columns
             .iter()
-            .map(|(c, t)| match derived.iter().find(|(d, _)| d == c) {
+            .map(|(c, t)| match computed.iter().find(|(d, _)| d == c) {
                 Some((_, sql)) => format!("CAST({sql} AS {0}) AS \"{c}\"", t.sql_type()),
                 None if stored.iter().any(|(s, _)| s == c) => format!("\"{c}\""),
                 None => format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type()),
