@@ -70,6 +70,10 @@ pub struct Engine {
     db: ffi::duckdb_database,
 }
 
+// SAFETY: DuckDB's C API handles may be used from any thread, one thread at a time; an Engine
+// is not Sync, so its connections are never used from two threads at once through it.
+unsafe impl Send for Engine {}
+
 impl Engine {
     /// An in-memory database that never loads or downloads an extension and cannot read files:
     /// the only data it sees is what deskpulse hands it.

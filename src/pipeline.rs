@@ -100,6 +100,35 @@ impl RunResult {
     }
 }
 
+/// DuckDB, opened on another thread while the exports are read. A run that fails before it
+/// needs the engine still waits for it: a process must not exit while DuckDB is starting.
+struct Opening(Option<std::thread::JoinHandle<Result<Engine, crate::engine::EngineError>>>);
+
+impl Opening {
+    fn start() -> Opening {
+        Opening(Some(std::thread::spawn(|| {
+            let _s = crate::log::background_stage("open DuckDB");
+            Engine::new()
+        })))
+    }
+
+    fn finish(mut self) -> Result<Engine, crate::engine::EngineError> {
+        self.0
+            .take()
+            .expect("finished once")
+            .join()
+            .expect("opening DuckDB does not panic")
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> {
     let tz = config.report.timezone;
     let catalogue = Catalogue::load(
@@ -108,6 +137,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .as_deref()
             .or(config.report.queries.as_deref()),
     )?;
+    let opening = Opening::start();
     let Ingested {
         tickets,
         status_changes,
@@ -202,10 +232,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
         tickets.hstack(clocks.columns())?
     };
-    let engine = {
-        let _s = crate::log::stage("open DuckDB");
-        Engine::new()?
-    };
+    let engine = opening.finish()?;
     {
         let _s = crate::log::stage("hand tickets and history to DuckDB");
         engine.load(

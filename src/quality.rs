@@ -69,29 +69,35 @@ pub fn assess(
         .map(|p| p.count)
         .sum();
 
-    let counts = engine.query(
-        "SELECT count(*) AS tickets,
+    // One pass over the ledger, by source.
+    let by_source = engine.query(
+        "SELECT source,
+                count(*) AS tickets,
                 count(*) FILTER (WHERE is_cancelled) AS cancelled,
-                count(*) FILTER (WHERE resolved_without_timestamp AND NOT is_cancelled) AS resolved_without_timestamp
-         FROM ledger",
+                count(*) FILTER (WHERE resolved_without_timestamp AND NOT is_cancelled) AS resolved_without_timestamp,
+                count(*) FILTER (WHERE reopen_count IS NOT NULL) AS with_reopen_count
+         FROM ledger GROUP BY source",
     )?;
-    let first = |name: &str| -> u64 {
-        counts
-            .first()
-            .and_then(|b| column_i64(b, name).ok())
-            .and_then(|v| v.first().copied().flatten())
-            .unwrap_or(0)
-            .max(0) as u64
+    let total = |name: &str| -> u64 {
+        by_source
+            .iter()
+            .flat_map(|b| column_i64(b, name).unwrap_or_default())
+            .map(|v| v.unwrap_or(0).max(0) as u64)
+            .sum()
     };
+    let mut with_reopen_count: BTreeSet<String> = BTreeSet::new();
+    for batch in &by_source {
+        let names = column_strings(batch, "source").unwrap_or_default();
+        let counts = column_i64(batch, "with_reopen_count").unwrap_or_default();
+        for (name, n) in names.into_iter().zip(counts) {
+            if let (Some(name), Some(1..)) = (name, n) {
+                with_reopen_count.insert(name);
+            }
+        }
+    }
 
     let mut notes = Vec::new();
     let sources: BTreeSet<&str> = inputs.iter().map(|i| i.source.as_str()).collect();
-    let with_reopen_count: BTreeSet<String> = engine
-        .query("SELECT DISTINCT source FROM ledger WHERE reopen_count IS NOT NULL")?
-        .iter()
-        .flat_map(|b| column_strings(b, "source").unwrap_or_default())
-        .flatten()
-        .collect();
     for s in &sources {
         if !sources_with_history.contains(*s) {
             notes.push(if with_reopen_count.contains(*s) {
@@ -127,9 +133,9 @@ pub fn assess(
         rejected: inputs.iter().map(|i| i.rejected).sum(),
         values_nulled,
         problems,
-        tickets: first("tickets"),
-        cancelled: first("cancelled"),
-        resolved_without_timestamp: first("resolved_without_timestamp"),
+        tickets: total("tickets"),
+        cancelled: total("cancelled"),
+        resolved_without_timestamp: total("resolved_without_timestamp"),
         notes,
         not_measured,
     })
