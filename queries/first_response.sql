@@ -19,7 +19,6 @@ WITH agg AS (
         FROM ledger_keyed
         WHERE is_service AND NOT is_cancelled
           AND created_at >= $period_start AND created_at < $period_end
-          AND EXISTS (SELECT 1 FROM ledger WHERE first_response_at IS NOT NULL)
         UNION ALL BY NAME
         -- every service-ticket key, for the keys with nothing created in the period
         SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled

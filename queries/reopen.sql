@@ -16,7 +16,6 @@ FROM (
     FROM ledger_keyed
     WHERE is_service AND NOT is_cancelled
       AND resolved_at >= $period_start AND resolved_at < $period_end
-      AND EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)
     UNION ALL BY NAME
     -- every service-ticket key, for the keys with nothing resolved in the period
     SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
