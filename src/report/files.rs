@@ -31,19 +31,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// A text cell that a spreadsheet would run as a formula gets a leading apostrophe. A plain
 /// number (`-100`) is left as it is: it is not a formula.
 pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.trim().parse::<f64>().is_ok_and(f64::is_finite) {
-        return std::borrow::Cow::Borrowed(cell);
-    }
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n') => {
+    match cell.bytes().next() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n')
+            if !cell.trim().parse::<f64>().is_ok_and(f64::is_finite) =>
+        {
             std::borrow::Cow::Owned(format!("'{cell}"))
         }
         _ => std::borrow::Cow::Borrowed(cell),
     }
-}
-
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 /// Record batches as CSV with a header; text cells neutralised, nulls empty. Batches are
@@ -76,34 +71,82 @@ pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// How one column's cells become text: strings (plain or dictionary-encoded, as DuckDB hands
+/// over its ENUMs) and booleans are read directly, anything else goes through Arrow's formatter.
+enum Cells<'a> {
+    Text(Box<dyn Fn(usize) -> &'a str + 'a>),
+    Flag(&'a arrow::array::BooleanArray),
+    Formatted(ArrayFormatter<'a>),
+}
+
+impl<'a> Cells<'a> {
+    fn of(column: &'a dyn Array, options: &'a FormatOptions<'a>) -> Result<Cells<'a>, String> {
+        use arrow::array::AsArray;
+        Ok(match column.data_type() {
+            DataType::Utf8 => {
+                let a = column.as_string::<i32>();
+                Cells::Text(Box::new(move |row| a.value(row)))
+            }
+            DataType::LargeUtf8 => {
+                let a = column.as_string::<i64>();
+                Cells::Text(Box::new(move |row| a.value(row)))
+            }
+            DataType::Utf8View => {
+                let a = column.as_string_view();
+                Cells::Text(Box::new(move |row| a.value(row)))
+            }
+            DataType::Dictionary(_, values) if values.as_ref() == &DataType::Utf8 => {
+                let dictionary = column.as_any_dictionary();
+                let keys = dictionary.normalized_keys();
+                let values = dictionary.values().as_string::<i32>();
+                Cells::Text(Box::new(move |row| values.value(keys[row])))
+            }
+            DataType::Boolean => Cells::Flag(column.as_boolean()),
+            _ => Cells::Formatted(
+                ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?,
+            ),
+        })
+    }
+}
+
 fn format_batches(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
     use std::fmt::Write as _;
     let mut out = csv::Writer::from_writer(Vec::new());
     let options = FormatOptions::default().with_null("");
     let mut cell = String::new();
     for batch in batches {
-        let formatters: Vec<ArrayFormatter> = batch
+        let cells: Vec<Cells> = batch
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        let text: Vec<bool> = batch
-            .columns()
-            .iter()
-            .map(|c| is_text(c.data_type()))
-            .collect();
+            .map(|c| Cells::of(c.as_ref(), &options))
+            .collect::<Result<_, _>>()?;
         for row in 0..batch.num_rows() {
-            for (i, f) in formatters.iter().enumerate() {
-                cell.clear();
-                write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
-                let field = if text[i] && !batch.column(i).is_null(row) {
-                    neutralize(&cell)
+            for (column, cells) in batch.columns().iter().zip(&cells) {
+                let field: &[u8] = if column.is_null(row) {
+                    b""
                 } else {
-                    std::borrow::Cow::Borrowed(cell.as_str())
+                    match cells {
+                        Cells::Text(text) => {
+                            let value = neutralize(text(row));
+                            out.write_field(value.as_bytes())
+                                .map_err(|e| e.to_string())?;
+                            continue;
+                        }
+                        Cells::Flag(flags) => {
+                            if flags.value(row) {
+                                b"true"
+                            } else {
+                                b"false"
+                            }
+                        }
+                        Cells::Formatted(f) => {
+                            cell.clear();
+                            write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
+                            cell.as_bytes()
+                        }
+                    }
                 };
-                out.write_field(field.as_bytes())
-                    .map_err(|e| e.to_string())?;
+                out.write_field(field).map_err(|e| e.to_string())?;
             }
             out.write_record(None::<&[u8]>).map_err(|e| e.to_string())?;
         }
