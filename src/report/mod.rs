@@ -22,7 +22,7 @@ use serde_json::json;
 use crate::ingest::read::sha256_hex;
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
-use files::{batches_to_csv, write_atomic};
+use files::{Staged, batches_to_csv, write_atomic};
 use render::Templates;
 
 #[derive(Debug, thiserror::Error)]
@@ -197,10 +197,25 @@ pub fn write_report(
     let _s = crate::log::stage("render");
     let window = result.window();
     let conn = result.engine.connection()?;
+    let ledger_path = out.join("ledger.csv");
+    let ledger_path = &ledger_path;
     let (ledger, rendered) = std::thread::scope(|scope| {
-        let ledger = scope.spawn(move || {
+        // The ledger is the largest output: it is written (under a temporary name, put in
+        // place with the others) while the pages render.
+        let ledger = scope.spawn(move || -> Result<(Staged, OutputFile), ReportError> {
             let _s = crate::log::stage("ledger.csv");
-            ledger_csv(&conn, &window)
+            let bytes = ledger_csv(&conn, &window)?;
+            let staged =
+                Staged::write(ledger_path, &bytes).map_err(|source| ReportError::Write {
+                    path: ledger_path.clone(),
+                    source,
+                })?;
+            let listed = OutputFile {
+                file: "ledger.csv".to_string(),
+                bytes: bytes.len(),
+                sha256: sha256_hex(&bytes),
+            };
+            Ok((staged, listed))
         });
         let rendered = || -> Result<(String, String), ReportError> {
             let view = view::build(result, previous)?;
@@ -216,11 +231,13 @@ pub fn write_report(
         )
     });
     let (html, md) = rendered?;
+    let mut ledger = Some(ledger?);
     let mut outputs: Vec<(&str, Vec<u8>)> = vec![
         ("kpis.json", kpis_json(result).into_bytes()),
         ("report.html", html.into_bytes()),
         ("report.md", md.into_bytes()),
-        ("ledger.csv", ledger?),
+        // written already; put in place in this order
+        ("ledger.csv", Vec::new()),
         ("rejects.csv", rejects_csv(result)?),
     ];
     let cost_tables = workbook::tables(result)?;
@@ -230,19 +247,30 @@ pub fn write_report(
             outputs.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
         }
     }
+    let _w = crate::log::stage("write the files");
     let mut written = Vec::new();
     let mut listed = Vec::new();
     for (name, bytes) in &outputs {
         let path = out.join(name);
-        write_atomic(&path, bytes).map_err(|source| ReportError::Write {
+        let write_error = |source| ReportError::Write {
             path: path.clone(),
             source,
-        })?;
-        listed.push(OutputFile {
-            file: name.to_string(),
-            bytes: bytes.len(),
-            sha256: sha256_hex(bytes),
-        });
+        };
+        match (*name, ledger.take()) {
+            ("ledger.csv", Some((staged, file))) => {
+                staged.commit().map_err(write_error)?;
+                listed.push(file);
+            }
+            (_, taken) => {
+                ledger = taken;
+                write_atomic(&path, bytes).map_err(write_error)?;
+                listed.push(OutputFile {
+                    file: name.to_string(),
+                    bytes: bytes.len(),
+                    sha256: sha256_hex(bytes),
+                });
+            }
+        }
         written.push(path);
     }
     let manifest = manifest_json(result, &listed);
