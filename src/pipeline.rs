@@ -168,12 +168,16 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
                 .iter()
                 .map(|f| f.to_string()),
         );
-        unused.extend(
-            ["raw_status", "source_file"]
-                .iter()
-                .filter(|c| !catalogue.mentions(c))
-                .map(|c| c.to_string()),
-        );
+        // columns the built-in ledger only passes through (a ledger of the user's own may
+        // compute with them)
+        if catalogue.ledger.origin == "built-in" {
+            unused.extend(
+                ["raw_status", "source_file", "source_row", "paused_us"]
+                    .iter()
+                    .filter(|c| !catalogue.mentions(c))
+                    .map(|c| c.to_string()),
+            );
+        }
     }
 
     let (kind, period_note) = match &options.period {
