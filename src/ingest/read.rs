@@ -644,6 +644,9 @@ fn parse_csv(
         .with_truncate_ragged_lines(true)
         .with_missing_is_null(true);
 
+    // The chunk reader reads at least one column; with none wanted it reads the first, which
+    // is then left out, so that rows are still counted.
+    let projection: &[usize] = if wanted.is_empty() { &[0] } else { wanted };
     let parse = |piece: &Piece| -> Result<DataFrame, CsvError> {
         let bytes = &text[piece.range.clone()];
         if std::str::from_utf8(bytes).is_err() {
@@ -654,7 +657,7 @@ fn parse_csv(
             &options,
             &schema,
             false,
-            wanted,
+            projection,
             0,
             piece.rows as usize,
             Some(&null_values),
@@ -673,7 +676,9 @@ fn parse_csv(
         }
         let numbers: Vec<u64> = (piece.first_row..piece.first_row + piece.rows).collect();
         let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
-        columns.extend(frame.into_columns());
+        if !wanted.is_empty() {
+            columns.extend(frame.into_columns());
+        }
         DataFrame::new(piece.rows as usize, columns)
             .map_err(|e| CsvError::Unreadable(e.to_string()))
     };
@@ -853,6 +858,17 @@ mod tests {
             let rows: Vec<u64> = pieces.malformed.iter().map(|m| m.row).collect();
             assert_eq!(rows, malformed);
         }
+    }
+
+    #[test]
+    fn rows_are_counted_with_no_column_wanted() {
+        let read = parse_csv(b"id,title\n1,a\n\n2,b\n", b',', 2, &[], &[], 4).unwrap();
+        assert_eq!(read.rows, 2);
+        assert_eq!(read.frame.width(), 1);
+        assert_eq!(
+            rows_of(&read),
+            [[Some("2".to_string())], [Some("4".to_string())]]
+        );
     }
 
     #[test]
