@@ -298,4 +298,24 @@ mod tests {
         assert!(c.families.iter().any(|f| f.id == "extra"));
         assert_eq!(c.meta("extra_pct").unwrap().direction, Direction::Higher);
     }
+
+    #[test]
+    fn runs_if_goes_with_the_sql_it_was_written_for() {
+        let built_in = Catalogue::load(None).unwrap();
+        let csat = built_in.families.iter().find(|f| f.id == "csat").unwrap();
+        assert_eq!(csat.runs_if.as_deref(), Some("has_values('csat')"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("csat.sql"), "SELECT 1").unwrap();
+        std::fs::write(dir.path().join("extra.sql"), "SELECT 2").unwrap();
+        std::fs::write(dir.path().join("extra.toml"), "runs_if = \"false\"\n").unwrap();
+        let c = Catalogue::load(Some(dir.path())).unwrap();
+        let csat = c.families.iter().find(|f| f.id == "csat").unwrap();
+        assert_eq!(
+            csat.runs_if, None,
+            "a user's SQL is not skipped by the built-in condition"
+        );
+        assert!(c.meta("csat_pct").is_some());
+        let extra = c.families.iter().find(|f| f.id == "extra").unwrap();
+        assert_eq!(extra.runs_if.as_deref(), Some("false"));
+    }
 }
