@@ -266,6 +266,71 @@ impl Engine {
         }
     }
 
+    /// Defines the configuration's macros, and says what the exports hold for the families'
+    /// `runs_if` conditions: `has_values(column)` (some ticket has a value in that canonical
+    /// column) and `has_kind(kind)` (some ticket is of that kind). Known before the tickets are
+    /// stored, so that a column that only families which will not run read need not be stored.
+    pub fn define_facts(&self, tickets: &DataFrame, macros: &str) -> Result<(), EngineError> {
+        self.conn.execute_batch(macros)?;
+        let mut columns = model::ticket_columns();
+        columns.extend(crate::ledger::clock_columns());
+        let height = tickets.height();
+        let with_values: Vec<String> = columns
+            .iter()
+            .filter(|(c, _)| {
+                tickets
+                    .column(c)
+                    .is_ok_and(|col| height > 0 && col.null_count() < height)
+            })
+            .map(|(c, _)| sql_text(c))
+            .collect();
+        let kinds: Vec<String> = match tickets.column("kind") {
+            Ok(kind) if height > 0 => kind
+                .unique()
+                .and_then(|u| u.cast(&polars::prelude::DataType::String))
+                .map_err(|e| EngineError::Open(e.to_string()))?
+                .str()
+                .map_err(|e| EngineError::Open(e.to_string()))?
+                .iter()
+                .flatten()
+                .map(sql_text)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "NULL".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE MACRO has_values(name) AS name IN ({});
+             CREATE OR REPLACE MACRO has_kind(kind) AS kind IN ({});",
+            list(with_values),
+            list(kinds)
+        ))?;
+        Ok(())
+    }
+
+    /// Which families can measure anything (their `runs_if` holds, or they have none), in the
+    /// catalogue's order; the others are named at `-v`.
+    pub fn runnable(&self, catalogue: &Catalogue) -> Result<Vec<bool>, EngineError> {
+        let mut runs = Vec::with_capacity(catalogue.families.len());
+        for family in &catalogue.families {
+            let run = self.runs(family)?;
+            if !run {
+                crate::log::detail(&format!(
+                    "query {}: not run: its data is not there ({})",
+                    family.id,
+                    family.runs_if.as_deref().unwrap_or_default()
+                ));
+            }
+            runs.push(run);
+        }
+        Ok(runs)
+    }
+
     /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
     /// ticket column; the columns no ticket has a value in, and the `unused` ones that no query
     /// reads, are typed nulls, not stored; `derived` columns are SQL over the others), the
@@ -279,11 +344,9 @@ impl Engine {
         query: &QueryFile,
         window: &Window,
         tickets: &DataFrame,
-        macros: &str,
         derived: &[(&str, String)],
         unused: &[String],
     ) -> Result<(), EngineError> {
-        self.conn.execute_batch(macros)?;
         let body = inline_params(query, window)?;
         let sql = if unused.is_empty() {
             format!("CREATE OR REPLACE VIEW ledger AS\n{body}")
@@ -300,24 +363,6 @@ impl Engine {
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
-        let height = tickets.height();
-        let with_values: Vec<String> = columns
-            .iter()
-            .filter(|(c, _)| {
-                tickets
-                    .column(c)
-                    .is_ok_and(|col| height > 0 && col.null_count() < height)
-            })
-            .map(|(c, _)| format!("'{c}'"))
-            .collect();
-        self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE MACRO has_values(name) AS name IN ({});",
-            if with_values.is_empty() {
-                "NULL".to_string()
-            } else {
-                with_values.join(", ")
-            }
-        ))?;
         // Columns written into the view rather than stored: derived ones, and those that hold
         // one value throughout.
         let mut computed: Vec<(&str, String)> = derived.to_vec();
@@ -400,21 +445,17 @@ impl Engine {
     pub fn run_catalogue(
         &self,
         catalogue: &Catalogue,
+        runnable: &[bool],
         window: &Window,
     ) -> Result<Vec<KpiRow>, EngineError> {
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut families: Vec<&QueryFile> = Vec::new();
-        for family in &catalogue.families {
-            if self.runs(family)? {
-                families.push(family);
-            } else {
-                crate::log::detail(&format!(
-                    "query {}: not run: its data is not there ({})",
-                    family.id,
-                    family.runs_if.as_deref().unwrap_or_default()
-                ));
-            }
-        }
+        let families: Vec<&QueryFile> = catalogue
+            .families
+            .iter()
+            .zip(runnable)
+            .filter(|(_, run)| **run)
+            .map(|(family, _)| family)
+            .collect();
         let families = &families;
         let work = |conn: &Connection| -> Result<Vec<KpiRow>, EngineError> {
             let mut rows = Vec::new();
@@ -552,6 +593,11 @@ fn dimension_sql() -> String {
         cases = name_cases.join(" "),
         raw = raw.join(", "),
     )
+}
+
+/// A text as an SQL string literal.
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn cstring(s: &str) -> CString {

@@ -160,26 +160,6 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         )?
     };
 
-    // Columns of the ledger that no KPI query reads and no output shows: not materialised.
-    let mut unused: Vec<String> = Vec::new();
-    if !options.ledger {
-        unused.extend(
-            skip_fields(&config, &catalogue, options)
-                .iter()
-                .map(|f| f.to_string()),
-        );
-        // columns the built-in ledger only passes through (a ledger of the user's own may
-        // compute with them)
-        if catalogue.ledger.origin == "built-in" {
-            unused.extend(
-                ["raw_status", "source_file", "source_row", "paused_us"]
-                    .iter()
-                    .filter(|c| !catalogue.mentions(c))
-                    .map(|c| c.to_string()),
-            );
-        }
-    }
-
     let (kind, period_note) = match &options.period {
         PeriodChoice::Named(k) => (*k, None),
         PeriodChoice::Range { from, to } => (
@@ -266,18 +246,41 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         )?;
     }
     drop(status_changes);
+    engine.define_facts(
+        &tickets,
+        &format!(
+            "{}\n{}\n{}",
+            ledger::config_macros(&config),
+            costs::macros(&config.costs),
+            trend_month_macro(&period)
+        ),
+    )?;
+    let runnable = engine.runnable(&catalogue)?;
+    // Columns of the ledger that no KPI query that runs reads and no output shows: not stored.
+    let mut unused: Vec<String> = Vec::new();
+    if !options.ledger {
+        unused.extend(
+            skip_fields(&config, &catalogue, options)
+                .iter()
+                .map(|f| f.to_string()),
+        );
+        // columns the built-in ledger only passes through (a ledger of the user's own may
+        // compute with them)
+        if catalogue.ledger.origin == "built-in" {
+            unused.extend(
+                ["id", "raw_status", "source_file", "source_row", "paused_us"]
+                    .iter()
+                    .filter(|c| !catalogue.mentions(c, &runnable))
+                    .map(|c| c.to_string()),
+            );
+        }
+    }
     {
         let _s = crate::log::stage("ledger");
         engine.build_ledger(
             &catalogue.ledger,
             &window,
             &tickets,
-            &format!(
-                "{}\n{}\n{}",
-                ledger::config_macros(&config),
-                costs::macros(&config.costs),
-                trend_month_macro(&period)
-            ),
             &[("repeat_key", ledger::repeat_key_sql(&config.repeat.key))],
             &unused,
         )?;
@@ -285,7 +288,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     drop(tickets);
     let kpis = {
         let _s = crate::log::stage("KPI queries");
-        engine.run_catalogue(&catalogue, &window)?
+        engine.run_catalogue(&catalogue, &runnable, &window)?
     };
     let quality = {
         let _s = crate::log::stage("data quality");
@@ -334,12 +337,12 @@ fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> 
     let stands_in = |f: &str| {
         model::STAND_INS
             .iter()
-            .any(|(field, stand_in)| *stand_in == f && catalogue.mentions(field))
+            .any(|(field, stand_in)| *stand_in == f && catalogue.mentions(field, &[]))
     };
     let needed = |f: &str| {
         model::CORE_FIELDS.contains(&f)
             || options.ledger
-            || catalogue.mentions(f)
+            || catalogue.mentions(f, &[])
             || config.repeat.key.iter().any(|k| k == f)
             || stands_in(f)
     };

@@ -113,9 +113,9 @@ fn last() -> i32 {
 struct MetaFile {
     #[serde(default)]
     kpi: BTreeMap<String, KpiMeta>,
-    /// An SQL condition (over the run's small tables and macros: `ledger_keys`,
-    /// `has_values('column')`, `costs_configured()`, ...) under which the family can measure
-    /// anything at all; where it is false the family is not run.
+    /// An SQL condition (over what the exports hold, `has_values('column')` and
+    /// `has_kind('kind')`, and the configuration's macros such as `costs_configured()`) under
+    /// which the family can measure anything at all; where it is false the family is not run.
     #[serde(default)]
     runs_if: Option<String>,
 }
@@ -236,13 +236,18 @@ impl Catalogue {
         })
     }
 
-    /// Whether any KPI family's SQL names a column (as a whole word).
-    pub fn mentions(&self, column: &str) -> bool {
-        self.families.iter().any(|f| {
-            f.sql
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .any(|word| word == column)
-        })
+    /// Whether the SQL of a family that runs names a column (as a whole word); `runs` says
+    /// which do, in the catalogue's order (all of them where it is empty).
+    pub fn mentions(&self, column: &str, runs: &[bool]) -> bool {
+        self.families
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| runs.get(*i).copied().unwrap_or(true))
+            .any(|(_, f)| {
+                f.sql
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == column)
+            })
     }
 
     pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
