@@ -282,7 +282,7 @@ impl Engine {
                     .column(c)
                     .is_ok_and(|col| height > 0 && col.null_count() < height)
             })
-            .map(|(c, _)| sql_text(c))
+            .map(|(c, _)| c.to_string())
             .collect();
         let kinds: Vec<String> = match tickets.column("kind") {
             Ok(kind) if height > 0 => kind
@@ -293,22 +293,15 @@ impl Engine {
                 .map_err(|e| EngineError::Open(e.to_string()))?
                 .iter()
                 .flatten()
-                .map(sql_text)
+                .map(str::to_string)
                 .collect(),
             _ => Vec::new(),
-        };
-        let list = |items: Vec<String>| {
-            if items.is_empty() {
-                "NULL".to_string()
-            } else {
-                items.join(", ")
-            }
         };
         self.conn.execute_batch(&format!(
             "CREATE OR REPLACE MACRO has_values(name) AS name IN ({});
              CREATE OR REPLACE MACRO has_kind(kind) AS kind IN ({});",
-            list(with_values),
-            list(kinds)
+            sql_list(&with_values),
+            sql_list(&kinds)
         ))?;
         Ok(())
     }
@@ -351,13 +344,9 @@ impl Engine {
         let sql = if unused.is_empty() {
             format!("CREATE OR REPLACE VIEW ledger AS\n{body}")
         } else {
-            let names: Vec<String> = unused
-                .iter()
-                .map(|c| format!("'{}'", c.replace('\'', "''")))
-                .collect();
             format!(
                 "CREATE OR REPLACE VIEW ledger AS SELECT COLUMNS(lambda c: c NOT IN ({})) FROM (\n{body}\n)",
-                names.join(", "),
+                sql_list(unused),
             )
         };
         let mut columns = model::ticket_columns();
@@ -367,7 +356,7 @@ impl Engine {
         // one value throughout.
         let mut computed: Vec<(&str, String)> = derived.to_vec();
         for (c, _) in &columns {
-            if let Some(value) = tickets.column(c).ok().and_then(interop::constant_literal) {
+            if let Some(value) = tickets.column(c).ok().and_then(constant_literal) {
                 computed.push((c, value));
             }
         }
@@ -596,8 +585,39 @@ fn dimension_sql() -> String {
 }
 
 /// A text as an SQL string literal.
-fn sql_text(s: &str) -> String {
+pub fn sql_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Texts as the items of an SQL `IN (...)` list; `NULL` (which nothing equals) when there are
+/// none.
+pub fn sql_list<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        return "NULL".to_string();
+    }
+    items
+        .iter()
+        .map(|s| sql_text(s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL literal of a column that holds one value in every row (a profile's default kind, the
+/// source of a one-file run), for the column to be written as a constant instead of handed over
+/// row by row; `None` for any other column.
+fn constant_literal(column: &polars::prelude::Column) -> Option<String> {
+    use polars::prelude::AnyValue;
+    let value = column.as_scalar_column()?.scalar().value().clone();
+    Some(match value {
+        AnyValue::String(s) => sql_text(s),
+        AnyValue::StringOwned(s) => sql_text(&s),
+        AnyValue::Boolean(b) => b.to_string(),
+        AnyValue::Int32(v) => v.to_string(),
+        AnyValue::Int64(v) => v.to_string(),
+        AnyValue::UInt32(v) => v.to_string(),
+        AnyValue::UInt64(v) => v.to_string(),
+        _ => return None,
+    })
 }
 
 fn cstring(s: &str) -> CString {
@@ -817,4 +837,32 @@ pub fn column_i64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, S
     Ok((0..a.len())
         .map(|i| (!a.is_null(i)).then(|| a.value(i)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{Column, PlSmallStr, Scalar};
+
+    #[test]
+    fn columns_of_one_value_become_literals() {
+        let text = Column::new_scalar("k".into(), Scalar::from(PlSmallStr::from("o'clock")), 3);
+        assert_eq!(constant_literal(&text).as_deref(), Some("'o''clock'"));
+        let flag = Column::new_scalar("b".into(), Scalar::from(true), 3);
+        assert_eq!(constant_literal(&flag).as_deref(), Some("true"));
+        let none = Column::new_scalar(
+            "n".into(),
+            Scalar::null(polars::prelude::DataType::String),
+            3,
+        );
+        assert_eq!(constant_literal(&none), None);
+        let rows = Column::new("r".into(), ["a", "a", "a"]);
+        assert_eq!(constant_literal(&rows), None);
+    }
+
+    #[test]
+    fn texts_become_sql_literals() {
+        assert_eq!(sql_list(&["a", "it's"]), "'a', 'it''s'");
+        assert_eq!(sql_list::<&str>(&[]), "NULL");
+    }
 }

@@ -8,28 +8,11 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, make_array};
 use arrow::datatypes::{Field, Schema};
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
-use polars::prelude::{AnyValue, Column, CompatLevel, DataFrame};
+use polars::prelude::{CompatLevel, DataFrame};
 
 #[derive(Debug, thiserror::Error)]
 #[error("handing a table from Polars to Arrow failed: {0}")]
 pub struct InteropError(String);
-
-/// The SQL literal of a column that holds one value in every row (a profile's default kind, the
-/// source of a one-file run), for the column to be written as a constant instead of handed over
-/// row by row; `None` for any other column.
-pub fn constant_literal(column: &Column) -> Option<String> {
-    let value = column.as_scalar_column()?.scalar().value().clone();
-    Some(match value {
-        AnyValue::String(s) => format!("'{}'", s.replace('\'', "''")),
-        AnyValue::StringOwned(s) => format!("'{}'", s.replace('\'', "''")),
-        AnyValue::Boolean(b) => b.to_string(),
-        AnyValue::Int32(v) => v.to_string(),
-        AnyValue::Int64(v) => v.to_string(),
-        AnyValue::UInt32(v) => v.to_string(),
-        AnyValue::UInt64(v) => v.to_string(),
-        _ => return None,
-    })
-}
 
 /// Converts a frame into its Arrow schema and record batches, one per chunk, without copying
 /// column data.
@@ -93,22 +76,6 @@ mod tests {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType, UInt32Type};
     use polars::prelude::*;
-
-    #[test]
-    fn columns_of_one_value_become_literals() {
-        let text = Column::new_scalar("k".into(), Scalar::from(PlSmallStr::from("o'clock")), 3);
-        assert_eq!(constant_literal(&text).as_deref(), Some("'o''clock'"));
-        let flag = Column::new_scalar("b".into(), Scalar::from(true), 3);
-        assert_eq!(constant_literal(&flag).as_deref(), Some("true"));
-        let none = Column::new_scalar(
-            "n".into(),
-            Scalar::null(polars::prelude::DataType::String),
-            3,
-        );
-        assert_eq!(constant_literal(&none), None);
-        let rows = Column::new("r".into(), ["a", "a", "a"]);
-        assert_eq!(constant_literal(&rows), None);
-    }
 
     #[test]
     fn an_empty_frame_keeps_its_schema() {

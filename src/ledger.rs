@@ -11,6 +11,7 @@ use polars::prelude::*;
 use crate::clock::calendar::{ALWAYS_OPEN, CalendarSpec};
 use crate::clock::timeline::{Interval, MINUTE, Timeline};
 use crate::config::Config;
+use crate::engine::sql_text;
 use crate::model::{ColumnType, StatusClass};
 
 /// Clock columns added to each ticket.
@@ -77,28 +78,27 @@ pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
 /// - `repeat_window_us()`: `[repeat] window_days` in microseconds;
 /// - `change_failure_window_us()`: `[changes] failure_window_days` in microseconds.
 pub fn config_macros(config: &Config) -> String {
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let mut calendar = String::new();
     let mut response = String::new();
     let mut resolution = String::new();
     for (p, policy) in &config.sla.policies {
         calendar.push_str(&format!(
             " WHEN {} THEN {}",
-            quote(p),
-            quote(&policy.calendar)
+            sql_text(p),
+            sql_text(&policy.calendar)
         ));
         if let Some(d) = policy.response {
             response.push_str(&format!(
                 " WHEN {} THEN {}",
-                quote(p),
-                quote(&d.to_string())
+                sql_text(p),
+                sql_text(&d.to_string())
             ));
         }
         if let Some(d) = policy.resolution {
             resolution.push_str(&format!(
                 " WHEN {} THEN {}",
-                quote(p),
-                quote(&d.to_string())
+                sql_text(p),
+                sql_text(&d.to_string())
             ));
         }
     }
@@ -116,7 +116,7 @@ pub fn config_macros(config: &Config) -> String {
          CREATE OR REPLACE MACRO sla_resolution_target(priority) AS {};
          CREATE OR REPLACE MACRO repeat_window_us() AS CAST({} AS BIGINT);
          CREATE OR REPLACE MACRO change_failure_window_us() AS CAST({} AS BIGINT);",
-        case(&calendar, &quote(&config.sla.calendar)),
+        case(&calendar, &sql_text(&config.sla.calendar)),
         case(&response, "CAST(NULL AS VARCHAR)"),
         case(&resolution, "CAST(NULL AS VARCHAR)"),
         i64::from(config.repeat.window_days) * DAY_US,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::format;
-use crate::engine::{EngineError, column_f64, column_strings};
+use crate::engine::{EngineError, column_f64, column_strings, sql_list};
 use crate::ledger::calendar_is_always_open;
 use crate::pipeline::RunResult;
 
@@ -135,14 +135,6 @@ pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> 
         return Ok(None);
     }
     Ok(Some(Reconciliation { measures, notes }))
-}
-
-fn sql_list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| format!("'{}'", s.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn pairs(
