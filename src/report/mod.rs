@@ -183,6 +183,22 @@ struct OutputFile {
     sha256: String,
 }
 
+impl OutputFile {
+    fn of(file: &str, bytes: &[u8]) -> OutputFile {
+        OutputFile {
+            file: file.to_string(),
+            bytes: bytes.len(),
+            sha256: sha256_hex(bytes),
+        }
+    }
+}
+
+/// An output to put in place: its bytes, or a file already written under a temporary name.
+enum Output {
+    Bytes(Vec<u8>),
+    Staged(Staged, OutputFile),
+}
+
 /// Writes every output into `out` and returns the files written, manifest last.
 pub fn write_report(
     result: &RunResult,
@@ -210,12 +226,7 @@ pub fn write_report(
                     path: ledger_path.clone(),
                     source,
                 })?;
-            let listed = OutputFile {
-                file: "ledger.csv".to_string(),
-                bytes: bytes.len(),
-                sha256: sha256_hex(&bytes),
-            };
-            Ok((staged, listed))
+            Ok((staged, OutputFile::of("ledger.csv", &bytes)))
         });
         let rendered = || -> Result<(String, String), ReportError> {
             let view = view::build(result, previous)?;
@@ -231,46 +242,46 @@ pub fn write_report(
         )
     });
     let (html, md) = rendered?;
-    let mut ledger = Some(ledger?);
-    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
-        ("kpis.json", kpis_json(result).into_bytes()),
-        ("report.html", html.into_bytes()),
-        ("report.md", md.into_bytes()),
-        // written already; put in place in this order
-        ("ledger.csv", Vec::new()),
-        ("rejects.csv", rejects_csv(result)?),
+    let (staged, ledger) = ledger?;
+    let mut outputs: Vec<(&str, Output)> = vec![
+        ("kpis.json", Output::Bytes(kpis_json(result).into_bytes())),
+        ("report.html", Output::Bytes(html.into_bytes())),
+        ("report.md", Output::Bytes(md.into_bytes())),
+        ("ledger.csv", Output::Staged(staged, ledger)),
+        ("rejects.csv", Output::Bytes(rejects_csv(result)?)),
     ];
     let cost_tables = workbook::tables(result)?;
     if !cost_tables.is_empty() {
-        outputs.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
+        outputs.push((
+            "costs.xlsx",
+            Output::Bytes(workbook::xlsx(&cost_tables, result)?),
+        ));
         for table in &cost_tables {
-            outputs.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
+            outputs.push((
+                table.csv,
+                Output::Bytes(workbook::csv(table).map_err(ReportError::Other)?),
+            ));
         }
     }
     let _w = crate::log::stage("write the files");
     let mut written = Vec::new();
     let mut listed = Vec::new();
-    for (name, bytes) in &outputs {
+    for (name, output) in outputs {
         let path = out.join(name);
         let write_error = |source| ReportError::Write {
             path: path.clone(),
             source,
         };
-        match (*name, ledger.take()) {
-            ("ledger.csv", Some((staged, file))) => {
+        listed.push(match output {
+            Output::Bytes(bytes) => {
+                write_atomic(&path, &bytes).map_err(write_error)?;
+                OutputFile::of(name, &bytes)
+            }
+            Output::Staged(staged, file) => {
                 staged.commit().map_err(write_error)?;
-                listed.push(file);
+                file
             }
-            (_, taken) => {
-                ledger = taken;
-                write_atomic(&path, bytes).map_err(write_error)?;
-                listed.push(OutputFile {
-                    file: name.to_string(),
-                    bytes: bytes.len(),
-                    sha256: sha256_hex(bytes),
-                });
-            }
-        }
+        });
         written.push(path);
     }
     let manifest = manifest_json(result, &listed);
