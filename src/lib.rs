@@ -4,6 +4,7 @@
 //! into the canonical tables of [`model`]; [`engine`] hands them to DuckDB through Arrow
 //! ([`interop`]) and runs the SQL of [`queries`]; [`report`] writes what came out.
 
+pub mod aside;
 pub mod check;
 pub mod cli;
 pub mod clock;

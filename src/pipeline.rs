@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
+use crate::aside::{self, Aside};
 use crate::config::Config;
 use crate::costs;
 use crate::engine::{Engine, Window};
@@ -13,7 +14,7 @@ use crate::ledger;
 use crate::model;
 use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
-use crate::queries::Catalogue;
+use crate::queries::{self, Catalogue};
 
 /// How the user chose the period.
 #[derive(Debug, Clone)]
@@ -75,6 +76,8 @@ pub struct RunResult {
     pub quality: Quality,
     pub issues: DataFrame,
     pub engine: Engine,
+    /// Text kept beside DuckDB, when the run writes the ledger.
+    pub aside: Option<Aside>,
 }
 
 impl RunResult {
@@ -207,7 +210,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         as_of,
     };
 
-    let tickets = {
+    let mut tickets = {
         let _s = crate::log::stage("business clocks and SLAs");
         let facts = ledger::SourceFacts {
             with_history: &sources_with_history,
@@ -246,15 +249,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         )?;
     }
     drop(status_changes);
-    engine.define_facts(
-        &tickets,
-        &format!(
-            "{}\n{}\n{}",
-            ledger::config_macros(&config),
-            costs::macros(&config.costs),
-            trend_month_macro(&period)
-        ),
-    )?;
+    let macros = format!(
+        "{}\n{}\n{}",
+        ledger::config_macros(&config),
+        costs::macros(&config.costs),
+        trend_month_macro(&period)
+    );
+    engine.define_facts(&tickets, &macros)?;
     let runnable = engine.runnable(&catalogue)?;
     // Columns of the ledger that no KPI query that runs reads and no output shows: not stored.
     let mut unused: Vec<String> = Vec::new();
@@ -275,15 +276,28 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             );
         }
     }
+    let derived = [("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
+    // Text that only the built-in ledger shows, and that no query that runs, the repeat key or
+    // the configuration names, is kept aside when the ledger is written (see `aside`).
+    let named = |c: &str| {
+        catalogue.mentions(c, &runnable)
+            || queries::mentions(&macros, c)
+            || derived.iter().any(|(_, sql)| queries::mentions(sql, c))
+    };
+    let aside =
+        if options.ledger && catalogue.ledger.origin == "built-in" && !named(aside::POSITION) {
+            let columns: Vec<&str> = aside::SHOWN_ONLY
+                .iter()
+                .copied()
+                .filter(|c| !named(c))
+                .collect();
+            Some(Aside::split(&mut tickets, &columns)?)
+        } else {
+            None
+        };
     {
         let _s = crate::log::stage("ledger");
-        engine.build_ledger(
-            &catalogue.ledger,
-            &window,
-            &tickets,
-            &[("repeat_key", ledger::repeat_key_sql(&config.repeat.key))],
-            &unused,
-        )?;
+        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived, &unused)?;
     }
     drop(tickets);
     let kpis = {
@@ -312,6 +326,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         quality,
         issues,
         engine,
+        aside,
     })
 }
 

@@ -243,16 +243,18 @@ impl Catalogue {
             .iter()
             .enumerate()
             .filter(|(i, _)| runs.get(*i).copied().unwrap_or(true))
-            .any(|(_, f)| {
-                f.sql
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .any(|word| word == column)
-            })
+            .any(|(_, f)| mentions(&f.sql, column))
     }
 
     pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
         self.kpis.get(kpi)
     }
+}
+
+/// Whether SQL text names a column (as a whole word).
+pub fn mentions(sql: &str, column: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == column)
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ mod erased {
 /// end). Run on a connection of its own, so that it is written while the rest of the report is
 /// rendered.
 fn ledger_csv(
+    aside: Option<&crate::aside::Aside>,
     conn: &duckdb::Connection,
     window: &crate::engine::Window,
 ) -> Result<Vec<u8>, ReportError> {
@@ -148,7 +149,8 @@ fn ledger_csv(
     };
     let batches = {
         let _s = crate::log::stage("ledger.csv: query");
-        crate::engine::query_batches(conn, &query, window)?
+        let batches = crate::engine::query_batches(conn, &query, window)?;
+        crate::aside::shown(aside, batches).map_err(ReportError::Other)?
     };
     let _s = crate::log::stage("ledger.csv: format");
     batches_to_csv(&batches).map_err(ReportError::Other)
@@ -215,12 +217,13 @@ pub fn write_report(
     let conn = result.engine.connection()?;
     let ledger_path = out.join("ledger.csv");
     let ledger_path = &ledger_path;
+    let aside = result.aside.as_ref();
     let (ledger, rendered) = std::thread::scope(|scope| {
         // The ledger is the largest output: it is written (under a temporary name, put in
         // place with the others) while the pages render.
         let ledger = scope.spawn(move || -> Result<(Staged, OutputFile), ReportError> {
             let _s = crate::log::stage("ledger.csv");
-            let bytes = ledger_csv(&conn, &window)?;
+            let bytes = ledger_csv(aside, &conn, &window)?;
             let staged =
                 Staged::write(ledger_path, &bytes).map_err(|source| ReportError::Write {
                     path: ledger_path.clone(),

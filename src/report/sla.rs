@@ -196,14 +196,15 @@ fn breaches_by_month(result: &RunResult) -> Result<Vec<MonthRow>, EngineError> {
 fn open_breaches(result: &RunResult) -> Result<Vec<OpenBreach>, EngineError> {
     let tz = result.period.timezone;
     let batches = result.engine.query(&format!(
-        "SELECT id, priority, assignment_group, title, sla, epoch_us(breach_at) AS breach_us FROM (
-             SELECT source, id, priority, assignment_group, title, 'response' AS sla,
+        "SELECT id, priority, assignment_group, title, source_row, sla,
+                epoch_us(breach_at) AS breach_us FROM (
+             SELECT source, id, priority, assignment_group, title, source_row, 'response' AS sla,
                     sla_response_breach_at AS breach_at
              FROM ledger
              WHERE is_service AND NOT is_cancelled
                AND sla_response_state = 'breached' AND first_response_at IS NULL
              UNION ALL
-             SELECT source, id, priority, assignment_group, title, 'resolution',
+             SELECT source, id, priority, assignment_group, title, source_row, 'resolution',
                     sla_resolution_breach_at
              FROM ledger
              WHERE is_service AND NOT is_cancelled
@@ -211,6 +212,13 @@ fn open_breaches(result: &RunResult) -> Result<Vec<OpenBreach>, EngineError> {
          ORDER BY breach_at, source, id, sla
          LIMIT {OPEN_LISTED}"
     ))?;
+    let batches = crate::aside::shown(result.aside.as_ref(), batches).map_err(|message| {
+        EngineError::Query {
+            query: "open SLA breaches".to_string(),
+            origin: "report".to_string(),
+            message,
+        }
+    })?;
     let mut out = Vec::new();
     for b in &batches {
         let text = |c: &str| column_strings(b, c).unwrap_or_default();

@@ -337,6 +337,37 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
         .collect();
     assert_eq!(ids_1001, ["freshdesk", "freshservice"], "{ledger}");
 
+    // Each ledger row of the ServiceNow export shows that export's row: its file, its row
+    // number (the header is row 1) and the text written there, read here from the file itself.
+    let export = std::fs::read_to_string(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut export = csv::Reader::from_reader(export.as_bytes());
+    let mut by_row = std::collections::BTreeMap::new();
+    for (i, record) in export.records().enumerate() {
+        let r = record.unwrap();
+        by_row.insert(
+            (i + 2).to_string(),
+            (r[0].to_string(), r[2].to_string(), r[3].to_string()),
+        );
+    }
+    let mut rows = csv::Reader::from_reader(ledger.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut shown = 0;
+    for record in rows.records() {
+        let r = record.unwrap();
+        if &r[at("source")] != "servicenow" {
+            continue;
+        }
+        assert_eq!(&r[at("source_file")], "incidents_fields.csv");
+        let (number, title, caller) = &by_row[&r[at("source_row")]];
+        assert_eq!(
+            (&r[at("id")], &r[at("title")], &r[at("requester")]),
+            (number.as_str(), title.as_str(), caller.as_str())
+        );
+        shown += 1;
+    }
+    assert!(shown > 5, "{ledger}");
+
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     for line in [
         "| servicenow | servicenow | 1 | 10 | 0 | 7 | 5 |",
@@ -532,4 +563,43 @@ fn profiles_list_and_show_print_the_built_in_and_a_users_own() {
                 .and(predicate::str::contains("freshdesk"))
                 .and(predicate::str::contains("GLPI at Acme")),
         );
+}
+
+#[test]
+fn a_users_query_reads_the_text_the_ledger_shows() {
+    // Titles and requesters are not stored for the KPI queries when only the ledger shows them;
+    // a query of the user's own that names them still reads them, in a report run too.
+    let c = "[report]\ntimezone = \"UTC\"\nqueries = \"mine\"\n\n\
+        [[sources]]\npath = \"incidents_fields.csv\"\ntimezone = \"UTC\"\n";
+    let dir = project(
+        c,
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    std::fs::create_dir(dir.path().join("mine")).unwrap();
+    std::fs::write(
+        dir.path().join("mine/mailbox.sql"),
+        "SELECT 'mailbox_tickets' AS kpi, 'value' AS stat, 'all' AS dimension, 'all' AS key,
+                count(*) FILTER (WHERE lower(title) LIKE '%mailbox%')::DOUBLE AS value,
+                count(DISTINCT requester) AS n, 0 AS missing,
+                NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator
+         FROM ledger",
+    )
+    .unwrap();
+    let export = std::fs::read_to_string(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut export = csv::Reader::from_reader(export.as_bytes());
+    let (mut mailbox, mut callers) = (0, std::collections::BTreeSet::new());
+    for record in export.records() {
+        let r = record.unwrap();
+        mailbox += usize::from(r[2].to_lowercase().contains("mailbox"));
+        callers.insert(r[3].to_string());
+    }
+    assert!(mailbox > 0);
+    let out = report(dir.path());
+    let doc = read_json(&out.path().join("kpis.json"));
+    let r = row(&doc, "mailbox_tickets", "value", "all", "all");
+    assert_eq!(r["value"].as_f64(), Some(mailbox as f64), "{r}");
+    assert_eq!(r["n"].as_u64(), Some(callers.len() as u64), "{r}");
 }
