@@ -659,10 +659,17 @@ pub fn query_batches(
         .iter()
         .map(|(k, v)| (k.as_str(), v as &dyn ToSql))
         .collect();
-    Ok(stmt
+    let result = stmt
         .query_arrow(named.as_slice())
-        .map_err(|e| query_error(query, e))?
-        .collect())
+        .map_err(|e| query_error(query, e))?;
+    let schema = result.get_schema();
+    let batches: Vec<RecordBatch> = result.collect();
+    // An empty result still names its columns (its CSV has a header).
+    Ok(if batches.is_empty() {
+        vec![RecordBatch::new_empty(schema)]
+    } else {
+        batches
+    })
 }
 
 /// A KPI family's rows, run on `conn`.

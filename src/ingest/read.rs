@@ -177,6 +177,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// The sha256 of pieces written one after the other.
+pub fn sha256_hex_of_pieces(pieces: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for piece in pieces {
+        hasher.update(piece);
+    }
+    hex(&hasher.finalize())
+}
+
 fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(64);
     for b in digest {

@@ -5,12 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, RecordBatch};
-use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// Writes a file atomically: an interrupted run leaves the previous file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    Staged::write(path, bytes)?.commit()
+    Staged::write(path, &[bytes])?.commit()
 }
 
 /// A file written in full (and synced) under a temporary name beside its place, put in place by
@@ -23,7 +22,8 @@ pub struct Staged {
 }
 
 impl Staged {
-    pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
+    /// Writes `pieces`, one after the other.
+    pub fn write(path: &Path, pieces: &[&[u8]]) -> std::io::Result<Staged> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -35,7 +35,9 @@ impl Staged {
             committed: false,
         };
         let mut f = std::fs::File::create(&staged.tmp)?;
-        f.write_all(bytes)?;
+        for piece in pieces {
+            f.write_all(piece)?;
+        }
         f.sync_all()?;
         Ok(staged)
     }
@@ -68,16 +70,21 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Record batches as CSV with a header; text cells neutralised, nulls empty. Batches are
-/// formatted on every core, then joined in order.
+/// Record batches as CSV with a header; text cells neutralised, nulls empty.
 pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
+    Ok(csv_pieces(batches)?.concat())
+}
+
+/// [`batches_to_csv`] as consecutive pieces: the header, then the rows each core formatted.
+/// A large file is written and hashed piece by piece rather than joined first.
+pub fn csv_pieces(batches: &[RecordBatch]) -> Result<Vec<Vec<u8>>, String> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(first.schema().fields().iter().map(|f| f.name().as_str()))
         .map_err(|e| e.to_string())?;
-    let mut bytes = out.into_inner().map_err(|e| e.to_string())?;
+    let header = out.into_inner().map_err(|e| e.to_string())?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
@@ -92,23 +99,40 @@ pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
             .map(|h| h.join().expect("CSV formatting does not panic"))
             .collect()
     });
-    for part in parts {
-        bytes.extend_from_slice(&part?);
-    }
-    Ok(bytes)
+    std::iter::once(Ok(header)).chain(parts).collect()
 }
 
 /// How one column's cells become text: strings (plain or dictionary-encoded, as DuckDB hands
-/// over its ENUMs) and booleans are read directly, anything else goes through Arrow's formatter.
+/// over its ENUMs), booleans, whole numbers and UTC instants are written directly, anything
+/// else goes through Arrow's formatter.
+type WritePlain<'a> = dyn Fn(usize, &mut Vec<u8>) + 'a;
+
 enum Cells<'a> {
+    /// Every cell is null.
+    Empty,
     Text(Box<dyn Fn(usize) -> &'a str + 'a>),
     Flag(&'a arrow::array::BooleanArray),
+    /// Digits and punctuation only: never quoted, never a formula.
+    Plain(Box<WritePlain<'a>>),
     Formatted(ArrayFormatter<'a>),
 }
 
 impl<'a> Cells<'a> {
     fn of(column: &'a dyn Array, options: &'a FormatOptions<'a>) -> Result<Cells<'a>, String> {
         use arrow::array::AsArray;
+        use arrow::datatypes::*;
+        fn whole<T: ArrowPrimitiveType>(column: &dyn Array) -> Cells<'_>
+        where
+            T::Native: itoa::Integer,
+        {
+            let values = column.as_primitive::<T>().values();
+            Cells::Plain(Box::new(move |row, out| {
+                out.extend_from_slice(itoa::Buffer::new().format(values[row]).as_bytes())
+            }))
+        }
+        if column.null_count() == column.len() {
+            return Ok(Cells::Empty);
+        }
         Ok(match column.data_type() {
             DataType::Utf8 => {
                 let a = column.as_string::<i32>();
@@ -129,6 +153,24 @@ impl<'a> Cells<'a> {
                 Cells::Text(Box::new(move |row| values.value(keys[row])))
             }
             DataType::Boolean => Cells::Flag(column.as_boolean()),
+            DataType::Int8 => whole::<Int8Type>(column),
+            DataType::Int16 => whole::<Int16Type>(column),
+            DataType::Int32 => whole::<Int32Type>(column),
+            DataType::Int64 => whole::<Int64Type>(column),
+            DataType::UInt8 => whole::<UInt8Type>(column),
+            DataType::UInt16 => whole::<UInt16Type>(column),
+            DataType::UInt32 => whole::<UInt32Type>(column),
+            DataType::UInt64 => whole::<UInt64Type>(column),
+            DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if zone.as_ref() == "UTC" => {
+                let values = column.as_primitive::<TimestampMicrosecondType>().values();
+                let fallback =
+                    ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?;
+                Cells::Plain(Box::new(move |row, out| {
+                    if !utc_instant(values[row], out) {
+                        out.extend_from_slice(fallback.value(row).to_string().as_bytes());
+                    }
+                }))
+            }
             _ => Cells::Formatted(
                 ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?,
             ),
@@ -136,54 +178,268 @@ impl<'a> Cells<'a> {
     }
 }
 
+/// A UTC instant as Arrow's formatter writes it (RFC 3339 with `Z`, a fraction of 3 or 6
+/// digits only when there is one), for the years 0 to 9999; false for any other instant.
+fn utc_instant(micros: i64, out: &mut Vec<u8>) -> bool {
+    use chrono::{Datelike, Timelike};
+    let Some(t) = chrono::DateTime::from_timestamp_micros(micros) else {
+        return false;
+    };
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return false;
+    }
+    let two = |out: &mut Vec<u8>, v: u32| {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
+    };
+    two(out, year as u32 / 100);
+    two(out, year as u32 % 100);
+    out.push(b'-');
+    two(out, t.month());
+    out.push(b'-');
+    two(out, t.day());
+    out.push(b'T');
+    two(out, t.hour());
+    out.push(b':');
+    two(out, t.minute());
+    out.push(b':');
+    two(out, t.second());
+    let micro = micros.rem_euclid(1_000_000) as u32;
+    if micro != 0 {
+        let (digits, value) = if micro.is_multiple_of(1000) {
+            (3, micro / 1000)
+        } else {
+            (6, micro)
+        };
+        out.push(b'.');
+        for place in (0..digits).rev() {
+            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+        }
+    }
+    out.push(b'Z');
+    true
+}
+
+/// One CSV field as the `csv` crate writes it by default: quoted when it holds a comma, a quote
+/// or a line break, with quotes doubled.
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    if field
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(field);
+    }
+}
+
 fn format_batches(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
     use std::fmt::Write as _;
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut out = Vec::new();
     let options = FormatOptions::default().with_null("");
     let mut cell = String::new();
-    for batch in batches {
+    for (i, batch) in batches.iter().enumerate() {
+        if i == 1 {
+            // the batches are of one size: the first says how much the others take
+            out.reserve(out.len() * (batches.len() - 1));
+        }
         let cells: Vec<Cells> = batch
             .columns()
             .iter()
             .map(|c| Cells::of(c.as_ref(), &options))
             .collect::<Result<_, _>>()?;
+        let nulls: Vec<Option<&arrow::buffer::NullBuffer>> =
+            batch.columns().iter().map(|c| c.nulls()).collect();
         for row in 0..batch.num_rows() {
-            for (column, cells) in batch.columns().iter().zip(&cells) {
-                let field: &[u8] = if column.is_null(row) {
-                    b""
-                } else {
-                    match cells {
-                        Cells::Text(text) => {
-                            let value = neutralize(text(row));
-                            out.write_field(value.as_bytes())
-                                .map_err(|e| e.to_string())?;
-                            continue;
-                        }
-                        Cells::Flag(flags) => {
-                            if flags.value(row) {
-                                b"true"
-                            } else {
-                                b"false"
-                            }
-                        }
-                        Cells::Formatted(f) => {
-                            cell.clear();
-                            write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
-                            cell.as_bytes()
-                        }
+            let record_start = out.len();
+            for (i, cells) in cells.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if nulls[i].is_some_and(|n| n.is_null(row)) {
+                    continue;
+                }
+                match cells {
+                    Cells::Empty => {}
+                    Cells::Text(text) => push_field(&mut out, neutralize(text(row)).as_bytes()),
+                    Cells::Flag(flags) => {
+                        out.extend_from_slice(if flags.value(row) { b"true" } else { b"false" })
                     }
-                };
-                out.write_field(field).map_err(|e| e.to_string())?;
+                    Cells::Plain(write) => write(row, &mut out),
+                    Cells::Formatted(f) => {
+                        cell.clear();
+                        write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
+                        push_field(&mut out, cell.as_bytes());
+                    }
+                }
             }
-            out.write_record(None::<&[u8]>).map_err(|e| e.to_string())?;
+            // A record of one empty field is written quoted, or it would read as a blank line.
+            if out.len() == record_start {
+                out.extend_from_slice(b"\"\"");
+            }
+            out.push(b'\n');
         }
     }
-    out.into_inner().map_err(|e| e.to_string())
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// What the fast paths must write: every cell through Arrow's formatter (text
+    /// neutralised), every record through the `csv` crate.
+    fn reference_csv(batch: &RecordBatch) -> Vec<u8> {
+        use arrow::array::AsArray;
+        let options = FormatOptions::default().with_null("");
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(batch.schema().fields().iter().map(|f| f.name().as_str()))
+            .unwrap();
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            let record: Vec<String> = batch
+                .columns()
+                .iter()
+                .zip(&formatters)
+                .map(|(column, f)| {
+                    let text = f.value(row).to_string();
+                    let is_text = column.as_string_opt::<i32>().is_some()
+                        || column.as_string_view_opt().is_some()
+                        || column.as_any_dictionary_opt().is_some();
+                    if is_text && !column.is_null(row) {
+                        neutralize(&text).into_owned()
+                    } else {
+                        text
+                    }
+                })
+                .collect();
+            out.write_record(&record).unwrap();
+        }
+        out.into_inner().unwrap()
+    }
+
+    #[test]
+    fn fast_cells_read_as_arrow_and_the_csv_crate_write_them() {
+        use arrow::array::*;
+        use arrow::datatypes::*;
+        let instants: Vec<Option<i64>> = vec![
+            Some(0),
+            Some(1_792_146_783_000_000), // 2026-10-16T10:33:03Z
+            Some(-1),                    // a microsecond before 1970
+            Some(-62_135_596_800_000_000 - 86_400_000_000), // before year 1: Arrow's own way
+            Some(253_402_300_799_999_000), // 9999-12-31T23:59:59.999Z
+            Some(253_402_300_800_000_000), // year 10000
+            Some(1_700_000_000_123_456),
+            Some(1_700_000_000_120_000),
+            Some(1_700_000_000_100_000),
+            None,
+            Some(951_782_400_000_000), // 2000-02-29
+        ];
+        let n = instants.len();
+        let pick = |values: &[&'static str]| -> Vec<Option<&'static str>> {
+            (0..n).map(|i| Some(values[i % values.len()])).collect()
+        };
+        let mut text = pick(&[
+            "plain",
+            "a, comma",
+            "a \"quote\"",
+            "two\nlines",
+            "=1+2",
+            "-100",
+            "",
+            "cr\r",
+        ]);
+        text[3] = None;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, true),
+            Field::new("view", DataType::Utf8View, true),
+            Field::new(
+                "choice",
+                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+                true,
+            ),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new(
+                "local",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                true,
+            ),
+            Field::new("big", DataType::Int64, true),
+            Field::new("count", DataType::UInt32, true),
+            Field::new("hours", DataType::Float64, true),
+            Field::new("flag", DataType::Boolean, true),
+            Field::new("nothing", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(text.clone())),
+                Arc::new(StringViewArray::from(text.clone())),
+                Arc::new(
+                    text.iter()
+                        .map(|t| t.map(|t| &t[..t.len().min(1)]))
+                        .collect::<DictionaryArray<Int8Type>>(),
+                ),
+                Arc::new(TimestampMicrosecondArray::from(instants.clone()).with_timezone("UTC")),
+                Arc::new(TimestampMicrosecondArray::from(instants.clone())),
+                Arc::new(Int64Array::from(
+                    (0..n as i64)
+                        .map(|i| (i % 4 != 3).then_some(i64::MIN / (i + 1) + i))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(UInt32Array::from(
+                    (0..n as u32)
+                        .map(|i| (i % 5 != 4).then_some(u32::MAX - i))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(
+                    (0..n)
+                        .map(|i| Some(i as f64 / 3.0 - 1.0))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(BooleanArray::from(
+                    (0..n)
+                        .map(|i| (i % 3 != 0).then_some(i % 2 == 0))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(Int64Array::from(vec![None; n])),
+            ],
+        )
+        .unwrap();
+        let expected = reference_csv(&batch);
+        assert_eq!(
+            String::from_utf8(batches_to_csv(std::slice::from_ref(&batch)).unwrap()).unwrap(),
+            String::from_utf8(expected.clone()).unwrap()
+        );
+        // in pieces of a few rows, formatted on several threads and put together in order
+        let slices: Vec<RecordBatch> = (0..n)
+            .step_by(3)
+            .map(|at| batch.slice(at, 3.min(n - at)))
+            .collect();
+        assert_eq!(batches_to_csv(&slices).unwrap(), expected);
+        // a record of one empty cell is not a blank line
+        let one = batch.project(&[0]).unwrap();
+        assert_eq!(
+            batches_to_csv(std::slice::from_ref(&one)).unwrap(),
+            reference_csv(&one)
+        );
+    }
 
     #[test]
     fn formulas_are_neutralised() {
@@ -200,10 +456,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ledger.csv");
         write_atomic(&p, b"old").unwrap();
-        drop(Staged::write(&p, b"abandoned").unwrap());
+        drop(Staged::write(&p, &[b"aban", b"doned"]).unwrap());
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        let staged = Staged::write(&p, b"new").unwrap();
+        let staged = Staged::write(&p, &[b"new"]).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         staged.commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::ingest::read::sha256_hex;
+use crate::ingest::read::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
-use files::{Staged, batches_to_csv, write_atomic};
+use files::{Staged, batches_to_csv, csv_pieces, write_atomic};
 use render::Templates;
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +140,7 @@ fn ledger_csv(
     aside: Option<&crate::aside::Aside>,
     conn: &duckdb::Connection,
     window: &crate::engine::Window,
-) -> Result<Vec<u8>, ReportError> {
+) -> Result<Vec<Vec<u8>>, ReportError> {
     let query = crate::queries::QueryFile {
         id: "ledger.csv".to_string(),
         sql: LEDGER_CSV_SQL.to_string(),
@@ -153,7 +153,7 @@ fn ledger_csv(
         crate::aside::shown(aside, batches).map_err(ReportError::Other)?
     };
     let _s = crate::log::stage("ledger.csv: format");
-    batches_to_csv(&batches).map_err(ReportError::Other)
+    csv_pieces(&batches).map_err(ReportError::Other)
 }
 
 const LEDGER_CSV_SQL: &str = "
@@ -193,6 +193,14 @@ impl OutputFile {
             sha256: sha256_hex(bytes),
         }
     }
+
+    fn of_pieces(file: &str, pieces: &[&[u8]]) -> OutputFile {
+        OutputFile {
+            file: file.to_string(),
+            bytes: pieces.iter().map(|p| p.len()).sum(),
+            sha256: sha256_hex_of_pieces(pieces),
+        }
+    }
 }
 
 /// An output to put in place: its bytes, or a file already written under a temporary name.
@@ -223,13 +231,20 @@ pub fn write_report(
         // place with the others) while the pages render.
         let ledger = scope.spawn(move || -> Result<(Staged, OutputFile), ReportError> {
             let _s = crate::log::stage("ledger.csv");
-            let bytes = ledger_csv(aside, &conn, &window)?;
-            let staged =
-                Staged::write(ledger_path, &bytes).map_err(|source| ReportError::Write {
-                    path: ledger_path.clone(),
-                    source,
-                })?;
-            Ok((staged, OutputFile::of("ledger.csv", &bytes)))
+            let pieces = ledger_csv(aside, &conn, &window)?;
+            let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+            let pieces = &pieces;
+            // hashed while it is written
+            let (staged, entry) = std::thread::scope(|scope| {
+                let entry = scope.spawn(move || OutputFile::of_pieces("ledger.csv", pieces));
+                let staged = Staged::write(ledger_path, pieces);
+                (staged, entry.join().expect("hashing does not panic"))
+            });
+            let staged = staged.map_err(|source| ReportError::Write {
+                path: ledger_path.clone(),
+                source,
+            })?;
+            Ok((staged, entry))
         });
         let rendered = || -> Result<(String, String), ReportError> {
             let view = view::build(result, previous)?;

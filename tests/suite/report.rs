@@ -461,3 +461,14 @@ fn the_resolve_time_distribution_adds_up_to_the_ledger() {
         .unwrap();
     assert_eq!(shown.iter().sum::<u64>(), n);
 }
+
+#[test]
+fn a_period_without_tickets_has_a_ledger_with_its_header_only() {
+    let out = tempfile::tempdir().unwrap();
+    report_sample(out.path(), &["--period", "2020-01"]);
+    let ledger = std::fs::read_to_string(out.path().join("ledger.csv")).unwrap();
+    let lines: Vec<&str> = ledger.lines().collect();
+    assert_eq!(lines.len(), 1, "{ledger}");
+    assert!(lines[0].starts_with("source,id,kind,title,"), "{ledger}");
+    assert!(lines[0].ends_with(",source_file,source_row"), "{ledger}");
+}
