@@ -82,8 +82,8 @@ impl Engine {
             ("autoload_known_extensions", "false"),
             ("autoinstall_known_extensions", "false"),
             ("enable_external_access", "false"),
-            // Every output is sorted explicitly, so tables need not keep insertion order,
-            // which lets DuckDB load them in parallel.
+            // Tables need not keep insertion order while they are loaded and aggregated, which
+            // lets DuckDB work on them in parallel; see `keep_result_order` for the outputs.
             ("preserve_insertion_order", "false"),
         ];
         // SAFETY: plain C API calls on handles created here; every error path releases what
@@ -415,6 +415,16 @@ impl Engine {
         let _t = crate::log::stage("ledger keys");
         self.conn.execute_batch(&dimension_sql())?;
         Ok(())
+    }
+
+    /// With insertion order not preserved, DuckDB returns a large result in sorted runs that
+    /// are not in order, its `ORDER BY` notwithstanding. The KPI families' rows are sorted
+    /// here, so that does not matter to them; for the outputs after them, order is preserved
+    /// again (on every connection), so that each sorted output is sorted.
+    pub fn keep_result_order(&self) -> Result<(), EngineError> {
+        Ok(self
+            .conn
+            .execute_batch("SET preserve_insertion_order = true")?)
     }
 
     /// Runs one KPI family and reads its rows.
@@ -850,6 +860,32 @@ pub fn column_i64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, S
 mod tests {
     use super::*;
     use polars::prelude::{Column, PlSmallStr, Scalar};
+
+    #[test]
+    fn a_large_sorted_result_comes_back_sorted_once_order_is_kept() {
+        let engine = Engine::new().unwrap();
+        engine
+            .conn
+            .execute_batch(
+                "CREATE TABLE t AS SELECT printf('INC%07d', i) AS id FROM range(600000) r(i)
+                 ORDER BY hash(i)",
+            )
+            .unwrap();
+        engine.keep_result_order().unwrap();
+        let other = engine.connection().unwrap();
+        for conn in [&*engine.conn, &other] {
+            let ids: Vec<String> = conn
+                .prepare("SELECT id FROM t WHERE id NOT LIKE '%7' ORDER BY id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(ids.len(), 540000);
+            let first_descent = ids.windows(2).position(|w| w[1] < w[0]);
+            assert_eq!(first_descent, None);
+        }
+    }
 
     #[test]
     fn columns_of_one_value_become_literals() {

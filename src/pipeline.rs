@@ -304,6 +304,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         let _s = crate::log::stage("KPI queries");
         engine.run_catalogue(&catalogue, &runnable, &window)?
     };
+    engine.keep_result_order()?;
     let quality = {
         let _s = crate::log::stage("data quality");
         quality::assess(

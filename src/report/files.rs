@@ -78,6 +78,19 @@ pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
 /// [`batches_to_csv`] as consecutive pieces: the header, then the rows each core formatted.
 /// A large file is written and hashed piece by piece rather than joined first.
 pub fn csv_pieces(batches: &[RecordBatch]) -> Result<Vec<Vec<u8>>, String> {
+    let rows: Vec<(usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |row| (b, row)))
+        .collect();
+    csv_pieces_of_rows(batches, &rows)
+}
+
+/// [`csv_pieces`] with the rows in the order given, each as (batch, row).
+pub fn csv_pieces_of_rows(
+    batches: &[RecordBatch],
+    rows: &[(usize, usize)],
+) -> Result<Vec<Vec<u8>>, String> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
@@ -88,11 +101,11 @@ pub fn csv_pieces(batches: &[RecordBatch]) -> Result<Vec<Vec<u8>>, String> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
-    let per_thread = batches.len().div_ceil(threads);
+    let per_thread = rows.len().div_ceil(threads);
     let parts: Vec<Result<Vec<u8>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = batches
+        let handles: Vec<_> = rows
             .chunks(per_thread.max(1))
-            .map(|group| s.spawn(move || format_batches(group)))
+            .map(|part| s.spawn(move || format_rows(batches, part)))
             .collect();
         handles
             .into_iter()
@@ -240,52 +253,58 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     }
 }
 
-fn format_batches(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
+fn format_rows(batches: &[RecordBatch], rows: &[(usize, usize)]) -> Result<Vec<u8>, String> {
     use std::fmt::Write as _;
     let mut out = Vec::new();
     let options = FormatOptions::default().with_null("");
     let mut cell = String::new();
-    for (i, batch) in batches.iter().enumerate() {
-        if i == 1 {
-            // the batches are of one size: the first says how much the others take
-            out.reserve(out.len() * (batches.len() - 1));
+    let cells: Vec<Vec<Cells>> = batches
+        .iter()
+        .map(|batch| {
+            batch
+                .columns()
+                .iter()
+                .map(|c| Cells::of(c.as_ref(), &options))
+                .collect::<Result<_, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let nulls: Vec<Vec<Option<&arrow::buffer::NullBuffer>>> = batches
+        .iter()
+        .map(|batch| batch.columns().iter().map(|c| c.nulls()).collect())
+        .collect();
+    const SAMPLE: usize = 1024;
+    for (n, &(b, row)) in rows.iter().enumerate() {
+        if n == SAMPLE {
+            // the first rows say about how much the others take
+            out.reserve(out.len() / SAMPLE * (rows.len() - SAMPLE) * 9 / 8);
         }
-        let cells: Vec<Cells> = batch
-            .columns()
-            .iter()
-            .map(|c| Cells::of(c.as_ref(), &options))
-            .collect::<Result<_, _>>()?;
-        let nulls: Vec<Option<&arrow::buffer::NullBuffer>> =
-            batch.columns().iter().map(|c| c.nulls()).collect();
-        for row in 0..batch.num_rows() {
-            let record_start = out.len();
-            for (i, cells) in cells.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+        let record_start = out.len();
+        for (i, cells) in cells[b].iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if nulls[b][i].is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            match cells {
+                Cells::Empty => {}
+                Cells::Text(text) => push_field(&mut out, neutralize(text(row)).as_bytes()),
+                Cells::Flag(flags) => {
+                    out.extend_from_slice(if flags.value(row) { b"true" } else { b"false" })
                 }
-                if nulls[i].is_some_and(|n| n.is_null(row)) {
-                    continue;
-                }
-                match cells {
-                    Cells::Empty => {}
-                    Cells::Text(text) => push_field(&mut out, neutralize(text(row)).as_bytes()),
-                    Cells::Flag(flags) => {
-                        out.extend_from_slice(if flags.value(row) { b"true" } else { b"false" })
-                    }
-                    Cells::Plain(write) => write(row, &mut out),
-                    Cells::Formatted(f) => {
-                        cell.clear();
-                        write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
-                        push_field(&mut out, cell.as_bytes());
-                    }
+                Cells::Plain(write) => write(row, &mut out),
+                Cells::Formatted(f) => {
+                    cell.clear();
+                    write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
+                    push_field(&mut out, cell.as_bytes());
                 }
             }
-            // A record of one empty field is written quoted, or it would read as a blank line.
-            if out.len() == record_start {
-                out.extend_from_slice(b"\"\"");
-            }
-            out.push(b'\n');
         }
+        // A record of one empty field is written quoted, or it would read as a blank line.
+        if out.len() == record_start {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.push(b'\n');
     }
     Ok(out)
 }
