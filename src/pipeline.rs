@@ -78,6 +78,8 @@ pub struct RunResult {
     pub engine: Engine,
     /// Text kept beside DuckDB, when the run writes the ledger.
     pub aside: Option<Aside>,
+    /// The ledger's CSV, in pieces, when the run writes the ledger.
+    pub ledger_csv: Option<Vec<Vec<u8>>>,
 }
 
 impl RunResult {
@@ -300,10 +302,21 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived, &unused)?;
     }
     drop(tickets);
-    let kpis = {
-        let _s = crate::log::stage("KPI queries");
-        engine.run_catalogue(&catalogue, &runnable, &window)?
-    };
+    let ledger_conn = options.ledger.then(|| engine.connection()).transpose()?;
+    let (kpis, ledger_csv) = std::thread::scope(|scope| {
+        // The ledger to write is computed beside the KPI queries (see `report::ledger_file`).
+        let ledger = ledger_conn.map(|conn| {
+            let (aside, window) = (aside.as_ref(), &window);
+            scope.spawn(move || crate::report::ledger_file::csv(aside, &conn, window))
+        });
+        let kpis = {
+            let _s = crate::log::stage("KPI queries");
+            engine.run_catalogue(&catalogue, &runnable, &window)
+        };
+        let ledger = ledger.map(|h| h.join().expect("the ledger's CSV does not panic"));
+        (kpis, ledger.transpose())
+    });
+    let (kpis, ledger_csv) = (kpis?, ledger_csv?);
     engine.keep_result_order()?;
     let quality = {
         let _s = crate::log::stage("data quality");
@@ -328,6 +341,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         issues,
         engine,
         aside,
+        ledger_csv,
     })
 }
 

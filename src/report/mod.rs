@@ -5,6 +5,7 @@ pub mod charts;
 pub mod distribution;
 pub mod files;
 pub mod format;
+pub mod ledger_file;
 pub mod previous;
 pub mod publish;
 pub mod reconciliation;
@@ -16,14 +17,13 @@ pub mod workbook;
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, RecordBatch};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::ingest::read::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
-use files::{Staged, batches_to_csv, csv_pieces_of_rows, write_atomic};
+use files::{Staged, batches_to_csv, write_atomic};
 use render::Templates;
 
 #[derive(Debug, thiserror::Error)]
@@ -133,74 +133,6 @@ mod erased {
     }
 }
 
-/// The per-ticket ledger as CSV: the tickets behind this period's figures, one row each, ordered
-/// by source and id (those created, resolved or closed in the period, and those open at its
-/// end). Run on a connection of its own, so that it is written while the rest of the report is
-/// rendered.
-fn ledger_csv(
-    aside: Option<&crate::aside::Aside>,
-    conn: &duckdb::Connection,
-    window: &crate::engine::Window,
-) -> Result<Vec<Vec<u8>>, ReportError> {
-    let query = crate::queries::QueryFile {
-        id: "ledger.csv".to_string(),
-        sql: LEDGER_CSV_SQL.to_string(),
-        origin: "built-in".to_string(),
-        runs_if: None,
-    };
-    let batches = {
-        let _s = crate::log::stage("ledger.csv: query");
-        let batches = crate::engine::query_batches(conn, &query, window)?;
-        crate::aside::shown(aside, batches).map_err(ReportError::Other)?
-    };
-    let _s = crate::log::stage("ledger.csv: format");
-    let rows = ledger_order(&batches).map_err(ReportError::Other)?;
-    csv_pieces_of_rows(&batches, &rows).map_err(ReportError::Other)
-}
-
-/// The ledger's rows as (batch, row), ordered by source and id; the same id twice in a source
-/// (from two files) by file and row, so that every run writes them in one order. Sorting here
-/// rather than in the query spares DuckDB moving every column of every row through its sort.
-fn ledger_order(batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>, String> {
-    use arrow::compute::{SortColumn, SortOptions, concat, lexsort_to_indices};
-    let Some(first) = batches.first() else {
-        return Ok(Vec::new());
-    };
-    let mut keys = Vec::new();
-    for name in ["source", "id", "source_file", "source_row"] {
-        let Ok(at) = first.schema().index_of(name) else {
-            if keys.len() < 2 {
-                return Err(format!("the ledger has no `{name}` column to order it by"));
-            }
-            continue;
-        };
-        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(at).as_ref()).collect();
-        keys.push(SortColumn {
-            values: concat(&parts).map_err(|e| e.to_string())?,
-            options: Some(SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
-        });
-    }
-    let order = lexsort_to_indices(&keys, None).map_err(|e| e.to_string())?;
-    let at: Vec<(usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |row| (b, row)))
-        .collect();
-    Ok(order.values().iter().map(|&i| at[i as usize]).collect())
-}
-
-const LEDGER_CSV_SQL: &str = "
-SELECT * FROM ledger
-WHERE (created_at >= $period_start AND created_at < $period_end)
-   OR (resolved_at >= $period_start AND resolved_at < $period_end)
-   OR (closed_at >= $period_start AND closed_at < $period_end)
-   OR (created_at < $backlog_at
-       AND NOT coalesce(resolved_at <= $backlog_at, false)
-       AND NOT coalesce(closed_at <= $backlog_at, false))";
-
 /// Every ingest issue: file, row, column, value, problem, action.
 pub fn rejects_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
     let batches = result.engine.query(
@@ -256,17 +188,16 @@ pub fn write_report(
     })?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let window = result.window();
-    let conn = result.engine.connection()?;
     let ledger_path = out.join("ledger.csv");
     let ledger_path = &ledger_path;
-    let aside = result.aside.as_ref();
+    let pieces = result.ledger_csv.as_deref().ok_or_else(|| {
+        ReportError::Other("the run was not asked for the ledger it would write".to_string())
+    })?;
     let (ledger, rendered) = std::thread::scope(|scope| {
         // The ledger is the largest output: it is written (under a temporary name, put in
         // place with the others) while the pages render.
         let ledger = scope.spawn(move || -> Result<(Staged, OutputFile), ReportError> {
-            let _s = crate::log::stage("ledger.csv");
-            let pieces = ledger_csv(aside, &conn, &window)?;
+            let _s = crate::log::background_stage("ledger.csv: write");
             let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
             let pieces = &pieces;
             // hashed while it is written
@@ -374,52 +305,4 @@ fn manifest_json(result: &RunResult, outputs: &[OutputFile]) -> String {
     let mut text = serde_json::to_string_pretty(&doc).expect("manifest serialises");
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use arrow::array::{ArrayRef, StringArray, UInt64Array};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
-
-    type Row = (&'static str, &'static str, &'static str, u64);
-
-    fn batch(rows: &[Row]) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("source", DataType::Utf8, true),
-            Field::new("id", DataType::Utf8, true),
-            Field::new("source_file", DataType::Utf8, true),
-            Field::new("source_row", DataType::UInt64, true),
-        ]));
-        let text = |f: fn(&Row) -> &'static str| -> ArrayRef {
-            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
-        };
-        let row: ArrayRef = Arc::new(UInt64Array::from(
-            rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-        ));
-        RecordBatch::try_new(
-            schema,
-            vec![text(|r| r.0), text(|r| r.1), text(|r| r.2), row],
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn the_ledger_is_ordered_by_source_and_id_then_file_and_row() {
-        let batches = [
-            batch(&[
-                ("zendesk", "7", "z.csv", 2),
-                ("jsm", "HD-2", "b.csv", 9),
-                ("jsm", "HD-10", "b.csv", 3),
-            ]),
-            batch(&[("jsm", "HD-2", "a.csv", 40), ("jsm", "HD-2", "b.csv", 4)]),
-        ];
-        assert_eq!(
-            ledger_order(&batches).unwrap(),
-            [(0, 2), (1, 0), (1, 1), (0, 1), (0, 0)]
-        );
-        let no_id = batches[0].project(&[0]).unwrap();
-        assert!(ledger_order(&[no_id]).unwrap_err().contains("`id`"));
-    }
 }
