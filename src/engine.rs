@@ -306,6 +306,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether some ticket has a value in a canonical ticket column (see [`Engine::define_facts`]).
+    pub fn has_values(&self, column: &str) -> Result<bool, EngineError> {
+        Ok(self.conn.query_row(
+            &format!("SELECT has_values({})", sql_text(column)),
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Which families can measure anything (their `runs_if` holds, or they have none), in the
     /// catalogue's order; the others are named at `-v`.
     pub fn runnable(&self, catalogue: &Catalogue) -> Result<Vec<bool>, EngineError> {

@@ -73,14 +73,19 @@ pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> 
     )?;
     measures.extend(durations("Time to resolve (calendar)", calendar));
 
-    let business_calendars: Vec<String> = result
-        .engine
-        .query("SELECT DISTINCT calendar FROM ledger WHERE calendar IS NOT NULL")?
-        .iter()
-        .flat_map(|b| column_strings(b, "calendar").unwrap_or_default())
-        .flatten()
-        .filter(|c| !calendar_is_always_open(&result.config, c))
-        .collect();
+    let business_calendars: Vec<String> = if exported(result, "reported_resolve_business_minutes")?
+    {
+        result
+            .engine
+            .query("SELECT DISTINCT calendar FROM ledger WHERE calendar IS NOT NULL")?
+    } else {
+        Vec::new()
+    }
+    .iter()
+    .flat_map(|b| column_strings(b, "calendar").unwrap_or_default())
+    .flatten()
+    .filter(|c| !calendar_is_always_open(&result.config, c))
+    .collect();
     let on_business = if business_calendars.is_empty() {
         "false".to_string()
     } else {
@@ -143,6 +148,9 @@ fn pairs(
     theirs: &str,
     cohort: &str,
 ) -> Result<Vec<Pair>, EngineError> {
+    if !exported(result, theirs)? {
+        return Ok(Vec::new());
+    }
     let sql = format!(
         "SELECT source, id, ours, theirs FROM (
              SELECT source, id, ({ours})::DOUBLE AS ours, ({theirs})::DOUBLE AS theirs
@@ -168,6 +176,16 @@ fn pairs(
         }
     }
     Ok(out)
+}
+
+/// Whether the exports hold a value in a ticket column the ledger passes on, known before the
+/// tickets were stored: a comparison with nothing to compare is not queried. A ledger of the
+/// user's own may compute the column from others, so there it is always queried.
+fn exported(result: &RunResult, column: &str) -> Result<bool, EngineError> {
+    if result.catalogue.ledger.origin != "built-in" {
+        return Ok(true);
+    }
+    result.engine.has_values(column)
 }
 
 fn has_values(result: &RunResult, column: &str, cohort: &str) -> Result<bool, EngineError> {
@@ -228,6 +246,9 @@ fn durations(name: &str, pairs: Vec<Pair>) -> Option<Measure> {
 
 /// deskpulse's resolution SLA verdict beside the help desk's (`made_sla`, "Resolution status").
 fn verdicts(result: &RunResult, resolved: &str) -> Result<Option<Measure>, EngineError> {
+    if !exported(result, "source_sla_met")? || !exported(result, "sla_resolution_state")? {
+        return Ok(None);
+    }
     let sql = format!(
         "SELECT source, id, sla_resolution_state AS ours,
                 CASE WHEN source_sla_met THEN 'met' ELSE 'breached' END AS theirs
