@@ -174,7 +174,7 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    sha256_hex_of_pieces(&[bytes])
 }
 
 /// The sha256 of pieces written one after the other.

@@ -78,12 +78,16 @@ pub fn batches_to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
 /// [`batches_to_csv`] as consecutive pieces: the header, then the rows each core formatted.
 /// A large file is written and hashed piece by piece rather than joined first.
 pub fn csv_pieces(batches: &[RecordBatch]) -> Result<Vec<Vec<u8>>, String> {
-    let rows: Vec<(usize, usize)> = batches
+    csv_pieces_of_rows(batches, &rows_of(batches))
+}
+
+/// Every row of `batches`, as (batch, row), in order.
+pub fn rows_of(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
+    batches
         .iter()
         .enumerate()
         .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |row| (b, row)))
-        .collect();
-    csv_pieces_of_rows(batches, &rows)
+        .collect()
 }
 
 /// [`csv_pieces`] with the rows in the order given, each as (batch, row).
@@ -115,11 +119,12 @@ pub fn csv_pieces_of_rows(
     std::iter::once(Ok(header)).chain(parts).collect()
 }
 
+/// Writes one cell of a column whose text needs no quoting.
+type WritePlain<'a> = dyn Fn(usize, &mut Vec<u8>) + 'a;
+
 /// How one column's cells become text: strings (plain or dictionary-encoded, as DuckDB hands
 /// over its ENUMs), booleans, whole numbers and UTC instants are written directly, anything
 /// else goes through Arrow's formatter.
-type WritePlain<'a> = dyn Fn(usize, &mut Vec<u8>) + 'a;
-
 enum Cells<'a> {
     /// Every cell is null.
     Empty,

@@ -6,7 +6,7 @@
 
 use arrow::array::{Array, RecordBatch};
 
-use super::files::csv_pieces_of_rows;
+use super::files::{csv_pieces_of_rows, rows_of};
 use crate::aside::{self, Aside};
 use crate::engine::{EngineError, Window, query_batches};
 
@@ -48,7 +48,7 @@ fn ledger_order(batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>, String> 
     let mut keys = Vec::new();
     for name in ["source", "id", "source_file", "source_row"] {
         let Ok(at) = first.schema().index_of(name) else {
-            if keys.len() < 2 {
+            if name == "source" || name == "id" {
                 return Err(format!("the ledger has no `{name}` column to order it by"));
             }
             continue;
@@ -63,11 +63,7 @@ fn ledger_order(batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>, String> 
         });
     }
     let order = lexsort_to_indices(&keys, None).map_err(|e| e.to_string())?;
-    let at: Vec<(usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |row| (b, row)))
-        .collect();
+    let at = rows_of(batches);
     Ok(order.values().iter().map(|&i| at[i as usize]).collect())
 }
 

@@ -154,11 +154,7 @@ struct OutputFile {
 
 impl OutputFile {
     fn of(file: &str, bytes: &[u8]) -> OutputFile {
-        OutputFile {
-            file: file.to_string(),
-            bytes: bytes.len(),
-            sha256: sha256_hex(bytes),
-        }
+        OutputFile::of_pieces(file, &[bytes])
     }
 
     fn of_pieces(file: &str, pieces: &[&[u8]]) -> OutputFile {
@@ -191,7 +187,7 @@ pub fn write_report(
     let ledger_path = out.join("ledger.csv");
     let ledger_path = &ledger_path;
     let pieces = result.ledger_csv.as_deref().ok_or_else(|| {
-        ReportError::Other("the run was not asked for the ledger it would write".to_string())
+        ReportError::Other("this run did not compute a ledger to write".to_string())
     })?;
     let (ledger, rendered) = std::thread::scope(|scope| {
         // The ledger is the largest output: it is written (under a temporary name, put in
