@@ -169,8 +169,21 @@ fn ingest_file(
                 IngestError::Source(message)
             }
         })?;
-    let mut mapping =
-        Mapping::build(profile, source, &header, shown).map_err(IngestError::Source)?;
+    let mut mapping = Mapping::build(profile, source, &header, shown).map_err(|message| {
+        // A profile named in the configuration that does not fit: say which one would.
+        let fits = (source.profile != "auto")
+            .then(|| profile::choose(profiles, "auto", &header, shown).ok())
+            .flatten()
+            .filter(|(p, _)| p.name != profile.name);
+        IngestError::Source(match fits {
+            Some((p, _)) => format!(
+                "{message}; the header is that of a `{0}` export (profile = \"{0}\", or leave \
+                 `profile` out to have it detected)",
+                p.name
+            ),
+            None => message,
+        })
+    })?;
     mapping
         .fields
         .retain(|field, _| !skip.contains(&field.as_str()));

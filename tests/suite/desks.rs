@@ -456,9 +456,13 @@ fn a_forced_wrong_profile_and_a_jira_export_without_created_give_clear_errors() 
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("jira.csv").and(predicate::str::contains(
-                "no column for `id` (profile zendesk_csv looks for `Id`)",
-            )),
+            predicate::str::contains("jira.csv")
+                .and(predicate::str::contains(
+                    "no column for `id` (profile zendesk_csv looks for `Id`)",
+                ))
+                .and(predicate::str::contains(
+                    "the header is that of a `jira` export (profile = \"jira\"",
+                )),
         );
 
     // Without its `Created` column no profile fits: the error lists what each one looks for.
