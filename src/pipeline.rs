@@ -259,7 +259,16 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     );
     engine.define_facts(&tickets, &macros)?;
     let runnable = engine.runnable(&catalogue)?;
-    // Columns of the ledger that no KPI query that runs reads and no output shows: not stored.
+    let derived = [("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
+    // Whether anything computes with a ticket column: a query that runs, the repeat key or the
+    // configuration. The built-in ledger only passes the others through (a ledger of the
+    // user's own may compute with any of them).
+    let named = |c: &str| {
+        catalogue.mentions(c, &runnable)
+            || queries::mentions(&macros, c)
+            || derived.iter().any(|(_, sql)| queries::mentions(sql, c))
+    };
+    // Columns of the ledger that nothing computes with and no output shows: not stored.
     let mut unused: Vec<String> = Vec::new();
     if !options.ledger {
         unused.extend(
@@ -267,25 +276,17 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
                 .iter()
                 .map(|f| f.to_string()),
         );
-        // columns the built-in ledger only passes through (a ledger of the user's own may
-        // compute with them)
         if catalogue.ledger.origin == "built-in" {
             unused.extend(
-                ["id", "raw_status", "source_file", "source_row", "paused_us"]
+                aside::SHOWN_ONLY
                     .iter()
-                    .filter(|c| !catalogue.mentions(c, &runnable))
+                    .chain(&["id", aside::POSITION, "paused_us"])
+                    .filter(|c| !named(c))
                     .map(|c| c.to_string()),
             );
         }
     }
-    let derived = [("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
-    // Text that only the built-in ledger shows, and that no query that runs, the repeat key or
-    // the configuration names, is kept aside when the ledger is written (see `aside`).
-    let named = |c: &str| {
-        catalogue.mentions(c, &runnable)
-            || queries::mentions(&macros, c)
-            || derived.iter().any(|(_, sql)| queries::mentions(sql, c))
-    };
+    // When the ledger is written, the text it only shows is kept aside (see `aside`).
     let aside =
         if options.ledger && catalogue.ledger.origin == "built-in" && !named(aside::POSITION) {
             let columns: Vec<&str> = aside::SHOWN_ONLY
