@@ -97,7 +97,7 @@ pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> 
         "reported_resolve_business_minutes",
         &format!("{resolved} AND {on_business}"),
     )?;
-    if business.is_empty() && has_values(result, "reported_resolve_business_minutes", &resolved)? {
+    if business.is_empty() && in_cohort(result, "reported_resolve_business_minutes", &resolved)? {
         notes.push(
             "The exports carry the help desk's business resolution times, but no ticket has a \
              business calendar in deskpulse.toml ([calendars] and [sla] calendar): nothing to \
@@ -188,7 +188,11 @@ fn exported(result: &RunResult, column: &str) -> Result<bool, EngineError> {
     result.engine.has_values(column)
 }
 
-fn has_values(result: &RunResult, column: &str, cohort: &str) -> Result<bool, EngineError> {
+/// Whether a ticket of the cohort has a value in the column.
+fn in_cohort(result: &RunResult, column: &str, cohort: &str) -> Result<bool, EngineError> {
+    if !exported(result, column)? {
+        return Ok(false);
+    }
     let sql =
         format!("SELECT count(*)::DOUBLE AS n FROM ledger WHERE {cohort} AND {column} IS NOT NULL");
     let batches = result.engine.query(&sql)?;
