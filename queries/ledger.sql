@@ -1,7 +1,8 @@
 -- The ledger: one row per ticket with the values behind every KPI, as of $as_of.
 --
--- Anything after $as_of has not happened yet: later response, resolution and close times read
--- as null, and tickets created later are left out. An event exactly at $as_of has happened.
+-- Anything after $as_of has not happened yet: tickets created later are left out, and in
+-- `tickets` a later response, resolution or close time already reads as null. An event exactly
+-- at $as_of has happened.
 -- Durations are whole microseconds, so that sums and means are exact and every run gives the
 -- same digits.
 WITH known AS (
@@ -15,28 +16,24 @@ SELECT
     k.service, k.ci, k.category, k.assignment_group, k.assignee, k.requester, k.channel,
     k.csat, k.problem_id, k.caused_by_change, k.change_outcome, k.change_type,
     k.created_at,
-    CASE WHEN k.first_response_at <= $as_of THEN k.first_response_at END AS first_response_at,
-    CASE WHEN k.resolved_at <= $as_of THEN k.resolved_at END AS resolved_at,
-    CASE WHEN k.closed_at <= $as_of THEN k.closed_at END AS closed_at,
+    k.first_response_at, k.resolved_at, k.closed_at,
     k.reopen_count, k.reassignment_count, k.labor_minutes, k.source_sla_met,
     -- the help desk's own durations, for reconciliation only
     k.reported_resolve_minutes, k.reported_resolve_business_minutes,
     k.reported_first_response_minutes,
     k.kind IN ('incident', 'request') AS is_service,
     coalesce(k.status = 'cancelled', false) AS is_cancelled,
-    -- resolved or closed in the help desk, but exported without a resolution time: never
-    -- guessed from closed_at, so in no "resolved in period" cohort
-    (k.resolved_at IS NULL AND coalesce(k.status IN ('resolved', 'closed'), false)) AS resolved_without_timestamp,
+    -- resolved or closed in the help desk, but exported without a resolution time (judged on
+    -- the export, before as_of): never guessed from closed_at, so in no "resolved in period"
+    -- cohort
+    k.resolved_without_timestamp,
     -- unknown (null) when the export has neither a reopen count nor status history
     CASE WHEN k.reopen_count IS NOT NULL OR k.reopened_in_history IS NOT NULL
          THEN coalesce(k.reopen_count > 0, false) OR coalesce(k.reopened_in_history, false)
     END AS reopened,
-    CASE WHEN k.resolved_at <= $as_of
-         THEN epoch_us(k.resolved_at) - epoch_us(k.created_at) END AS resolve_us,
-    CASE WHEN k.first_response_at <= $as_of
-         THEN epoch_us(k.first_response_at) - epoch_us(k.created_at) END AS first_response_us,
-    CASE WHEN k.resolved_at <= $as_of
-         THEN (epoch_us(k.resolved_at) - epoch_us(k.created_at)) / 3600e6 END AS resolve_hours,
+    epoch_us(k.resolved_at) - epoch_us(k.created_at) AS resolve_us,
+    epoch_us(k.first_response_at) - epoch_us(k.created_at) AS first_response_us,
+    (epoch_us(k.resolved_at) - epoch_us(k.created_at)) / 3600e6 AS resolve_hours,
     -- Business clock (the ticket's calendar, net of pauses) and SLAs, computed per ticket by
     -- deskpulse's clock kernel: see docs/kpis.md, "Business time" and "SLA decision instant".
     sla_calendar(k.priority) AS calendar, k.pauses_known, k.paused_us,

@@ -361,6 +361,7 @@ impl Engine {
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
+        columns.extend(crate::known::columns());
         // Columns written into the view rather than stored: derived ones, and those that hold
         // one value throughout.
         let mut computed: Vec<(&str, String)> = derived.to_vec();

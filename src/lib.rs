@@ -13,6 +13,7 @@ pub mod costs;
 pub mod engine;
 pub mod ingest;
 pub mod interop;
+pub mod known;
 pub mod kpi;
 pub mod ledger;
 pub mod log;

@@ -212,7 +212,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         as_of,
     };
 
-    let mut tickets = {
+    let tickets = {
         let _s = crate::log::stage("business clocks and SLAs");
         let facts = ledger::SourceFacts {
             with_history: &sources_with_history,
@@ -258,6 +258,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         trend_month_macro(&period)
     );
     engine.define_facts(&tickets, &macros)?;
+    let mut tickets = crate::known::at(tickets, as_of)?;
     let runnable = engine.runnable(&catalogue)?;
     let derived = [("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
     // Whether anything computes with a ticket column: a query that runs, the repeat key or the

@@ -246,7 +246,10 @@ fn the_ledger_lists_the_tickets_behind_the_period_with_their_values() {
     assert_eq!(&inc002[at("priority")], "P3");
     let inc009 = records.iter().find(|r| &r[at("id")] == "INC009").unwrap();
     assert_eq!(&inc009[at("resolved_without_timestamp")], "true");
-    // INC007 was resolved on 2 November, after as_of: not yet.
+    // INC007 was resolved on 2 November, after as_of: not yet. Its export says "Resolved" with
+    // a resolution time, so it is open at as_of, not resolved without one.
     let inc007 = records.iter().find(|r| &r[at("id")] == "INC007").unwrap();
     assert_eq!(&inc007[at("resolved_at")], "");
+    assert_eq!(&inc007[at("resolved_without_timestamp")], "false");
+    assert_eq!(&inc007[at("resolve_hours")], "");
 }
