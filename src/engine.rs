@@ -604,6 +604,21 @@ fn dimension_sql() -> String {
     )
 }
 
+/// An instant as an SQL literal.
+pub fn sql_instant(t: DateTime<Utc>) -> String {
+    format!("TIMESTAMPTZ '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+}
+
+/// `column` in `[start, end)`, as SQL. Compared with literals, a timestamp column is a filter
+/// DuckDB applies while scanning; `epoch_us(column) >= ...` would be computed for every row.
+pub fn sql_within(column: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    format!(
+        "{column} >= {} AND {column} < {}",
+        sql_instant(start),
+        sql_instant(end)
+    )
+}
+
 /// A text as an SQL string literal.
 pub fn sql_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))

@@ -420,8 +420,9 @@ fn trend_months(period: &Period) -> PolarsResult<DataFrame> {
 /// would sort them all.
 fn trend_month_macro(period: &Period) -> String {
     let at = |us: i64| {
-        let t = DateTime::<Utc>::from_timestamp_micros(us).expect("a month boundary is in range");
-        format!("TIMESTAMPTZ '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+        crate::engine::sql_instant(
+            DateTime::<Utc>::from_timestamp_micros(us).expect("a month boundary is in range"),
+        )
     };
     let bounds = trend_bounds(period);
     let mut cases = String::new();

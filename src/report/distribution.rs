@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{EngineError, column_i64};
+use crate::engine::{EngineError, column_i64, sql_within};
 use crate::pipeline::RunResult;
 
 /// Upper bounds in hours, exclusive; the last band is open.
@@ -28,8 +28,6 @@ pub struct Band {
 
 /// The bands, or `None` when no incident was resolved in the period.
 pub fn build(result: &RunResult) -> Result<Option<(Vec<Band>, String)>, EngineError> {
-    let start = result.period.start.timestamp_micros();
-    let end = result.period.end.timestamp_micros();
     // A band's index is the number of bounds the time reaches.
     let band = BANDS
         .iter()
@@ -40,8 +38,9 @@ pub fn build(result: &RunResult) -> Result<Option<(Vec<Band>, String)>, EngineEr
     let sql = format!(
         "SELECT {band} AS band, count(*) AS n FROM ledger
          WHERE kind = 'incident' AND NOT is_cancelled AND resolve_us IS NOT NULL
-           AND epoch_us(resolved_at) >= {start} AND epoch_us(resolved_at) < {end}
-         GROUP BY ALL"
+           AND {resolved}
+         GROUP BY ALL",
+        resolved = sql_within("resolved_at", result.period.start, result.period.end)
     );
     let mut counts = vec![0u64; BANDS.len()];
     for batch in result.engine.query(&sql)? {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::format;
-use crate::engine::{EngineError, column_f64, column_strings, sql_list};
+use crate::engine::{EngineError, column_f64, column_strings, sql_list, sql_within};
 use crate::ledger::calendar_is_always_open;
 use crate::pipeline::RunResult;
 
@@ -54,13 +54,14 @@ struct Pair {
 
 /// The section, or `None` when no export carries values of the help desk's own.
 pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> {
-    let start = result.period.start.timestamp_micros();
-    let end = result.period.end.timestamp_micros();
+    let (start, end) = (result.period.start, result.period.end);
     let resolved = format!(
-        "NOT is_cancelled AND epoch_us(resolved_at) >= {start} AND epoch_us(resolved_at) < {end}"
+        "NOT is_cancelled AND {}",
+        sql_within("resolved_at", start, end)
     );
     let created = format!(
-        "NOT is_cancelled AND epoch_us(created_at) >= {start} AND epoch_us(created_at) < {end}"
+        "NOT is_cancelled AND {}",
+        sql_within("created_at", start, end)
     );
     let mut measures = Vec::new();
     let mut notes = Vec::new();

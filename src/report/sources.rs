@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EngineError, column_i64, column_strings};
+use crate::engine::{EngineError, column_i64, column_strings, sql_within};
 use crate::pipeline::RunResult;
 
 #[derive(Debug, Serialize)]
@@ -40,11 +40,7 @@ pub fn build(result: &RunResult) -> Result<Vec<SourceCount>, EngineError> {
             s.profiles.push_str(&i.profile);
         }
     }
-    let (start, end) = (
-        result.period.start.timestamp_micros(),
-        result.period.end.timestamp_micros(),
-    );
-    let in_period = |c: &str| format!("epoch_us({c}) >= {start} AND epoch_us({c}) < {end}");
+    let in_period = |c: &str| sql_within(c, result.period.start, result.period.end);
     let sql = format!(
         "SELECT source,
                 count(*) FILTER (WHERE {}) AS created,
