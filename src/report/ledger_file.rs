@@ -4,7 +4,7 @@
 //! while DuckDB hands its rows over on one thread and Rust orders and formats them, DuckDB's
 //! other thread has the families to work on.
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::RecordBatch;
 
 use super::files::{csv_pieces_of_rows, rows_of};
 use crate::aside::{self, Aside};
@@ -41,30 +41,45 @@ pub fn csv(
 /// (from two files) by file and row, so that every run writes them in one order. Sorting here
 /// rather than in the query spares DuckDB moving every column of every row through its sort.
 fn ledger_order(batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>, String> {
-    use arrow::compute::{SortColumn, SortOptions, concat, lexsort_to_indices};
+    use arrow::compute::SortOptions;
+    use arrow::row::{RowConverter, SortField};
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
-    let mut keys = Vec::new();
+    let mut at = Vec::new();
     for name in ["source", "id", "source_file", "source_row"] {
-        let Ok(at) = first.schema().index_of(name) else {
-            if name == "source" || name == "id" {
+        match first.schema().index_of(name) {
+            Ok(i) => at.push(i),
+            Err(_) if name == "source" || name == "id" => {
                 return Err(format!("the ledger has no `{name}` column to order it by"));
             }
-            continue;
-        };
-        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(at).as_ref()).collect();
-        keys.push(SortColumn {
-            values: concat(&parts).map_err(|e| e.to_string())?,
-            options: Some(SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
-        });
+            Err(_) => {}
+        }
     }
-    let order = lexsort_to_indices(&keys, None).map_err(|e| e.to_string())?;
-    let at = rows_of(batches);
-    Ok(order.values().iter().map(|&i| at[i as usize]).collect())
+    let ascending = SortOptions {
+        descending: false,
+        nulls_first: false,
+    };
+    // Keys as byte strings that compare as the columns do: one comparison of bytes per pair.
+    let converter = RowConverter::new(
+        at.iter()
+            .map(|&i| {
+                SortField::new_with_options(first.schema().field(i).data_type().clone(), ascending)
+            })
+            .collect(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut keys = converter.empty_rows(0, 0);
+    for batch in batches {
+        let columns: Vec<_> = at.iter().map(|&i| batch.column(i).clone()).collect();
+        converter
+            .append(&mut keys, &columns)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut order: Vec<usize> = (0..keys.num_rows()).collect();
+    order.sort_by(|&a, &b| keys.row(a).cmp(&keys.row(b)));
+    let place = rows_of(batches);
+    Ok(order.into_iter().map(|i| place[i]).collect())
 }
 
 const LEDGER_CSV_SQL: &str = "
