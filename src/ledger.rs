@@ -297,10 +297,7 @@ pub fn compute(
     as_of: DateTime<Utc>,
 ) -> PolarsResult<DataFrame> {
     let as_of = as_of.timestamp_micros();
-    if config.sla.policies.is_empty()
-        && facts.with_history.is_empty()
-        && calendar_is_always_open(config, &config.sla.calendar)
-    {
+    if business_is_calendar(config, facts) {
         return always_open(tickets, as_of);
     }
     let micros = |name: &str| -> PolarsResult<Int64Chunked> {
@@ -448,6 +445,25 @@ pub(crate) fn calendar_is_always_open(config: &Config, name: &str) -> bool {
             .calendars
             .get(name)
             .is_some_and(CalendarSpec::is_always_open)
+}
+
+/// Whether the business clock is the calendar clock for every ticket: no SLA policies, no status
+/// history (so no pauses) and a default calendar that is always open.
+pub fn business_is_calendar(config: &Config, facts: &SourceFacts) -> bool {
+    config.sla.policies.is_empty()
+        && facts.with_history.is_empty()
+        && calendar_is_always_open(config, &config.sla.calendar)
+}
+
+/// When [`business_is_calendar`], the business durations as SQL over the stored tickets (whose
+/// events after as_of are already null, see `known`): written into the `tickets` view rather
+/// than stored, they are the calendar durations [`always_open`] computes.
+pub fn calendar_business_sql() -> [(&'static str, String); 2] {
+    let elapsed = |c: &str| format!("epoch_us({c}) - epoch_us(created_at)");
+    [
+        ("resolve_business_us", elapsed("resolved_at")),
+        ("first_response_business_us", elapsed("first_response_at")),
+    ]
 }
 
 /// Without SLA policies, status history or business hours, the business clock is the calendar

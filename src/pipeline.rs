@@ -212,12 +212,12 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         as_of,
     };
 
+    let facts = ledger::SourceFacts {
+        with_history: &sources_with_history,
+        with_first_response: &sources_with_first_response,
+    };
     let tickets = {
         let _s = crate::log::stage("business clocks and SLAs");
-        let facts = ledger::SourceFacts {
-            with_history: &sources_with_history,
-            with_first_response: &sources_with_first_response,
-        };
         let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
         tickets.hstack(clocks.columns())?
     };
@@ -260,7 +260,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     engine.define_facts(&tickets, &macros)?;
     let mut tickets = crate::known::at(tickets, as_of)?;
     let runnable = engine.runnable(&catalogue)?;
-    let derived = [("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
+    let mut derived = vec![("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
+    if ledger::business_is_calendar(&config, &facts) {
+        derived.extend(ledger::calendar_business_sql());
+    }
     // Whether anything computes with a ticket column: a query that runs, the repeat key or the
     // configuration. The built-in ledger only passes the others through (a ledger of the
     // user's own may compute with any of them).

@@ -206,6 +206,17 @@ fn as_of_before_the_period_end_treats_later_events_as_not_happened() {
         value(&doc, "tickets_resolved", "value", "all", "all"),
         Some(3.0)
     );
+    // All incidents: 2 h, 72 h and 24 h. No calendar, SLA or history, so the business clock is
+    // the calendar clock, and INC007's resolution in November counts on neither.
+    for kpi in ["mttr_hours", "mttr_business_hours"] {
+        let mean = value(&doc, kpi, "mean", "all", "all").unwrap();
+        assert!((mean - 98.0 / 3.0).abs() < 1e-9, "{kpi}: {mean}");
+        assert_eq!(
+            value(&doc, kpi, "median", "all", "all"),
+            Some(24.0),
+            "{kpi}"
+        );
+    }
     assert_eq!(doc["as_of"], "2026-10-04T00:00:00+00:00");
 }
 
