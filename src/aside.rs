@@ -7,12 +7,14 @@
 //! this frame. Rows a query returns get their text, and their real source row, back by that
 //! position ([`Aside::fill`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{Field, Schema, UInt64Type};
 use polars::prelude::*;
 
+use crate::ingest::later::LaterColumns;
 use crate::interop;
 
 /// The column whose place in DuckDB holds the ticket's position while text is kept aside.
@@ -32,15 +34,32 @@ pub const SHOWN_ONLY: [&str; 9] = [
     "source_file",
 ];
 
+/// Text fields among [`SHOWN_ONLY`] that a CSV export can give later, for the rows a result
+/// shows (see `ingest::later`).
+pub const READ_LATER: [&str; 6] = [
+    "title",
+    "category",
+    "assignee",
+    "requester",
+    "channel",
+    "problem_id",
+];
+
 /// The kept-aside columns of every ticket, with each ticket's real source row.
 pub struct Aside {
     frame: DataFrame,
+    /// Per file, columns left to read for the rows a result shows.
+    later: BTreeMap<String, LaterColumns>,
 }
 
 impl Aside {
     /// Moves `columns` (those of them the tickets have) and the source row out of `tickets`,
     /// and puts each ticket's position where its source row was.
-    pub fn split(tickets: &mut DataFrame, columns: &[&str]) -> PolarsResult<Aside> {
+    pub fn split(
+        tickets: &mut DataFrame,
+        columns: &[&str],
+        later: BTreeMap<String, LaterColumns>,
+    ) -> PolarsResult<Aside> {
         let height = tickets.height();
         let mut kept = Vec::with_capacity(columns.len() + 1);
         for c in columns.iter().chain([&POSITION]) {
@@ -52,6 +71,7 @@ impl Aside {
         tickets.with_column(position.into_column())?;
         Ok(Aside {
             frame: DataFrame::new(height, kept)?,
+            later,
         })
     }
 
@@ -91,10 +111,12 @@ impl Aside {
             }
         }
         let at = IdxCa::from_iter_options("position".into(), positions.into_iter());
-        let taken = self
+        let mut taken = self
             .frame
             .select(wanted.iter().copied())
             .and_then(|f| f.take(&at))
+            .map_err(|e| e.to_string())?;
+        self.read_later(&mut taken, &at)
             .map_err(|e| e.to_string())?;
         let (taken_schema, taken) =
             interop::to_record_batches(&taken).map_err(|e| e.to_string())?;
@@ -125,6 +147,64 @@ impl Aside {
                     .map_err(|e| e.to_string())
             })
             .collect()
+    }
+}
+
+impl Aside {
+    /// Fills in the columns of `taken` (a result's rows, at positions `at`: kept-aside columns
+    /// and real source rows) that a file left to read later, from each row's file and row.
+    /// Rows of other files keep the values the frame had for them. (Text is read later only
+    /// where the file is kept aside too.)
+    fn read_later(&self, taken: &mut DataFrame, at: &IdxCa) -> PolarsResult<()> {
+        let names: Vec<&str> = self
+            .later
+            .values()
+            .flat_map(LaterColumns::fields)
+            .filter(|f| taken.get_column_index(f).is_some())
+            .collect::<std::collections::BTreeSet<&str>>()
+            .into_iter()
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let n = taken.height();
+        let files = self.frame.column("source_file")?.take(at)?;
+        let files: Vec<Option<&str>> = files.str()?.iter().collect();
+        let rows = self.frame.column(POSITION)?.take(at)?;
+        let rows: Vec<Option<u64>> = rows.u64()?.iter().collect();
+        let mut combined = taken.select(names.iter().copied())?;
+        let mut source: Vec<IdxSize> = (0..n as IdxSize).collect();
+        let mut next = n as IdxSize;
+        for (file, later) in &self.later {
+            let idx: Vec<usize> = (0..n)
+                .filter(|&i| files[i] == Some(file.as_str()))
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let values = later.read(&idx.iter().map(|&i| rows[i]).collect::<Vec<_>>())?;
+            let part = DataFrame::new(
+                idx.len(),
+                names
+                    .iter()
+                    .map(|name| {
+                        values.column(name).cloned().unwrap_or_else(|_| {
+                            Column::full_null((*name).into(), idx.len(), &DataType::String)
+                        })
+                    })
+                    .collect(),
+            )?;
+            combined.vstack_mut_owned(part)?;
+            for (k, &i) in idx.iter().enumerate() {
+                source[i] = next + k as IdxSize;
+            }
+            next += idx.len() as IdxSize;
+        }
+        let filled = combined.take(&IdxCa::from_vec("at".into(), source))?;
+        for column in filled.into_columns() {
+            taken.with_column(column)?;
+        }
+        Ok(())
     }
 }
 
@@ -174,7 +254,7 @@ mod tests {
     #[test]
     fn split_leaves_positions_and_fill_gives_text_and_rows_back() {
         let mut t = tickets();
-        let aside = Aside::split(&mut t, &["title", "assignee"]).unwrap();
+        let aside = Aside::split(&mut t, &["title", "assignee"], BTreeMap::new()).unwrap();
         assert_eq!(t.get_column_names(), ["id", "source_row"]);
         let positions: Vec<Option<u64>> = t
             .column("source_row")
@@ -211,7 +291,7 @@ mod tests {
     #[test]
     fn a_result_without_positions_is_refused_and_one_without_aside_text_is_left_alone() {
         let mut t = tickets();
-        let aside = Aside::split(&mut t, &["title"]).unwrap();
+        let aside = Aside::split(&mut t, &["title"], BTreeMap::new()).unwrap();
         let batch = result(&["A"], 1, &[Some(0)]);
         let no_position = batch.project(&[0, 1]).unwrap();
         assert!(aside.fill(vec![no_position]).unwrap_err().contains("title"));

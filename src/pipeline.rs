@@ -150,6 +150,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         inputs,
         sources_with_history,
         sources_with_first_response,
+        later,
     } = {
         let _s = crate::log::stage("ingest");
         let profiles: Vec<ingest::profile::Profile> =
@@ -162,6 +163,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             &config,
             &profiles,
             &skip_fields(&config, &catalogue, options),
+            &read_later(&config, &catalogue, options),
         )?
     };
 
@@ -298,9 +300,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
                 .copied()
                 .filter(|c| !named(c))
                 .collect();
-            Some(Aside::split(&mut tickets, &columns)?)
-        } else {
+            Some(Aside::split(&mut tickets, &columns, later)?)
+        } else if later.is_empty() {
             None
+        } else {
+            return Err(RunError::Internal(
+                "text left to read later, in a run that does not keep it aside".to_string(),
+            ));
         };
     {
         let _s = crate::log::stage("ledger");
@@ -384,6 +390,38 @@ fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> 
     model::canonical_fields()
         .into_iter()
         .filter(|f| !needed(f))
+        .collect()
+}
+
+/// The text fields read only for the ledger's rows (see `ingest::later`): in a run that writes
+/// the built-in ledger, those no family (run or not), no configuration macro and no derived
+/// column names, so that they are sure to be kept aside (see `aside`), which they are filled
+/// in by.
+fn read_later(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
+    if !options.ledger || catalogue.ledger.origin != "built-in" {
+        return Vec::new();
+    }
+    let macros = format!(
+        "{}\n{}",
+        ledger::config_macros(config),
+        costs::macros(&config.costs)
+    );
+    let derived: Vec<String> = std::iter::once(ledger::repeat_key_sql(&config.repeat.key))
+        .chain(ledger::calendar_business_sql().map(|(_, sql)| sql))
+        .collect();
+    let anywhere = |c: &str| {
+        catalogue.mentions(c, &[])
+            || queries::mentions(&macros, c)
+            || derived.iter().any(|sql| queries::mentions(sql, c))
+    };
+    // The kept-aside file and row find a ticket's text.
+    if anywhere(aside::POSITION) || anywhere("source_file") {
+        return Vec::new();
+    }
+    aside::READ_LATER
+        .iter()
+        .copied()
+        .filter(|c| !anywhere(c))
         .collect()
 }
 

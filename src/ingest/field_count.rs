@@ -37,6 +37,8 @@ pub struct FieldCounter {
     ended: usize,
     /// Offset just past the header's line end, and the header's row number.
     body: Option<(usize, u64)>,
+    /// Where each row read whole so far ends, when asked for (see [`FieldCounter::keep_ends`]).
+    ends: Option<Vec<u64>>,
 }
 
 /// What a count found.
@@ -49,6 +51,9 @@ pub struct Counted {
     pub blank: Vec<u64>,
     /// The last row's number.
     pub lines: u64,
+    /// Where each row ends (just past its line end), by row number from 1, when kept: row `r`
+    /// is the text from `ends[r - 2]` (0 for the first) to `ends[r - 1]`.
+    pub ends: Vec<u64>,
 }
 
 // States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
@@ -76,7 +81,14 @@ impl FieldCounter {
             fed: 0,
             ended: 0,
             body: None,
+            ends: None,
         }
+    }
+
+    /// Also keeps where every row ends, so that a row's text can be found again by its number.
+    pub fn keep_ends(mut self) -> Self {
+        self.ends = Some(Vec::new());
+        self
     }
 
     /// Where the records read whole so far end (an offset in the text fed).
@@ -99,6 +111,9 @@ impl FieldCounter {
     fn end_record(&mut self, blank: bool, end: usize) {
         self.ended = end;
         self.lines += 1;
+        if let Some(ends) = &mut self.ends {
+            ends.push(end as u64);
+        }
         if blank {
             if !self.header {
                 self.blank_rows.push(self.lines);
@@ -254,6 +269,7 @@ impl FieldCounter {
             malformed: self.malformed,
             blank: self.blank_rows,
             lines: self.lines,
+            ends: self.ends.unwrap_or_default(),
         })
     }
 }

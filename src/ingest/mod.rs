@@ -2,13 +2,14 @@
 //! with a per-file account of every row.
 
 pub mod field_count;
+pub mod later;
 pub mod normalize;
 pub mod profile;
 pub mod profile_list;
 pub mod read;
 pub mod timestamps;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -73,14 +74,20 @@ pub struct Ingested {
     pub sources_with_history: BTreeSet<String>,
     /// Sources (profiles) whose files have a first-response column.
     pub sources_with_first_response: BTreeSet<String>,
+    /// Per file (as `source_file` names it), the columns left to read for the rows that need
+    /// them (see [`later`]).
+    pub later: BTreeMap<String, later::LaterColumns>,
 }
 
-/// Reads every source of the configuration; the canonical fields in `skip` are not read.
+/// Reads every source of the configuration; the canonical fields in `skip` are not read, those
+/// in `later` are read only where a CSV export can give them later (see [`later`]).
 pub fn ingest(
     config: &Config,
     profiles: &[Profile],
     skip: &[&str],
+    later: &[&str],
 ) -> Result<Ingested, IngestError> {
+    let mut later_columns = BTreeMap::new();
     let mut tickets = Vec::new();
     let mut history = Vec::new();
     let mut issues = Vec::new();
@@ -90,7 +97,11 @@ pub fn ingest(
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i)? {
             let shown = shown_path(&path, &config.base_dir);
-            let (normalized, report) = ingest_file(&path, &shown, source, config, profiles, skip)?;
+            let (normalized, report, left) =
+                ingest_file(&path, &shown, source, config, profiles, skip, later)?;
+            if let Some(left) = left {
+                later_columns.insert(shown.clone(), left);
+            }
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.source.clone());
                 history.push(h.lazy());
@@ -125,6 +136,7 @@ pub fn ingest(
         inputs,
         sources_with_history,
         sources_with_first_response,
+        later: later_columns,
     })
 }
 
@@ -135,7 +147,15 @@ fn ingest_file(
     config: &Config,
     profiles: &[Profile],
     skip: &[&str],
-) -> Result<(normalize::Normalized, InputReport), IngestError> {
+    later: &[&str],
+) -> Result<
+    (
+        normalize::Normalized,
+        InputReport,
+        Option<later::LaterColumns>,
+    ),
+    IngestError,
+> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
         read::open(path, shown)?
@@ -187,14 +207,33 @@ fn ingest_file(
     mapping
         .fields
         .retain(|field, _| !skip.contains(&field.as_str()));
+    // Read later: from a CSV export as it is (not one joined with related files).
+    let left: Vec<(String, usize)> = if export.is_csv() && source.related.is_empty() {
+        mapping
+            .fields
+            .iter()
+            .filter(|(field, _)| later.contains(&field.as_str()))
+            .map(|(field, i)| (field.clone(), *i))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    mapping
+        .fields
+        .retain(|field, _| !left.iter().any(|(l, _)| l == field));
     let mut wanted: Vec<usize> = mapping.fields.values().copied().collect();
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
     }
     let raw = {
         let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
-        read::read_columns(&mut export, &wanted, &mapping.nulls)?
+        read::read_columns_keeping_text(&mut export, &wanted, &mapping.nulls, !left.is_empty())?
     };
+    let (raw, kept) = raw;
+    let left = kept
+        .map(|text| later::LaterColumns::new(text, left))
+        .transpose()
+        .map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
     let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
     drop(export);
     let timezone = source
@@ -233,7 +272,7 @@ fn ingest_file(
         first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
         first_response_derived,
     };
-    Ok((normalized, report))
+    Ok((normalized, report, left))
 }
 
 /// The files a source names: its glob, sorted, or an error that says nothing matched.

@@ -101,6 +101,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         frame,
         malformed,
         rows,
+        ..
     } = raw_frame;
 
     // 1. The source columns under canonical names; null markers were recognised while reading.
@@ -124,8 +125,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     // Trimming costs a pass over every value, so only columns whose values show padding pay it.
     let text = |name: &str| -> PolarsResult<Expr> {
         Ok(if needs_trim(&staged, name)? {
-            let s = col(name).str().strip_chars(lit(NULL));
-            when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
+            trimmed(name)
         } else {
             col(name)
         })
@@ -572,8 +572,14 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
     Ok((n, first_u64(distinct.column("u")?)?))
 }
 
+/// A text column with surrounding whitespace removed, and null where nothing is left.
+pub(crate) fn trimmed(name: &str) -> Expr {
+    let s = col(name).str().strip_chars(lit(NULL));
+    when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
+}
+
 /// Whether a text column's values carry surrounding whitespace, judged on a sample.
-fn needs_trim(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
+pub(crate) fn needs_trim(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
     let s = frame.column(name)?.str()?;
     Ok(s.iter().flatten().take(1000).any(|v| v.trim() != v))
 }
