@@ -5,7 +5,8 @@
 //!
 //! While the text is kept aside, DuckDB's `source_row` column holds each ticket's position in
 //! this frame. Rows a query returns get their text, and their real source row, back by that
-//! position ([`Aside::fill`]).
+//! position ([`Aside::fill`]). Text a CSV export can give again ([`READ_LATER`]) is not even
+//! read at ingest: it is read from the export for the rows a result shows (`ingest::later`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
