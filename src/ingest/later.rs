@@ -3,61 +3,31 @@
 //! `aside`). Parsing a title for each of a million tickets, to show the tenth of them that touch
 //! the period, was a tenth of `report`'s time. Instead the export's text is kept with where each
 //! row ends, and the rows shown are found again by their number and parsed as every row was: by
-//! the same reader, with the same null markers and the same trimming.
+//! the same reader, with the same null markers. Their values are trimmed (surrounding spaces
+//! removed, nothing left is null): reading a column whole trims it when its first values show
+//! padding, which spares a pass over every value; here there is no such pass to spare.
 
 use polars::prelude::*;
 
-use super::normalize::{needs_trim, trimmed};
+use super::normalize::trimmed;
 use super::read::{ParsedText, column_name, parse_rows};
 
 /// The export's text, and the columns to read from it later.
 pub struct LaterColumns {
     text: ParsedText,
-    /// Canonical field, its column in the export, and whether its values are trimmed.
-    fields: Vec<(String, usize, bool)>,
+    /// Canonical field and its column in the export.
+    fields: Vec<(String, usize)>,
 }
 
-/// How many values of a column decide whether it is trimmed, as when it is read with the rest.
-const TRIM_SAMPLE: usize = 1000;
-
 impl LaterColumns {
-    /// `fields`: canonical field and column index. A column is trimmed when the first values it
-    /// has show padding, the rule the ingest applies to the columns it reads whole.
-    pub fn new(text: ParsedText, fields: Vec<(String, usize)>) -> PolarsResult<LaterColumns> {
-        let records: Vec<u64> = (2..=text.ends.len() as u64)
-            .filter(|r| text.skipped.binary_search(r).is_err())
-            .collect();
-        let mut later = LaterColumns {
-            text,
-            fields: fields.into_iter().map(|(f, i)| (f, i, false)).collect(),
-        };
-        let mut undecided: Vec<usize> = (0..later.fields.len()).collect();
-        let mut sample = TRIM_SAMPLE;
-        while !undecided.is_empty() {
-            let rows = &records[..sample.min(records.len())];
-            let indices: Vec<usize> = undecided.iter().map(|k| later.fields[*k].1).collect();
-            let raw = parse_rows(&later.text, &indices, rows)?;
-            undecided.retain(|k| {
-                let name = column_name(later.fields[*k].1);
-                let values = raw
-                    .column(&name)
-                    .map(|c| c.len() - c.null_count())
-                    .unwrap_or(0);
-                if values >= TRIM_SAMPLE || rows.len() == records.len() {
-                    later.fields[*k].2 = needs_trim(&raw, &name).unwrap_or(false);
-                    false
-                } else {
-                    true
-                }
-            });
-            sample *= 4;
-        }
-        Ok(later)
+    /// `fields`: canonical field and column index.
+    pub fn new(text: ParsedText, fields: Vec<(String, usize)>) -> LaterColumns {
+        LaterColumns { text, fields }
     }
 
     /// The canonical fields read later.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(f, ..)| f.as_str())
+        self.fields.iter().map(|(f, _)| f.as_str())
     }
 
     /// The fields' values on `rows` (row numbers in the export), one row each in that order;
@@ -72,22 +42,14 @@ impl LaterColumns {
             place[k] = at as IdxSize;
         }
         let in_order: Vec<u64> = order.iter().map(|&k| wanted[k]).collect();
-        let indices: Vec<usize> = self.fields.iter().map(|(_, i, _)| *i).collect();
+        let indices: Vec<usize> = self.fields.iter().map(|(_, i)| *i).collect();
         let raw = parse_rows(&self.text, &indices, &in_order)?;
         let values = raw
             .lazy()
             .select(
                 self.fields
                     .iter()
-                    .map(|(field, i, trim)| {
-                        let name = column_name(*i);
-                        let e = if *trim {
-                            trimmed(&name)
-                        } else {
-                            col(name.as_str())
-                        };
-                        e.alias(field.as_str())
-                    })
+                    .map(|(field, i)| trimmed(&column_name(*i)).alias(field.as_str()))
                     .collect::<Vec<_>>(),
             )
             .collect()?;
@@ -148,8 +110,7 @@ mod tests {
         let later = LaterColumns::new(
             parsed,
             vec![("title".to_string(), 1), ("requester".to_string(), 2)],
-        )
-        .unwrap();
+        );
         assert_eq!(later.fields().collect::<Vec<_>>(), ["title", "requester"]);
         let read = later
             .read(&[Some(7), None, Some(2), Some(6), Some(3)])
@@ -193,7 +154,7 @@ mod tests {
             len: meta.len(),
             modified: meta.modified().ok(),
         };
-        let later = LaterColumns::new(parsed, vec![("title".to_string(), 1)]).unwrap();
+        let later = LaterColumns::new(parsed, vec![("title".to_string(), 1)]);
         // rows far apart (each read on its own) and close together (read in one window)
         let rows = [20_001u64, 2, 10_000, 10_001, 10_003, 3];
         let read = later

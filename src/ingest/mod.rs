@@ -230,10 +230,7 @@ fn ingest_file(
         read::read_columns_keeping_text(&mut export, &wanted, &mapping.nulls, !left.is_empty())?
     };
     let (raw, kept) = raw;
-    let left = kept
-        .map(|text| later::LaterColumns::new(text, left))
-        .transpose()
-        .map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
+    let left = kept.map(|text| later::LaterColumns::new(text, left));
     let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
     drop(export);
     let timezone = source

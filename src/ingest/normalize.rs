@@ -579,7 +579,7 @@ pub(crate) fn trimmed(name: &str) -> Expr {
 }
 
 /// Whether a text column's values carry surrounding whitespace, judged on a sample.
-pub(crate) fn needs_trim(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
+fn needs_trim(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
     let s = frame.column(name)?.str()?;
     Ok(s.iter().flatten().take(1000).any(|v| v.trim() != v))
 }

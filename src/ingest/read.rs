@@ -561,8 +561,6 @@ pub struct RawFrame {
     pub rows: u64,
     /// Where each row of the text ends, when asked for (see [`Counted::ends`]).
     ends: Vec<u64>,
-    /// Blank lines (which are no records).
-    blank: Vec<u64>,
 }
 
 /// A CSV text as it was parsed, with where each of its rows ends: what [`super::later`] reads
@@ -576,8 +574,6 @@ pub struct ParsedText {
     pub nulls: Vec<String>,
     /// Row `r` ends at `ends[r - 1]` (see [`Counted::ends`]).
     pub ends: Vec<u64>,
-    /// Rows that are no records: blank lines and rows with the wrong number of fields.
-    pub skipped: Vec<u64>,
 }
 
 pub fn column_name(index: usize) -> String {
@@ -661,19 +657,13 @@ pub fn read_columns_keeping_text(
     };
     parsed
         .map(|(mut raw, text, start)| {
-            let kept = keep.then(|| {
-                let mut skipped: Vec<u64> = raw.malformed.iter().map(|m| m.row).collect();
-                skipped.extend(&raw.blank);
-                skipped.sort_unstable();
-                ParsedText {
-                    text,
-                    start,
-                    separator,
-                    width,
-                    nulls: nulls.to_vec(),
-                    ends: std::mem::take(&mut raw.ends),
-                    skipped,
-                }
+            let kept = keep.then(|| ParsedText {
+                text,
+                start,
+                separator,
+                width,
+                nulls: nulls.to_vec(),
+                ends: std::mem::take(&mut raw.ends),
             });
             (raw, kept)
         })
@@ -807,9 +797,6 @@ pub(crate) fn parse_text_keeping_ends(text: &[u8], nulls: &[String]) -> (DataFra
         .map_or(1, |h| h.split(|b| *b == b',').count());
     let all: Vec<usize> = (0..width).collect();
     let mut raw = parse_csv(text, b',', width, &all, nulls, 1 << 16, true).unwrap();
-    let mut skipped: Vec<u64> = raw.malformed.iter().map(|m| m.row).collect();
-    skipped.extend(&raw.blank);
-    skipped.sort_unstable();
     let parsed = ParsedText {
         text: KeptText::Bytes(Bytes::Owned(Arc::new(text.to_vec()))),
         start: 0,
@@ -817,7 +804,6 @@ pub(crate) fn parse_text_keeping_ends(text: &[u8], nulls: &[String]) -> (DataFra
         width,
         nulls: nulls.to_vec(),
         ends: std::mem::take(&mut raw.ends),
-        skipped,
     };
     (raw.frame, parsed)
 }
@@ -991,7 +977,7 @@ fn parse_csv(
         }
     };
     if !counted.blank.is_empty() {
-        let blank = Series::new("blank".into(), &counted.blank);
+        let blank = Series::new("blank".into(), counted.blank);
         frame = frame
             .lazy()
             .filter(
@@ -1008,7 +994,6 @@ fn parse_csv(
         malformed: counted.malformed,
         rows: counted.rows,
         ends: counted.ends,
-        blank: counted.blank,
     })
 }
 
@@ -1041,7 +1026,6 @@ fn read_json(
         malformed: Vec::new(),
         rows: records.len() as u64,
         ends: Vec::new(),
-        blank: Vec::new(),
     })
 }
 
