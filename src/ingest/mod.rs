@@ -207,8 +207,9 @@ fn ingest_file(
     mapping
         .fields
         .retain(|field, _| !skip.contains(&field.as_str()));
-    // Read later: from a CSV export as it is (not one joined with related files).
-    let left: Vec<(String, usize)> = if export.is_csv() && source.related.is_empty() {
+    // Read later: from a CSV export on disk as it is (not decompressed, not joined with related
+    // files), which need not be held in memory meanwhile.
+    let left: Vec<(String, usize)> = if export.is_csv_on_disk() && source.related.is_empty() {
         mapping
             .fields
             .iter()

@@ -60,8 +60,16 @@ pub enum Content {
 }
 
 impl ExportFile {
-    pub fn is_csv(&self) -> bool {
-        matches!(self.content, Content::Csv { .. })
+    /// Whether this is a CSV text read straight from the file (not decompressed first), whose
+    /// rows can be read from the file again.
+    pub fn is_csv_on_disk(&self) -> bool {
+        matches!(
+            self.content,
+            Content::Csv {
+                text: Bytes::Mapped(_),
+                ..
+            }
+        )
     }
 
     pub fn header(&self) -> &HeaderIndex {
