@@ -266,14 +266,10 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     if ledger::business_is_calendar(&config, &facts) {
         derived.extend(ledger::calendar_business_sql());
     }
-    // Whether anything computes with a ticket column: a query that runs, the repeat key or the
-    // configuration. The built-in ledger only passes the others through (a ledger of the
-    // user's own may compute with any of them).
-    let named = |c: &str| {
-        catalogue.mentions(c, &runnable)
-            || queries::mentions(&macros, c)
-            || derived.iter().any(|(_, sql)| queries::mentions(sql, c))
-    };
+    // The built-in ledger only passes the columns nothing computes with through (a ledger of
+    // the user's own may compute with any of them).
+    let derived_sql: Vec<&str> = derived.iter().map(|(_, sql)| sql.as_str()).collect();
+    let named = |c: &str| computes_with(&catalogue, &runnable, &macros, &derived_sql, c);
     // Columns of the ledger that nothing computes with and no output shows: not stored.
     let mut unused: Vec<String> = Vec::new();
     if !options.ledger {
@@ -393,6 +389,20 @@ fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> 
         .collect()
 }
 
+/// Whether anything computes with a ticket column: a family (those `runs` says run; every one
+/// where it is empty), a configuration macro or a derived column's SQL.
+fn computes_with(
+    catalogue: &Catalogue,
+    runs: &[bool],
+    macros: &str,
+    derived: &[&str],
+    column: &str,
+) -> bool {
+    catalogue.mentions(column, runs)
+        || queries::mentions(macros, column)
+        || derived.iter().any(|sql| queries::mentions(sql, column))
+}
+
 /// The text fields read only for the ledger's rows (see `ingest::later`): in a run that writes
 /// the built-in ledger, those no family (run or not), no configuration macro and no derived
 /// column names, so that they are sure to be kept aside (see `aside`), which they are filled
@@ -409,11 +419,8 @@ fn read_later(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> V
     let derived: Vec<String> = std::iter::once(ledger::repeat_key_sql(&config.repeat.key))
         .chain(ledger::calendar_business_sql().map(|(_, sql)| sql))
         .collect();
-    let anywhere = |c: &str| {
-        catalogue.mentions(c, &[])
-            || queries::mentions(&macros, c)
-            || derived.iter().any(|sql| queries::mentions(sql, c))
-    };
+    let derived: Vec<&str> = derived.iter().map(String::as_str).collect();
+    let anywhere = |c: &str| computes_with(catalogue, &[], &macros, &derived, c);
     // The kept-aside file and row find a ticket's text.
     if anywhere(aside::POSITION) || anywhere("source_file") {
         return Vec::new();
