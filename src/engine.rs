@@ -47,13 +47,12 @@ pub struct Window {
 }
 
 impl Window {
-    fn params(&self) -> BTreeMap<&'static str, String> {
-        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    fn params(&self) -> BTreeMap<&'static str, DateTime<Utc>> {
         BTreeMap::from([
-            ("period_start", fmt(self.start)),
-            ("period_end", fmt(self.end)),
-            ("as_of", fmt(self.as_of)),
-            ("backlog_at", fmt(self.end.min(self.as_of))),
+            ("period_start", self.start),
+            ("period_end", self.end),
+            ("as_of", self.as_of),
+            ("backlog_at", self.end.min(self.as_of)),
         ])
     }
 }
@@ -735,8 +734,7 @@ fn inline_params(query: &QueryFile, window: &Window) -> Result<String, EngineErr
         if len == 0 {
             out.push('$');
         } else {
-            let value = param_value(query, &after[..len], window)?;
-            out.push_str(&format!("TIMESTAMPTZ '{value}'"));
+            out.push_str(&sql_instant(param_value(query, &after[..len], window)?));
         }
         rest = &after[len..];
     }
@@ -745,11 +743,15 @@ fn inline_params(query: &QueryFile, window: &Window) -> Result<String, EngineErr
 }
 
 /// The value of a named parameter, or an error that lists the names a query may use.
-fn param_value(query: &QueryFile, name: &str, window: &Window) -> Result<String, EngineError> {
+fn param_value(
+    query: &QueryFile,
+    name: &str,
+    window: &Window,
+) -> Result<DateTime<Utc>, EngineError> {
     let available = window.params();
     available
         .get(name)
-        .cloned()
+        .copied()
         .ok_or_else(|| EngineError::Query {
             query: query.id.clone(),
             origin: query.origin.clone(),
@@ -774,7 +776,7 @@ fn bind_params(
     for i in 1..=stmt.parameter_count() {
         let name = stmt.parameter_name(i).map_err(|e| query_error(query, e))?;
         let value = param_value(query, &name, window)?;
-        out.push((name, value));
+        out.push((name, value.to_rfc3339_opts(SecondsFormat::Micros, true)));
     }
     Ok(out)
 }
