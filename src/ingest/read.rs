@@ -816,7 +816,8 @@ pub(crate) fn parse_text_keeping_ends(text: &[u8], nulls: &[String]) -> (DataFra
     (raw.frame, parsed)
 }
 
-fn workers() -> usize {
+/// How many threads a task split among cores uses: one per core.
+pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

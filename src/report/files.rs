@@ -102,10 +102,7 @@ pub fn csv_pieces_of_rows(
     out.write_record(first.schema().fields().iter().map(|f| f.name().as_str()))
         .map_err(|e| e.to_string())?;
     let header = out.into_inner().map_err(|e| e.to_string())?;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(1);
-    let per_thread = rows.len().div_ceil(threads);
+    let per_thread = rows.len().div_ceil(crate::ingest::read::workers());
     let parts: Vec<Result<Vec<u8>, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(per_thread.max(1))
