@@ -239,7 +239,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let written = report::write_report(&result, &args.out, previous.as_ref());
             crate::log::done();
             let written = written?;
-            result.leave();
             if !quiet {
                 let html = written.iter().find(|p| p.ends_with("report.html"));
                 eprintln!(
@@ -266,7 +265,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     args.site.join("index.html").display()
                 );
             }
-            result.leave();
             Ok(exit::OK)
         }
         Command::Profiles(args) => {
@@ -331,7 +329,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             }
-            result.leave();
             Ok(if breached > 0 {
                 exit::BREACHED
             } else {
@@ -353,7 +350,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             };
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
-            result.leave();
             Ok(exit::OK)
         }
     }
@@ -384,14 +380,14 @@ fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {
     })
 }
 
-fn compute(args: &InputArgs, quiet: bool, ledger: bool) -> anyhow::Result<RunResult> {
+fn compute(args: &InputArgs, quiet: bool, report: bool) -> anyhow::Result<RunResult> {
     let config = load_config(args)?;
     let options = RunOptions {
         period: period_choice(args)?,
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
         profiles: args.profiles.clone(),
-        ledger,
+        report,
     };
     let result = pipeline::run(config, &options);
     crate::log::done();

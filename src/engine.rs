@@ -3,23 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::array::RecordBatch;
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::ffi::{CStr, CString, c_char};
-use std::mem::ManuallyDrop;
-use std::ptr;
-
-use arrow::array::RecordBatchIterator;
-use arrow::ffi_stream::FFI_ArrowArrayStream;
-use duckdb::{Connection, ToSql, ffi};
+use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
+use duckdb::{Connection, ToSql};
 use polars::prelude::DataFrame;
 
 use crate::interop;
 use crate::kpi::KpiRow;
 use crate::model::{self, ColumnType, DIMENSIONS, NONE_KEY};
 use crate::queries::{Catalogue, QueryFile};
+use crate::sql::{sql_instant, sql_list, sql_text};
+use crate::table::{Tables, column_f64, column_i64, column_strings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -57,212 +52,32 @@ impl Window {
     }
 }
 
-/// Rows per Arrow batch handed to DuckDB's scan (a multiple of its 2,048-row vectors).
-const SCAN_BATCH_ROWS: usize = 60 * 2048;
-
 pub struct Engine {
-    /// The connection queries run on. Dropped before the raw handles below.
-    conn: ManuallyDrop<Connection>,
-    /// A second connection on the same database, for DuckDB's native Arrow scan, which the
-    /// duckdb crate does not expose.
-    raw: ffi::duckdb_connection,
-    db: ffi::duckdb_database,
+    conn: Connection,
 }
-
-// SAFETY: DuckDB's C API handles may be used from any thread, one thread at a time; an Engine
-// is not Sync, so its connections are never used from two threads at once through it.
-unsafe impl Send for Engine {}
 
 impl Engine {
     /// An in-memory database that never loads or downloads an extension and cannot read files:
     /// the only data it sees is what deskpulse hands it.
     pub fn new() -> Result<Engine, EngineError> {
-        let settings = [
-            ("autoload_known_extensions", "false"),
-            ("autoinstall_known_extensions", "false"),
-            ("enable_external_access", "false"),
-            // Tables need not keep insertion order while they are loaded and aggregated, which
-            // lets DuckDB work on them in parallel; see `keep_result_order` for the outputs.
-            ("preserve_insertion_order", "false"),
-        ];
-        // SAFETY: plain C API calls on handles created here; every error path releases what
-        // was created before it.
-        unsafe {
-            let mut config: ffi::duckdb_config = ptr::null_mut();
-            if ffi::duckdb_create_config(&mut config) != ffi::DuckDBSuccess {
-                return Err(EngineError::Open("cannot create a configuration".into()));
-            }
-            for (key, value) in settings {
-                let (k, v) = (cstring(key), cstring(value));
-                if ffi::duckdb_set_config(config, k.as_ptr(), v.as_ptr()) != ffi::DuckDBSuccess {
-                    ffi::duckdb_destroy_config(&mut config);
-                    return Err(EngineError::Open(format!("cannot set {key}")));
-                }
-            }
-            let mut db: ffi::duckdb_database = ptr::null_mut();
-            let mut error: *mut c_char = ptr::null_mut();
-            let path = cstring(":memory:");
-            let state = ffi::duckdb_open_ext(path.as_ptr(), &mut db, config, &mut error);
-            ffi::duckdb_destroy_config(&mut config);
-            if state != ffi::DuckDBSuccess {
-                let message = take_c_error(error);
-                return Err(EngineError::Open(message));
-            }
-            let mut raw: ffi::duckdb_connection = ptr::null_mut();
-            if ffi::duckdb_connect(db, &mut raw) != ffi::DuckDBSuccess {
-                ffi::duckdb_close(&mut db);
-                return Err(EngineError::Open("cannot connect".into()));
-            }
-            let conn = match Connection::open_from_raw(db) {
-                Ok(c) => c,
-                Err(e) => {
-                    ffi::duckdb_disconnect(&mut raw);
-                    ffi::duckdb_close(&mut db);
-                    return Err(e.into());
-                }
-            };
-            Ok(Engine {
-                conn: ManuallyDrop::new(conn),
-                raw,
-                db,
-            })
-        }
+        let config = duckdb::Config::default()
+            .enable_autoload_extension(false)?
+            .with("autoinstall_known_extensions", "false")?
+            .enable_external_access(false)?;
+        let conn = Connection::open_in_memory_with_flags(config)?;
+        // `arrow(?)` scans a record batch bound as its parameter: how frames reach DuckDB.
+        conn.register_table_function::<ArrowVTab>("arrow")?;
+        Ok(Engine { conn })
     }
 
-    /// Hands a frame to DuckDB through the Arrow C stream interface, as a table with the
-    /// canonical column types. DuckDB scans the Arrow buffers natively.
+    /// Stores a frame as table `name` with the canonical columns and types.
     pub fn load(
         &self,
         name: &str,
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
     ) -> Result<(), EngineError> {
-        self.with_arrow_view(
-            name,
-            &format!("__source_{name}"),
-            frame,
-            columns,
-            |view, _| {
-                self.raw_query(&format!(
-                    "CREATE OR REPLACE TABLE {name} AS SELECT * FROM \"{view}\""
-                ))
-            },
-        )
-    }
-
-    /// Runs `f` while `view` is a temporary view (on the raw connection) of the frame's Arrow
-    /// buffers with the canonical columns; columns that hold no value at all are not handed
-    /// over but written as typed NULLs.
-    ///
-    /// DuckDB's C-API Arrow scan hands the producer a projection that a plain stream cannot
-    /// honour, then reads the stream's columns by position: a query that reads only some
-    /// columns would see the wrong ones. So column pruning is off while the view exists.
-    fn with_arrow_view<T>(
-        &self,
-        name: &str,
-        view: &str,
-        frame: &DataFrame,
-        columns: &[(&str, ColumnType)],
-        f: impl FnOnce(&str, &[String]) -> Result<T, EngineError>,
-    ) -> Result<T, EngineError> {
-        let height = frame.height();
-        let present: Vec<&str> = columns
-            .iter()
-            .map(|(c, _)| *c)
-            .filter(|c| {
-                frame
-                    .column(c)
-                    .is_ok_and(|col| height == 0 || col.null_count() < height)
-            })
-            .collect();
-        let ordered = frame
-            .select(present.iter().copied())
-            .map_err(|e| EngineError::Query {
-                query: name.to_string(),
-                origin: "canonical table".to_string(),
-                message: e.to_string(),
-            })?;
-        let (schema, batches) = interop::to_record_batches(&ordered)?;
-        // DuckDB scans one batch per thread: slices (zero-copy) let it use every core.
-        let slices: Vec<RecordBatch> = batches
-            .iter()
-            .flat_map(|b| {
-                (0..b.num_rows())
-                    .step_by(SCAN_BATCH_ROWS)
-                    .map(move |at| b.slice(at, SCAN_BATCH_ROWS.min(b.num_rows() - at)))
-            })
-            .collect();
-        let reader = RecordBatchIterator::new(slices.into_iter().map(Ok), schema);
-        let mut stream = FFI_ArrowArrayStream::new(Box::new(reader));
-        let arrow_view = format!("__arrow_{name}");
-        let arrow_view_c = cstring(&arrow_view);
-        // SAFETY: `stream` is a valid ArrowArrayStream that outlives the scan: the view is read
-        // once, inside `f`, and dropped before `stream` goes out of scope.
-        let state = unsafe {
-            ffi::duckdb_arrow_scan(
-                self.raw,
-                arrow_view_c.as_ptr(),
-                &mut stream as *mut FFI_ArrowArrayStream as ffi::duckdb_arrow_stream,
-            )
-        };
-        if state != ffi::DuckDBSuccess {
-            return Err(EngineError::Open(format!(
-                "cannot scan the Arrow stream of {name}"
-            )));
-        }
-        let select: Vec<String> = columns
-            .iter()
-            .map(|(c, t)| {
-                if present.contains(c) {
-                    format!("CAST(\"{c}\" AS {0}) AS \"{c}\"", t.sql_type())
-                } else {
-                    format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type())
-                }
-            })
-            .collect();
-        let outcome = self
-            .raw_query("SET disabled_optimizers = 'unused_columns,column_lifetime'")
-            .and_then(|()| {
-                self.raw_query(&format!(
-                    "CREATE OR REPLACE TEMP VIEW \"{view}\" AS SELECT {} FROM \"{arrow_view}\"",
-                    select.join(", ")
-                ))
-            })
-            .and_then(|()| {
-                let present: Vec<String> = present.iter().map(|c| c.to_string()).collect();
-                f(view, &present)
-            });
-        let dropped = self
-            .raw_query(&format!("DROP VIEW IF EXISTS \"{view}\""))
-            .and(self.raw_query(&format!("DROP VIEW IF EXISTS \"{arrow_view}\"")))
-            .and(self.raw_query("RESET disabled_optimizers"));
-        drop(stream);
-        let value = outcome?;
-        dropped?;
-        Ok(value)
-    }
-
-    /// Runs a statement on the raw connection.
-    fn raw_query(&self, sql: &str) -> Result<(), EngineError> {
-        let sql_c = cstring(sql);
-        // SAFETY: `result` is destroyed on every path; the error text is copied before that.
-        unsafe {
-            let mut result: ffi::duckdb_result = std::mem::zeroed();
-            let state = ffi::duckdb_query(self.raw, sql_c.as_ptr(), &mut result);
-            let outcome = if state == ffi::DuckDBSuccess {
-                Ok(())
-            } else {
-                let e = ffi::duckdb_result_error(&mut result);
-                let message = if e.is_null() {
-                    "unknown error".to_string()
-                } else {
-                    CStr::from_ptr(e).to_string_lossy().into_owned()
-                };
-                Err(EngineError::Open(message))
-            };
-            ffi::duckdb_destroy_result(&mut result);
-            outcome
-        }
+        store(&self.conn, name, frame, columns)
     }
 
     /// Defines the configuration's macros, and says what the exports hold for the families'
@@ -305,15 +120,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether some ticket has a value in a canonical ticket column (see [`Engine::define_facts`]).
-    pub fn has_values(&self, column: &str) -> Result<bool, EngineError> {
-        Ok(self.conn.query_row(
-            &format!("SELECT has_values({})", sql_text(column)),
-            [],
-            |r| r.get(0),
-        )?)
-    }
-
     /// Which families can measure anything (their `runs_if` holds, or they have none), in the
     /// catalogue's order; the others are named at `-v`.
     pub fn runnable(&self, catalogue: &Catalogue) -> Result<Vec<bool>, EngineError> {
@@ -333,8 +139,8 @@ impl Engine {
     }
 
     /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
-    /// ticket column; the columns no ticket has a value in, and the `unused` ones that no query
-    /// reads, are typed nulls, not stored; `derived` columns are SQL over the others), the
+    /// ticket column; the columns no ticket has a value in are typed nulls, not stored;
+    /// `derived` columns are SQL over the others), the
     /// `ledger` view (its query, with the window's instants written in), and besides it
     /// `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
     ///
@@ -346,17 +152,9 @@ impl Engine {
         window: &Window,
         tickets: &DataFrame,
         derived: &[(&str, String)],
-        unused: &[String],
     ) -> Result<(), EngineError> {
         let body = inline_params(query, window)?;
-        let sql = if unused.is_empty() {
-            format!("CREATE OR REPLACE VIEW ledger AS\n{body}")
-        } else {
-            format!(
-                "CREATE OR REPLACE VIEW ledger AS SELECT COLUMNS(lambda c: c NOT IN ({})) FROM (\n{body}\n)",
-                sql_list(unused),
-            )
-        };
+        let sql = format!("CREATE OR REPLACE VIEW ledger AS\n{body}");
         let mut columns = model::ticket_columns();
         columns.extend(crate::ledger::derived_columns());
         columns.extend(crate::ledger::clock_columns());
@@ -371,40 +169,13 @@ impl Engine {
         }
         let stored: Vec<(&str, ColumnType)> = columns
             .iter()
-            .filter(|(c, _)| {
-                !unused.iter().any(|u| u == c) && !computed.iter().any(|(d, _)| d == c)
-            })
+            .filter(|(c, _)| !computed.iter().any(|(d, _)| d == c))
             .cloned()
             .collect();
-        let present = self.with_arrow_view(
-            "tickets",
-            "__tickets_arrow",
-            tickets,
-            &stored,
-            |view, present| {
-                let _t = crate::log::stage("tickets table");
-                let stored: Vec<String> = present.iter().map(|c| format!("\"{c}\"")).collect();
-                self.raw_query(&format!(
-                    "CREATE OR REPLACE TABLE __ticket_values AS SELECT {} FROM \"{view}\"",
-                    if stored.is_empty() {
-                        "NULL AS __nothing".to_string()
-                    } else {
-                        stored.join(", ")
-                    }
-                ))?;
-                Ok(present.to_vec())
-            },
-        )?;
-        let typed: Vec<String> = stored
-            .iter()
-            .map(|(c, t)| {
-                if present.iter().any(|p| p == c) {
-                    format!("\"{c}\"")
-                } else {
-                    format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type())
-                }
-            })
-            .collect();
+        {
+            let _t = crate::log::stage("tickets table");
+            store(&self.conn, "__ticket_values", tickets, &stored)?;
+        }
         let select: Vec<String> = columns
             .iter()
             .map(|(c, t)| match computed.iter().find(|(d, _)| d == c) {
@@ -414,9 +185,8 @@ impl Engine {
             })
             .collect();
         self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM (SELECT {} FROM __ticket_values)",
-            select.join(", "),
-            typed.join(", ")
+            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM __ticket_values",
+            select.join(", ")
         ))?;
         self.conn
             .execute_batch(&sql)
@@ -424,16 +194,6 @@ impl Engine {
         let _t = crate::log::stage("ledger keys");
         self.conn.execute_batch(&dimension_sql())?;
         Ok(())
-    }
-
-    /// With insertion order not preserved, DuckDB returns a large result in sorted runs that
-    /// are not in order, its `ORDER BY` notwithstanding. The KPI families' rows are sorted
-    /// here, so that does not matter to them; for the outputs after them, order is preserved
-    /// again (on every connection), so that each sorted output is sorted.
-    pub fn keep_result_order(&self) -> Result<(), EngineError> {
-        Ok(self
-            .conn
-            .execute_batch("SET preserve_insertion_order = true")?)
     }
 
     /// Runs one KPI family and reads its rows.
@@ -507,47 +267,85 @@ impl Engine {
             })
     }
 
-    /// Another connection to the same database, for a query that runs beside this one's.
-    pub fn connection(&self) -> Result<Connection, EngineError> {
-        Ok(self.conn.try_clone()?)
-    }
-
-    /// Runs a query file with the window's parameters bound and returns its batches.
-    pub fn query_file(
+    /// Runs each query of `tables` and keeps its result under the query's name.
+    pub fn run_tables(
         &self,
-        query: &QueryFile,
+        tables: &[&QueryFile],
         window: &Window,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        query_batches(&self.conn, query, window)
-    }
-
-    /// Whether DuckDB has written temporary files (it spills when memory runs short); an
-    /// engine that cannot tell says yes.
-    pub fn spilled(&self) -> bool {
-        self.conn
-            .query_row("SELECT count(*) FROM duckdb_temporary_files()", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_or(true, |n| n > 0)
-    }
-
-    /// Runs a query of deskpulse's own and returns its batches.
-    pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
-        let mut stmt = self.conn.prepare(sql)?;
-        Ok(stmt.query_arrow([])?.collect())
+    ) -> Result<Tables, EngineError> {
+        let mut out = Tables::default();
+        for query in tables {
+            let _t = crate::log::stage(format!("table {}", query.id));
+            out.insert(&query.id, query_batches(&self.conn, query, window)?);
+        }
+        Ok(out)
     }
 }
 
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // SAFETY: the query connection goes first; then the raw connection and the database,
-        // which nothing else refers to (open_from_raw does not close the database).
-        unsafe {
-            ManuallyDrop::drop(&mut self.conn);
-            ffi::duckdb_disconnect(&mut self.raw);
-            ffi::duckdb_close(&mut self.db);
-        }
+/// Stores a frame as table `name`, with the given columns cast to their canonical types; a
+/// column the frame lacks, or in which no row has a value, is a typed NULL.
+fn store(
+    conn: &Connection,
+    name: &str,
+    frame: &DataFrame,
+    columns: &[(&str, ColumnType)],
+) -> Result<(), EngineError> {
+    let height = frame.height();
+    let present: Vec<&str> = columns
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| {
+            frame
+                .column(c)
+                .is_ok_and(|col| height == 0 || col.null_count() < height)
+        })
+        .collect();
+    let definition: Vec<String> = columns
+        .iter()
+        .map(|(c, t)| format!("\"{c}\" {}", t.sql_type()))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TABLE \"{name}\" ({})",
+        definition.join(", ")
+    ))?;
+    let select: Vec<String> = columns
+        .iter()
+        .map(|(c, t)| {
+            let value = if present.contains(c) {
+                format!("\"{c}\"")
+            } else {
+                "NULL".into()
+            };
+            format!("CAST({value} AS {})", t.sql_type())
+        })
+        .collect();
+    if present.is_empty() {
+        conn.execute(
+            &format!(
+                "INSERT INTO \"{name}\" SELECT {} FROM range(?)",
+                select.join(", ")
+            ),
+            [height as i64],
+        )?;
+        return Ok(());
     }
+    let ordered = frame
+        .select(present.iter().copied())
+        .map_err(|e| EngineError::Query {
+            query: name.to_string(),
+            origin: "canonical table".to_string(),
+            message: e.to_string(),
+        })?;
+    let (_, batches) = interop::to_record_batches(&ordered)?;
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO \"{name}\" SELECT {} FROM arrow(?)",
+        select.join(", ")
+    ))?;
+    for batch in batches {
+        let registration = ArrowBatchRegistration::new(batch);
+        insert.execute([&registration])?;
+    }
+    Ok(())
 }
 
 /// The views and macros KPI queries group by dimension with:
@@ -603,39 +401,6 @@ fn dimension_sql() -> String {
     )
 }
 
-/// An instant as an SQL literal.
-pub fn sql_instant(t: DateTime<Utc>) -> String {
-    format!("TIMESTAMPTZ '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
-}
-
-/// `column` in `[start, end)`, as SQL. Compared with literals, a timestamp column is a filter
-/// DuckDB applies while scanning; `epoch_us(column) >= ...` would be computed for every row.
-pub fn sql_within(column: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
-    format!(
-        "{column} >= {} AND {column} < {}",
-        sql_instant(start),
-        sql_instant(end)
-    )
-}
-
-/// A text as an SQL string literal.
-pub fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Texts as the items of an SQL `IN (...)` list; `NULL` (which nothing equals) when there are
-/// none.
-pub fn sql_list<S: AsRef<str>>(items: &[S]) -> String {
-    if items.is_empty() {
-        return "NULL".to_string();
-    }
-    items
-        .iter()
-        .map(|s| sql_text(s.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The SQL literal of a column that holds one value in every row (a profile's default kind, the
 /// source of a one-file run), for the column to be written as a constant instead of handed over
 /// row by row; `None` for any other column.
@@ -652,23 +417,6 @@ fn constant_literal(column: &polars::prelude::Column) -> Option<String> {
         AnyValue::UInt64(v) => v.to_string(),
         _ => return None,
     })
-}
-
-fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).expect("no interior NUL")
-}
-
-/// Copies and frees an error string allocated by DuckDB.
-unsafe fn take_c_error(error: *mut c_char) -> String {
-    if error.is_null() {
-        return "unknown error".to_string();
-    }
-    // SAFETY: DuckDB returned a NUL-terminated string that the caller owns.
-    let message = unsafe { CStr::from_ptr(error) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { ffi::duckdb_free(error as *mut std::ffi::c_void) };
-    message
 }
 
 fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
@@ -845,51 +593,13 @@ fn kpi_rows(query: &QueryFile, batch: &RecordBatch) -> Result<Vec<KpiRow>, Engin
     Ok(rows)
 }
 
-fn named<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, String> {
-    batch
-        .schema()
-        .index_of(name)
-        .map(|i| batch.column(i).as_ref())
-        .map_err(|_| format!("its result has no column `{name}`"))
-}
-
-/// A result column as text (any type is cast).
-pub fn column_strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
-    let a =
-        cast(named(batch, name)?, &DataType::Utf8).map_err(|e| format!("column `{name}`: {e}"))?;
-    let a = a.as_string::<i32>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
-        .collect())
-}
-
-/// A result column as doubles.
-pub fn column_f64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
-    let a = cast(named(batch, name)?, &DataType::Float64)
-        .map_err(|e| format!("column `{name}`: {e}"))?;
-    let a = a.as_primitive::<Float64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
-}
-
-/// A result column as whole numbers.
-pub fn column_i64(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, String> {
-    let a =
-        cast(named(batch, name)?, &DataType::Int64).map_err(|e| format!("column `{name}`: {e}"))?;
-    let a = a.as_primitive::<Int64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use polars::prelude::{Column, PlSmallStr, Scalar};
 
     #[test]
-    fn a_large_sorted_result_comes_back_sorted_once_order_is_kept() {
+    fn a_large_sorted_result_comes_back_sorted() {
         let engine = Engine::new().unwrap();
         engine
             .conn
@@ -898,9 +608,8 @@ mod tests {
                  ORDER BY hash(i)",
             )
             .unwrap();
-        engine.keep_result_order().unwrap();
-        let other = engine.connection().unwrap();
-        for conn in [&*engine.conn, &other] {
+        let other = engine.conn.try_clone().unwrap();
+        for conn in [&engine.conn, &other] {
             let ids: Vec<String> = conn
                 .prepare("SELECT id FROM t WHERE id NOT LIKE '%7' ORDER BY id")
                 .unwrap()
@@ -912,6 +621,22 @@ mod tests {
             let first_descent = ids.windows(2).position(|w| w[1] < w[0]);
             assert_eq!(first_descent, None);
         }
+    }
+
+    #[test]
+    fn any_text_survives_its_sql_quoting() {
+        let engine = Engine::new().unwrap();
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&"(\\PC|'|\\$|--|/\\*|\\\\)*", |text| {
+                let read: String =
+                    engine
+                        .conn
+                        .query_row(&format!("SELECT {}", sql_text(&text)), [], |r| r.get(0))?;
+                proptest::prop_assert_eq!(read, text);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
@@ -928,11 +653,5 @@ mod tests {
         assert_eq!(constant_literal(&none), None);
         let rows = Column::new("r".into(), ["a", "a", "a"]);
         assert_eq!(constant_literal(&rows), None);
-    }
-
-    #[test]
-    fn texts_become_sql_literals() {
-        assert_eq!(sql_list(&["a", "it's"]), "'a', 'it''s'");
-        assert_eq!(sql_list::<&str>(&[]), "NULL");
     }
 }

@@ -11,8 +11,8 @@ use polars::prelude::*;
 use crate::clock::calendar::{ALWAYS_OPEN, CalendarSpec};
 use crate::clock::timeline::{Interval, MINUTE, Timeline};
 use crate::config::Config;
-use crate::engine::sql_text;
 use crate::model::{ColumnType, StatusClass};
+use crate::sql::{sql_list, sql_text};
 
 /// Clock columns added to each ticket.
 pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
@@ -121,6 +121,36 @@ pub fn config_macros(config: &Config) -> String {
         case(&resolution, "CAST(NULL AS VARCHAR)"),
         i64::from(config.repeat.window_days) * DAY_US,
         i64::from(config.changes.failure_window_days) * DAY_US,
+    )
+}
+
+/// The macros the reconciliation tables use: `business_calendar(name)`, whether a calendar has
+/// business hours (one open around the clock has nothing to compare the help desk's business
+/// times with), and `first_response_from_reply_time(source)`, whether a source's first response
+/// is the help desk's own reply time (the export has no first-reply instant), which is then not
+/// compared with itself.
+pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputReport]) -> String {
+    let always_open: Vec<&str> = std::iter::once(ALWAYS_OPEN)
+        .chain(
+            config
+                .calendars
+                .iter()
+                .filter(|(_, spec)| spec.is_always_open())
+                .map(|(name, _)| name.as_str()),
+        )
+        .collect();
+    let from_reply_time: BTreeSet<&str> = inputs
+        .iter()
+        .filter(|i| i.first_response_derived)
+        .map(|i| i.source.as_str())
+        .collect();
+    let from_reply_time: Vec<&str> = from_reply_time.into_iter().collect();
+    format!(
+        "CREATE OR REPLACE MACRO business_calendar(name) AS name NOT IN ({});
+         CREATE OR REPLACE MACRO first_response_from_reply_time(source) AS
+             coalesce(source IN ({}), false);",
+        sql_list(&always_open),
+        sql_list(&from_reply_time),
     )
 }
 

@@ -4,7 +4,6 @@
 //! into the canonical tables of [`model`]; [`engine`] hands them to DuckDB through Arrow
 //! ([`interop`]) and runs the SQL of [`queries`]; [`report`] writes what came out.
 
-pub mod aside;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -23,3 +22,5 @@ pub mod pipeline;
 pub mod quality;
 pub mod queries;
 pub mod report;
+pub mod sql;
+pub mod table;

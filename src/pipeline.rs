@@ -1,10 +1,9 @@
-//! One run: configuration → ingest → DuckDB (ledger and KPI families) → results that every
-//! output (JSON, reports, ledger, checks) is written from.
+//! One run, in one direction: configuration → ingest → clocks → DuckDB (the ledger, the KPI
+//! families and the report's tables) → results that every output is written from.
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::aside::{self, Aside};
 use crate::config::Config;
 use crate::costs;
 use crate::engine::{Engine, Window};
@@ -14,7 +13,8 @@ use crate::ledger;
 use crate::model;
 use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
-use crate::queries::{self, Catalogue};
+use crate::queries::{self, Catalogue, QueryFile};
+use crate::table::Tables;
 
 /// How the user chose the period.
 #[derive(Debug, Clone)]
@@ -40,8 +40,9 @@ pub struct RunOptions {
     /// A directory of source profiles beside the built-in ones (and the configuration's own
     /// `profiles/`).
     pub profiles: Option<std::path::PathBuf>,
-    /// Whether the run writes the per-ticket ledger (which shows every field).
-    pub ledger: bool,
+    /// Whether the run computes the tables a report shows besides the KPIs (the period's
+    /// tickets for `ledger.csv`, breach lists, reconciliation, ...; `queries/tables/`).
+    pub report: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +75,8 @@ pub struct RunResult {
     pub inputs: Vec<InputReport>,
     pub catalogue: Catalogue,
     pub quality: Quality,
-    pub issues: DataFrame,
-    pub engine: Engine,
-    /// Text kept beside DuckDB, when the run writes the ledger.
-    pub aside: Option<Aside>,
-    /// The ledger's CSV, in pieces, when the run writes the ledger.
-    pub ledger_csv: Option<Vec<Vec<u8>>>,
+    /// The tables the run computed (see [`RunOptions::report`]).
+    pub tables: Tables,
 }
 
 impl RunResult {
@@ -91,58 +88,16 @@ impl RunResult {
             as_of: self.as_of,
         }
     }
-
-    /// Ends a run whose outputs are written. Closing DuckDB frees its tables one block at a
-    /// time (a fifth of a second on a million tickets) just before the process exits and the
-    /// system takes all its memory back at once; so the run is closed only when DuckDB has
-    /// spilled to temporary files, which closing removes.
-    pub fn leave(self) {
-        if self.engine.spilled() {
-            drop(self);
-        } else {
-            std::mem::forget(self);
-        }
-    }
 }
 
-/// DuckDB, opened on another thread while the exports are read. A run that fails before it
-/// needs the engine still waits for it: a process must not exit while DuckDB is starting.
-struct Opening(Option<std::thread::JoinHandle<Result<Engine, crate::engine::EngineError>>>);
-
-impl Opening {
-    fn start() -> Opening {
-        Opening(Some(std::thread::spawn(|| {
-            let _s = crate::log::background_stage("open DuckDB");
-            Engine::new()
-        })))
-    }
-
-    fn finish(mut self) -> Result<Engine, crate::engine::EngineError> {
-        self.0
-            .take()
-            .expect("finished once")
-            .join()
-            .expect("opening DuckDB does not panic")
-    }
-}
-
-impl Drop for Opening {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
+/// One run, stage by stage: ingest, clocks, engine; the outputs are written from its result.
 pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> {
-    let tz = config.report.timezone;
     let catalogue = Catalogue::load(
         options
             .queries
             .as_deref()
             .or(config.report.queries.as_deref()),
     )?;
-    let opening = Opening::start();
     let Ingested {
         tickets,
         status_changes,
@@ -150,24 +105,93 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         inputs,
         sources_with_history,
         sources_with_first_response,
-        later,
-    } = {
-        let _s = crate::log::stage("ingest");
-        let profiles: Vec<ingest::profile::Profile> =
-            ingest::profile::load(&profile_dirs(&config, options.profiles.as_deref()))
-                .map_err(ingest::IngestError::Source)?
-                .into_iter()
-                .map(|l| l.profile)
-                .collect();
-        ingest::ingest(
-            &config,
-            &profiles,
-            &skip_fields(&config, &catalogue, options),
-            &read_later(&config, &catalogue, options),
-        )?
+    } = read_exports(&config, options)?;
+    let (period, period_note) = choose_period(&config, options, &tickets)?;
+    let as_of = match &options.as_of {
+        Some(text) => period::parse_as_of(text, period.timezone)
+            .map_err(|e| RunError::Usage(format!("--as-of: {e}")))?,
+        None => period.end,
+    };
+    let window = Window {
+        start: period.start,
+        end: period.end,
+        as_of,
+    };
+    let facts = ledger::SourceFacts {
+        with_history: &sources_with_history,
+        with_first_response: &sources_with_first_response,
+    };
+    let tickets = {
+        let _s = crate::log::stage("business clocks and SLAs");
+        let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
+        tickets.hstack(clocks.columns())?
     };
 
-    let (kind, period_note) = match &options.period {
+    let engine = Engine::new()?;
+    load_tables(&engine, &config, &period, status_changes, issues)?;
+    let macros = [
+        ledger::config_macros(&config),
+        ledger::reconciliation_macros(&config, &inputs),
+        costs::macros(&config.costs),
+        trend_month_macro(&period),
+    ];
+    engine.define_facts(&tickets, &macros.join("\n"))?;
+    let tickets = crate::known::at(tickets, as_of)?;
+    let mut derived = vec![("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
+    if ledger::business_is_calendar(&config, &facts) {
+        derived.extend(ledger::calendar_business_sql());
+    }
+    {
+        let _s = crate::log::stage("ledger");
+        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived)?;
+    }
+    drop(tickets);
+    let runnable = engine.runnable(&catalogue)?;
+    let kpis = {
+        let _s = crate::log::stage("KPI queries");
+        engine.run_catalogue(&catalogue, &runnable, &window)?
+    };
+    let tables: Vec<&QueryFile> = catalogue
+        .tables
+        .iter()
+        .filter(|t| options.report || queries::QUALITY_TABLES.contains(&t.id.as_str()))
+        .collect();
+    let tables = engine.run_tables(&tables, &window)?;
+
+    let quality = quality::assess(&tables, &inputs, &sources_with_history, &catalogue, &kpis);
+    Ok(RunResult {
+        config,
+        period,
+        period_note,
+        as_of,
+        kpis,
+        inputs,
+        catalogue,
+        quality,
+        tables,
+    })
+}
+
+/// Every export of the configuration, through the profiles it may use.
+fn read_exports(config: &Config, options: &RunOptions) -> Result<Ingested, RunError> {
+    let _s = crate::log::stage("ingest");
+    let profiles: Vec<ingest::profile::Profile> =
+        ingest::profile::load(&profile_dirs(config, options.profiles.as_deref()))
+            .map_err(ingest::IngestError::Source)?
+            .into_iter()
+            .map(|l| l.profile)
+            .collect();
+    Ok(ingest::ingest(config, &profiles)?)
+}
+
+/// The period the user chose, and what to tell them when they did not name it.
+fn choose_period(
+    config: &Config,
+    options: &RunOptions,
+    tickets: &DataFrame,
+) -> Result<(Period, Option<String>), RunError> {
+    let tz = config.report.timezone;
+    let (kind, note) = match &options.period {
         PeriodChoice::Named(k) => (*k, None),
         PeriodChoice::Range { from, to } => (
             PeriodKind::Range {
@@ -179,181 +203,60 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         PeriodChoice::Previous => {
             let today = period::local_date(Utc::now(), tz);
             let k = period::previous_month(today);
-            (
-                k,
-                Some(format!(
-                    "--period previous: the month before today ({today}), {k}"
-                )),
-            )
+            let note = format!("--period previous: the month before today ({today}), {k}");
+            (k, Some(note))
         }
         PeriodChoice::Latest => {
-            let latest = latest_created(&tickets)?.ok_or_else(|| {
+            let latest = latest_created(tickets)?.ok_or_else(|| {
                 RunError::Usage(
                     "the inputs hold no ticket with a creation time; give --period".to_string(),
                 )
             })?;
             let k = PeriodKind::month_of(period::local_date(latest, tz));
-            (
-                k,
-                Some(format!(
-                    "no --period given: reporting {k}, the latest calendar month with tickets in the inputs"
-                )),
-            )
-        }
-    };
-    let period = Period::new(kind, tz).map_err(RunError::Usage)?;
-    let as_of = match &options.as_of {
-        Some(text) => {
-            period::parse_as_of(text, tz).map_err(|e| RunError::Usage(format!("--as-of: {e}")))?
-        }
-        None => period.end,
-    };
-    let window = Window {
-        start: period.start,
-        end: period.end,
-        as_of,
-    };
-
-    let facts = ledger::SourceFacts {
-        with_history: &sources_with_history,
-        with_first_response: &sources_with_first_response,
-    };
-    let tickets = {
-        let _s = crate::log::stage("business clocks and SLAs");
-        let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
-        tickets.hstack(clocks.columns())?
-    };
-    let engine = opening.finish()?;
-    {
-        let _s = crate::log::stage("hand tickets and history to DuckDB");
-        engine.load(
-            "status_changes",
-            &status_changes,
-            &model::status_change_columns(),
-        )?;
-        engine.load(
-            "sla_policy",
-            &ledger::policy_table(&config)?,
-            &ledger::policy_columns(),
-        )?;
-        engine.load(
-            "trend_months",
-            &trend_months(&period)?,
-            &TREND_MONTH_COLUMNS,
-        )?;
-        engine.load(
-            "cost_rates",
-            &costs::rate_table(&config.costs)?,
-            &costs::rate_columns(),
-        )?;
-        engine.load(
-            "service_costs",
-            &costs::service_cost_table(&config.costs, &period)?,
-            &costs::service_cost_columns(),
-        )?;
-    }
-    drop(status_changes);
-    let macros = format!(
-        "{}\n{}\n{}",
-        ledger::config_macros(&config),
-        costs::macros(&config.costs),
-        trend_month_macro(&period)
-    );
-    engine.define_facts(&tickets, &macros)?;
-    let mut tickets = crate::known::at(tickets, as_of)?;
-    let runnable = engine.runnable(&catalogue)?;
-    let mut derived = vec![("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
-    if ledger::business_is_calendar(&config, &facts) {
-        derived.extend(ledger::calendar_business_sql());
-    }
-    // The built-in ledger only passes the columns nothing computes with through (a ledger of
-    // the user's own may compute with any of them).
-    let derived_sql: Vec<&str> = derived.iter().map(|(_, sql)| sql.as_str()).collect();
-    let named = |c: &str| computes_with(&catalogue, &runnable, &macros, &derived_sql, c);
-    // Columns of the ledger that nothing computes with and no output shows: not stored.
-    let mut unused: Vec<String> = Vec::new();
-    if !options.ledger {
-        unused.extend(
-            skip_fields(&config, &catalogue, options)
-                .iter()
-                .map(|f| f.to_string()),
-        );
-        if catalogue.ledger.origin == "built-in" {
-            unused.extend(
-                aside::SHOWN_ONLY
-                    .iter()
-                    .chain(&["id", aside::POSITION, "paused_us"])
-                    .filter(|c| !named(c))
-                    .map(|c| c.to_string()),
+            let note = format!(
+                "no --period given: reporting {k}, the latest calendar month with tickets in the inputs"
             );
+            (k, Some(note))
         }
-    }
-    // When the ledger is written, the text it only shows is kept aside (see `aside`).
-    let aside =
-        if options.ledger && catalogue.ledger.origin == "built-in" && !named(aside::POSITION) {
-            let columns: Vec<&str> = aside::SHOWN_ONLY
-                .iter()
-                .copied()
-                .filter(|c| !named(c))
-                .collect();
-            Some(Aside::split(&mut tickets, &columns, later)?)
-        } else if later.is_empty() {
-            None
-        } else {
-            return Err(RunError::Internal(
-                "text left to read later, in a run that does not keep it aside".to_string(),
-            ));
-        };
-    {
-        let _s = crate::log::stage("ledger");
-        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived, &unused)?;
-    }
-    drop(tickets);
-    let ledger_conn = options.ledger.then(|| engine.connection()).transpose()?;
-    let (kpis, ledger_csv) = std::thread::scope(|scope| {
-        // The ledger to write is computed beside the KPI queries (see `report::ledger_file`).
-        let ledger = ledger_conn.map(|conn| {
-            let (aside, window) = (aside.as_ref(), &window);
-            scope.spawn(move || crate::report::ledger_file::csv(aside, &conn, window))
-        });
-        let kpis = {
-            let _s = crate::log::stage("KPI queries");
-            engine.run_catalogue(&catalogue, &runnable, &window)
-        };
-        let ledger = ledger.map(|h| h.join().expect("the ledger's CSV does not panic"));
-        (kpis, ledger.transpose())
-    });
-    let (kpis, ledger_csv) = (kpis?, ledger_csv?);
-    engine.keep_result_order()?;
-    let quality = {
-        let _s = crate::log::stage("data quality");
-        quality::assess(
-            &engine,
-            &issues,
-            &inputs,
-            &sources_with_history,
-            &catalogue,
-            &kpis,
-        )?
     };
-    Ok(RunResult {
-        config,
-        period,
-        period_note,
-        as_of,
-        kpis,
-        inputs,
-        catalogue,
-        quality,
-        issues,
-        engine,
-        aside,
-        ledger_csv,
-    })
+    Ok((Period::new(kind, tz).map_err(RunError::Usage)?, note))
 }
 
-/// Fields not read from the exports: not core, and neither shown (no ledger written), named by a
-/// KPI query, nor used by the configuration.
+/// Hands DuckDB the tables besides the tickets: status history, SLA policies, trend months,
+/// cost rates and fixed costs, and the ingest issues.
+fn load_tables(
+    engine: &Engine,
+    config: &Config,
+    period: &Period,
+    status_changes: DataFrame,
+    issues: DataFrame,
+) -> Result<(), RunError> {
+    let _s = crate::log::stage("hand tables to DuckDB");
+    engine.load(
+        "status_changes",
+        &status_changes,
+        &model::status_change_columns(),
+    )?;
+    engine.load(
+        "sla_policy",
+        &ledger::policy_table(config)?,
+        &ledger::policy_columns(),
+    )?;
+    engine.load("trend_months", &trend_months(period)?, &TREND_MONTH_COLUMNS)?;
+    engine.load(
+        "cost_rates",
+        &costs::rate_table(&config.costs)?,
+        &costs::rate_columns(),
+    )?;
+    engine.load(
+        "service_costs",
+        &costs::service_cost_table(&config.costs, period)?,
+        &costs::service_cost_columns(),
+    )?;
+    engine.load("ingest_issues", &issues, &model::issue_columns())?;
+    Ok(())
+}
+
 /// Where a run looks for profiles besides the built-in ones: the configuration's `profiles/`
 /// (if there is one), then the directory given on the command line (which must exist).
 pub fn profile_dirs(
@@ -368,68 +271,6 @@ pub fn profile_dirs(
         dirs.push((dir.to_path_buf(), false));
     }
     dirs
-}
-
-fn skip_fields(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
-    let stands_in = |f: &str| {
-        model::STAND_INS
-            .iter()
-            .any(|(field, stand_in)| *stand_in == f && catalogue.mentions(field, &[]))
-    };
-    let needed = |f: &str| {
-        model::CORE_FIELDS.contains(&f)
-            || options.ledger
-            || catalogue.mentions(f, &[])
-            || config.repeat.key.iter().any(|k| k == f)
-            || stands_in(f)
-    };
-    model::canonical_fields()
-        .into_iter()
-        .filter(|f| !needed(f))
-        .collect()
-}
-
-/// Whether anything computes with a ticket column: a family (those `runs` says run; every one
-/// where it is empty), a configuration macro or a derived column's SQL.
-fn computes_with(
-    catalogue: &Catalogue,
-    runs: &[bool],
-    macros: &str,
-    derived: &[&str],
-    column: &str,
-) -> bool {
-    catalogue.mentions(column, runs)
-        || queries::mentions(macros, column)
-        || derived.iter().any(|sql| queries::mentions(sql, column))
-}
-
-/// The text fields read only for the ledger's rows (see `ingest::later`): in a run that writes
-/// the built-in ledger, those no family (run or not), no configuration macro and no derived
-/// column names, so that they are sure to be kept aside (see `aside`), which they are filled
-/// in by.
-fn read_later(config: &Config, catalogue: &Catalogue, options: &RunOptions) -> Vec<&'static str> {
-    if !options.ledger || catalogue.ledger.origin != "built-in" {
-        return Vec::new();
-    }
-    let macros = format!(
-        "{}\n{}",
-        ledger::config_macros(config),
-        costs::macros(&config.costs)
-    );
-    let derived: Vec<String> = std::iter::once(ledger::repeat_key_sql(&config.repeat.key))
-        .chain(ledger::calendar_business_sql().map(|(_, sql)| sql))
-        .collect();
-    let derived: Vec<&str> = derived.iter().map(String::as_str).collect();
-    let anywhere = |c: &str| computes_with(catalogue, &[], &macros, &derived, c);
-    // The kept-aside file and row find a ticket's text.
-    if anywhere(aside::POSITION) || anywhere("source_file") {
-        return Vec::new();
-    }
-    aside::READ_LATER
-        .iter()
-        .copied()
-        .filter(|c| !anywhere(c))
-        .collect()
 }
 
 const TREND_MONTH_COLUMNS: [(&str, model::ColumnType); 3] = [
@@ -468,7 +309,7 @@ fn trend_months(period: &Period) -> PolarsResult<DataFrame> {
 /// would sort them all.
 fn trend_month_macro(period: &Period) -> String {
     let at = |us: i64| {
-        crate::engine::sql_instant(
+        crate::sql::sql_instant(
             DateTime::<Utc>::from_timestamp_micros(us).expect("a month boundary is in range"),
         )
     };

@@ -3,17 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use polars::prelude::DataFrame;
 use serde::Serialize;
 
-use crate::engine::{Engine, EngineError, column_i64, column_strings};
 use crate::ingest::InputReport;
 use crate::kpi::KpiRow;
 use crate::model;
 use crate::queries::Catalogue;
-
-/// How many example rows a problem lists in the report.
-const EXAMPLES: i64 = 3;
+use crate::table::{Tables, column_i64, column_strings};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Quality {
@@ -53,31 +49,23 @@ pub struct NotMeasured {
     pub reason: String,
 }
 
+/// The account, from the tables `quality_by_source`, `ingest_problems` and
+/// `ingest_problem_examples`.
 pub fn assess(
-    engine: &Engine,
-    issues: &DataFrame,
+    tables: &Tables,
     inputs: &[InputReport],
     sources_with_history: &BTreeSet<String>,
     catalogue: &Catalogue,
     kpis: &[KpiRow],
-) -> Result<Quality, EngineError> {
-    engine.load("ingest_issues", issues, &model::issue_columns())?;
-    let problems = problems(engine)?;
+) -> Quality {
+    let problems = problems(tables);
     let values_nulled = problems
         .iter()
         .filter(|p| p.action == model::ACTION_VALUE_NULLED)
         .map(|p| p.count)
         .sum();
 
-    // One pass over the ledger, by source.
-    let by_source = engine.query(
-        "SELECT source,
-                count(*) AS tickets,
-                count(*) FILTER (WHERE is_cancelled) AS cancelled,
-                count(*) FILTER (WHERE resolved_without_timestamp AND NOT is_cancelled) AS resolved_without_timestamp,
-                count(*) FILTER (WHERE reopen_count IS NOT NULL) AS with_reopen_count
-         FROM ledger GROUP BY source",
-    )?;
+    let by_source = tables.get("quality_by_source");
     let total = |name: &str| -> u64 {
         by_source
             .iter()
@@ -86,7 +74,7 @@ pub fn assess(
             .sum()
     };
     let mut with_reopen_count: BTreeSet<String> = BTreeSet::new();
-    for batch in &by_source {
+    for batch in by_source {
         let names = column_strings(batch, "source").unwrap_or_default();
         let counts = column_i64(batch, "with_reopen_count").unwrap_or_default();
         for (name, n) in names.into_iter().zip(counts) {
@@ -127,7 +115,7 @@ pub fn assess(
         })
         .collect();
 
-    Ok(Quality {
+    Quality {
         rows: inputs.iter().map(|i| i.rows).sum(),
         accepted: inputs.iter().map(|i| i.accepted).sum(),
         rejected: inputs.iter().map(|i| i.rejected).sum(),
@@ -138,22 +126,12 @@ pub fn assess(
         resolved_without_timestamp: total("resolved_without_timestamp"),
         notes,
         not_measured,
-    })
+    }
 }
 
-fn problems(engine: &Engine) -> Result<Vec<Problem>, EngineError> {
-    let groups = engine.query(
-        "SELECT source_file, \"column\", problem, action, count(*) AS n
-         FROM ingest_issues
-         GROUP BY ALL
-         ORDER BY source_file, action DESC, n DESC, \"column\", problem",
-    )?;
-    let examples = engine.query(&format!(
-        "SELECT source_file, \"column\", problem, action, source_row, value
-         FROM ingest_issues
-         QUALIFY row_number() OVER (PARTITION BY source_file, \"column\", problem, action ORDER BY source_row) <= {EXAMPLES}
-         ORDER BY source_row"
-    ))?;
+fn problems(tables: &Tables) -> Vec<Problem> {
+    let groups = tables.get("ingest_problems");
+    let examples = tables.get("ingest_problem_examples");
     type Key = (
         Option<String>,
         Option<String>,
@@ -161,7 +139,7 @@ fn problems(engine: &Engine) -> Result<Vec<Problem>, EngineError> {
         Option<String>,
     );
     let mut by_key: BTreeMap<Key, Vec<Example>> = BTreeMap::new();
-    for b in &examples {
+    for b in examples {
         let (f, c, p, a) = (
             column_strings(b, "source_file").unwrap_or_default(),
             column_strings(b, "column").unwrap_or_default(),
@@ -181,7 +159,7 @@ fn problems(engine: &Engine) -> Result<Vec<Problem>, EngineError> {
         }
     }
     let mut out = Vec::new();
-    for b in &groups {
+    for b in groups {
         let (f, c, p, a) = (
             column_strings(b, "source_file").unwrap_or_default(),
             column_strings(b, "column").unwrap_or_default(),
@@ -201,5 +179,5 @@ fn problems(engine: &Engine) -> Result<Vec<Problem>, EngineError> {
             });
         }
     }
-    Ok(out)
+    out
 }

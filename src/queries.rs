@@ -80,6 +80,66 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The tables the report shows besides the KPIs, `queries/tables/`: each a query over the ledger
+/// (or the ingest issues) that the engine runs and the report renders.
+const TABLES: &[(&str, &str)] = &[
+    (
+        "fixed_costs",
+        include_str!("../queries/tables/fixed_costs.sql"),
+    ),
+    (
+        "ingest_problem_examples",
+        include_str!("../queries/tables/ingest_problem_examples.sql"),
+    ),
+    (
+        "ingest_problems",
+        include_str!("../queries/tables/ingest_problems.sql"),
+    ),
+    (
+        "ledger_rows",
+        include_str!("../queries/tables/ledger_rows.sql"),
+    ),
+    (
+        "quality_by_source",
+        include_str!("../queries/tables/quality_by_source.sql"),
+    ),
+    (
+        "reconciliation_durations",
+        include_str!("../queries/tables/reconciliation_durations.sql"),
+    ),
+    (
+        "reconciliation_verdicts",
+        include_str!("../queries/tables/reconciliation_verdicts.sql"),
+    ),
+    ("rejects", include_str!("../queries/tables/rejects.sql")),
+    (
+        "resolve_bands",
+        include_str!("../queries/tables/resolve_bands.sql"),
+    ),
+    (
+        "sla_breaches",
+        include_str!("../queries/tables/sla_breaches.sql"),
+    ),
+    (
+        "sla_open_breaches",
+        include_str!("../queries/tables/sla_open_breaches.sql"),
+    ),
+    (
+        "source_counts",
+        include_str!("../queries/tables/source_counts.sql"),
+    ),
+];
+
+/// The tables every run computes, for its data-quality account; the others only a report needs.
+pub const QUALITY_TABLES: [&str; 3] = [
+    "quality_by_source",
+    "ingest_problems",
+    "ingest_problem_examples",
+];
+
+/// Where a user's versions of the tables are, in their queries directory.
+const USER_TABLES_DIR: &str = "tables";
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
@@ -135,6 +195,8 @@ pub struct Catalogue {
     pub ledger: QueryFile,
     pub families: Vec<QueryFile>,
     pub kpis: BTreeMap<String, KpiMeta>,
+    /// The tables the report shows (see [`TABLES`]), by name.
+    pub tables: Vec<QueryFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,13 +230,7 @@ impl Catalogue {
                 path: path.to_path_buf(),
                 message: format!("cannot read: {e}"),
             };
-            let entries = std::fs::read_dir(dir).map_err(|e| read_err(dir, e))?;
-            let mut sql_files: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-                .collect();
-            sql_files.sort();
-            for path in sql_files {
+            for path in sql_files(dir)? {
                 let id = path
                     .file_stem()
                     .unwrap_or_default()
@@ -233,17 +289,8 @@ impl Catalogue {
             ledger: ledger.expect("the ledger query is built in"),
             families,
             kpis,
+            tables: load_tables(user_dir)?,
         })
-    }
-
-    /// Whether the SQL of a family that runs names a column (as a whole word); `runs` says
-    /// which do, in the catalogue's order (all of them where it is empty).
-    pub fn mentions(&self, column: &str, runs: &[bool]) -> bool {
-        self.families
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| runs.get(*i).copied().unwrap_or(true))
-            .any(|(_, f)| mentions(&f.sql, column))
     }
 
     pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
@@ -251,10 +298,57 @@ impl Catalogue {
     }
 }
 
-/// Whether SQL text names a column (as a whole word).
-pub fn mentions(sql: &str, column: &str) -> bool {
-    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|word| word == column)
+/// The built-in tables, each replaced by a user's file of the same name in `tables/` of their
+/// queries directory. A file there that names no table is an error: nothing would show it.
+fn load_tables(user_dir: Option<&Path>) -> Result<Vec<QueryFile>, CatalogueError> {
+    let mut tables: Vec<QueryFile> = TABLES
+        .iter()
+        .map(|(id, sql)| QueryFile {
+            id: id.to_string(),
+            sql: sql.to_string(),
+            origin: "built-in".to_string(),
+            runs_if: None,
+        })
+        .collect();
+    let Some(dir) = user_dir.map(|d| d.join(USER_TABLES_DIR)) else {
+        return Ok(tables);
+    };
+    if !dir.is_dir() {
+        return Ok(tables);
+    }
+    for path in sql_files(&dir)? {
+        let id = path.file_stem().unwrap_or_default().to_string_lossy();
+        let Some(table) = tables.iter_mut().find(|t| t.id == id) else {
+            let names: Vec<&str> = TABLES.iter().map(|(id, _)| *id).collect();
+            return Err(CatalogueError::File {
+                path,
+                message: format!(
+                    "no report table has this name; the tables are {}",
+                    names.join(", ")
+                ),
+            });
+        };
+        table.sql = std::fs::read_to_string(&path).map_err(|e| CatalogueError::File {
+            path: path.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        table.origin = path.display().to_string();
+    }
+    Ok(tables)
+}
+
+/// The `.sql` files of a directory, in name order.
+fn sql_files(dir: &Path) -> Result<Vec<PathBuf>, CatalogueError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CatalogueError::File {
+        path: dir.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]

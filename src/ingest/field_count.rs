@@ -11,8 +11,6 @@
 //! part follows a separator, a line end or another quote; a block where one does not (a quote
 //! inside an unquoted field) and a block ending in a carriage return go byte by byte.
 
-use super::read::MalformedRow;
-
 /// Counts data rows and finds those whose field count differs from the header's. Quote-aware
 /// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote).
 /// Rows are numbered as a spreadsheet shows the file: the header is row 1, a record is one row
@@ -37,8 +35,13 @@ pub struct FieldCounter {
     ended: usize,
     /// Offset just past the header's line end, and the header's row number.
     body: Option<(usize, u64)>,
-    /// Where each row read whole so far ends, when asked for (see [`FieldCounter::keep_ends`]).
-    ends: Option<Vec<u64>>,
+}
+
+/// A record that could not be read as the header says (too few or too many fields).
+#[derive(Debug, Clone)]
+pub struct MalformedRow {
+    pub row: u64,
+    pub problem: String,
 }
 
 /// What a count found.
@@ -51,9 +54,6 @@ pub struct Counted {
     pub blank: Vec<u64>,
     /// The last row's number.
     pub lines: u64,
-    /// Where each row ends (just past its line end), by row number from 1, when kept: row `r`
-    /// is the text from `ends[r - 2]` (0 for the first) to `ends[r - 1]`.
-    pub ends: Vec<u64>,
 }
 
 // States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
@@ -81,14 +81,7 @@ impl FieldCounter {
             fed: 0,
             ended: 0,
             body: None,
-            ends: None,
         }
-    }
-
-    /// Also keeps where every row ends, so that a row's text can be found again by its number.
-    pub fn keep_ends(mut self) -> Self {
-        self.ends = Some(Vec::new());
-        self
     }
 
     /// Where the records read whole so far end (an offset in the text fed).
@@ -111,9 +104,6 @@ impl FieldCounter {
     fn end_record(&mut self, blank: bool, end: usize) {
         self.ended = end;
         self.lines += 1;
-        if let Some(ends) = &mut self.ends {
-            ends.push(end as u64);
-        }
         if blank {
             if !self.header {
                 self.blank_rows.push(self.lines);
@@ -269,7 +259,6 @@ impl FieldCounter {
             malformed: self.malformed,
             blank: self.blank_rows,
             lines: self.lines,
-            ends: self.ends.unwrap_or_default(),
         })
     }
 }

@@ -2,14 +2,13 @@
 //! with a per-file account of every row.
 
 pub mod field_count;
-pub mod later;
 pub mod normalize;
 pub mod profile;
 pub mod profile_list;
 pub mod read;
 pub mod timestamps;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -74,20 +73,10 @@ pub struct Ingested {
     pub sources_with_history: BTreeSet<String>,
     /// Sources (profiles) whose files have a first-response column.
     pub sources_with_first_response: BTreeSet<String>,
-    /// Per file (as `source_file` names it), the columns left to read for the rows that need
-    /// them (see [`later`]).
-    pub later: BTreeMap<String, later::LaterColumns>,
 }
 
-/// Reads every source of the configuration; the canonical fields in `skip` are not read, those
-/// in `later` are read only where a CSV export can give them later (see [`later`]).
-pub fn ingest(
-    config: &Config,
-    profiles: &[Profile],
-    skip: &[&str],
-    later: &[&str],
-) -> Result<Ingested, IngestError> {
-    let mut later_columns = BTreeMap::new();
+/// Reads every source of the configuration, every canonical field its profile maps.
+pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestError> {
     let mut tickets = Vec::new();
     let mut history = Vec::new();
     let mut issues = Vec::new();
@@ -97,11 +86,7 @@ pub fn ingest(
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i)? {
             let shown = shown_path(&path, &config.base_dir);
-            let (normalized, report, left) =
-                ingest_file(&path, &shown, source, config, profiles, skip, later)?;
-            if let Some(left) = left {
-                later_columns.insert(shown.clone(), left);
-            }
+            let (normalized, report) = ingest_file(&path, &shown, source, config, profiles)?;
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.source.clone());
                 history.push(h.lazy());
@@ -136,7 +121,6 @@ pub fn ingest(
         inputs,
         sources_with_history,
         sources_with_first_response,
-        later: later_columns,
     })
 }
 
@@ -146,16 +130,7 @@ fn ingest_file(
     source: &SourceConfig,
     config: &Config,
     profiles: &[Profile],
-    skip: &[&str],
-    later: &[&str],
-) -> Result<
-    (
-        normalize::Normalized,
-        InputReport,
-        Option<later::LaterColumns>,
-    ),
-    IngestError,
-> {
+) -> Result<(normalize::Normalized, InputReport), IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
         read::open(path, shown)?
@@ -189,7 +164,7 @@ fn ingest_file(
                 IngestError::Source(message)
             }
         })?;
-    let mut mapping = Mapping::build(profile, source, &header, shown).map_err(|message| {
+    let mapping = Mapping::build(profile, source, &header, shown).map_err(|message| {
         // A profile named in the configuration that does not fit: say which one would.
         let fits = (source.profile != "auto")
             .then(|| profile::choose(profiles, "auto", &header, shown).ok())
@@ -204,34 +179,14 @@ fn ingest_file(
             None => message,
         })
     })?;
-    mapping
-        .fields
-        .retain(|field, _| !skip.contains(&field.as_str()));
-    // Read later: from a CSV export on disk as it is (not decompressed, not joined with related
-    // files), which need not be held in memory meanwhile.
-    let left: Vec<(String, usize)> = if export.is_csv_on_disk() && source.related.is_empty() {
-        mapping
-            .fields
-            .iter()
-            .filter(|(field, _)| later.contains(&field.as_str()))
-            .map(|(field, i)| (field.clone(), *i))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    mapping
-        .fields
-        .retain(|field, _| !left.iter().any(|(l, _)| l == field));
     let mut wanted: Vec<usize> = mapping.fields.values().copied().collect();
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
     }
     let raw = {
         let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
-        read::read_columns_keeping_text(&mut export, &wanted, &mapping.nulls, !left.is_empty())?
+        read::read_columns(&mut export, &wanted, &mapping.nulls)?
     };
-    let (raw, kept) = raw;
-    let left = kept.map(|text| later::LaterColumns::new(text, left));
     let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
     drop(export);
     let timezone = source
@@ -270,7 +225,7 @@ fn ingest_file(
         first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
         first_response_derived,
     };
-    Ok((normalized, report, left))
+    Ok((normalized, report))
 }
 
 /// The files a source names: its glob, sorted, or an error that says nothing matched.

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::field_count::MalformedRow;
 use super::profile::{HeaderIndex, Mapping, Unit};
-use super::read::{MalformedRow, ROW_COLUMN, RawFrame, column_name};
+use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
     also_written_in, choose_format, naive, naive_any, plausible_from, reads_none, to_utc,
 };

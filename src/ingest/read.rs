@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::IngestError;
-use super::field_count::FieldCounter;
+use super::field_count::{FieldCounter, MalformedRow};
 use super::profile::HeaderIndex;
 
 /// Name of the column that carries each row's position in its file.
@@ -60,18 +60,6 @@ pub enum Content {
 }
 
 impl ExportFile {
-    /// Whether this is a CSV text read straight from the file (not decompressed first), whose
-    /// rows can be read from the file again.
-    pub fn is_csv_on_disk(&self) -> bool {
-        matches!(
-            self.content,
-            Content::Csv {
-                text: Bytes::Mapped(_),
-                ..
-            }
-        )
-    }
-
     pub fn header(&self) -> &HeaderIndex {
         match &self.content {
             Content::Csv { header, .. } | Content::Json { header, .. } => header,
@@ -554,62 +542,16 @@ fn cell(v: &Value) -> Option<String> {
     }
 }
 
-/// A record that could not be read as the header says (too few or too many fields).
-#[derive(Debug, Clone)]
-pub struct MalformedRow {
-    pub row: u64,
-    pub problem: String,
-}
-
 /// The projected columns as strings, named `c<index>`, with the row position in [`ROW_COLUMN`].
 pub struct RawFrame {
     pub frame: DataFrame,
     pub malformed: Vec<MalformedRow>,
     /// Data rows in the file.
     pub rows: u64,
-    /// Where each row of the text ends, when asked for (see [`Counted::ends`]).
-    ends: Vec<u64>,
-}
-
-/// A CSV text as it was parsed, with where each of its rows ends: what [`super::later`] reads
-/// columns from, for the rows that need them.
-pub struct ParsedText {
-    /// The text, its header starting at `start`.
-    pub text: KeptText,
-    pub start: usize,
-    pub separator: u8,
-    pub width: usize,
-    pub nulls: Vec<String>,
-    /// Row `r` ends at `ends[r - 1]` (see [`Counted::ends`]).
-    pub ends: Vec<u64>,
 }
 
 pub fn column_name(index: usize) -> String {
     format!("c{index}")
-}
-
-/// Where a parsed text can be read again.
-pub enum KeptText {
-    /// The file on disk, as it was when it was read: its rows are read from it again, rather
-    /// than keeping the whole file mapped (and counted in the process's memory) for them.
-    File {
-        path: PathBuf,
-        len: u64,
-        modified: Option<std::time::SystemTime>,
-    },
-    /// Text that is not the file's bytes as they are (decompressed or transcoded).
-    Bytes(Bytes),
-}
-
-impl KeptText {
-    fn of_file(path: &Path) -> std::io::Result<KeptText> {
-        let meta = std::fs::metadata(path)?;
-        Ok(KeptText::File {
-            path: path.to_path_buf(),
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        })
-    }
 }
 
 /// Reads the given columns of every row; cells equal to one of `nulls` are null.
@@ -618,17 +560,6 @@ pub fn read_columns(
     columns: &[usize],
     nulls: &[String],
 ) -> Result<RawFrame, IngestError> {
-    Ok(read_columns_keeping_text(export, columns, nulls, false)?.0)
-}
-
-/// [`read_columns`], and with `keep` (and a CSV text) the text as parsed, so that other columns
-/// can be read later for some of its rows.
-pub fn read_columns_keeping_text(
-    export: &mut ExportFile,
-    columns: &[usize],
-    nulls: &[String],
-    keep: bool,
-) -> Result<(RawFrame, Option<ParsedText>), IngestError> {
     let mut wanted: Vec<usize> = columns.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
@@ -639,181 +570,25 @@ pub fn read_columns_keeping_text(
             separator,
             ..
         } => (text, *start, *separator),
-        Content::Json { records, .. } => {
-            return Ok((read_json(export, records, &wanted, nulls)?, None));
-        }
+        Content::Json { records, .. } => return read_json(export, records, &wanted, nulls),
     };
     let width = export.header().names().len();
     let body = &text.as_slice()[start..];
     // Pieces small enough for every worker to have several, and to stay in cache.
     let piece_len = (body.len() / (workers() * 16)).clamp(1 << 16, 16 << 20);
-    let parse = |text: &[u8]| parse_csv(text, separator, width, &wanted, nulls, piece_len, keep);
+    let parse = |text: &[u8]| parse_csv(text, separator, width, &wanted, nulls, piece_len);
     let parsed = match parse(body) {
         // Not UTF-8 after all: read it again as Windows-1252.
-        Err(CsvError::NotUtf8) => {
-            let decoded = transcode(body);
-            parse(decoded.as_slice()).map(|raw| (raw, KeptText::Bytes(decoded), 0))
-        }
-        other => other.map(|raw| {
-            let kept = match text {
-                Bytes::Mapped(_) if keep => KeptText::of_file(&export.path)
-                    .unwrap_or_else(|_| KeptText::Bytes(text.clone())),
-                _ => KeptText::Bytes(text.clone()),
-            };
-            (raw, kept, start)
-        }),
+        Err(CsvError::NotUtf8) => parse(transcode(body).as_slice()),
+        other => other,
     };
-    parsed
-        .map(|(mut raw, text, start)| {
-            let kept = keep.then(|| ParsedText {
-                text,
-                start,
-                separator,
-                width,
-                nulls: nulls.to_vec(),
-                ends: std::mem::take(&mut raw.ends),
-            });
-            (raw, kept)
-        })
-        .map_err(|e| IngestError::Unreadable {
-            file: export.shown.clone(),
-            message: match e {
-                CsvError::NotUtf8 => "cannot parse it as CSV: invalid utf-8 sequence".to_string(),
-                CsvError::Unreadable(message) => message,
-            },
-        })
-}
-
-/// The given columns of some rows of a parsed text (row numbers, see [`Counted::ends`]), one
-/// row each in that order: the rows' text, one after the other, parsed as the whole was.
-pub fn parse_rows(text: &ParsedText, columns: &[usize], rows: &[u64]) -> PolarsResult<DataFrame> {
-    let ends = &text.ends;
-    let mut spans = Vec::with_capacity(rows.len());
-    for &row in rows {
-        let r = row as usize;
-        if r < 2 || r > ends.len() {
-            polars_bail!(ComputeError: "row {row} is not in the text");
-        }
-        let at = text.start as u64;
-        spans.push((at + ends[r - 2], at + ends[r - 1]));
-    }
-    let mut wanted: Vec<usize> = columns.to_vec();
-    wanted.sort_unstable();
-    wanted.dedup();
-    // Any line of the header's width stands in for it: it is not read.
-    let mut gathered: Vec<u8> = vec![text.separator; text.width.saturating_sub(1)];
-    gathered.extend_from_slice(if text.width > 1 { b"\n" } else { b"-\n" });
-    let mut push = |record: &[u8]| {
-        gathered.extend_from_slice(record);
-        if !record.ends_with(b"\n") {
-            gathered.push(b'\n');
-        }
-    };
-    match &text.text {
-        KeptText::Bytes(bytes) => {
-            let all = bytes.as_slice();
-            for (from, to) in &spans {
-                push(&all[*from as usize..*to as usize]);
-            }
-        }
-        KeptText::File {
-            path,
-            len,
-            modified,
-        } => read_spans(path, *len, *modified, &spans, push)
-            .map_err(|e| polars_err!(ComputeError: "{}: {e}", path.display()))?,
-    }
-    let piece_len = (gathered.len() / (workers() * 4)).clamp(1 << 16, 16 << 20);
-    let raw = parse_csv(
-        &gathered,
-        text.separator,
-        text.width,
-        &wanted,
-        &text.nulls,
-        piece_len,
-        false,
-    )
-    .map_err(|e| match e {
-        CsvError::NotUtf8 => polars_err!(ComputeError: "invalid utf-8 in rows read again"),
-        CsvError::Unreadable(message) => polars_err!(ComputeError: "{message}"),
-    })?;
-    if raw.frame.height() != rows.len() || !raw.malformed.is_empty() {
-        polars_bail!(ComputeError: "rows read again do not parse as they did");
-    }
-    Ok(raw.frame)
-}
-
-/// Reads the given byte ranges of a file (in the order given, each after the one before) and
-/// hands each to `each`. Neighbouring ranges are read together, in windows of at most a few
-/// hundred kilobytes, so that rows spread over the file cost a few system calls, and memory
-/// for one window.
-fn read_spans(
-    path: &Path,
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    spans: &[(u64, u64)],
-    mut each: impl FnMut(&[u8]),
-) -> std::io::Result<()> {
-    const WINDOW: u64 = 256 << 10;
-    let mut file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.len() != len || meta.modified().ok() != modified {
-        return Err(std::io::Error::other(
-            "the file changed while deskpulse was reading it",
-        ));
-    }
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut k = 0;
-    while k < spans.len() {
-        let from = spans[k].0;
-        let mut last = k;
-        while last + 1 < spans.len()
-            && spans[last + 1].0 >= spans[last].1
-            && spans[last + 1].1 - from <= WINDOW.max(spans[k].1 - from)
-        {
-            last += 1;
-        }
-        let to = spans[last].1;
-        buffer.resize((to - from) as usize, 0);
-        read_at(&mut file, &mut buffer, from)?;
-        for &(a, b) in &spans[k..=last] {
-            each(&buffer[(a - from) as usize..(b - from) as usize]);
-        }
-        k = last + 1;
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn read_at(file: &mut std::fs::File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buffer, at)
-}
-
-#[cfg(not(unix))]
-fn read_at(file: &mut std::fs::File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
-    use std::io::Seek;
-    file.seek(std::io::SeekFrom::Start(at))?;
-    file.read_exact(buffer)
-}
-
-/// A CSV text parsed whole (every column) with its rows' ends kept, for tests.
-#[cfg(test)]
-pub(crate) fn parse_text_keeping_ends(text: &[u8], nulls: &[String]) -> (DataFrame, ParsedText) {
-    let width = text
-        .split(|b| *b == b'\n')
-        .next()
-        .map_or(1, |h| h.split(|b| *b == b',').count());
-    let all: Vec<usize> = (0..width).collect();
-    let mut raw = parse_csv(text, b',', width, &all, nulls, 1 << 16, true).unwrap();
-    let parsed = ParsedText {
-        text: KeptText::Bytes(Bytes::Owned(Arc::new(text.to_vec()))),
-        start: 0,
-        separator: b',',
-        width,
-        nulls: nulls.to_vec(),
-        ends: std::mem::take(&mut raw.ends),
-    };
-    (raw.frame, parsed)
+    parsed.map_err(|e| IngestError::Unreadable {
+        file: export.shown.clone(),
+        message: match e {
+            CsvError::NotUtf8 => "cannot parse it as CSV: invalid utf-8 sequence".to_string(),
+            CsvError::Unreadable(message) => message,
+        },
+    })
 }
 
 /// How many threads a task split among cores uses: one per core.
@@ -851,7 +626,6 @@ fn parse_csv(
     wanted: &[usize],
     nulls: &[String],
     piece_len: usize,
-    keep_ends: bool,
 ) -> Result<RawFrame, CsvError> {
     use polars::io::csv::read::_csv_read_internal::read_chunk;
 
@@ -924,9 +698,6 @@ fn parse_csv(
             });
         }
         let mut counter = FieldCounter::new(separator, width);
-        if keep_ends {
-            counter = counter.keep_ends();
-        }
         // where the next piece starts, once the header is read, and the row before it
         let (mut fed, mut from, mut index) = (0, None, 0);
         let mut send = |from: usize, to: usize, first_row: u64, rows: u64| {
@@ -1002,7 +773,6 @@ fn parse_csv(
         frame,
         malformed: counted.malformed,
         rows: counted.rows,
-        ends: counted.ends,
     })
 }
 
@@ -1034,7 +804,6 @@ fn read_json(
         frame,
         malformed: Vec::new(),
         rows: records.len() as u64,
-        ends: Vec::new(),
     })
 }
 
@@ -1066,7 +835,7 @@ mod tests {
         let text = b"id,title,state\r\n\r\n1,\"two\r\nlines, and a comma\",New\r\n2,short\r\n\
                      3,\"a \"\"quoted\"\" word\",Closed,extra\r\n\r\n4,?,Closed\r\n5,last,New";
         let nulls = vec!["?".to_string()];
-        let whole = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, usize::MAX, false).unwrap();
+        let whole = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, usize::MAX).unwrap();
         assert_eq!(whole.rows, 5);
         // rows as a spreadsheet numbers them: the header is 1, the blank lines 2 and 6
         let malformed: Vec<u64> = whole.malformed.iter().map(|m| m.row).collect();
@@ -1080,7 +849,7 @@ mod tests {
         assert_eq!(expected[0][2].as_deref(), Some("two\r\nlines, and a comma"));
         assert_eq!(expected[3][2], None);
         for piece_len in [1, 2, 5, 17, 40, 64, 100] {
-            let pieces = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, piece_len, false).unwrap();
+            let pieces = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, piece_len).unwrap();
             assert_eq!(rows_of(&pieces), expected, "pieces of {piece_len} bytes");
             assert_eq!(pieces.rows, 5);
             let rows: Vec<u64> = pieces.malformed.iter().map(|m| m.row).collect();
@@ -1090,7 +859,7 @@ mod tests {
 
     #[test]
     fn rows_are_counted_with_no_column_wanted() {
-        let read = parse_csv(b"id,title\n1,a\n\n2,b\n", b',', 2, &[], &[], 4, false).unwrap();
+        let read = parse_csv(b"id,title\n1,a\n\n2,b\n", b',', 2, &[], &[], 4).unwrap();
         assert_eq!(read.rows, 2);
         assert_eq!(read.frame.width(), 1);
         assert_eq!(
@@ -1106,18 +875,9 @@ mod tests {
             text.extend_from_slice(format!("{i},plain\n").as_bytes());
         }
         text.extend_from_slice(b"201,caf\xe9\n");
-        let read = parse_csv(&text, b',', 2, &[0, 1], &[], 64, false);
+        let read = parse_csv(&text, b',', 2, &[0, 1], &[], 64);
         assert!(matches!(read, Err(CsvError::NotUtf8)), "{:?}", read.err());
-        let read = parse_csv(
-            transcode(&text).as_slice(),
-            b',',
-            2,
-            &[0, 1],
-            &[],
-            64,
-            false,
-        )
-        .unwrap();
+        let read = parse_csv(transcode(&text).as_slice(), b',', 2, &[0, 1], &[], 64).unwrap();
         assert_eq!(read.rows, 201);
         assert_eq!(rows_of(&read)[200][2].as_deref(), Some("café"));
     }

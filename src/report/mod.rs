@@ -5,7 +5,6 @@ pub mod charts;
 pub mod distribution;
 pub mod files;
 pub mod format;
-pub mod ledger_file;
 pub mod previous;
 pub mod publish;
 pub mod reconciliation;
@@ -35,8 +34,6 @@ pub enum ReportError {
     },
     #[error(transparent)]
     Render(#[from] render::RenderError),
-    #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Workbook(#[from] workbook::WorkbookError),
     #[error("{0}")]
@@ -133,12 +130,9 @@ mod erased {
     }
 }
 
-/// Every ingest issue: file, row, column, value, problem, action.
+/// Every ingest issue: file, row, column, value, problem, action (the `rejects` table).
 pub fn rejects_csv(result: &RunResult) -> Result<Vec<u8>, ReportError> {
-    let batches = result.engine.query(
-        "SELECT * FROM ingest_issues ORDER BY source_file, source_row, \"column\", problem",
-    )?;
-    let mut csv = batches_to_csv(&batches).map_err(ReportError::Other)?;
+    let mut csv = batches_to_csv(result.tables.get("rejects")).map_err(ReportError::Other)?;
     if csv.is_empty() {
         csv = b"source_file,source_row,column,value,problem,action\n".to_vec();
     }
@@ -186,9 +180,11 @@ pub fn write_report(
     let _s = crate::log::stage("render");
     let ledger_path = out.join("ledger.csv");
     let ledger_path = &ledger_path;
-    let pieces = result.ledger_csv.as_deref().ok_or_else(|| {
-        ReportError::Other("this run did not compute a ledger to write".to_string())
-    })?;
+    let pieces = {
+        let _s = crate::log::stage("ledger.csv: format");
+        files::csv_pieces(result.tables.get("ledger_rows")).map_err(ReportError::Other)?
+    };
+    let pieces = &pieces;
     let (ledger, rendered) = std::thread::scope(|scope| {
         // The ledger is the largest output: it is written (under a temporary name, put in
         // place with the others) while the pages render.
@@ -209,7 +205,7 @@ pub fn write_report(
             Ok((staged, entry))
         });
         let rendered = || -> Result<(String, String), ReportError> {
-            let view = view::build(result, previous)?;
+            let view = view::build(result, previous);
             Ok((
                 templates.render("report.html", &view)?,
                 templates.render("report.md", &view)?,
@@ -230,7 +226,7 @@ pub fn write_report(
         ("ledger.csv", Output::Staged(staged, ledger)),
         ("rejects.csv", Output::Bytes(rejects_csv(result)?)),
     ];
-    let cost_tables = workbook::tables(result)?;
+    let cost_tables = workbook::tables(result);
     if !cost_tables.is_empty() {
         outputs.push((
             "costs.xlsx",
@@ -281,6 +277,7 @@ fn manifest_json(result: &RunResult, outputs: &[OutputFile]) -> String {
     let config = &result.config;
     let queries: Vec<serde_json::Value> = std::iter::once(&result.catalogue.ledger)
         .chain(result.catalogue.families.iter())
+        .chain(result.catalogue.tables.iter())
         .map(|q| json!({"id": q.id, "origin": q.origin, "sha256": sha256_hex(q.sql.as_bytes())}))
         .collect();
     let doc = json!({

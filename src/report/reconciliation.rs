@@ -8,9 +8,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::format;
-use crate::engine::{EngineError, column_f64, column_strings, sql_list, sql_within};
-use crate::ledger::calendar_is_always_open;
 use crate::pipeline::RunResult;
+use crate::table::{column_f64, column_strings};
 
 /// Two durations agree when they differ by at most this many minutes.
 const TOLERANCE_MINUTES: f64 = 1.0;
@@ -52,53 +51,31 @@ struct Pair {
     theirs: f64,
 }
 
+/// A ticket the help desk gave a figure for, from the `reconciliation_durations` table.
+struct Compared {
+    measure: String,
+    pair: Option<Pair>,
+    comparable: bool,
+}
+
 /// The section, or `None` when no export carries values of the help desk's own.
-pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> {
-    let (start, end) = (result.period.start, result.period.end);
-    let resolved = format!(
-        "NOT is_cancelled AND {}",
-        sql_within("resolved_at", start, end)
-    );
-    let created = format!(
-        "NOT is_cancelled AND {}",
-        sql_within("created_at", start, end)
-    );
+pub fn build(result: &RunResult) -> Option<Reconciliation> {
+    let compared = compared(result);
+    let pairs = |measure: &str| -> Vec<&Pair> {
+        compared
+            .iter()
+            .filter(|c| c.measure == measure && c.comparable)
+            .filter_map(|c| c.pair.as_ref())
+            .collect()
+    };
     let mut measures = Vec::new();
     let mut notes = Vec::new();
-
-    let calendar = pairs(
-        result,
-        "resolve_us / 60e6",
-        "reported_resolve_minutes",
-        &resolved,
-    )?;
-    measures.extend(durations("Time to resolve (calendar)", calendar));
-
-    let business_calendars: Vec<String> = if exported(result, "reported_resolve_business_minutes")?
-    {
-        result
-            .engine
-            .query("SELECT DISTINCT calendar FROM ledger WHERE calendar IS NOT NULL")?
-    } else {
-        Vec::new()
-    }
-    .iter()
-    .flat_map(|b| column_strings(b, "calendar").unwrap_or_default())
-    .flatten()
-    .filter(|c| !calendar_is_always_open(&result.config, c))
-    .collect();
-    let on_business = if business_calendars.is_empty() {
-        "false".to_string()
-    } else {
-        format!("calendar IN ({})", sql_list(&business_calendars))
-    };
-    let business = pairs(
-        result,
-        "resolve_business_us / 60e6",
-        "reported_resolve_business_minutes",
-        &format!("{resolved} AND {on_business}"),
-    )?;
-    if business.is_empty() && in_cohort(result, "reported_resolve_business_minutes", &resolved)? {
+    measures.extend(durations(
+        "Time to resolve (calendar)",
+        pairs("resolve_calendar"),
+    ));
+    let business = pairs("resolve_business");
+    if business.is_empty() && compared.iter().any(|c| c.measure == "resolve_business") {
         notes.push(
             "The exports carry the help desk's business resolution times, but no ticket has a \
              business calendar in deskpulse.toml ([calendars] and [sla] calendar): nothing to \
@@ -107,104 +84,58 @@ pub fn build(result: &RunResult) -> Result<Option<Reconciliation>, EngineError> 
         );
     }
     measures.extend(durations("Time to resolve (business)", business));
-
-    let derived: Vec<String> = result
+    let from_reply_time: BTreeSet<&str> = result
         .inputs
         .iter()
         .filter(|i| i.first_response_derived)
-        .map(|i| i.source.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .map(|i| i.source.as_str())
         .collect();
-    let own_response = if derived.is_empty() {
-        created.clone()
-    } else {
-        for s in &derived {
-            notes.push(format!(
-                "{s}: the first response is taken from the help desk's own reply time (the export \
-                 has no first-reply instant), so it is not compared with itself"
-            ));
-        }
-        format!("{created} AND source NOT IN ({})", sql_list(&derived))
-    };
-    let response = pairs(
-        result,
-        "first_response_us / 60e6",
-        "reported_first_response_minutes",
-        &own_response,
-    )?;
-    measures.extend(durations("First response (calendar)", response));
-
-    measures.extend(verdicts(result, &resolved)?);
-
-    if measures.is_empty() && notes.is_empty() {
-        return Ok(None);
+    for s in from_reply_time {
+        notes.push(format!(
+            "{s}: the first response is taken from the help desk's own reply time (the export \
+             has no first-reply instant), so it is not compared with itself"
+        ));
     }
-    Ok(Some(Reconciliation { measures, notes }))
+    measures.extend(durations(
+        "First response (calendar)",
+        pairs("first_response"),
+    ));
+    measures.extend(verdicts(result));
+    if measures.is_empty() && notes.is_empty() {
+        return None;
+    }
+    Some(Reconciliation { measures, notes })
 }
 
-fn pairs(
-    result: &RunResult,
-    ours: &str,
-    theirs: &str,
-    cohort: &str,
-) -> Result<Vec<Pair>, EngineError> {
-    if !exported(result, theirs)? {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT source, id, ours, theirs FROM (
-             SELECT source, id, ({ours})::DOUBLE AS ours, ({theirs})::DOUBLE AS theirs
-             FROM ledger WHERE {cohort})
-         WHERE ours IS NOT NULL AND theirs IS NOT NULL
-         ORDER BY source, id"
-    );
+fn compared(result: &RunResult) -> Vec<Compared> {
     let mut out = Vec::new();
-    for batch in result.engine.query(&sql)? {
-        let sources = column_strings(&batch, "source").unwrap_or_default();
-        let ids = column_strings(&batch, "id").unwrap_or_default();
-        let ours = column_f64(&batch, "ours").unwrap_or_default();
-        let theirs = column_f64(&batch, "theirs").unwrap_or_default();
-        for (((s, id), o), t) in sources.into_iter().zip(ids).zip(ours).zip(theirs) {
-            if let (Some(ours), Some(theirs)) = (o, t) {
-                out.push(Pair {
-                    source: s.unwrap_or_default(),
-                    id: id.unwrap_or_default(),
+    for batch in result.tables.get("reconciliation_durations") {
+        let text = |c: &str| column_strings(batch, c).unwrap_or_default();
+        let (measures, sources, ids) = (text("measure"), text("source"), text("id"));
+        let comparable = text("comparable");
+        let ours = column_f64(batch, "ours").unwrap_or_default();
+        let theirs = column_f64(batch, "theirs").unwrap_or_default();
+        for i in 0..batch.num_rows() {
+            let pair = match (ours[i], theirs[i]) {
+                (Some(ours), Some(theirs)) => Some(Pair {
+                    source: sources[i].clone().unwrap_or_default(),
+                    id: ids[i].clone().unwrap_or_default(),
                     ours,
                     theirs,
-                });
-            }
+                }),
+                _ => None,
+            };
+            out.push(Compared {
+                measure: measures[i].clone().unwrap_or_default(),
+                pair,
+                comparable: comparable[i].as_deref() == Some("true"),
+            });
         }
     }
-    Ok(out)
+    out
 }
 
-/// Whether the exports hold a value in a ticket column the ledger passes on, known before the
-/// tickets were stored: a comparison with nothing to compare is not queried. A ledger of the
-/// user's own may compute the column from others, so there it is always queried.
-fn exported(result: &RunResult, column: &str) -> Result<bool, EngineError> {
-    if result.catalogue.ledger.origin != "built-in" {
-        return Ok(true);
-    }
-    result.engine.has_values(column)
-}
-
-/// Whether a ticket of the cohort has a value in the column.
-fn in_cohort(result: &RunResult, column: &str, cohort: &str) -> Result<bool, EngineError> {
-    if !exported(result, column)? {
-        return Ok(false);
-    }
-    let sql =
-        format!("SELECT count(*)::DOUBLE AS n FROM ledger WHERE {cohort} AND {column} IS NOT NULL");
-    let batches = result.engine.query(&sql)?;
-    Ok(batches
-        .first()
-        .and_then(|b| column_f64(b, "n").ok())
-        .and_then(|v| v.first().copied().flatten())
-        .is_some_and(|n| n > 0.0))
-}
-
-fn durations(name: &str, pairs: Vec<Pair>) -> Option<Measure> {
+fn durations(name: &str, pairs: Vec<&Pair>) -> Option<Measure> {
     if pairs.is_empty() {
         return None;
     }
@@ -221,7 +152,7 @@ fn durations(name: &str, pairs: Vec<Pair>) -> Option<Measure> {
         (diffs[n / 2 - 1] + diffs[n / 2]) / 2.0
     };
     let mut apart: Vec<&Pair> = pairs
-        .iter()
+        .into_iter()
         .filter(|p| (p.ours - p.theirs).abs() > TOLERANCE_MINUTES)
         .collect();
     apart.sort_by(|a, b| {
@@ -249,22 +180,12 @@ fn durations(name: &str, pairs: Vec<Pair>) -> Option<Measure> {
     })
 }
 
-/// deskpulse's resolution SLA verdict beside the help desk's (`made_sla`, "Resolution status").
-fn verdicts(result: &RunResult, resolved: &str) -> Result<Option<Measure>, EngineError> {
-    if !exported(result, "source_sla_met")? || !exported(result, "sla_resolution_state")? {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT source, id, sla_resolution_state AS ours,
-                CASE WHEN source_sla_met THEN 'met' ELSE 'breached' END AS theirs
-         FROM ledger
-         WHERE {resolved} AND sla_resolution_state IN ('met', 'breached')
-           AND source_sla_met IS NOT NULL
-         ORDER BY source, id"
-    );
+/// deskpulse's resolution SLA verdict beside the help desk's (`made_sla`, "Resolution status"):
+/// the `reconciliation_verdicts` table.
+fn verdicts(result: &RunResult) -> Option<Measure> {
     let mut rows = Vec::new();
-    for batch in result.engine.query(&sql)? {
-        let cols = ["source", "id", "ours", "theirs"].map(|c| column_strings(&batch, c));
+    for batch in result.tables.get("reconciliation_verdicts") {
+        let cols = ["source", "id", "ours", "theirs"].map(|c| column_strings(batch, c));
         let [Ok(s), Ok(i), Ok(o), Ok(t)] = cols else {
             continue;
         };
@@ -273,11 +194,11 @@ fn verdicts(result: &RunResult, resolved: &str) -> Result<Option<Measure>, Engin
         }
     }
     if rows.is_empty() {
-        return Ok(None);
+        return None;
     }
     let n = rows.len();
     let same = rows.iter().filter(|[_, _, o, t]| o == t).count();
-    Ok(Some(Measure {
+    Some(Measure {
         name: "Resolution SLA verdict".to_string(),
         n: n as u64,
         agree: share(same, n),
@@ -294,7 +215,7 @@ fn verdicts(result: &RunResult, resolved: &str) -> Result<Option<Measure>, Engin
                 gap: String::new(),
             })
             .collect(),
-    }))
+    })
 }
 
 fn share(part: usize, whole: usize) -> String {

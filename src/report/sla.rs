@@ -7,13 +7,11 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
 use super::format;
-use crate::engine::{EngineError, column_i64, column_strings};
 use crate::kpi::{self, KpiRow};
 use crate::period::{PeriodKind, format_instant, local_date};
 use crate::pipeline::RunResult;
+use crate::table::{column_i64, column_strings};
 
-/// Open breached SLAs listed by name in the report (the oldest breaches first).
-const OPEN_LISTED: usize = 25;
 /// Months of breach history shown, up to the period's end.
 const MONTHS: u32 = 12;
 
@@ -59,11 +57,11 @@ pub struct OpenBreach {
 }
 
 /// The section, or `None` when no ticket has an SLA.
-pub fn build(result: &RunResult) -> Result<Option<SlaView>, EngineError> {
+pub fn build(result: &RunResult) -> Option<SlaView> {
     let rows = &result.kpis;
     let has = |k: &str| rows.iter().any(|r| r.kpi == k);
     if !has("sla_resolution_met_pct") && !has("sla_response_met_pct") {
-        return Ok(None);
+        return None;
     }
     let pct = |kpi_id: &str, key: &str| -> (String, u64) {
         match kpi::find(rows, kpi_id, "value", "priority", key) {
@@ -110,7 +108,7 @@ pub fn build(result: &RunResult) -> Result<Option<SlaView>, EngineError> {
             }
         })
         .collect();
-    let months = breaches_by_month(result)?;
+    let months = breaches_by_month(result);
     let chart = months
         .iter()
         .any(|m| m.response + m.resolution > 0)
@@ -128,19 +126,20 @@ pub fn build(result: &RunResult) -> Result<Option<SlaView>, EngineError> {
             }
             super::charts::grouped_bars("SLA breaches by month of breach", &labels, &series)
         });
-    Ok(Some(SlaView {
+    Some(SlaView {
         by_priority,
         chart,
         months,
-        open: open_breaches(result)?,
+        open: open_breaches(result),
         open_total: kpi::find(rows, "sla_breached_open", "value", "all", "all").map_or(0, |r| r.n),
         has_response: has("sla_response_met_pct"),
         has_source: has("source_sla_met_pct"),
-    }))
+    })
 }
 
-/// Breaches per local month of the breach, for the twelve months up to the period's end.
-fn breaches_by_month(result: &RunResult) -> Result<Vec<MonthRow>, EngineError> {
+/// Breaches per local month of the breach, for the twelve months up to the period's end, from
+/// the quarter-hour counts of the `sla_breaches` table.
+fn breaches_by_month(result: &RunResult) -> Vec<MonthRow> {
     let tz = result.period.timezone;
     let last = local_date(result.period.end - chrono::Duration::microseconds(1), tz);
     let mut months: Vec<PeriodKind> = vec![PeriodKind::month_of(last)];
@@ -151,18 +150,9 @@ fn breaches_by_month(result: &RunResult) -> Result<Vec<MonthRow>, EngineError> {
     months.reverse();
     let mut counts: BTreeMap<String, (u64, u64)> =
         months.iter().map(|m| (m.to_string(), (0, 0))).collect();
-    // Quarter-hour buckets in SQL (every zone's offset is a whole number of them), months here,
-    // in the report's zone.
-    let batches = result.engine.query(
-        "SELECT 'response' AS sla, epoch_us(sla_response_decided_at) // 900000000 AS bucket, count(*) AS n
-         FROM ledger WHERE sla_response_state = 'breached' AND is_service AND NOT is_cancelled GROUP BY ALL
-         UNION ALL
-         SELECT 'resolution', epoch_us(sla_resolution_decided_at) // 900000000, count(*)
-         FROM ledger WHERE sla_resolution_state = 'breached' AND is_service AND NOT is_cancelled GROUP BY ALL",
-    )?;
-    for b in &batches {
+    for b in result.tables.get("sla_breaches") {
         let sla = column_strings(b, "sla").unwrap_or_default();
-        let bucket = column_i64(b, "bucket").unwrap_or_default();
+        let bucket = column_i64(b, "quarter_hour").unwrap_or_default();
         let n = column_i64(b, "n").unwrap_or_default();
         for i in 0..b.num_rows() {
             let (Some(bucket), Some(n)) = (bucket[i], n[i]) else {
@@ -182,45 +172,22 @@ fn breaches_by_month(result: &RunResult) -> Result<Vec<MonthRow>, EngineError> {
             }
         }
     }
-    Ok(counts
+    counts
         .into_iter()
         .map(|(month, (response, resolution))| MonthRow {
             month,
             response,
             resolution,
         })
-        .collect())
+        .collect()
 }
 
-/// The SLAs still running at as_of whose breach instant has passed, oldest breach first.
-fn open_breaches(result: &RunResult) -> Result<Vec<OpenBreach>, EngineError> {
+/// The SLAs still running at as_of whose breach instant has passed, oldest breach first: the
+/// `sla_open_breaches` table.
+fn open_breaches(result: &RunResult) -> Vec<OpenBreach> {
     let tz = result.period.timezone;
-    let batches = result.engine.query(&format!(
-        "SELECT id, priority, assignment_group, title, source_row, sla,
-                epoch_us(breach_at) AS breach_us FROM (
-             SELECT source, id, priority, assignment_group, title, source_row, 'response' AS sla,
-                    sla_response_breach_at AS breach_at
-             FROM ledger
-             WHERE is_service AND NOT is_cancelled
-               AND sla_response_state = 'breached' AND first_response_at IS NULL
-             UNION ALL
-             SELECT source, id, priority, assignment_group, title, source_row, 'resolution',
-                    sla_resolution_breach_at
-             FROM ledger
-             WHERE is_service AND NOT is_cancelled
-               AND sla_resolution_state = 'breached' AND resolved_at IS NULL AND closed_at IS NULL)
-         ORDER BY breach_at, source, id, sla
-         LIMIT {OPEN_LISTED}"
-    ))?;
-    let batches = crate::aside::shown(result.aside.as_ref(), batches).map_err(|message| {
-        EngineError::Query {
-            query: "open SLA breaches".to_string(),
-            origin: "report".to_string(),
-            message,
-        }
-    })?;
     let mut out = Vec::new();
-    for b in &batches {
+    for b in result.tables.get("sla_open_breaches") {
         let text = |c: &str| column_strings(b, c).unwrap_or_default();
         let (id, priority, group, title, sla) = (
             text("id"),
@@ -250,5 +217,5 @@ fn open_breaches(result: &RunResult) -> Result<Vec<OpenBreach>, EngineError> {
             });
         }
     }
-    Ok(out)
+    out
 }

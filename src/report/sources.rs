@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EngineError, column_i64, column_strings, sql_within};
 use crate::pipeline::RunResult;
+use crate::table::{column_i64, column_strings};
 
 #[derive(Debug, Serialize)]
 pub struct SourceCount {
@@ -18,7 +18,8 @@ pub struct SourceCount {
     pub resolved: i64,
 }
 
-pub fn build(result: &RunResult) -> Result<Vec<SourceCount>, EngineError> {
+/// Files, rows and rejects per source from the ingest, and tickets from `source_counts`.
+pub fn build(result: &RunResult) -> Vec<SourceCount> {
     let mut by_source: BTreeMap<&str, SourceCount> = BTreeMap::new();
     for i in &result.inputs {
         let s = by_source.entry(&i.source).or_insert_with(|| SourceCount {
@@ -40,19 +41,10 @@ pub fn build(result: &RunResult) -> Result<Vec<SourceCount>, EngineError> {
             s.profiles.push_str(&i.profile);
         }
     }
-    let in_period = |c: &str| sql_within(c, result.period.start, result.period.end);
-    let sql = format!(
-        "SELECT source,
-                count(*) FILTER (WHERE {}) AS created,
-                count(*) FILTER (WHERE {}) AS resolved
-         FROM ledger WHERE NOT is_cancelled GROUP BY source",
-        in_period("created_at"),
-        in_period("resolved_at")
-    );
-    for batch in result.engine.query(&sql)? {
-        let sources = column_strings(&batch, "source").unwrap_or_default();
-        let created = column_i64(&batch, "created").unwrap_or_default();
-        let resolved = column_i64(&batch, "resolved").unwrap_or_default();
+    for batch in result.tables.get("source_counts") {
+        let sources = column_strings(batch, "source").unwrap_or_default();
+        let created = column_i64(batch, "created").unwrap_or_default();
+        let resolved = column_i64(batch, "resolved").unwrap_or_default();
         for ((s, c), r) in sources.into_iter().zip(created).zip(resolved) {
             if let Some(entry) = s.as_deref().and_then(|s| by_source.get_mut(s)) {
                 entry.created = c.unwrap_or(0);
@@ -60,5 +52,5 @@ pub fn build(result: &RunResult) -> Result<Vec<SourceCount>, EngineError> {
             }
         }
     }
-    Ok(by_source.into_values().collect())
+    by_source.into_values().collect()
 }

@@ -234,10 +234,7 @@ pub(crate) fn delta(
     (Some(text), Some(trend))
 }
 
-pub fn build(
-    result: &RunResult,
-    previous: Option<&super::previous::PreviousDoc>,
-) -> Result<ReportView, crate::engine::EngineError> {
+pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>) -> ReportView {
     let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
     let metas = &result.catalogue.kpis;
@@ -370,11 +367,11 @@ pub fn build(
             definition: meta.definition.clone(),
         });
     }
-    let bands = super::distribution::build(result)?;
-    Ok(ReportView {
-        sla: super::sla::build(result)?,
-        reconciliation: super::reconciliation::build(result)?,
-        sources: super::sources::build(result)?,
+    let bands = super::distribution::build(result);
+    ReportView {
+        sla: super::sla::build(result),
+        reconciliation: super::reconciliation::build(result),
+        sources: super::sources::build(result),
         charts: Charts {
             resolve_bands: bands.as_ref().map(|(_, chart)| chart.clone()),
             ..charts(result, currency)
@@ -400,7 +397,7 @@ pub fn build(
         sections,
         quality: result.quality.clone(),
         definitions,
-    })
+    }
 }
 
 /// Priorities and kinds in their natural order; services and groups by volume. `(none)` last.

@@ -7,10 +7,10 @@ use rust_xlsxwriter::{
 };
 
 use super::files::neutralize;
-use crate::engine::{EngineError, column_f64, column_i64, column_strings};
 use crate::kpi::{self, KpiRow};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
+use crate::table::{column_f64, column_i64, column_strings};
 
 /// One table of the workbook: a sheet, and a CSV of the same rows.
 pub struct Table {
@@ -32,17 +32,15 @@ pub enum Cell {
 pub enum WorkbookError {
     #[error("writing the workbook: {0}")]
     Xlsx(#[from] XlsxError),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
 }
 
 /// The cost tables, or none when the configuration has no `[costs]`.
-pub fn tables(result: &RunResult) -> Result<Vec<Table>, EngineError> {
+pub fn tables(result: &RunResult) -> Vec<Table> {
     let rows = &result.kpis;
     if !rows.iter().any(|r| r.kpi == "cost_total") {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let fixed = fixed_costs(result)?;
+    let fixed = fixed_costs(result);
     let of = |dimension: &str| -> Vec<&KpiRow> {
         let mut v: Vec<&KpiRow> = rows
             .iter()
@@ -84,7 +82,7 @@ pub fn tables(result: &RunResult) -> Result<Vec<Table>, EngineError> {
             .collect()
     };
     let months = split("month");
-    Ok(vec![
+    vec![
         Table {
             sheet: "Service",
             csv: "costs_service.csv",
@@ -123,16 +121,14 @@ pub fn tables(result: &RunResult) -> Result<Vec<Table>, EngineError> {
             rows: months,
         },
         assumptions(result, &fixed),
-    ])
+    ]
 }
 
-/// Each service's monthly cost, the months charged, and the amount for the period.
-fn fixed_costs(result: &RunResult) -> Result<Vec<(String, f64, f64, f64)>, EngineError> {
-    let batches = result.engine.query(
-        "SELECT service, monthly, months, fixed_cents FROM service_costs ORDER BY service",
-    )?;
+/// Each service's monthly cost, the months charged, and the amount for the period: the
+/// `fixed_costs` table.
+fn fixed_costs(result: &RunResult) -> Vec<(String, f64, f64, f64)> {
     let mut out = Vec::new();
-    for b in &batches {
+    for b in result.tables.get("fixed_costs") {
         let service = column_strings(b, "service").unwrap_or_default();
         let monthly = column_f64(b, "monthly").unwrap_or_default();
         let months = column_f64(b, "months").unwrap_or_default();
@@ -146,7 +142,7 @@ fn fixed_costs(result: &RunResult) -> Result<Vec<(String, f64, f64, f64)>, Engin
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 fn assumptions(result: &RunResult, fixed: &[(String, f64, f64, f64)]) -> Table {

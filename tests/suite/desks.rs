@@ -607,3 +607,103 @@ fn a_users_query_reads_the_text_the_ledger_shows() {
     assert_eq!(r["value"].as_f64(), Some(mailbox as f64), "{r}");
     assert_eq!(r["n"].as_u64(), Some(callers.len() as u64), "{r}");
 }
+
+/// The values a user's queries must see in `incidents_fields.csv`: distinct assignees
+/// (`assigned_to`) and distinct requesters (`caller_id`), counted from the file itself.
+fn distinct_assignees_and_requesters() -> (usize, usize) {
+    let export = std::fs::read_to_string(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut export = csv::Reader::from_reader(export.as_bytes());
+    let (mut owners, mut callers) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for record in export.records() {
+        let r = record.unwrap();
+        owners.insert(r[7].to_string());
+        callers.insert(r[3].to_string());
+    }
+    (owners.len(), callers.len())
+}
+
+#[test]
+fn a_users_ledger_and_families_see_real_values_under_every_command() {
+    // Regression: which columns were stored used to be guessed from the words of the built-in
+    // families, so under `kpis` and `check` a column read only through a user's own ledger, or
+    // by pattern (`COLUMNS('^request')`, `SELECT *`), was NULL while `report` had its values.
+    let c = "[report]\ntimezone = \"UTC\"\nqueries = \"mine\"\n\n\
+        [[sources]]\npath = \"incidents_fields.csv\"\ntimezone = \"UTC\"\n\n\
+        [thresholds]\nowners = { min = 1.0 }\nrequesters = { min = 1.0 }\n";
+    let dir = project(
+        c,
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let ledger = std::fs::read_to_string(super::util::repo().join("queries/ledger.sql")).unwrap();
+    let at = "    k.source, k.id,";
+    assert!(
+        ledger.contains(at),
+        "the built-in ledger's first column line"
+    );
+    std::fs::write(
+        mine.join("ledger.sql"),
+        ledger.replacen(at, &format!("    k.assignee AS owner,\n{at}"), 1),
+    )
+    .unwrap();
+    let family = |kpi: &str, expr: &str, from: &str| {
+        format!(
+            "SELECT '{kpi}' AS kpi, 'value' AS stat, 'all' AS dimension, 'all' AS key,
+                    {expr}::DOUBLE AS value, count(*) AS n, 0 AS missing,
+                    NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator
+             FROM {from}"
+        )
+    };
+    let owners = family(
+        "owners",
+        "count(DISTINCT owner)",
+        "(SELECT * FROM ledger) AS everything",
+    );
+    std::fs::write(mine.join("owners.sql"), format!("SELECT * FROM ({owners})")).unwrap();
+    let requesters = family(
+        "requesters",
+        "count(DISTINCT who)",
+        "(SELECT COLUMNS('^request') FROM ledger) AS t(who)",
+    );
+    std::fs::write(mine.join("requesters.sql"), requesters).unwrap();
+    let (owners, requesters) = distinct_assignees_and_requesters();
+    assert!(owners > 1 && requesters > 1);
+    let expect = |doc: &Value, command: &str| {
+        for (kpi, want) in [("owners", owners), ("requesters", requesters)] {
+            let got = row(doc, kpi, "value", "all", "all")["value"].as_f64();
+            assert_eq!(got, Some(want as f64), "{kpi} under {command}");
+        }
+    };
+    expect(&kpis(dir.path(), &["--period", "2026-10"]), "kpis");
+    let out = report(dir.path());
+    expect(&read_json(&out.path().join("kpis.json")), "report");
+    let check = deskpulse()
+        .args([
+            "check", "--quiet", "--period", "2026-10", "--format", "json",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    let doc: Value = serde_json::from_slice(&check.stdout).unwrap();
+    for (kpi, want) in [("owners", owners), ("requesters", requesters)] {
+        let judged = doc["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kpi"] == kpi)
+            .unwrap_or_else(|| panic!("{kpi} judged by check: {doc}"));
+        assert_eq!(
+            judged["value"].as_f64(),
+            Some(want as f64),
+            "{kpi} under check"
+        );
+    }
+}

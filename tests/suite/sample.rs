@@ -229,3 +229,60 @@ fn data_quality_of_the_sample_is_reported_row_by_row() {
     assert!(md.contains("## Data quality"));
     assert!(md.contains("resolved or closed without a resolution time"));
 }
+
+#[test]
+fn a_users_table_replaces_the_built_in_one_and_an_unknown_table_is_an_error() {
+    // Two bands instead of eight: the report shows what the user's query returns.
+    let queries = tempfile::tempdir().unwrap();
+    std::fs::create_dir(queries.path().join("tables")).unwrap();
+    std::fs::write(
+        queries.path().join("tables/resolve_bands.sql"),
+        "SELECT CASE WHEN resolve_us < 86400000000 THEN 'same day' ELSE 'later' END AS band,
+                count(*) AS tickets
+         FROM ledger
+         WHERE kind = 'incident' AND NOT is_cancelled AND resolve_us IS NOT NULL
+           AND resolved_at >= $period_start AND resolved_at < $period_end
+         GROUP BY ALL ORDER BY band DESC",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = report(
+        out.path(),
+        &["--queries", queries.path().to_str().unwrap(), "--quiet"],
+    );
+    assert!(run.status.success(), "{run:?}");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("Distribution: "))
+        .expect("the distribution line");
+    assert!(line.starts_with("Distribution: same day: "), "{line}");
+    assert!(line.contains(" · later: "), "{line}");
+    assert!(!line.contains("under 1 h"), "{line}");
+    let manifest = read_json(&out.path().join("manifest.json"));
+    let listed = manifest["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == "resolve_bands")
+        .expect("the table is listed in the manifest");
+    assert!(
+        listed["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("resolve_bands.sql"),
+        "{listed}"
+    );
+
+    std::fs::write(
+        queries.path().join("tables/resolution_bands.sql"),
+        "SELECT 1",
+    )
+    .unwrap();
+    let run = report(out.path(), &["--queries", queries.path().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("resolution_bands.sql"), "{stderr}");
+    assert!(stderr.contains("no report table has this name"), "{stderr}");
+    assert!(stderr.contains("resolve_bands"), "{stderr}");
+}
