@@ -574,9 +574,7 @@ pub fn read_columns(
     };
     let width = export.header().names().len();
     let body = &text.as_slice()[start..];
-    // Pieces small enough for every worker to have several, and to stay in cache.
-    let piece_len = (body.len() / (workers() * 16)).clamp(1 << 16, 16 << 20);
-    let parse = |text: &[u8]| parse_csv(text, separator, width, &wanted, nulls, piece_len);
+    let parse = |text: &[u8]| parse_csv(text, separator, width, &wanted, nulls);
     let parsed = match parse(body) {
         // Not UTF-8 after all: read it again as Windows-1252.
         Err(CsvError::NotUtf8) => parse(transcode(body).as_slice()),
@@ -602,160 +600,52 @@ enum CsvError {
     Unreadable(String),
 }
 
-/// A piece of a CSV text holding whole records: its place among the pieces, its bytes, its
-/// first row's spreadsheet row number and how many rows the CSV reader must find in it (its
-/// records and its blank lines, which the reader reads as rows of nulls).
-struct Piece {
-    index: usize,
-    range: std::ops::Range<usize>,
-    first_row: u64,
-    rows: u64,
-}
-
 /// The projected columns of a CSV text (header included), as strings, with each row's
 /// spreadsheet row number.
 ///
-/// This thread counts every record's fields (see [`FieldCounter`]) and, as it goes, cuts the
-/// text after whole records into pieces that worker threads parse with Polars' CSV chunk reader
-/// while the count goes on: the one pass finds both the malformed rows and where pieces may be
-/// cut, which the CSV reader would otherwise find with a pass of its own.
+/// Polars' CSV reader parses the text on every core; beside it, on a thread of its own, the
+/// field counter reads every record once to find the rows whose field count differs from the
+/// header's and the blank lines, which the reader reads as rows of nulls. The two must agree
+/// on how many rows the text holds, or the run stops: a row number is only as good as that.
 fn parse_csv(
     text: &[u8],
     separator: u8,
     width: usize,
     wanted: &[usize],
     nulls: &[String],
-    piece_len: usize,
 ) -> Result<RawFrame, CsvError> {
-    use polars::io::csv::read::_csv_read_internal::read_chunk;
-
-    let schema =
-        Schema::from_iter((0..width).map(|i| Field::new(column_name(i).into(), DataType::String)));
-    let null_values =
-        NullValues::AllColumns(nulls.iter().map(|n| PlSmallStr::from(n.as_str())).collect())
-            .compile(&schema)
-            .map_err(|e| CsvError::Unreadable(e.to_string()))?;
-    let options = CsvParseOptions::default()
-        .with_separator(separator)
-        .with_quote_char(Some(b'"'))
-        .with_truncate_ragged_lines(true)
-        .with_missing_is_null(true);
-
-    // The chunk reader reads at least one column; with none wanted it reads the first, which
-    // is then left out, so that rows are still counted.
-    let projection: &[usize] = if wanted.is_empty() { &[0] } else { wanted };
-    let parse = |piece: &Piece| -> Result<DataFrame, CsvError> {
-        let bytes = &text[piece.range.clone()];
-        if std::str::from_utf8(bytes).is_err() {
-            return Err(CsvError::NotUtf8);
-        }
-        let frame = read_chunk(
-            bytes,
-            &options,
-            &schema,
-            false,
-            projection,
-            0,
-            piece.rows as usize,
-            Some(&null_values),
-            usize::MAX,
-            bytes.len(),
-            Some(piece.range.start),
+    if std::str::from_utf8(text).is_err() {
+        return Err(CsvError::NotUtf8);
+    }
+    let (counted, parsed) = std::thread::scope(|scope| {
+        let counted = scope.spawn(|| {
+            let mut counter = FieldCounter::new(separator, width);
+            counter.feed(text);
+            counter.finish()
+        });
+        let parsed = read_csv_text(text, separator, width, wanted, nulls);
+        (
+            counted.join().expect("counting fields does not panic"),
+            parsed,
         )
-        .map_err(|e| CsvError::Unreadable(format!("cannot parse it as CSV: {e}")))?;
-        if frame.height() as u64 != piece.rows {
-            return Err(CsvError::Unreadable(format!(
-                "the CSV reader found {} rows from row {} where a strict count finds {}; the file's quoting is inconsistent",
-                frame.height(),
-                piece.first_row,
-                piece.rows
-            )));
-        }
-        let numbers: Vec<u64> = (piece.first_row..piece.first_row + piece.rows).collect();
-        let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
-        if !wanted.is_empty() {
-            columns.extend(frame.into_columns());
-        }
-        DataFrame::new(piece.rows as usize, columns)
-            .map_err(|e| CsvError::Unreadable(e.to_string()))
-    };
-
-    let (sender, receiver) = std::sync::mpsc::channel::<Piece>();
-    let receiver = std::sync::Mutex::new(receiver);
-    let parsed = std::sync::Mutex::new(Vec::new());
-    let counted = std::thread::scope(|scope| {
-        for _ in 0..workers() {
-            scope.spawn(|| {
-                loop {
-                    let next = receiver.lock().expect("no worker panics").recv();
-                    let Ok(piece) = next else { break };
-                    let frame = parse(&piece);
-                    parsed
-                        .lock()
-                        .expect("no worker panics")
-                        .push((piece.index, frame));
-                }
-            });
-        }
-        let mut counter = FieldCounter::new(separator, width);
-        // where the next piece starts, once the header is read, and the row before it
-        let (mut fed, mut from, mut index) = (0, None, 0);
-        let mut send = |from: usize, to: usize, first_row: u64, rows: u64| {
-            if rows > 0 {
-                let piece = Piece {
-                    index,
-                    range: from..to,
-                    first_row,
-                    rows,
-                };
-                index += 1;
-                sender.send(piece).expect("the workers wait for pieces");
-            }
-        };
-        while fed < text.len() {
-            let next = (fed + piece_len).min(text.len());
-            counter.feed(&text[fed..next]);
-            fed = next;
-            from = from.or(counter.body_start());
-            if let (Some((start, before)), true) = (from, fed < text.len()) {
-                let to = counter.record_end().max(start);
-                send(start, to, before + 1, counter.lines() - before);
-                from = Some((to, counter.lines()));
-            }
-        }
-        let counted = counter.finish();
-        if let (Ok(c), Some((start, before))) = (&counted, from) {
-            send(start, text.len(), before + 1, c.lines - before);
-        }
-        drop(sender);
-        counted
     });
     let counted = counted.map_err(CsvError::Unreadable)?;
-    let mut pieces = parsed.into_inner().expect("no worker panics");
-    pieces.sort_by_key(|(index, _)| *index);
-    let mut frame: Option<DataFrame> = None;
-    for (_, piece) in pieces {
-        let piece = piece?;
-        match &mut frame {
-            None => frame = Some(piece),
-            Some(f) => {
-                f.vstack_mut_owned(piece)
-                    .map_err(|e| CsvError::Unreadable(e.to_string()))?;
-            }
-        }
+    let frame = parsed.map_err(|e| CsvError::Unreadable(format!("cannot parse it as CSV: {e}")))?;
+    // Rows after the header, blank lines included.
+    let lines = counted.lines.saturating_sub(1);
+    if frame.height() as u64 != lines {
+        return Err(CsvError::Unreadable(format!(
+            "the CSV reader found {} rows where a strict count finds {lines}; the file's quoting is inconsistent",
+            frame.height(),
+        )));
     }
-    let mut frame = match frame {
-        Some(f) => f,
-        None => {
-            let mut columns = vec![Column::new_empty(ROW_COLUMN.into(), &DataType::UInt64)];
-            columns.extend(
-                wanted
-                    .iter()
-                    .map(|i| Column::new_empty(column_name(*i).into(), &DataType::String)),
-            );
-            DataFrame::new(0, columns).map_err(|e| CsvError::Unreadable(e.to_string()))?
-        }
-    };
+    let numbers: Vec<u64> = (2..lines + 2).collect();
+    let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
+    if !wanted.is_empty() {
+        columns.extend(frame.into_columns());
+    }
+    let mut frame =
+        DataFrame::new(lines as usize, columns).map_err(|e| CsvError::Unreadable(e.to_string()))?;
     if !counted.blank.is_empty() {
         let blank = Series::new("blank".into(), counted.blank);
         frame = frame
@@ -768,12 +658,47 @@ fn parse_csv(
             .collect()
             .map_err(|e| CsvError::Unreadable(e.to_string()))?;
     }
-    frame.rechunk_mut_par();
     Ok(RawFrame {
         frame,
         malformed: counted.malformed,
         rows: counted.rows,
     })
+}
+
+/// The wanted columns of every row after the header, through Polars' public CSV reader: every
+/// value a string, the null markers null, short rows padded with nulls and long ones cut.
+fn read_csv_text(
+    text: &[u8],
+    separator: u8,
+    width: usize,
+    wanted: &[usize],
+    nulls: &[String],
+) -> PolarsResult<DataFrame> {
+    let schema =
+        Schema::from_iter((0..width).map(|i| Field::new(column_name(i).into(), DataType::String)));
+    // The reader reads at least one column; with none wanted it reads the first, which is then
+    // left out, so that rows are still counted.
+    let projection: Vec<usize> = if wanted.is_empty() {
+        vec![0]
+    } else {
+        wanted.to_vec()
+    };
+    let null_values = NullValues::AllColumns(nulls.iter().map(|n| n.as_str().into()).collect());
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_schema(Some(Arc::new(schema)))
+        .with_projection(Some(Arc::new(projection)))
+        .with_raise_if_empty(false)
+        .map_parse_options(|options| {
+            options
+                .with_separator(separator)
+                .with_quote_char(Some(b'"'))
+                .with_truncate_ragged_lines(true)
+                .with_missing_is_null(true)
+                .with_null_values(Some(null_values.clone()))
+        })
+        .into_reader_with_file_handle(std::io::Cursor::new(text))
+        .finish()
 }
 
 fn read_json(
@@ -831,35 +756,47 @@ mod tests {
     }
 
     #[test]
-    fn pieces_of_any_length_read_the_same_rows() {
+    fn rows_keep_their_spreadsheet_numbers_around_blank_and_malformed_rows() {
         let text = b"id,title,state\r\n\r\n1,\"two\r\nlines, and a comma\",New\r\n2,short\r\n\
                      3,\"a \"\"quoted\"\" word\",Closed,extra\r\n\r\n4,?,Closed\r\n5,last,New";
         let nulls = vec!["?".to_string()];
-        let whole = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, usize::MAX).unwrap();
-        assert_eq!(whole.rows, 5);
+        let read = parse_csv(text, b',', 3, &[0, 1, 2], &nulls).unwrap();
+        assert_eq!(read.rows, 5);
         // rows as a spreadsheet numbers them: the header is 1, the blank lines 2 and 6
-        let malformed: Vec<u64> = whole.malformed.iter().map(|m| m.row).collect();
+        let malformed: Vec<u64> = read.malformed.iter().map(|m| m.row).collect();
         assert_eq!(malformed, vec![4, 5]);
-        let expected = rows_of(&whole);
-        let numbers: Vec<Option<&str>> = expected.iter().map(|r| r[0].as_deref()).collect();
+        let rows = rows_of(&read);
+        let numbers: Vec<Option<&str>> = rows.iter().map(|r| r[0].as_deref()).collect();
         assert_eq!(
             numbers,
             [Some("3"), Some("4"), Some("5"), Some("7"), Some("8")]
         );
-        assert_eq!(expected[0][2].as_deref(), Some("two\r\nlines, and a comma"));
-        assert_eq!(expected[3][2], None);
-        for piece_len in [1, 2, 5, 17, 40, 64, 100] {
-            let pieces = parse_csv(text, b',', 3, &[0, 1, 2], &nulls, piece_len).unwrap();
-            assert_eq!(rows_of(&pieces), expected, "pieces of {piece_len} bytes");
-            assert_eq!(pieces.rows, 5);
-            let rows: Vec<u64> = pieces.malformed.iter().map(|m| m.row).collect();
-            assert_eq!(rows, malformed);
+        assert_eq!(rows[0][1].as_deref(), Some("1"));
+        assert_eq!(rows[0][2].as_deref(), Some("two\r\nlines, and a comma"));
+        assert_eq!(rows[1][3], None, "a short row is padded with nulls");
+        assert_eq!(rows[2][2].as_deref(), Some("a \"quoted\" word"));
+        assert_eq!(rows[3][2], None, "a null marker is null");
+        assert_eq!(rows[4][2].as_deref(), Some("last"));
+    }
+
+    #[test]
+    fn blank_lines_at_the_end_are_not_rows() {
+        for text in [
+            &b"id,title\n1,a\n\n"[..],
+            b"id,title\n1,a\n\n\n",
+            b"id,title\r\n1,a\r\n\r\n",
+            b"id,title\n1,a",
+        ] {
+            let read = parse_csv(text, b',', 2, &[0, 1], &[]).unwrap();
+            assert_eq!(read.rows, 1, "{text:?}");
+            assert_eq!(rows_of(&read).len(), 1, "{text:?}");
+            assert!(read.malformed.is_empty(), "{text:?}");
         }
     }
 
     #[test]
     fn rows_are_counted_with_no_column_wanted() {
-        let read = parse_csv(b"id,title\n1,a\n\n2,b\n", b',', 2, &[], &[], 4).unwrap();
+        let read = parse_csv(b"id,title\n1,a\n\n2,b\n", b',', 2, &[], &[]).unwrap();
         assert_eq!(read.rows, 2);
         assert_eq!(read.frame.width(), 1);
         assert_eq!(
@@ -875,9 +812,9 @@ mod tests {
             text.extend_from_slice(format!("{i},plain\n").as_bytes());
         }
         text.extend_from_slice(b"201,caf\xe9\n");
-        let read = parse_csv(&text, b',', 2, &[0, 1], &[], 64);
+        let read = parse_csv(&text, b',', 2, &[0, 1], &[]);
         assert!(matches!(read, Err(CsvError::NotUtf8)), "{:?}", read.err());
-        let read = parse_csv(transcode(&text).as_slice(), b',', 2, &[0, 1], &[], 64).unwrap();
+        let read = parse_csv(transcode(&text).as_slice(), b',', 2, &[0, 1], &[]).unwrap();
         assert_eq!(read.rows, 201);
         assert_eq!(rows_of(&read)[200][2].as_deref(), Some("café"));
     }
