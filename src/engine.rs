@@ -344,7 +344,7 @@ fn store(
         "INSERT INTO \"{name}\" SELECT {} FROM arrow(?)",
         select.join(", ")
     );
-    let parts = parts_of(&batches, crate::ingest::read::workers());
+    let parts = parts_of(&batches, crate::cores());
     let connections = (0..parts.len())
         .map(|_| conn.try_clone())
         .collect::<Result<Vec<_>, _>>()?;

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod costs;
+pub mod digest;
 pub mod engine;
 pub mod ingest;
 pub mod interop;
@@ -24,3 +25,8 @@ pub mod queries;
 pub mod report;
 pub mod sql;
 pub mod table;
+
+/// How many threads a task split among cores uses: one per core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

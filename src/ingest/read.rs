@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::IngestError;
 use super::field_count::{FieldCounter, MalformedRow};
@@ -113,7 +112,7 @@ fn background_scan(on_disk: Bytes) -> Scan {
     Scan::Running(std::thread::spawn(move || {
         let _t = crate::log::background_stage("hash");
         Scanned {
-            sha256: hex(&Sha256::digest(on_disk.as_slice())),
+            sha256: crate::digest::sha256_hex(on_disk.as_slice()),
         }
     }))
 }
@@ -171,27 +170,6 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
         compressed,
         content,
     })
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    sha256_hex_of_pieces(&[bytes])
-}
-
-/// The sha256 of pieces written one after the other.
-pub fn sha256_hex_of_pieces(pieces: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    for piece in pieces {
-        hasher.update(piece);
-    }
-    hex(&hasher.finalize())
-}
-
-fn hex(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }
 
 /// UTF-8 (with or without BOM), UTF-16 with a BOM, and Windows-1252 for anything else, which
@@ -587,11 +565,6 @@ pub fn read_columns(
             CsvError::Unreadable(message) => message,
         },
     })
-}
-
-/// How many threads a task split among cores uses: one per core.
-pub fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[derive(Debug)]

@@ -102,7 +102,7 @@ pub fn csv_pieces_of_rows(
     out.write_record(first.schema().fields().iter().map(|f| f.name().as_str()))
         .map_err(|e| e.to_string())?;
     let header = out.into_inner().map_err(|e| e.to_string())?;
-    let per_thread = rows.len().div_ceil(crate::ingest::read::workers());
+    let per_thread = rows.len().div_ceil(crate::cores());
     let parts: Vec<Result<Vec<u8>, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(per_thread.max(1))

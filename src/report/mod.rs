@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::ingest::read::{sha256_hex, sha256_hex_of_pieces};
+use crate::digest::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
 use files::{Staged, batches_to_csv, write_atomic};
