@@ -107,6 +107,47 @@ fn blank_lines_are_no_rows() {
 }
 
 #[test]
+fn padding_late_in_a_column_is_trimmed_like_padding_early() {
+    // Regression: whether a column was trimmed was decided on its first 1,000 values, so a
+    // padded group after them made a second key (" Network ") and a blank one no null.
+    let text = std::fs::read_to_string(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header = lines.remove(0);
+    let mut out = vec![header];
+    for i in 0..1200 {
+        out.push(format!(
+            "\"FILL{i:05}\",\"2026-09-01 09:00:00\",\"filler\",\"Ana\",\"4 - Low\",\"Closed\",\
+             \"Network\",\"Bo\",\"VPN\",\"0\",\"true\",\"2026-09-01 10:00:00\",\"2026-09-02 10:00:00\""
+        ));
+    }
+    out.extend(lines.into_iter().map(|l| {
+        l.replace("\"Network\"", "\"  Network \"")
+            .replace("\"Service Desk\"", "\"   \"")
+    }));
+    let file = "incidents_padded_late.csv";
+    let dir = project(&config(file), &[]);
+    std::fs::write(dir.path().join(file), out.join("\n")).unwrap();
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    let keys: Vec<&str> = doc["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kpi"] == "tickets_created" && r["dimension"] == "assignment_group")
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"Network"), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k.trim() == *k && !k.is_empty()),
+        "{keys:?}"
+    );
+    assert!(!keys.contains(&"Service Desk"), "{keys:?}");
+    assert!(
+        keys.contains(&"(none)"),
+        "whitespace only is no group: {keys:?}"
+    );
+}
+
+#[test]
 fn label_headers_crlf_windows_1252_and_day_first_dates_give_the_same_kpis() {
     let doc = run("incidents_labels_cp1252.csv");
     assert_hand_computed(&doc);
