@@ -514,25 +514,45 @@ fn family_rows(
 }
 
 /// A query's text with each `$name` parameter written as the instant it stands for, for a view
-/// (which cannot have parameters).
+/// (which cannot have parameters). sqlparser's tokenizer, in DuckDB's dialect, finds them: a `$`
+/// in a string, a quoted name or a comment is text, not a parameter.
 fn inline_params(query: &QueryFile, window: &Window) -> Result<String, EngineError> {
-    let sql = &query.sql;
+    use sqlparser::dialect::DuckDbDialect;
+    use sqlparser::tokenizer::{Location, Token, Tokenizer};
+    let sql = query.sql.as_str();
+    let tokens = Tokenizer::new(&DuckDbDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| EngineError::Query {
+            query: query.id.clone(),
+            origin: query.origin.clone(),
+            message: e.to_string(),
+        })?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    // Locations count lines and characters from 1.
+    let offset = |at: Location| -> usize {
+        let line = line_starts[(at.line as usize).saturating_sub(1)];
+        sql[line..]
+            .char_indices()
+            .nth((at.column as usize).saturating_sub(1))
+            .map_or(sql.len(), |(i, _)| line + i)
+    };
     let mut out = String::with_capacity(sql.len());
-    let mut rest = sql.as_str();
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        if len == 0 {
-            out.push('$');
-        } else {
-            out.push_str(&sql_instant(param_value(query, &after[..len], window)?));
-        }
-        rest = &after[len..];
+    let mut copied = 0;
+    for token in tokens {
+        let Token::Placeholder(placeholder) = &token.token else {
+            continue;
+        };
+        let Some(name) = placeholder.strip_prefix('$') else {
+            continue;
+        };
+        let start = offset(token.span.start);
+        out.push_str(&sql[copied..start]);
+        out.push_str(&sql_instant(param_value(query, name, window)?));
+        copied = start + placeholder.len();
     }
-    out.push_str(rest);
+    out.push_str(&sql[copied..]);
     Ok(out)
 }
 
@@ -667,6 +687,35 @@ mod tests {
             let first_descent = ids.windows(2).position(|w| w[1] < w[0]);
             assert_eq!(first_descent, None);
         }
+    }
+
+    #[test]
+    fn parameters_are_written_in_where_the_tokenizer_finds_them() {
+        let window = Window {
+            start: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            end: DateTime::from_timestamp(1_792_600_000, 0).unwrap(),
+            as_of: DateTime::from_timestamp(1_792_600_000, 0).unwrap(),
+        };
+        let query = |sql: &str| QueryFile {
+            id: "ledger".to_string(),
+            sql: sql.to_string(),
+            origin: "test".to_string(),
+            runs_if: None,
+        };
+        let sql = "SELECT 'costs $as_of' AS \"$as_of\", é, -- until $as_of\n\
+                   /* $period_start */ 'ü' AS x FROM t WHERE at <= $as_of\n  AND at>=$period_start;";
+        let inlined = inline_params(&query(sql), &window).unwrap();
+        let as_of = sql_instant(window.as_of);
+        let start = sql_instant(window.start);
+        assert_eq!(
+            inlined,
+            format!(
+                "SELECT 'costs $as_of' AS \"$as_of\", é, -- until $as_of\n\
+                 /* $period_start */ 'ü' AS x FROM t WHERE at <= {as_of}\n  AND at>={start};"
+            )
+        );
+        let unknown = inline_params(&query("SELECT $yesterday"), &window).unwrap_err();
+        assert!(unknown.to_string().contains("$period_start"), "{unknown}");
     }
 
     #[test]
