@@ -123,6 +123,16 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         lf = lf.filter(col(ROW_COLUMN).is_in(lit(bad).implode(false), false).not());
     }
     let staged = lf.select(select).collect()?;
+    // Every text value is trimmed, and one of whitespace only is null. Trimming copies every
+    // value, so a column none of whose values has whitespace around it is used as it is: the
+    // same outcome, found on the whole column.
+    let text = |name: &str| -> PolarsResult<Expr> {
+        Ok(if has_padding(&staged, name)? {
+            trimmed(name)
+        } else {
+            col(name)
+        })
+    };
     // 2. An event log repeats ticket ids; a list export that merely has the columns does not.
     let (ids, distinct) = id_counts(&staged)?;
     let repeated = distinct < ids;
@@ -155,11 +165,11 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
 
     // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
-    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), trimmed(&raw("id")).alias("id")];
+    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
     let mut rules: Vec<IssueRule> = Vec::new();
     for field in model::TEXT_FIELDS.iter().filter(|f| has(f)) {
         if !model::MAPPED_FIELDS.contains(field) {
-            typed.push(trimmed(&raw(field)).alias(*field));
+            typed.push(text(&raw(field))?.alias(*field));
         }
     }
     for field in model::MAPPED_FIELDS.iter().filter(|f| has(f)) {
@@ -182,19 +192,19 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
     let mut zone_names: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(naive_any(trimmed(&raw(field)), &formats[field]).alias(naive_name(field)));
+        typed.push(naive_any(text(&raw(field))?, &formats[field]).alias(naive_name(field)));
         typed.push(col(raw(field).as_str()));
         zone_names.push(field);
     }
     if event_log {
-        typed.push(naive(trimmed(UPDATED_RAW), &fmt).alias(naive_name(UPDATED)));
-        typed.push(trimmed(SEQ_RAW).cast(DataType::UInt64).alias(SEQ));
+        typed.push(naive(text(UPDATED_RAW)?, &fmt).alias(naive_name(UPDATED)));
+        typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
         typed.push(col(SEQ_RAW));
         typed.push(col(UPDATED_RAW));
         zone_names.push(UPDATED);
     }
     for field in model::COUNT_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(trimmed(&raw(field)).cast(DataType::UInt32).alias(*field));
+        typed.push(text(&raw(field))?.cast(DataType::UInt32).alias(*field));
         typed.push(col(raw(field).as_str()));
         rules.push(IssueRule {
             when: col(raw(field).as_str())
@@ -210,7 +220,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     for field in durations.filter(|f| has(f)) {
         let r = raw(field);
         let unit = m.units.get(field).copied().unwrap_or(Unit::Minutes);
-        let v = minutes(trimmed(&r), unit);
+        let v = minutes(text(&r)?, unit);
         typed.push(
             when(v.clone().lt(lit(0.0)))
                 .then(lit(NULL).cast(DataType::Float64))
@@ -564,11 +574,16 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
     Ok((n, first_u64(distinct.column("u")?)?))
 }
 
-/// A text column with surrounding whitespace removed, and null where nothing is left: every
-/// text value of every file, whatever the first values of its column look like.
+/// A text column with surrounding whitespace removed, and null where nothing is left.
 pub(crate) fn trimmed(name: &str) -> Expr {
     let s = col(name).str().strip_chars(lit(NULL));
     when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
+}
+
+/// Whether any value of a text column has whitespace around it, or is empty once trimmed.
+fn has_padding(frame: &DataFrame, name: &str) -> PolarsResult<bool> {
+    let s = frame.column(name)?.str()?;
+    Ok(s.iter().flatten().any(|v| v.is_empty() || v.trim() != v))
 }
 
 fn text_or_null(present: bool, name: String) -> Expr {
