@@ -80,6 +80,8 @@ pub struct SourceConfig {
     pub values: BTreeMap<String, BTreeMap<String, String>>,
     /// A strftime format that overrides the profile's list of timestamp formats.
     pub timestamp_format: Option<String>,
+    /// The files' text encoding, when they are not UTF-8 and carry no byte-order mark.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
     /// What the tickets' `source` says (default: the profile's name); two sources with the same
     /// name share one id space.
     pub name: Option<String>,
@@ -179,6 +181,8 @@ struct RawSource {
     values: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     timestamp_format: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -446,8 +450,22 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
                 }
             })
             .collect();
+        let encoding = s
+            .encoding
+            .as_deref()
+            .map(|label| {
+                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                    format!(
+                        "{at}: encoding `{label}` is not an encoding; name one as the WHATWG \
+                         Encoding Standard does: windows-1252, iso-8859-15, utf-16le, \
+                         shift_jis, gbk, ..."
+                    )
+                })
+            })
+            .transpose()?;
         sources.push(SourceConfig {
             name: s.name,
+            encoding,
             related,
             pattern: s.path,
             resolved_pattern,

@@ -133,7 +133,7 @@ fn ingest_file(
 ) -> Result<(normalize::Normalized, InputReport), IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
-        read::open(path, shown)?
+        read::open(path, shown, source.encoding)?
     };
     if !source.related.is_empty() {
         let mut related = Vec::new();

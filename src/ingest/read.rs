@@ -147,14 +147,26 @@ fn map_file(path: &Path) -> std::io::Result<Bytes> {
 }
 
 /// Opens, decompresses, decodes and sniffs a file.
-pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
+/// Opens an export; `declared` is the encoding its source declares, if any (see [`decode`]).
+pub fn open(
+    path: &Path,
+    shown: &str,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<ExportFile, IngestError> {
     let fail = |message: String| IngestError::Unreadable {
         file: shown.to_string(),
         message,
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let compressed = is_gzip(&on_disk);
-    let (text, start, encoding) = decode(gunzip(&on_disk).map_err(fail)?);
+    let (text, start, encoding) =
+        decode(gunzip(&on_disk).map_err(fail)?, declared).map_err(fail)?;
+    if encoding == ASSUMED_WINDOWS_1252 {
+        crate::log::note(&format!(
+            "{shown}: the text is not UTF-8 and its source declares no encoding: read as \
+             Windows-1252; if it is another, say which with `encoding = \"...\"` in its [[sources]]"
+        ));
+    }
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {
@@ -172,29 +184,43 @@ pub fn open(path: &Path, shown: &str) -> Result<ExportFile, IngestError> {
     })
 }
 
-/// UTF-8 (with or without BOM), UTF-16 with a BOM, and Windows-1252 for anything else, which
-/// is what Excel and older help desks write. Returns the text and where it starts. Only the
-/// beginning is checked here; the CSV reader checks the rest, and a file that turns out not to
-/// be UTF-8 is transcoded then (see [`transcode`]).
-fn decode(bytes: Bytes) -> (Bytes, usize, &'static str) {
+/// How the report names the encoding of a text that is not UTF-8 and declares none.
+pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none declared)";
+
+/// The text as UTF-8, where it starts (after a byte-order mark) and the encoding it was in:
+/// the one its byte-order mark says (UTF-8, UTF-16LE or UTF-16BE), else the one its source
+/// declares, else UTF-8. A text that is none of those is read as Windows-1252, what Excel and
+/// older help desks write, and that is said on stderr and in the report, never silently.
+fn decode(
+    bytes: Bytes,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<(Bytes, usize, &'static str), String> {
     let b = bytes.as_slice();
-    if b.starts_with(&[0xef, 0xbb, 0xbf]) {
-        return (bytes, 3, "UTF-8");
+    let as_utf8 =
+        |text: std::borrow::Cow<'_, str>| Bytes::Owned(Arc::new(text.into_owned().into_bytes()));
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(b) {
+        if encoding == encoding_rs::UTF_8 {
+            return Ok((bytes, bom, "UTF-8"));
+        }
+        let (text, _) = encoding.decode_without_bom_handling(&b[bom..]);
+        return Ok((as_utf8(text), 0, encoding.name()));
     }
-    if b.starts_with(&[0xff, 0xfe]) || b.starts_with(&[0xfe, 0xff]) {
-        let (text, encoding, _) = encoding_rs::UTF_16LE.decode(b);
-        return (
-            Bytes::Owned(Arc::new(text.into_owned().into_bytes())),
-            0,
-            encoding.name(),
-        );
-    }
-    let head = &b[..b.len().min(1 << 20)];
-    match std::str::from_utf8(head) {
-        Ok(_) => (bytes, 0, "UTF-8"),
-        // A multi-byte character cut at the end of the sample is still UTF-8.
-        Err(e) if e.error_len().is_none() => (bytes, 0, "UTF-8"),
-        Err(_) => (transcode(b), 0, "Windows-1252"),
+    match (declared, std::str::from_utf8(b)) {
+        (Some(encoding), _) if encoding != encoding_rs::UTF_8 => {
+            let (text, _) = encoding.decode_without_bom_handling(b);
+            Ok((as_utf8(text), 0, encoding.name()))
+        }
+        (_, Ok(_)) => Ok((bytes, 0, "UTF-8")),
+        (Some(_), Err(e)) => {
+            let at = e.valid_up_to();
+            let line = 1 + b[..at].iter().filter(|c| **c == b'\n').count();
+            Err(format!(
+                "its source declares UTF-8, but line {line} has a byte that is not UTF-8 \
+                 (0x{:02x}); declare the encoding the file is in",
+                b[at]
+            ))
+        }
+        (None, Err(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
     }
 }
 
@@ -382,7 +408,7 @@ pub fn related_records(path: &Path, shown: &str) -> Result<Vec<Map<String, Value
         message,
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let (text, start, _) = decode(gunzip(&on_disk).map_err(fail)?);
+    let (text, start, _) = decode(gunzip(&on_disk).map_err(fail)?, None).map_err(fail)?;
     let (mut records, _, side) = json_records(&text.as_slice()[start..]).map_err(fail)?;
     records.extend(side);
     if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
@@ -552,25 +578,10 @@ pub fn read_columns(
     };
     let width = export.header().names().len();
     let body = &text.as_slice()[start..];
-    let parse = |text: &[u8]| parse_csv(text, separator, width, &wanted, nulls);
-    let parsed = match parse(body) {
-        // Not UTF-8 after all: read it again as Windows-1252.
-        Err(CsvError::NotUtf8) => parse(transcode(body).as_slice()),
-        other => other,
-    };
-    parsed.map_err(|e| IngestError::Unreadable {
+    parse_csv(body, separator, width, &wanted, nulls).map_err(|message| IngestError::Unreadable {
         file: export.shown.clone(),
-        message: match e {
-            CsvError::NotUtf8 => "cannot parse it as CSV: invalid utf-8 sequence".to_string(),
-            CsvError::Unreadable(message) => message,
-        },
+        message,
     })
-}
-
-#[derive(Debug)]
-enum CsvError {
-    NotUtf8,
-    Unreadable(String),
 }
 
 /// The projected columns of a CSV text (header included), as strings, with each row's
@@ -586,10 +597,7 @@ fn parse_csv(
     width: usize,
     wanted: &[usize],
     nulls: &[String],
-) -> Result<RawFrame, CsvError> {
-    if std::str::from_utf8(text).is_err() {
-        return Err(CsvError::NotUtf8);
-    }
+) -> Result<RawFrame, String> {
     let (counted, parsed) = std::thread::scope(|scope| {
         let counted = scope.spawn(|| {
             let mut counter = FieldCounter::new(separator, width);
@@ -602,23 +610,22 @@ fn parse_csv(
             parsed,
         )
     });
-    let counted = counted.map_err(CsvError::Unreadable)?;
-    let frame = parsed.map_err(|e| CsvError::Unreadable(format!("cannot parse it as CSV: {e}")))?;
+    let counted = counted?;
+    let frame = parsed.map_err(|e| format!("cannot parse it as CSV: {e}"))?;
     // Rows after the header, blank lines included.
     let lines = counted.lines.saturating_sub(1);
     if frame.height() as u64 != lines {
-        return Err(CsvError::Unreadable(format!(
+        return Err(format!(
             "the CSV reader found {} rows where a strict count finds {lines}; the file's quoting is inconsistent",
             frame.height(),
-        )));
+        ));
     }
     let numbers: Vec<u64> = (2..lines + 2).collect();
     let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
     if !wanted.is_empty() {
         columns.extend(frame.into_columns());
     }
-    let mut frame =
-        DataFrame::new(lines as usize, columns).map_err(|e| CsvError::Unreadable(e.to_string()))?;
+    let mut frame = DataFrame::new(lines as usize, columns).map_err(|e| e.to_string())?;
     if !counted.blank.is_empty() {
         let blank = Series::new("blank".into(), counted.blank);
         frame = frame
@@ -629,7 +636,7 @@ fn parse_csv(
                     .not(),
             )
             .collect()
-            .map_err(|e| CsvError::Unreadable(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
     }
     Ok(RawFrame {
         frame,
@@ -779,20 +786,6 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_utf8_late_in_the_file_is_told_apart() {
-        let mut text = b"id,title\n".to_vec();
-        for i in 0..200 {
-            text.extend_from_slice(format!("{i},plain\n").as_bytes());
-        }
-        text.extend_from_slice(b"201,caf\xe9\n");
-        let read = parse_csv(&text, b',', 2, &[0, 1], &[]);
-        assert!(matches!(read, Err(CsvError::NotUtf8)), "{:?}", read.err());
-        let read = parse_csv(transcode(&text).as_slice(), b',', 2, &[0, 1], &[]).unwrap();
-        assert_eq!(read.rows, 201);
-        assert_eq!(rows_of(&read)[200][2].as_deref(), Some("café"));
-    }
-
-    #[test]
     fn sniffs_separators() {
         assert_eq!(sniff_separator(b"a,b,c\n1,2,3"), b',');
         assert_eq!(sniff_separator(b"ID;Title;\"a,b\";Status\n"), b';');
@@ -801,17 +794,48 @@ mod tests {
     }
 
     #[test]
-    fn decodes_windows_1252_and_bom() {
+    fn encodings_come_from_the_bom_the_declaration_or_are_said_to_be_assumed() {
         let owned = |b: &[u8]| Bytes::Owned(Arc::new(b.to_vec()));
-        let (text, start, enc) = decode(owned(b"caf\xe9 \x96 ok"));
-        assert_eq!(enc, "Windows-1252");
+        let text = |bytes: &[u8], declared| {
+            let (text, start, encoding) = decode(owned(bytes), declared).unwrap();
+            let text = std::str::from_utf8(&text.as_slice()[start..])
+                .unwrap()
+                .to_string();
+            (text, encoding)
+        };
         assert_eq!(
-            std::str::from_utf8(&text.as_slice()[start..]).unwrap(),
-            "café – ok"
+            text(b"caf\xe9 \x96 ok", None),
+            ("café – ok".to_string(), ASSUMED_WINDOWS_1252)
         );
-        let (text, start, enc) = decode(owned(b"\xef\xbb\xbfID;Title"));
-        assert_eq!(enc, "UTF-8");
-        assert_eq!(&text.as_slice()[start..], b"ID;Title");
+        // not UTF-8 only far into the file: the whole file is read, not a sample
+        let mut late = vec![b'a'; 3 << 20];
+        late.push(0xe9);
+        assert_eq!(text(&late, None).1, ASSUMED_WINDOWS_1252);
+        assert_eq!(
+            text(b"\xef\xbb\xbfID;Title", None),
+            ("ID;Title".to_string(), "UTF-8")
+        );
+        assert_eq!(
+            text(b"\xff\xfeI\0D\0", Some(encoding_rs::WINDOWS_1252)),
+            ("ID".to_string(), "UTF-16LE")
+        );
+        assert_eq!(
+            text(b"\xfe\xff\0I\0D", None),
+            ("ID".to_string(), "UTF-16BE")
+        );
+        assert_eq!(
+            text(b"caf\xe9", Some(encoding_rs::WINDOWS_1252)),
+            ("café".to_string(), "windows-1252")
+        );
+        assert_eq!(
+            text(b"\x83\x65\x83\x58\x83\x67", Some(encoding_rs::SHIFT_JIS)),
+            ("テスト".to_string(), "Shift_JIS")
+        );
+        assert_eq!(text(b"caf\xc3\xa9", None), ("café".to_string(), "UTF-8"));
+        let Err(wrong) = decode(owned(b"id\n1\ncaf\xe9\n"), Some(encoding_rs::UTF_8)) else {
+            panic!("a file that is not what it declares is an error");
+        };
+        assert!(wrong.contains("line 3"), "{wrong}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::util::{data, kpis, project, row, value};
+use super::util::{data, deskpulse, kpis, project, row, value};
 
 fn config(file: &str) -> String {
     format!("[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"{file}\"\ntimezone = \"UTC\"\n")
@@ -144,6 +144,43 @@ fn padding_late_in_a_column_is_trimmed_like_padding_early() {
     assert!(
         keys.contains(&"(none)"),
         "whitespace only is no group: {keys:?}"
+    );
+}
+
+#[test]
+fn a_declared_encoding_is_used_and_an_assumed_one_is_said() {
+    let file = "incidents_labels_cp1252.csv";
+    let fixture = data(&format!("servicenow/{file}"));
+    let run = |extra: &str| {
+        let dir = project(&format!("{}{extra}", config(file)), &[(file, &fixture)]);
+        deskpulse()
+            .arg("kpis")
+            .arg(dir.path())
+            .args(["--period", "2026-10", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let declared = run("encoding = \"windows-1252\"\n");
+    assert!(declared.status.success(), "{declared:?}");
+    let stderr = String::from_utf8_lossy(&declared.stderr);
+    assert!(!stderr.contains("not UTF-8"), "{stderr}");
+    assert_hand_computed(&serde_json::from_slice(&declared.stdout).unwrap());
+
+    let assumed = run("");
+    assert!(assumed.status.success(), "{assumed:?}");
+    let stderr = String::from_utf8_lossy(&assumed.stderr);
+    assert!(
+        stderr.contains("not UTF-8 and its source declares no encoding: read as Windows-1252"),
+        "{stderr}"
+    );
+    assert_hand_computed(&serde_json::from_slice(&assumed.stdout).unwrap());
+
+    let unknown = run("encoding = \"klingon\"\n");
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("encoding `klingon` is not an encoding"),
+        "{stderr}"
     );
 }
 
