@@ -88,7 +88,7 @@ impl Engine {
     pub fn define_facts(&self, tickets: &DataFrame, macros: &str) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
         let mut columns = model::ticket_columns();
-        columns.extend(crate::ledger::clock_columns());
+        columns.extend(crate::clock::tickets::clock_columns());
         let height = tickets.height();
         let with_values: Vec<String> = columns
             .iter()
@@ -157,8 +157,8 @@ impl Engine {
         let body = inline_params(query, window)?;
         let sql = format!("CREATE OR REPLACE VIEW ledger AS\n{body}");
         let mut columns = model::ticket_columns();
-        columns.extend(crate::ledger::derived_columns());
-        columns.extend(crate::ledger::clock_columns());
+        columns.extend(crate::macros::derived_columns());
+        columns.extend(crate::clock::tickets::clock_columns());
         columns.extend(crate::known::columns());
         // Columns written into the view rather than stored: derived ones, and those that hold
         // one value throughout.

@@ -4,12 +4,13 @@
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
+use crate::clock::tickets;
 use crate::config::Config;
 use crate::costs;
 use crate::engine::{Engine, Window};
 use crate::ingest::{self, Ingested, InputReport};
 use crate::kpi::KpiRow;
-use crate::ledger;
+use crate::macros;
 use crate::model;
 use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
@@ -117,29 +118,29 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         end: period.end,
         as_of,
     };
-    let facts = ledger::SourceFacts {
+    let facts = tickets::SourceFacts {
         with_history: &sources_with_history,
         with_first_response: &sources_with_first_response,
     };
     let tickets = {
         let _s = crate::log::stage("business clocks and SLAs");
-        let clocks = ledger::compute(&tickets, &status_changes, &config, &facts, as_of)?;
+        let clocks = tickets::compute(&tickets, &status_changes, &config, &facts, as_of)?;
         tickets.hstack(clocks.columns())?
     };
 
     let engine = Engine::new()?;
     load_tables(&engine, &config, &period, status_changes, issues)?;
     let macros = [
-        ledger::config_macros(&config),
-        ledger::reconciliation_macros(&config, &inputs),
+        macros::config_macros(&config),
+        macros::reconciliation_macros(&config, &inputs),
         costs::macros(&config.costs),
         trend_month_macro(&period),
     ];
     engine.define_facts(&tickets, &macros.join("\n"))?;
     let tickets = crate::known::at(tickets, as_of)?;
-    let mut derived = vec![("repeat_key", ledger::repeat_key_sql(&config.repeat.key))];
-    if ledger::business_is_calendar(&config, &facts) {
-        derived.extend(ledger::calendar_business_sql());
+    let mut derived = vec![("repeat_key", macros::repeat_key_sql(&config.repeat.key))];
+    if tickets::business_is_calendar(&config, &facts) {
+        derived.extend(macros::calendar_business_sql());
     }
     {
         let _s = crate::log::stage("ledger");
@@ -239,8 +240,8 @@ fn load_tables(
     )?;
     engine.load(
         "sla_policy",
-        &ledger::policy_table(config)?,
-        &ledger::policy_columns(),
+        &tickets::policy_table(config)?,
+        &tickets::policy_columns(),
     )?;
     engine.load("trend_months", &trend_months(period)?, &TREND_MONTH_COLUMNS)?;
     engine.load(

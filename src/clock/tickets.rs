@@ -12,7 +12,6 @@ use crate::clock::calendar::{ALWAYS_OPEN, CalendarSpec};
 use crate::clock::timeline::{Interval, MINUTE, Timeline};
 use crate::config::Config;
 use crate::model::{ColumnType, StatusClass};
-use crate::sql::{sql_list, sql_text};
 
 /// Clock columns added to each ticket.
 pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
@@ -31,34 +30,6 @@ pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
     ]
 }
 
-/// Columns derived from the configuration before the tickets go to DuckDB.
-pub fn derived_columns() -> Vec<(&'static str, ColumnType)> {
-    vec![("repeat_key", ColumnType::Text)]
-}
-
-/// The repeat-incident key (`[repeat] key`) as an SQL expression over the ticket columns: the
-/// key fields joined, null when any is missing. Written into the `tickets` view rather than
-/// stored: with the default one-field key it is that column under another name.
-pub fn repeat_key_sql(key: &[String]) -> String {
-    let field = |f: &String| format!("CAST(\"{}\" AS VARCHAR)", f.replace('"', "\"\""));
-    match key {
-        [] => "CAST(NULL AS VARCHAR)".to_string(),
-        [f] => field(f),
-        _ => {
-            let missing: Vec<String> = key
-                .iter()
-                .map(|f| format!("\"{}\" IS NULL", f.replace('"', "\"\"")))
-                .collect();
-            let joined: Vec<String> = key.iter().map(field).collect();
-            format!(
-                "CASE WHEN {} THEN NULL ELSE {} END",
-                missing.join(" OR "),
-                joined.join(" || chr(31) || ")
-            )
-        }
-    }
-}
-
 /// Columns of the `sla_policy` table: one row per priority, and one keyed `(none)` for tickets
 /// without one; the calendar is the policy's, else `[sla] calendar`.
 pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
@@ -68,90 +39,6 @@ pub fn policy_columns() -> Vec<(&'static str, ColumnType)> {
         ("response_target", ColumnType::Text),
         ("resolution_target", ColumnType::Text),
     ]
-}
-
-/// SQL macros that carry the configuration into queries:
-/// - `sla_calendar(priority)`, `sla_response_target(priority)`, `sla_resolution_target(priority)`:
-///   a priority's calendar and targets, from the same rows as the `sla_policy` table (the ledger
-///   query calls them instead of joining that table: a join with the tickets' Arrow scan, whose
-///   size DuckDB cannot estimate, can build its hash table on the wrong side);
-/// - `repeat_window_us()`: `[repeat] window_days` in microseconds;
-/// - `change_failure_window_us()`: `[changes] failure_window_days` in microseconds.
-pub fn config_macros(config: &Config) -> String {
-    let mut calendar = String::new();
-    let mut response = String::new();
-    let mut resolution = String::new();
-    for (p, policy) in &config.sla.policies {
-        calendar.push_str(&format!(
-            " WHEN {} THEN {}",
-            sql_text(p),
-            sql_text(&policy.calendar)
-        ));
-        if let Some(d) = policy.response {
-            response.push_str(&format!(
-                " WHEN {} THEN {}",
-                sql_text(p),
-                sql_text(&d.to_string())
-            ));
-        }
-        if let Some(d) = policy.resolution {
-            resolution.push_str(&format!(
-                " WHEN {} THEN {}",
-                sql_text(p),
-                sql_text(&d.to_string())
-            ));
-        }
-    }
-    let case = |whens: &str, default: &str| {
-        if whens.is_empty() {
-            default.to_string()
-        } else {
-            format!("CASE priority{whens} ELSE {default} END")
-        }
-    };
-    const DAY_US: i64 = 86_400_000_000;
-    format!(
-        "CREATE OR REPLACE MACRO sla_calendar(priority) AS {};
-         CREATE OR REPLACE MACRO sla_response_target(priority) AS {};
-         CREATE OR REPLACE MACRO sla_resolution_target(priority) AS {};
-         CREATE OR REPLACE MACRO repeat_window_us() AS CAST({} AS BIGINT);
-         CREATE OR REPLACE MACRO change_failure_window_us() AS CAST({} AS BIGINT);",
-        case(&calendar, &sql_text(&config.sla.calendar)),
-        case(&response, "CAST(NULL AS VARCHAR)"),
-        case(&resolution, "CAST(NULL AS VARCHAR)"),
-        i64::from(config.repeat.window_days) * DAY_US,
-        i64::from(config.changes.failure_window_days) * DAY_US,
-    )
-}
-
-/// The macros the reconciliation tables use: `business_calendar(name)`, whether a calendar has
-/// business hours (one open around the clock has nothing to compare the help desk's business
-/// times with), and `first_response_from_reply_time(source)`, whether a source's first response
-/// is the help desk's own reply time (the export has no first-reply instant), which is then not
-/// compared with itself.
-pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputReport]) -> String {
-    let always_open: Vec<&str> = std::iter::once(ALWAYS_OPEN)
-        .chain(
-            config
-                .calendars
-                .iter()
-                .filter(|(_, spec)| spec.is_always_open())
-                .map(|(name, _)| name.as_str()),
-        )
-        .collect();
-    let from_reply_time: BTreeSet<&str> = inputs
-        .iter()
-        .filter(|i| i.first_response_derived)
-        .map(|i| i.source.as_str())
-        .collect();
-    let from_reply_time: Vec<&str> = from_reply_time.into_iter().collect();
-    format!(
-        "CREATE OR REPLACE MACRO business_calendar(name) AS name NOT IN ({});
-         CREATE OR REPLACE MACRO first_response_from_reply_time(source) AS
-             coalesce(source IN ({}), false);",
-        sql_list(&always_open),
-        sql_list(&from_reply_time),
-    )
 }
 
 /// The `sla_policy` table of a configuration.
@@ -483,17 +370,6 @@ pub fn business_is_calendar(config: &Config, facts: &SourceFacts) -> bool {
     config.sla.policies.is_empty()
         && facts.with_history.is_empty()
         && calendar_is_always_open(config, &config.sla.calendar)
-}
-
-/// When [`business_is_calendar`], the business durations as SQL over the stored tickets (whose
-/// events after as_of are already null, see `known`): written into the `tickets` view rather
-/// than stored, they are the calendar durations [`always_open`] computes.
-pub fn calendar_business_sql() -> [(&'static str, String); 2] {
-    let elapsed = |c: &str| format!("epoch_us({c}) - epoch_us(created_at)");
-    [
-        ("resolve_business_us", elapsed("resolved_at")),
-        ("first_response_business_us", elapsed("first_response_at")),
-    ]
 }
 
 /// Without SLA policies, status history or business hours, the business clock is the calendar
