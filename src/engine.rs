@@ -197,15 +197,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs one KPI family and reads its rows.
-    pub fn run_family(
-        &self,
-        query: &QueryFile,
-        window: &Window,
-    ) -> Result<Vec<KpiRow>, EngineError> {
-        family_rows(&self.conn, query, window)
-    }
-
     /// Runs every family of the catalogue; rows come back in the contract's order.
     ///
     /// Families are independent, and most are too small for DuckDB to keep both of its threads
@@ -474,7 +465,7 @@ fn query_error(query: &QueryFile, e: duckdb::Error) -> EngineError {
 }
 
 /// A query file's batches, run on `conn` with the window's parameters bound.
-pub fn query_batches(
+fn query_batches(
     conn: &Connection,
     query: &QueryFile,
     window: &Window,

@@ -80,17 +80,6 @@ pub struct RunResult {
     pub tables: Tables,
 }
 
-impl RunResult {
-    /// The instants the run's queries were bound to.
-    pub fn window(&self) -> Window {
-        Window {
-            start: self.period.start,
-            end: self.period.end,
-            as_of: self.as_of,
-        }
-    }
-}
-
 /// One run, stage by stage: ingest, clocks, engine; the outputs are written from its result.
 pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> {
     let catalogue = Catalogue::load(

@@ -225,7 +225,7 @@ fn decode(
 }
 
 /// Windows-1252 text as UTF-8.
-pub fn transcode(bytes: &[u8]) -> Bytes {
+fn transcode(bytes: &[u8]) -> Bytes {
     let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
     Bytes::Owned(Arc::new(text.into_owned().into_bytes()))
 }

@@ -82,7 +82,7 @@ pub fn csv_pieces(batches: &[RecordBatch]) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// Every row of `batches`, as (batch, row), in order.
-pub fn rows_of(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
+fn rows_of(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
     batches
         .iter()
         .enumerate()
@@ -91,7 +91,7 @@ pub fn rows_of(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
 }
 
 /// [`csv_pieces`] with the rows in the order given, each as (batch, row).
-pub fn csv_pieces_of_rows(
+fn csv_pieces_of_rows(
     batches: &[RecordBatch],
     rows: &[(usize, usize)],
 ) -> Result<Vec<Vec<u8>>, String> {
