@@ -1,7 +1,9 @@
 //! Ingest: exports in, canonical tables out (`tickets`, `status_changes`, `ingest_issues`),
 //! with a per-file account of every row.
 
+pub mod bytes;
 pub mod field_count;
+pub mod json;
 pub mod normalize;
 pub mod profile;
 pub mod profile_list;
@@ -140,7 +142,7 @@ fn ingest_file(
         for pattern in &source.related {
             for path in expand_pattern(pattern, &format!("related of {shown}"))? {
                 let shown_related = path.to_string_lossy().to_string();
-                related.extend(read::related_records(&path, &shown_related)?);
+                related.extend(json::related_records(&path, &shown_related)?);
             }
         }
         export

@@ -1,0 +1,150 @@
+//! The bytes of an export as text: read from disk (mapped where they can be used as they are),
+//! decompressed when they are gzip's, and decoded from the encoding their byte-order mark or
+//! their source declares into UTF-8.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The bytes of a file: mapped from disk when they can be used as they are, owned when they had
+/// to be decompressed or transcoded.
+#[derive(Clone)]
+pub enum Bytes {
+    Mapped(Arc<memmap2::Mmap>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl Bytes {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+pub fn is_gzip(bytes: &Bytes) -> bool {
+    bytes.as_slice().starts_with(&[0x1f, 0x8b])
+}
+
+/// The file's bytes, decompressed when they are gzip's, whatever the file is called.
+pub fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
+    if !is_gzip(on_disk) {
+        return Ok(on_disk.clone());
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(on_disk.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| format!("it looks gzip-compressed but cannot be decompressed: {e}"))?;
+    Ok(Bytes::Owned(Arc::new(out)))
+}
+
+/// The file as it is on disk: mapped, or read where it cannot be mapped.
+pub fn map_file(path: &Path) -> std::io::Result<Bytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(Bytes::Owned(Arc::new(Vec::new())));
+    }
+    // SAFETY: the map is read-only; an export changed by another program while deskpulse reads
+    // it gives garbled rows, which are reported like any other bad row.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(m) => Ok(Bytes::Mapped(Arc::new(m))),
+        Err(_) => Ok(Bytes::Owned(Arc::new(std::fs::read(path)?))),
+    }
+}
+
+/// How the report names the encoding of a text that is not UTF-8 and declares none.
+pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none declared)";
+
+/// The text as UTF-8, where it starts (after a byte-order mark) and the encoding it was in:
+/// the one its byte-order mark says (UTF-8, UTF-16LE or UTF-16BE), else the one its source
+/// declares, else UTF-8. A text that is none of those is read as Windows-1252, what Excel and
+/// older help desks write, and that is said on stderr and in the report, never silently.
+pub fn decode(
+    bytes: Bytes,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<(Bytes, usize, &'static str), String> {
+    let b = bytes.as_slice();
+    let as_utf8 =
+        |text: std::borrow::Cow<'_, str>| Bytes::Owned(Arc::new(text.into_owned().into_bytes()));
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(b) {
+        if encoding == encoding_rs::UTF_8 {
+            return Ok((bytes, bom, "UTF-8"));
+        }
+        let (text, _) = encoding.decode_without_bom_handling(&b[bom..]);
+        return Ok((as_utf8(text), 0, encoding.name()));
+    }
+    match (declared, std::str::from_utf8(b)) {
+        (Some(encoding), _) if encoding != encoding_rs::UTF_8 => {
+            let (text, _) = encoding.decode_without_bom_handling(b);
+            Ok((as_utf8(text), 0, encoding.name()))
+        }
+        (_, Ok(_)) => Ok((bytes, 0, "UTF-8")),
+        (Some(_), Err(e)) => {
+            let at = e.valid_up_to();
+            let line = 1 + b[..at].iter().filter(|c| **c == b'\n').count();
+            Err(format!(
+                "its source declares UTF-8, but line {line} has a byte that is not UTF-8 \
+                 (0x{:02x}); declare the encoding the file is in",
+                b[at]
+            ))
+        }
+        (None, Err(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
+    }
+}
+
+/// Windows-1252 text as UTF-8.
+fn transcode(bytes: &[u8]) -> Bytes {
+    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+    Bytes::Owned(Arc::new(text.into_owned().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_come_from_the_bom_the_declaration_or_are_said_to_be_assumed() {
+        let owned = |b: &[u8]| Bytes::Owned(Arc::new(b.to_vec()));
+        let text = |bytes: &[u8], declared| {
+            let (text, start, encoding) = decode(owned(bytes), declared).unwrap();
+            let text = std::str::from_utf8(&text.as_slice()[start..])
+                .unwrap()
+                .to_string();
+            (text, encoding)
+        };
+        assert_eq!(
+            text(b"caf\xe9 \x96 ok", None),
+            ("café – ok".to_string(), ASSUMED_WINDOWS_1252)
+        );
+        // not UTF-8 only far into the file: the whole file is read, not a sample
+        let mut late = vec![b'a'; 3 << 20];
+        late.push(0xe9);
+        assert_eq!(text(&late, None).1, ASSUMED_WINDOWS_1252);
+        assert_eq!(
+            text(b"\xef\xbb\xbfID;Title", None),
+            ("ID;Title".to_string(), "UTF-8")
+        );
+        assert_eq!(
+            text(b"\xff\xfeI\0D\0", Some(encoding_rs::WINDOWS_1252)),
+            ("ID".to_string(), "UTF-16LE")
+        );
+        assert_eq!(
+            text(b"\xfe\xff\0I\0D", None),
+            ("ID".to_string(), "UTF-16BE")
+        );
+        assert_eq!(
+            text(b"caf\xe9", Some(encoding_rs::WINDOWS_1252)),
+            ("café".to_string(), "windows-1252")
+        );
+        assert_eq!(
+            text(b"\x83\x65\x83\x58\x83\x67", Some(encoding_rs::SHIFT_JIS)),
+            ("テスト".to_string(), "Shift_JIS")
+        );
+        assert_eq!(text(b"caf\xc3\xa9", None), ("café".to_string(), "UTF-8"));
+        let Err(wrong) = decode(owned(b"id\n1\ncaf\xe9\n"), Some(encoding_rs::UTF_8)) else {
+            panic!("a file that is not what it declares is an error");
+        };
+        assert!(wrong.contains("line 3"), "{wrong}");
+    }
+}

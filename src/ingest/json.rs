@@ -1,0 +1,318 @@
+//! JSON exports: the shapes help-desk APIs write (arrays, wrapped lists, single records, NDJSON),
+//! nested objects flattened to dotted names, and related records (Zendesk's ticket metrics)
+//! joined into their tickets.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::IngestError;
+use super::bytes::{decode, gunzip, map_file};
+
+/// Keys under which help-desk APIs wrap their list of records.
+const JSON_WRAPPERS: &[&str] = &[
+    "result",
+    "tickets",
+    "records",
+    "data",
+    "items",
+    "requests",
+    "changes",
+    "issues",
+    "incidents",
+];
+
+/// Records that describe a ticket rather than being one carry its id in this key (Zendesk's
+/// `ticket_metrics` and side-loaded `metric_sets`).
+const RELATED_KEY: &str = "ticket_id";
+/// Related records' fields join their ticket's under this prefix (`metrics.reopens`).
+const RELATED_PREFIX: &str = "metrics";
+
+/// The records of a JSON export, flattened, with the names of their fields (in order of first
+/// appearance) and the shape the file had.
+pub struct JsonTable {
+    pub records: Vec<Map<String, Value>>,
+    pub names: Vec<String>,
+    pub shape: String,
+}
+
+/// Reads a JSON export: an array, a wrapped list, a single wrapped record or NDJSON, with any
+/// related records side-loaded beside them joined in.
+pub fn parse(text: &[u8]) -> Result<JsonTable, String> {
+    let (mut records, shape, related) = json_records(text)?;
+    let mut shape = shape.to_string();
+    if !related.is_empty() {
+        let joined = join_records(&mut records, related);
+        shape = format!("{shape}, {joined}");
+    }
+    table(records, shape)
+}
+
+/// A JSON export's records with related records (read by [`related_records`]) joined in.
+pub fn join_related(
+    mut records: Vec<Map<String, Value>>,
+    shape: &str,
+    related: Vec<Map<String, Value>>,
+) -> Result<JsonTable, String> {
+    let joined = join_records(&mut records, related);
+    // Flattening is idempotent: the joined object becomes `metrics.<field>` keys.
+    table(records, format!("{shape}, {joined}"))
+}
+
+/// The records of a JSON file, its shape, and the related records side-loaded beside them.
+type JsonRecords = (
+    Vec<Map<String, Value>>,
+    &'static str,
+    Vec<Map<String, Value>>,
+);
+
+fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
+    let mut related = Vec::new();
+    let (records, shape) = match serde_json::from_slice::<Value>(text) {
+        Ok(Value::Array(items)) => (objects(items, "the top-level array")?, "array"),
+        Ok(Value::Object(mut obj)) => {
+            let key = JSON_WRAPPERS
+                .iter()
+                .find(|k| matches!(obj.get(**k), Some(Value::Array(_))))
+                .map(|k| k.to_string())
+                .or_else(|| {
+                    let arrays: Vec<&String> = obj
+                        .iter()
+                        .filter(|(_, v)| v.is_array())
+                        .map(|(k, _)| k)
+                        .collect();
+                    (arrays.len() == 1).then(|| arrays[0].clone())
+                });
+            match key {
+                Some(k) => {
+                    let Some(Value::Array(items)) = obj.remove(&k) else {
+                        unreachable!()
+                    };
+                    for (name, value) in obj {
+                        if let Value::Array(side) = value
+                            && side.first().is_some_and(|r| r.get(RELATED_KEY).is_some())
+                        {
+                            related.extend(objects(side, &format!("`{name}`"))?);
+                        }
+                    }
+                    (objects(items, &format!("`{k}`"))?, "wrapped list")
+                }
+                // `{"ticket": {...}}`, as a single-record API call returns it.
+                None if obj.len() == 1 && obj.values().all(Value::is_object) => {
+                    let Some(Value::Object(record)) = obj.into_values().next() else {
+                        unreachable!()
+                    };
+                    (vec![record], "wrapped object")
+                }
+                None if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+                None => (vec![obj], "single object"),
+            }
+        }
+        Ok(_) => return Err("JSON, but neither a list of records nor an object".to_string()),
+        Err(_) if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+        Err(e) => return Err(format!("not valid JSON: {e}")),
+    };
+    Ok((records, shape, related))
+}
+
+/// Merges related records into their tickets (matched on `id` = `ticket_id`); says how many
+/// joined and how many found no ticket.
+fn join_records(records: &mut [Map<String, Value>], related: Vec<Map<String, Value>>) -> String {
+    let key = |v: &Value| cell(v).unwrap_or_default();
+    let mut by_ticket: std::collections::HashMap<String, Map<String, Value>> =
+        std::collections::HashMap::with_capacity(related.len());
+    let total = related.len();
+    for r in related {
+        if let Some(id) = r.get(RELATED_KEY).map(key) {
+            by_ticket.entry(id).or_insert(r);
+        }
+    }
+    let mut joined = 0usize;
+    for record in records.iter_mut() {
+        let Some(id) = record.get("id").map(key) else {
+            continue;
+        };
+        if let Some(extra) = by_ticket.remove(&id) {
+            joined += 1;
+            record.insert(RELATED_PREFIX.to_string(), Value::Object(extra));
+        }
+    }
+    let orphans = total - joined;
+    if orphans == 0 {
+        format!("{joined} related records joined on {RELATED_KEY}")
+    } else {
+        format!("{joined} related records joined on {RELATED_KEY}, {orphans} without a ticket")
+    }
+}
+
+/// Records from files that only describe tickets (a Zendesk `ticket_metrics` export), to join
+/// into a source's tickets.
+pub fn related_records(path: &Path, shown: &str) -> Result<Vec<Map<String, Value>>, IngestError> {
+    let fail = |message: String| IngestError::Unreadable {
+        file: shown.to_string(),
+        message,
+    };
+    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let (text, start, _) = decode(gunzip(&on_disk).map_err(fail)?, None).map_err(fail)?;
+    let (mut records, _, side) = json_records(&text.as_slice()[start..]).map_err(fail)?;
+    records.extend(side);
+    if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
+        return Err(fail(format!(
+            "record {} has no `{RELATED_KEY}`: related records name the ticket they describe",
+            i + 1
+        )));
+    }
+    Ok(records)
+}
+
+fn table(records: Vec<Map<String, Value>>, shape: String) -> Result<JsonTable, String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let flat: Vec<Map<String, Value>> = records.into_iter().map(flatten).collect();
+    for r in &flat {
+        for k in r.keys() {
+            if seen.insert(k.clone()) {
+                names.push(k.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err("JSON without any record fields".to_string());
+    }
+    Ok(JsonTable {
+        records: flat,
+        names,
+        shape,
+    })
+}
+
+fn looks_like_ndjson(text: &[u8]) -> bool {
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(2)
+        .count()
+        > 1
+}
+
+fn ndjson(text: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(o)) => out.push(o),
+            Ok(_) => return Err(format!("NDJSON line {} is not an object", i + 1)),
+            Err(e) => return Err(format!("NDJSON line {} is not valid JSON: {e}", i + 1)),
+        }
+    }
+    Ok(out)
+}
+
+fn objects(items: Vec<Value>, what: &str) -> Result<Vec<Map<String, Value>>, String> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Object(o) => Ok(o),
+            other => Err(format!(
+                "record {} of {what} is not an object but {}",
+                i + 1,
+                kind_of(&other)
+            )),
+        })
+        .collect()
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Nested objects become dotted keys (`stats.resolved_at`); a ServiceNow field in the
+/// `{"display_value", "value"}` form keeps its raw value, and a reference its display value.
+fn flatten(record: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in record {
+        flatten_into(&mut out, k, v);
+    }
+    out
+}
+
+fn flatten_into(out: &mut Map<String, Value>, key: String, value: Value) {
+    match value {
+        Value::Object(mut o) => {
+            if o.contains_key("display_value") && o.contains_key("link") {
+                out.insert(key, o.remove("display_value").unwrap_or(Value::Null));
+            } else if o.contains_key("value")
+                && (o.contains_key("display_value") || o.contains_key("link"))
+            {
+                out.insert(key, o.remove("value").unwrap_or(Value::Null));
+            } else {
+                for (k, v) in o {
+                    flatten_into(out, format!("{key}.{k}"), v);
+                }
+            }
+        }
+        other => {
+            out.insert(key, other);
+        }
+    }
+}
+
+pub fn cell(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shapes() {
+        let wrapped = br#"{"result": [{"number": "INC1", "priority": {"display_value": "1 - Critical", "value": "1"},
+            "assignment_group": {"display_value": "Network", "link": "https://x", "value": "abc"}}]}"#;
+        let JsonTable {
+            records,
+            names,
+            shape,
+        } = parse(wrapped).unwrap();
+        assert_eq!(shape, "wrapped list");
+        assert_eq!(records[0]["priority"], Value::String("1".into()));
+        assert_eq!(
+            records[0]["assignment_group"],
+            Value::String("Network".into())
+        );
+        assert_eq!(names, &["number", "priority", "assignment_group"]);
+
+        let nd = b"{\"id\": 1, \"stats\": {\"resolved_at\": null}}\n{\"id\": 2}\n";
+        let JsonTable {
+            records,
+            names,
+            shape,
+        } = parse(nd).unwrap();
+        assert_eq!(shape, "NDJSON");
+        assert_eq!(records.len(), 2);
+        assert_eq!(names, &["id", "stats.resolved_at"]);
+
+        let single = br#"{"ticket": {"id": 266, "stats": {"resolved_at": null}}}"#;
+        let JsonTable { names, shape, .. } = parse(single).unwrap();
+        assert_eq!(shape, "wrapped object");
+        assert_eq!(names, &["id", "stats.resolved_at"]);
+
+        assert!(parse(b"[1, 2]").err().unwrap().contains("record 1"));
+        assert!(parse(b"{\"result\": [").is_err());
+    }
+}
