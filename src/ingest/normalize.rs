@@ -89,15 +89,33 @@ struct IssueRule {
     action: &'static str,
 }
 
+impl FileContext<'_> {
+    /// Whether the export has a column for a canonical field.
+    fn has(&self, field: &str) -> bool {
+        self.mapping.fields.contains_key(field)
+    }
+
+    /// The export's own name for a canonical field's column, for messages.
+    fn label(&self, field: &str) -> String {
+        self.mapping
+            .fields
+            .get(field)
+            .map(|i| self.header.names()[*i].clone())
+            .unwrap_or_else(|| field.to_string())
+    }
+}
+
+/// Timestamp formats: the file's own (`None` where no value says), the one its columns are
+/// read in by default, and for each timestamp field the formats that read it.
+type Formats = (Option<String>, String, BTreeMap<&'static str, Vec<String>>);
+
+/// A reason to reject a row: when, which column, the value to show, and what is wrong.
+type Reason = (Expr, String, Expr, String);
+
 pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
     let m = ctx.mapping;
-    let has = |f: &str| m.fields.contains_key(f);
-    let label = |field: &str| -> String {
-        m.fields
-            .get(field)
-            .map(|i| ctx.header.names()[*i].clone())
-            .unwrap_or_else(|| field.to_string())
-    };
+    let has = |f: &str| ctx.has(f);
+    let label = |field: &str| ctx.label(field);
     let RawFrame {
         frame,
         malformed,
@@ -139,30 +157,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let event_log = m.event_log.is_some() && repeated;
 
     // 3. The file's timestamp format.
-    let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
-        .iter()
-        .filter(|f| has(f))
-        .map(|f| raw(f))
-        .collect();
-    if event_log {
-        ts_raw.push(UPDATED_RAW.to_string());
-    }
-    let format = choose_format(&staged, &ts_raw, &m.formats)?;
-    let fmt = format.clone().unwrap_or_else(|| m.formats[0].clone());
-    // A column the file's format reads none of is written in a format of its own (Jira writes
-    // `Created` as `25/Feb/26 10:17 PM` and the first-response chart date as ISO).
-    let mut formats: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
-        let own = if reads_none(&staged, &raw(field), &fmt)? {
-            choose_format(&staged, &[raw(field)], &m.formats)?
-        } else {
-            None
-        };
-        let primary = own.unwrap_or_else(|| fmt.clone());
-        let mut read_by = vec![primary.clone()];
-        read_by.extend(also_written_in(&staged, &raw(field), &primary, &m.formats)?);
-        formats.insert(field, read_by);
-    }
+    let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
 
     // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
     let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
@@ -253,70 +248,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .collect();
 
     // 5. Row rejections, first reason wins.
-    let mut reasons: Vec<(Expr, String, Expr, String)> = vec![(
-        col("id").is_null(),
-        label("id"),
-        null_text(),
-        "no ticket id".to_string(),
-    )];
-    if has("created_at") {
-        let change_closed = if has("kind") && has("closed_at") {
-            col("kind")
-                .eq(lit("change"))
-                .fill_null(lit(false))
-                .and(col("closed_at").is_not_null())
-        } else if has("closed_at") && m.default_kind == "change" {
-            col("closed_at").is_not_null()
-        } else {
-            lit(false)
-        };
-        let required = |e: Expr| e.and(change_closed.clone().not());
-        let r = raw("created_at");
-        reasons.push((
-            required(col(r.as_str()).is_null()),
-            label("created_at"),
-            null_text(),
-            "no creation time".to_string(),
-        ));
-        reasons.push((
-            required(col(naive_name("created_at").as_str()).is_null()),
-            label("created_at"),
-            col(r.as_str()),
-            format!(
-                "creation time is not a timestamp in the file's format {}",
-                shown_formats(&formats["created_at"])
-            ),
-        ));
-        reasons.push((
-            required(col(zoned_name("created_at").as_str()).is_null()),
-            label("created_at"),
-            col(r.as_str()),
-            format!(
-                "creation time does not exist in {} (it falls in the spring-forward gap)",
-                ctx.timezone.name()
-            ),
-        ));
-        reasons.push((
-            required(col("created_at").is_null()),
-            label("created_at"),
-            col(r.as_str()),
-            "creation time is a placeholder date (before 1980), not a real event".to_string(),
-        ));
-    }
-    if let (true, Some((seq_idx, at_idx))) = (event_log, m.event_log) {
-        reasons.push((
-            col(SEQ).is_null(),
-            ctx.header.names()[seq_idx].clone(),
-            col(SEQ_RAW),
-            "event-log row without a whole-number update sequence".to_string(),
-        ));
-        reasons.push((
-            col(UPDATED).is_null(),
-            ctx.header.names()[at_idx].clone(),
-            col(UPDATED_RAW),
-            format!("event-log row without a valid update time (format `{fmt}`)"),
-        ));
-    }
+    let reasons = rejection_reasons(ctx, &formats, &fmt, event_log);
     let mut code = lit(0u32);
     for (i, (cond, ..)) in reasons.iter().enumerate().rev() {
         code = when(cond.clone()).then(lit(i as u32 + 1)).otherwise(code);
@@ -383,51 +315,8 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     }
 
     // 7. Values that cannot be true, on accepted rows.
-    let mut nulled_before_creation: Vec<&str> = Vec::new();
-    for field in model::TIMESTAMP_FIELDS
-        .iter()
-        .filter(|f| has(f) && **f != "created_at")
-    {
-        let r = raw(field);
-        let (n, z) = (naive_name(field), zoned_name(field));
-        rules.push(IssueRule {
-            when: col(r.as_str()).is_not_null().and(col(n.as_str()).is_null()),
-            column: label(field),
-            value: col(r.as_str()),
-            problem: format!(
-                "not a timestamp in the file's format {}",
-                shown_formats(&formats[field])
-            ),
-            action: ACTION_VALUE_NULLED,
-        });
-        rules.push(IssueRule {
-            when: col(n.as_str()).is_not_null().and(col(z.as_str()).is_null()),
-            column: label(field),
-            value: col(r.as_str()),
-            problem: format!(
-                "local time does not exist in {} (spring-forward gap)",
-                ctx.timezone.name()
-            ),
-            action: ACTION_VALUE_NULLED,
-        });
-        rules.push(IssueRule {
-            when: col(z.as_str()).is_not_null().and(col(*field).is_null()),
-            column: label(field),
-            value: col(r.as_str()),
-            problem: "placeholder date (before 1980), not a real event".to_string(),
-            action: ACTION_VALUE_NULLED,
-        });
-        if has("created_at") {
-            nulled_before_creation.push(field);
-            rules.push(IssueRule {
-                when: before_creation(field),
-                column: label(field),
-                value: col(r.as_str()),
-                problem: format!("{} before the ticket's creation", field.replace('_', " ")),
-                action: ACTION_VALUE_NULLED,
-            });
-        }
-    }
+    let (more_rules, nulled_before_creation) = impossible_values(ctx, &formats);
+    rules.extend(more_rules);
     let rule_counts = counts(&accepted, rules.iter().map(|r| r.when.clone()).collect())?;
     for (rule, n) in rules.into_iter().zip(&rule_counts) {
         if *n > 0 {
@@ -459,8 +348,205 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .count() as u64;
 
     // 8. Canonical tables.
+    let any_nulled = rule_counts.iter().any(|n| *n > 0);
+    let (tickets, history) = canonical_tables(
+        accepted,
+        &nulled_before_creation,
+        any_nulled,
+        ctx,
+        event_log,
+    )?;
+    Ok(Normalized {
+        tickets,
+        history,
+        issues,
+        rows,
+        rejected,
+        timestamp_format: format,
+    })
+}
+
+/// Step 3 of [`normalize`]: the file's timestamp format, and each timestamp column's.
+fn timestamp_formats(
+    staged: &DataFrame,
+    ctx: &FileContext,
+    event_log: bool,
+) -> PolarsResult<Formats> {
+    let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
+        .iter()
+        .filter(|f| ctx.has(f))
+        .map(|f| raw(f))
+        .collect();
+    if event_log {
+        ts_raw.push(UPDATED_RAW.to_string());
+    }
+    let format = choose_format(staged, &ts_raw, &ctx.mapping.formats)?;
+    let fmt = format
+        .clone()
+        .unwrap_or_else(|| ctx.mapping.formats[0].clone());
+    // A column the file's format reads none of is written in a format of its own (Jira writes
+    // `Created` as `25/Feb/26 10:17 PM` and the first-response chart date as ISO).
+    let mut formats: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
+        let own = if reads_none(staged, &raw(field), &fmt)? {
+            choose_format(staged, &[raw(field)], &ctx.mapping.formats)?
+        } else {
+            None
+        };
+        let primary = own.unwrap_or_else(|| fmt.clone());
+        let mut read_by = vec![primary.clone()];
+        read_by.extend(also_written_in(
+            staged,
+            &raw(field),
+            &primary,
+            &ctx.mapping.formats,
+        )?);
+        formats.insert(field, read_by);
+    }
+    Ok((format, fmt, formats))
+}
+
+/// Step 5 of [`normalize`]: why a row is rejected, in order; the first that holds wins.
+fn rejection_reasons(
+    ctx: &FileContext,
+    formats: &BTreeMap<&'static str, Vec<String>>,
+    fmt: &str,
+    event_log: bool,
+) -> Vec<Reason> {
+    let mut reasons: Vec<Reason> = vec![(
+        col("id").is_null(),
+        ctx.label("id"),
+        null_text(),
+        "no ticket id".to_string(),
+    )];
+    if ctx.has("created_at") {
+        let change_closed = if ctx.has("kind") && ctx.has("closed_at") {
+            col("kind")
+                .eq(lit("change"))
+                .fill_null(lit(false))
+                .and(col("closed_at").is_not_null())
+        } else if ctx.has("closed_at") && ctx.mapping.default_kind == "change" {
+            col("closed_at").is_not_null()
+        } else {
+            lit(false)
+        };
+        let required = |e: Expr| e.and(change_closed.clone().not());
+        let r = raw("created_at");
+        reasons.push((
+            required(col(r.as_str()).is_null()),
+            ctx.label("created_at"),
+            null_text(),
+            "no creation time".to_string(),
+        ));
+        reasons.push((
+            required(col(naive_name("created_at").as_str()).is_null()),
+            ctx.label("created_at"),
+            col(r.as_str()),
+            format!(
+                "creation time is not a timestamp in the file's format {}",
+                shown_formats(&formats["created_at"])
+            ),
+        ));
+        reasons.push((
+            required(col(zoned_name("created_at").as_str()).is_null()),
+            ctx.label("created_at"),
+            col(r.as_str()),
+            format!(
+                "creation time does not exist in {} (it falls in the spring-forward gap)",
+                ctx.timezone.name()
+            ),
+        ));
+        reasons.push((
+            required(col("created_at").is_null()),
+            ctx.label("created_at"),
+            col(r.as_str()),
+            "creation time is a placeholder date (before 1980), not a real event".to_string(),
+        ));
+    }
+    if let (true, Some((seq_idx, at_idx))) = (event_log, ctx.mapping.event_log) {
+        reasons.push((
+            col(SEQ).is_null(),
+            ctx.header.names()[seq_idx].clone(),
+            col(SEQ_RAW),
+            "event-log row without a whole-number update sequence".to_string(),
+        ));
+        reasons.push((
+            col(UPDATED).is_null(),
+            ctx.header.names()[at_idx].clone(),
+            col(UPDATED_RAW),
+            format!("event-log row without a valid update time (format `{fmt}`)"),
+        ));
+    }
+    reasons
+}
+
+/// Step 7 of [`normalize`]: the timestamp values set aside (not a timestamp, in a DST gap, a
+/// placeholder, before the ticket's creation), and the fields whose values before creation
+/// are nulled.
+fn impossible_values(
+    ctx: &FileContext,
+    formats: &BTreeMap<&'static str, Vec<String>>,
+) -> (Vec<IssueRule>, Vec<&'static str>) {
+    let mut rules = Vec::new();
+    let mut nulled_before_creation: Vec<&str> = Vec::new();
+    for field in model::TIMESTAMP_FIELDS
+        .iter()
+        .filter(|f| ctx.has(f) && **f != "created_at")
+    {
+        let r = raw(field);
+        let (n, z) = (naive_name(field), zoned_name(field));
+        rules.push(IssueRule {
+            when: col(r.as_str()).is_not_null().and(col(n.as_str()).is_null()),
+            column: ctx.label(field),
+            value: col(r.as_str()),
+            problem: format!(
+                "not a timestamp in the file's format {}",
+                shown_formats(&formats[field])
+            ),
+            action: ACTION_VALUE_NULLED,
+        });
+        rules.push(IssueRule {
+            when: col(n.as_str()).is_not_null().and(col(z.as_str()).is_null()),
+            column: ctx.label(field),
+            value: col(r.as_str()),
+            problem: format!(
+                "local time does not exist in {} (spring-forward gap)",
+                ctx.timezone.name()
+            ),
+            action: ACTION_VALUE_NULLED,
+        });
+        rules.push(IssueRule {
+            when: col(z.as_str()).is_not_null().and(col(*field).is_null()),
+            column: ctx.label(field),
+            value: col(r.as_str()),
+            problem: "placeholder date (before 1980), not a real event".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+        if ctx.has("created_at") {
+            nulled_before_creation.push(field);
+            rules.push(IssueRule {
+                when: before_creation(field),
+                column: ctx.label(field),
+                value: col(r.as_str()),
+                problem: format!("{} before the ticket's creation", field.replace('_', " ")),
+                action: ACTION_VALUE_NULLED,
+            });
+        }
+    }
+    (rules, nulled_before_creation)
+}
+
+/// Step 8 of [`normalize`]: the tickets (an event log's last row of each) and the status
+/// history, from the accepted rows with the values before creation nulled.
+fn canonical_tables(
+    accepted: DataFrame,
+    nulled_before_creation: &[&str],
+    any_nulled: bool,
+    ctx: &FileContext,
+    event_log: bool,
+) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
     let mut fixed = accepted.lazy();
-    if rule_counts.iter().any(|n| *n > 0) {
+    if any_nulled {
         fixed = fixed.with_columns(
             nulled_before_creation
                 .iter()
@@ -484,8 +570,8 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
                     col("id"),
                     col(SEQ).alias("seq"),
                     col(UPDATED).alias("at"),
-                    text_or_null(has("status"), raw("status")).alias("raw_status"),
-                    text_or_null(has("status"), "status".to_string()).alias("status"),
+                    text_or_null(ctx.has("status"), raw("status")).alias("raw_status"),
+                    text_or_null(ctx.has("status"), "status".to_string()).alias("status"),
                 ])
                 .collect()?,
         )
@@ -502,15 +588,10 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             .filter(col("id").is_last_distinct())
             .sort([ROW_COLUMN], SortMultipleOptions::default());
     }
-    let tickets = ticket_rows.select(ticket_exprs(ctx, has)).collect()?;
-    Ok(Normalized {
-        tickets,
-        history,
-        issues,
-        rows,
-        rejected,
-        timestamp_format: format,
-    })
+    let tickets = ticket_rows
+        .select(ticket_exprs(ctx, |f| ctx.has(f)))
+        .collect()?;
+    Ok((tickets, history))
 }
 
 fn naive_name(field: &str) -> String {
