@@ -13,8 +13,8 @@ use crate::sql::{sql_instant, sql_list, sql_text};
 impl Engine {
     /// Defines the configuration's macros, and says what the exports hold for the families'
     /// `runs_if` conditions: `has_values(column)` (some ticket has a value in that canonical
-    /// column) and `has_kind(kind)` (some ticket is of that kind). Known before the tickets are
-    /// stored, so that a column that only families which will not run read need not be stored.
+    /// column) and `has_kind(kind)` (some ticket is of that kind), judged on the exports as
+    /// read, before the events after as_of are taken out.
     pub fn define_facts(&self, tickets: &DataFrame, macros: &str) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
         let mut columns = model::ticket_columns();
