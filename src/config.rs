@@ -382,101 +382,12 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         templates: raw.report.templates.map(|t| base_dir.join(t)),
     };
 
-    let mut sources = Vec::with_capacity(raw.sources.len());
-    for (i, s) in raw.sources.into_iter().enumerate() {
-        let at = format!("[[sources]] #{} (path = \"{}\")", i + 1, s.path);
-        if s.path.trim().is_empty() {
-            return Err(format!("{at}: `path` is empty"));
-        }
-        let timezone = match &s.timezone {
-            Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
-            None => None,
-        };
-        if let Some(kind) = &s.kind
-            && !model::Kind::NAMES.contains(&kind.as_str())
-        {
-            return Err(format!(
-                "{at}: kind `{kind}` is not one of {}",
-                model::Kind::NAMES.join(", ")
-            ));
-        }
-        for field in s.columns.keys() {
-            if !model::is_canonical_field(field) {
-                return Err(format!(
-                    "{at}: [sources.columns] names `{field}`, which is not a canonical field (one of {})",
-                    model::canonical_fields().join(", ")
-                ));
-            }
-        }
-        for (field, map) in &s.values {
-            let Some(allowed) = model::allowed_values(field) else {
-                return Err(format!(
-                    "{at}: [sources.values.{field}]: `{field}` has no value map (maps exist for {})",
-                    model::MAPPED_FIELDS.join(", ")
-                ));
-            };
-            for (from, to) in map {
-                if !allowed.contains(&to.as_str()) {
-                    return Err(format!(
-                        "{at}: [sources.values.{field}] maps \"{from}\" to \"{to}\", which is not one of {}",
-                        allowed.join(", ")
-                    ));
-                }
-            }
-        }
-        let resolved_pattern = if Path::new(&s.path).is_absolute() {
-            PathBuf::from(&s.path)
-        } else {
-            base_dir.join(&s.path)
-        };
-        if let Some(name) = &s.name
-            && (name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        {
-            return Err(format!(
-                "{at}: name \"{name}\" must be letters, digits, `_` or `-`"
-            ));
-        }
-        let related = s
-            .related
-            .iter()
-            .map(|r| {
-                if Path::new(r).is_absolute() {
-                    PathBuf::from(r)
-                } else {
-                    base_dir.join(r)
-                }
-            })
-            .collect();
-        let encoding = s
-            .encoding
-            .as_deref()
-            .map(|label| {
-                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                    format!(
-                        "{at}: encoding `{label}` is not an encoding; name one as the WHATWG \
-                         Encoding Standard does: windows-1252, iso-8859-15, utf-16le, \
-                         shift_jis, gbk, ..."
-                    )
-                })
-            })
-            .transpose()?;
-        sources.push(SourceConfig {
-            name: s.name,
-            encoding,
-            related,
-            pattern: s.path,
-            resolved_pattern,
-            profile: s.profile.unwrap_or_else(|| "auto".to_string()),
-            timezone,
-            kind: s.kind,
-            columns: s.columns,
-            values: s.values,
-            timestamp_format: s.timestamp_format,
-        });
-    }
+    let sources = raw
+        .sources
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| validate_source(i, s, base_dir))
+        .collect::<Result<Vec<_>, _>>()?;
     if sources.is_empty() {
         return Err(
             "no [[sources]]: name at least one export (`[[sources]]` with `path = ...`)"
@@ -598,6 +509,103 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         costs,
         thresholds,
         raw_text: String::new(),
+    })
+}
+
+/// One `[[sources]]` entry, checked, with its paths resolved against the configuration's
+/// directory.
+fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConfig, String> {
+    let at = format!("[[sources]] #{} (path = \"{}\")", i + 1, s.path);
+    if s.path.trim().is_empty() {
+        return Err(format!("{at}: `path` is empty"));
+    }
+    let timezone = match &s.timezone {
+        Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
+        None => None,
+    };
+    if let Some(kind) = &s.kind
+        && !model::Kind::NAMES.contains(&kind.as_str())
+    {
+        return Err(format!(
+            "{at}: kind `{kind}` is not one of {}",
+            model::Kind::NAMES.join(", ")
+        ));
+    }
+    for field in s.columns.keys() {
+        if !model::is_canonical_field(field) {
+            return Err(format!(
+                "{at}: [sources.columns] names `{field}`, which is not a canonical field (one of {})",
+                model::canonical_fields().join(", ")
+            ));
+        }
+    }
+    for (field, map) in &s.values {
+        let Some(allowed) = model::allowed_values(field) else {
+            return Err(format!(
+                "{at}: [sources.values.{field}]: `{field}` has no value map (maps exist for {})",
+                model::MAPPED_FIELDS.join(", ")
+            ));
+        };
+        for (from, to) in map {
+            if !allowed.contains(&to.as_str()) {
+                return Err(format!(
+                    "{at}: [sources.values.{field}] maps \"{from}\" to \"{to}\", which is not one of {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    let resolved_pattern = if Path::new(&s.path).is_absolute() {
+        PathBuf::from(&s.path)
+    } else {
+        base_dir.join(&s.path)
+    };
+    if let Some(name) = &s.name
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
+        return Err(format!(
+            "{at}: name \"{name}\" must be letters, digits, `_` or `-`"
+        ));
+    }
+    let related = s
+        .related
+        .iter()
+        .map(|r| {
+            if Path::new(r).is_absolute() {
+                PathBuf::from(r)
+            } else {
+                base_dir.join(r)
+            }
+        })
+        .collect();
+    let encoding = s
+        .encoding
+        .as_deref()
+        .map(|label| {
+            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                format!(
+                    "{at}: encoding `{label}` is not an encoding; name one as the WHATWG \
+                     Encoding Standard does: windows-1252, iso-8859-15, utf-16le, \
+                     shift_jis, gbk, ..."
+                )
+            })
+        })
+        .transpose()?;
+    Ok(SourceConfig {
+        name: s.name,
+        encoding,
+        related,
+        pattern: s.path,
+        resolved_pattern,
+        profile: s.profile.unwrap_or_else(|| "auto".to_string()),
+        timezone,
+        kind: s.kind,
+        columns: s.columns,
+        values: s.values,
+        timestamp_format: s.timestamp_format,
     })
 }
 
