@@ -116,199 +116,51 @@ fn csv_pieces_of_rows(
     std::iter::once(Ok(header)).chain(parts).collect()
 }
 
-/// Writes one cell of a column whose text needs no quoting.
-type WritePlain<'a> = dyn Fn(usize, &mut Vec<u8>) + 'a;
-
-/// How one column's cells become text: strings (plain or dictionary-encoded, as DuckDB hands
-/// over its ENUMs), booleans, whole numbers and UTC instants are written directly, anything
-/// else goes through Arrow's formatter.
-enum Cells<'a> {
-    /// Every cell is null.
-    Empty,
-    Text(Box<dyn Fn(usize) -> &'a str + 'a>),
-    Flag(&'a arrow::array::BooleanArray),
-    /// Digits and punctuation only: never quoted, never a formula.
-    Plain(Box<WritePlain<'a>>),
-    Formatted(ArrayFormatter<'a>),
-}
-
-impl<'a> Cells<'a> {
-    fn of(column: &'a dyn Array, options: &'a FormatOptions<'a>) -> Result<Cells<'a>, String> {
-        use arrow::array::AsArray;
-        use arrow::datatypes::*;
-        fn whole<T: ArrowPrimitiveType>(column: &dyn Array) -> Cells<'_>
-        where
-            T::Native: itoa::Integer,
-        {
-            let values = column.as_primitive::<T>().values();
-            Cells::Plain(Box::new(move |row, out| {
-                out.extend_from_slice(itoa::Buffer::new().format(values[row]).as_bytes())
-            }))
-        }
-        if column.null_count() == column.len() {
-            return Ok(Cells::Empty);
-        }
-        Ok(match column.data_type() {
-            DataType::Utf8 => {
-                let a = column.as_string::<i32>();
-                Cells::Text(Box::new(move |row| a.value(row)))
-            }
-            DataType::LargeUtf8 => {
-                let a = column.as_string::<i64>();
-                Cells::Text(Box::new(move |row| a.value(row)))
-            }
-            DataType::Utf8View => {
-                let a = column.as_string_view();
-                Cells::Text(Box::new(move |row| a.value(row)))
-            }
-            DataType::Dictionary(_, values) if values.as_ref() == &DataType::Utf8 => {
-                let dictionary = column.as_any_dictionary();
-                let keys = dictionary.normalized_keys();
-                let values = dictionary.values().as_string::<i32>();
-                Cells::Text(Box::new(move |row| values.value(keys[row])))
-            }
-            DataType::Boolean => Cells::Flag(column.as_boolean()),
-            DataType::Int8 => whole::<Int8Type>(column),
-            DataType::Int16 => whole::<Int16Type>(column),
-            DataType::Int32 => whole::<Int32Type>(column),
-            DataType::Int64 => whole::<Int64Type>(column),
-            DataType::UInt8 => whole::<UInt8Type>(column),
-            DataType::UInt16 => whole::<UInt16Type>(column),
-            DataType::UInt32 => whole::<UInt32Type>(column),
-            DataType::UInt64 => whole::<UInt64Type>(column),
-            DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if zone.as_ref() == "UTC" => {
-                let values = column.as_primitive::<TimestampMicrosecondType>().values();
-                let fallback =
-                    ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?;
-                Cells::Plain(Box::new(move |row, out| {
-                    if !utc_instant(values[row], out) {
-                        out.extend_from_slice(fallback.value(row).to_string().as_bytes());
-                    }
-                }))
-            }
-            _ => Cells::Formatted(
-                ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?,
-            ),
-        })
-    }
-}
-
-/// A UTC instant as Arrow's formatter writes it (RFC 3339 with `Z`, a fraction of 3 or 6
-/// digits only when there is one), for the years 0 to 9999; false for any other instant.
-fn utc_instant(micros: i64, out: &mut Vec<u8>) -> bool {
-    use chrono::{Datelike, Timelike};
-    let Some(t) = chrono::DateTime::from_timestamp_micros(micros) else {
-        return false;
-    };
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return false;
-    }
-    let two = |out: &mut Vec<u8>, v: u32| {
-        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
-    };
-    two(out, year as u32 / 100);
-    two(out, year as u32 % 100);
-    out.push(b'-');
-    two(out, t.month());
-    out.push(b'-');
-    two(out, t.day());
-    out.push(b'T');
-    two(out, t.hour());
-    out.push(b':');
-    two(out, t.minute());
-    out.push(b':');
-    two(out, t.second());
-    let micro = micros.rem_euclid(1_000_000) as u32;
-    if micro != 0 {
-        let (digits, value) = if micro.is_multiple_of(1000) {
-            (3, micro / 1000)
-        } else {
-            (6, micro)
-        };
-        out.push(b'.');
-        for place in (0..digits).rev() {
-            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
-        }
-    }
-    out.push(b'Z');
-    true
-}
-
-/// One CSV field as the `csv` crate writes it by default: quoted when it holds a comma, a quote
-/// or a line break, with quotes doubled.
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    if field
-        .iter()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-    {
-        out.push(b'"');
-        for &b in field {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(field);
-    }
-}
-
+/// The given rows as CSV records: every cell through Arrow's formatter (nulls empty), text
+/// cells neutralised, every record through the `csv` crate.
 fn format_rows(batches: &[RecordBatch], rows: &[(usize, usize)]) -> Result<Vec<u8>, String> {
+    use arrow::array::AsArray;
     use std::fmt::Write as _;
-    let mut out = Vec::new();
     let options = FormatOptions::default().with_null("");
-    let mut cell = String::new();
-    let cells: Vec<Vec<Cells>> = batches
+    let columns: Vec<Vec<(ArrayFormatter, bool)>> = batches
         .iter()
         .map(|batch| {
             batch
                 .columns()
                 .iter()
-                .map(|c| Cells::of(c.as_ref(), &options))
+                .map(|c| {
+                    let is_text = c.as_string_opt::<i32>().is_some()
+                        || c.as_string_opt::<i64>().is_some()
+                        || c.as_string_view_opt().is_some()
+                        || c.as_any_dictionary_opt().is_some();
+                    ArrayFormatter::try_new(c.as_ref(), &options).map(|f| (f, is_text))
+                })
                 .collect::<Result<_, _>>()
         })
-        .collect::<Result<_, _>>()?;
-    let nulls: Vec<Vec<Option<&arrow::buffer::NullBuffer>>> = batches
-        .iter()
-        .map(|batch| batch.columns().iter().map(|c| c.nulls()).collect())
-        .collect();
-    const SAMPLE: usize = 1024;
-    for (n, &(b, row)) in rows.iter().enumerate() {
-        if n == SAMPLE {
-            // the first rows say about how much the others take
-            out.reserve(out.len() / SAMPLE * (rows.len() - SAMPLE) * 9 / 8);
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    // Room for every record up front: pages not written to are never touched, and growing the
+    // buffer would copy it and hold both copies at once.
+    let room = rows.len() * 64 * columns.first().map_or(1, Vec::len);
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(room));
+    let mut cell = String::new();
+    for &(b, row) in rows {
+        for (i, (format, is_text)) in columns[b].iter().enumerate() {
+            cell.clear();
+            write!(cell, "{}", format.value(row)).map_err(|e| e.to_string())?;
+            let field = if *is_text && !batches[b].column(i).is_null(row) {
+                neutralize(&cell)
+            } else {
+                std::borrow::Cow::Borrowed(cell.as_str())
+            };
+            out.write_field(field.as_bytes())
+                .map_err(|e| e.to_string())?;
         }
-        let record_start = out.len();
-        for (i, cells) in cells[b].iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if nulls[b][i].is_some_and(|n| n.is_null(row)) {
-                continue;
-            }
-            match cells {
-                Cells::Empty => {}
-                Cells::Text(text) => push_field(&mut out, neutralize(text(row)).as_bytes()),
-                Cells::Flag(flags) => {
-                    out.extend_from_slice(if flags.value(row) { b"true" } else { b"false" })
-                }
-                Cells::Plain(write) => write(row, &mut out),
-                Cells::Formatted(f) => {
-                    cell.clear();
-                    write!(cell, "{}", f.value(row)).map_err(|e| e.to_string())?;
-                    push_field(&mut out, cell.as_bytes());
-                }
-            }
-        }
-        // A record of one empty field is written quoted, or it would read as a blank line.
-        if out.len() == record_start {
-            out.extend_from_slice(b"\"\"");
-        }
-        out.push(b'\n');
+        out.write_record(None::<&[u8]>).map_err(|e| e.to_string())?;
     }
-    Ok(out)
+    out.into_inner().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -316,8 +168,8 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    /// What the fast paths must write: every cell through Arrow's formatter (text
-    /// neutralised), every record through the `csv` crate.
+    /// What a CSV output must hold, written record by record: every cell through Arrow's
+    /// formatter (text neutralised), every record through the `csv` crate.
     fn reference_csv(batch: &RecordBatch) -> Vec<u8> {
         use arrow::array::AsArray;
         let options = FormatOptions::default().with_null("");
@@ -352,7 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_cells_read_as_arrow_and_the_csv_crate_write_them() {
+    fn csv_outputs_are_the_same_in_pieces_formatted_on_several_threads() {
         use arrow::array::*;
         use arrow::datatypes::*;
         let instants: Vec<Option<i64>> = vec![
