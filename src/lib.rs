@@ -25,6 +25,7 @@ pub mod queries;
 pub mod report;
 pub mod sql;
 pub mod table;
+pub mod ticket_clocks;
 
 /// How many threads a task split among cores uses: one per core.
 pub fn cores() -> usize {

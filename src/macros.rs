@@ -121,7 +121,7 @@ pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputRepo
     )
 }
 
-/// When [`crate::clock::tickets::business_is_calendar`], the business durations as SQL over the stored tickets (whose
+/// When [`crate::ticket_clocks::business_is_calendar`], the business durations as SQL over the stored tickets (whose
 /// events after as_of are already null, see `known`): written into the `tickets` view rather
 /// than stored, they are the calendar durations the clock kernel computes.
 pub fn calendar_business_sql() -> [(&'static str, String); 2] {

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::clock::tickets;
 use crate::config::Config;
 use crate::costs;
 use crate::engine::{Engine, Window};
@@ -16,6 +15,7 @@ use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
 use crate::queries::{self, Catalogue, QueryFile};
 use crate::table::Tables;
+use crate::ticket_clocks;
 
 /// How the user chose the period.
 #[derive(Debug, Clone)]
@@ -107,13 +107,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         end: period.end,
         as_of,
     };
-    let facts = tickets::SourceFacts {
+    let facts = ticket_clocks::SourceFacts {
         with_history: &sources_with_history,
         with_first_response: &sources_with_first_response,
     };
     let tickets = {
         let _s = crate::log::stage("business clocks and SLAs");
-        let clocks = tickets::compute(&tickets, &status_changes, &config, &facts, as_of)?;
+        let clocks = ticket_clocks::compute(&tickets, &status_changes, &config, &facts, as_of)?;
         tickets.hstack(clocks.columns())?
     };
 
@@ -128,7 +128,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     engine.define_facts(&tickets, &macros.join("\n"))?;
     let tickets = crate::known::at(tickets, as_of)?;
     let mut derived = vec![("repeat_key", macros::repeat_key_sql(&config.repeat.key))];
-    if tickets::business_is_calendar(&config, &facts) {
+    if ticket_clocks::business_is_calendar(&config, &facts) {
         derived.extend(macros::calendar_business_sql());
     }
     {
@@ -229,8 +229,8 @@ fn load_tables(
     )?;
     engine.load(
         "sla_policy",
-        &tickets::policy_table(config)?,
-        &tickets::policy_columns(),
+        &ticket_clocks::policy_table(config)?,
+        &ticket_clocks::policy_columns(),
     )?;
     engine.load("trend_months", &trend_months(period)?, &TREND_MONTH_COLUMNS)?;
     engine.load(

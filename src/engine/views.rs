@@ -18,7 +18,7 @@ impl Engine {
     pub fn define_facts(&self, tickets: &DataFrame, macros: &str) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
         let mut columns = model::ticket_columns();
-        columns.extend(crate::clock::tickets::clock_columns());
+        columns.extend(crate::ticket_clocks::clock_columns());
         let height = tickets.height();
         let with_values: Vec<String> = columns
             .iter()
@@ -70,7 +70,7 @@ impl Engine {
         let sql = format!("CREATE OR REPLACE VIEW ledger AS\n{body}");
         let mut columns = model::ticket_columns();
         columns.extend(crate::macros::derived_columns());
-        columns.extend(crate::clock::tickets::clock_columns());
+        columns.extend(crate::ticket_clocks::clock_columns());
         columns.extend(crate::known::columns());
         // Columns written into the view rather than stored: derived ones, and those that hold
         // one value throughout.

@@ -4,6 +4,7 @@ mod check;
 mod desks;
 mod errors;
 mod formats;
+mod layout;
 mod oracle;
 mod report;
 mod sample;
