@@ -70,7 +70,17 @@ pub(super) fn store(
         "INSERT INTO \"{name}\" SELECT {} FROM arrow(?)",
         select.join(", ")
     );
-    let parts = parts_of(&batches, crate::cores());
+    insert_in_parts(conn, &insert, &batches)
+}
+
+/// Runs `insert` (whose parameter is the batch for `arrow(?)`) over the batches' rows in parts,
+/// one per core, each part on a connection of its own.
+fn insert_in_parts(
+    conn: &Connection,
+    insert: &str,
+    batches: &[RecordBatch],
+) -> Result<(), EngineError> {
+    let parts = parts_of(batches, crate::cores());
     let connections = (0..parts.len())
         .map(|_| conn.try_clone())
         .collect::<Result<Vec<_>, _>>()?;
@@ -79,7 +89,6 @@ pub(super) fn store(
             .into_iter()
             .zip(parts)
             .map(|(part_conn, part)| {
-                let insert = &insert;
                 scope.spawn(move || -> Result<(), EngineError> {
                     let mut statement = part_conn.prepare(insert)?;
                     for batch in part {

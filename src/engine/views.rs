@@ -52,10 +52,9 @@ impl Engine {
     }
 
     /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
-    /// ticket column; the columns no ticket has a value in are typed nulls, not stored;
-    /// `derived` columns are SQL over the others), the
-    /// `ledger` view (its query, with the window's instants written in), and besides it
-    /// `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
+    /// ticket column, typed NULL where no ticket has a value; `derived` columns are SQL over the
+    /// others), the `ledger` view (its query, with the window's instants written in), and
+    /// besides it `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
     ///
     /// The ledger is a view, not a table: a KPI query reads a handful of its forty-odd columns,
     /// and storing all of them for a million tickets took longer than every query together.
@@ -93,8 +92,7 @@ impl Engine {
             .iter()
             .map(|(c, t)| match computed.iter().find(|(d, _)| d == c) {
                 Some((_, sql)) => format!("CAST({sql} AS {0}) AS \"{c}\"", t.sql_type()),
-                None if stored.iter().any(|(s, _)| s == c) => format!("\"{c}\""),
-                None => format!("CAST(NULL AS {0}) AS \"{c}\"", t.sql_type()),
+                None => format!("\"{c}\""),
             })
             .collect();
         self.conn.execute_batch(&format!(
