@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Did a change leave the outputs as they were? Runs `deskpulse report` on the bundled sample,
 # the UCI event log (March 2016 and its whole range) and a generated million-ticket export, and
-# keeps kpis.json, report.md, ledger.csv and rejects.csv of each run.
+# keeps kpis.json, report.md, report.html, ledger.csv and rejects.csv of each run.
 #
 #   benches/compare_outputs.sh save DIR     # before the change: the reference outputs
 #   benches/compare_outputs.sh check DIR    # after it: byte for byte against DIR; exit 1 on a difference
@@ -64,7 +64,7 @@ run() {
     local name="$1"
     shift
     "$BIN" report "$@" --out "$out/$name" --quiet
-    for file in kpis.json report.md ledger.csv rejects.csv; do
+    for file in kpis.json report.md report.html ledger.csv rejects.csv; do
         local have="$out/$name/$file" want="$ref/$name/$file"
         if [[ "$mode" == save ]]; then
             mkdir -p "$ref/$name"
