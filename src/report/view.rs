@@ -270,89 +270,16 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
             stats[0].as_str()
         };
         if let Some(main) = all(main_stat) {
-            let detail = if main_stat == "median" {
-                let mean = all("mean").and_then(|r| r.value);
-                let p90 = all("p90").and_then(|r| r.value);
-                format!(
-                    "median · mean {} · p90 {} · n = {}",
-                    shown(mean, &meta.unit, currency),
-                    shown(p90, &meta.unit, currency),
-                    format::thousands(main.n as i64)
-                )
-            } else if let (Some(num), Some(den), "percent") =
-                (main.numerator, main.denominator, meta.unit.as_str())
-            {
-                format!(
-                    "{} of {}",
-                    format::thousands(num as i64),
-                    format::thousands(den as i64)
-                )
-            } else {
-                String::new()
-            };
-            let (delta, trend) = delta(
-                main.value,
-                previous.and_then(|p| p.value(&id, main_stat, "all", "all")),
-                &meta.unit,
-                &meta.direction,
-                currency,
+            let mean_p90 = (
+                all("mean").and_then(|r| r.value),
+                all("p90").and_then(|r| r.value),
             );
-            headline.push(Card {
-                delta,
-                trend,
-                kpi: id.clone(),
-                title: meta.title.clone(),
-                value: shown(main.value, &meta.unit, currency),
-                detail,
-                n: main.n,
-                missing: main.missing,
-            });
+            let previous = previous.and_then(|p| p.value(&id, main_stat, "all", "all"));
+            headline.push(card(
+                &id, &meta, main, main_stat, mean_p90, previous, currency,
+            ));
         }
-        let mut breakdowns = Vec::new();
-        for dim in crate::model::DIMENSIONS {
-            let mut keys: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
-            for r in rows.iter().filter(|r| r.dimension == *dim) {
-                keys.entry(r.key.as_str()).or_default().push(r);
-            }
-            if keys.is_empty() {
-                continue;
-            }
-            let mut table: Vec<BreakdownRow> = keys
-                .into_iter()
-                .map(|(key, krows)| {
-                    let first = krows
-                        .iter()
-                        .find(|r| r.stat == stats[0])
-                        .copied()
-                        .unwrap_or(krows[0]);
-                    BreakdownRow {
-                        key: key.to_string(),
-                        values: stats
-                            .iter()
-                            .map(|s| {
-                                shown(
-                                    krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
-                                    &meta.unit,
-                                    currency,
-                                )
-                            })
-                            .collect(),
-                        n: first.n,
-                        missing: first.missing,
-                    }
-                })
-                .collect();
-            // Tickets without a priority, when none fall in the period, are noise in a table.
-            table.retain(|r| !(r.key == crate::model::NONE_KEY && r.n == 0));
-            sort_rows(&mut table, dim);
-            let more = table.len().saturating_sub(MARKDOWN_ROWS);
-            breakdowns.push(Breakdown {
-                dimension: dim.to_string(),
-                label: dimension_label(dim),
-                rows: table,
-                more,
-            });
-        }
+        let breakdowns = breakdowns(rows, &stats, &meta.unit, currency);
         sections.push(KpiSection {
             kpi: id.clone(),
             title: meta.title.clone(),
@@ -398,6 +325,98 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         quality: result.quality.clone(),
         definitions,
     }
+}
+
+/// The headline card of a KPI: its main stat for all tickets, and its change.
+fn card(
+    id: &str,
+    meta: &KpiMeta,
+    main: &KpiRow,
+    main_stat: &str,
+    (mean, p90): (Option<f64>, Option<f64>),
+    previous: Option<f64>,
+    currency: &str,
+) -> Card {
+    let detail = if main_stat == "median" {
+        format!(
+            "median · mean {} · p90 {} · n = {}",
+            shown(mean, &meta.unit, currency),
+            shown(p90, &meta.unit, currency),
+            format::thousands(main.n as i64)
+        )
+    } else if let (Some(num), Some(den), "percent") =
+        (main.numerator, main.denominator, meta.unit.as_str())
+    {
+        format!(
+            "{} of {}",
+            format::thousands(num as i64),
+            format::thousands(den as i64)
+        )
+    } else {
+        String::new()
+    };
+    let (delta, trend) = delta(main.value, previous, &meta.unit, &meta.direction, currency);
+    Card {
+        delta,
+        trend,
+        kpi: id.to_string(),
+        title: meta.title.clone(),
+        value: shown(main.value, &meta.unit, currency),
+        detail,
+        n: main.n,
+        missing: main.missing,
+    }
+}
+
+/// A KPI's table per dimension: a row per key with each stat, `(none)` dropped where it has
+/// no tickets.
+fn breakdowns(rows: &[&KpiRow], stats: &[String], unit: &str, currency: &str) -> Vec<Breakdown> {
+    let mut breakdowns = Vec::new();
+    for dim in crate::model::DIMENSIONS {
+        let mut keys: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.dimension == *dim) {
+            keys.entry(r.key.as_str()).or_default().push(r);
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let mut table: Vec<BreakdownRow> = keys
+            .into_iter()
+            .map(|(key, krows)| {
+                let first = krows
+                    .iter()
+                    .find(|r| r.stat == stats[0])
+                    .copied()
+                    .unwrap_or(krows[0]);
+                BreakdownRow {
+                    key: key.to_string(),
+                    values: stats
+                        .iter()
+                        .map(|s| {
+                            shown(
+                                krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
+                                unit,
+                                currency,
+                            )
+                        })
+                        .collect(),
+                    n: first.n,
+                    missing: first.missing,
+                }
+            })
+            .collect();
+        // Tickets without a priority, when none fall in the period, are noise in a table.
+        table.retain(|r| !(r.key == crate::model::NONE_KEY && r.n == 0));
+        sort_rows(&mut table, dim);
+        let more = table.len().saturating_sub(MARKDOWN_ROWS);
+        breakdowns.push(Breakdown {
+            dimension: dim.to_string(),
+            label: dimension_label(dim),
+            rows: table,
+            more,
+        });
+    }
+    breakdowns
 }
 
 /// Priorities and kinds in their natural order; services and groups by volume. `(none)` last.
