@@ -228,131 +228,145 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         1
     });
     match cli.command {
-        Command::Report(args) => {
-            let previous = args
-                .previous
-                .as_deref()
-                .map(report::previous::PreviousDoc::load)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let result = compute(&args.input, quiet, true)?;
-            let written = report::write_report(&result, &args.out, previous.as_ref());
-            crate::log::done();
-            let written = written?;
-            if !quiet {
-                let html = written.iter().find(|p| p.ends_with("report.html"));
-                eprintln!(
-                    "deskpulse: wrote {} files to {}{}",
-                    written.len(),
-                    args.out.display(),
-                    html.map(|p| format!(" (open {})", p.display()))
-                        .unwrap_or_default()
-                );
-            }
-            Ok(exit::OK)
-        }
-        Command::Publish(args) => {
-            let result = compute(&args.input, quiet, true)?;
-            let written = report::publish::publish(&result, &args.site);
-            crate::log::done();
-            let written = written?;
-            if !quiet {
-                eprintln!(
-                    "deskpulse: published {} to {} ({} files; open {})",
-                    result.period.label(),
-                    args.site.display(),
-                    written.len(),
-                    args.site.join("index.html").display()
-                );
-            }
-            Ok(exit::OK)
-        }
-        Command::Profiles(args) => {
-            let mut dirs = Vec::new();
-            if let Some(c) = &args.config {
-                let config = Config::discover(c)?;
-                dirs = crate::pipeline::profile_dirs(&config, None);
-            }
-            if let Some(d) = &args.profiles {
-                dirs.push((d.clone(), false));
-            }
-            let loaded = crate::ingest::profile::load(&dirs).map_err(anyhow::Error::msg)?;
-            match &args.action {
-                ProfilesAction::List => print!("{}", crate::ingest::profile_list::list(&loaded)),
-                ProfilesAction::Show { name } => {
-                    print!(
-                        "{}",
-                        crate::ingest::profile_list::show(&loaded, name)
-                            .map_err(anyhow::Error::msg)?
-                    )
-                }
-            }
-            Ok(exit::OK)
-        }
-        Command::Check(args) => {
-            let result = compute(&args.input, quiet, false)?;
-            let evaluations = crate::check::evaluate(&result)?;
-            let breached = evaluations
-                .iter()
-                .filter(|e| e.status == crate::check::Status::Breached)
-                .count();
-            let mut stdout = std::io::stdout().lock();
-            match args.format {
-                CheckFormat::Json => {
-                    let tz = result.period.timezone;
-                    let doc = serde_json::json!({
-                        "period": result.period.label(),
-                        "as_of": crate::period::format_instant(result.as_of, tz),
-                        "breached": breached,
-                        "thresholds": evaluations,
-                    });
-                    writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
-                }
-                CheckFormat::Text => {
-                    for e in &evaluations {
-                        let unit = result
-                            .catalogue
-                            .meta(&e.kpi)
-                            .map(|m| m.unit.as_str())
-                            .unwrap_or("");
-                        if e.status == crate::check::Status::Breached || !quiet {
-                            writeln!(stdout, "{}", crate::check::line(e, unit))?;
-                        }
-                    }
-                    if !quiet {
-                        eprintln!(
-                            "deskpulse: {} of {} thresholds breached for {}",
-                            breached,
-                            evaluations.len(),
-                            result.period.label()
-                        );
-                    }
-                }
-            }
-            Ok(if breached > 0 {
-                exit::BREACHED
-            } else {
-                exit::OK
-            })
-        }
-        Command::Kpis(args) => {
-            let result = compute(&args.input, quiet, false)?;
-            let mut stdout = std::io::stdout().lock();
-            let rows: Vec<&KpiRow> = result
-                .kpis
-                .iter()
-                .filter(|r| args.dimension.as_deref().is_none_or(|d| r.dimension == d))
-                .collect();
-            let text = match args.format {
-                KpiFormat::Json => report::kpis_json(&result),
-                KpiFormat::Table => kpi_table(&rows, &result),
-                KpiFormat::Csv => kpi_csv(&rows)?,
-            };
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-            Ok(exit::OK)
+        Command::Report(args) => run_report(&args, quiet),
+        Command::Publish(args) => run_publish(&args, quiet),
+        Command::Profiles(args) => run_profiles(&args),
+        Command::Check(args) => run_check(&args, quiet),
+        Command::Kpis(args) => run_kpis(&args, quiet),
+    }
+}
+
+/// `deskpulse report`: every output file of the period in `--out`.
+fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
+    let previous = args
+        .previous
+        .as_deref()
+        .map(report::previous::PreviousDoc::load)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let result = compute(&args.input, quiet, true)?;
+    let written = report::write_report(&result, &args.out, previous.as_ref());
+    crate::log::done();
+    let written = written?;
+    if !quiet {
+        let html = written.iter().find(|p| p.ends_with("report.html"));
+        eprintln!(
+            "deskpulse: wrote {} files to {}{}",
+            written.len(),
+            args.out.display(),
+            html.map(|p| format!(" (open {})", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `deskpulse publish`: the period's report and history added to a static site.
+fn run_publish(args: &PublishArgs, quiet: bool) -> anyhow::Result<u8> {
+    let result = compute(&args.input, quiet, true)?;
+    let written = report::publish::publish(&result, &args.site);
+    crate::log::done();
+    let written = written?;
+    if !quiet {
+        eprintln!(
+            "deskpulse: published {} to {} ({} files; open {})",
+            result.period.label(),
+            args.site.display(),
+            written.len(),
+            args.site.join("index.html").display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `deskpulse profiles list|show`.
+fn run_profiles(args: &ProfilesArgs) -> anyhow::Result<u8> {
+    let mut dirs = Vec::new();
+    if let Some(c) = &args.config {
+        let config = Config::discover(c)?;
+        dirs = crate::pipeline::profile_dirs(&config, None);
+    }
+    if let Some(d) = &args.profiles {
+        dirs.push((d.clone(), false));
+    }
+    let loaded = crate::ingest::profile::load(&dirs).map_err(anyhow::Error::msg)?;
+    match &args.action {
+        ProfilesAction::List => print!("{}", crate::ingest::profile_list::list(&loaded)),
+        ProfilesAction::Show { name } => {
+            print!(
+                "{}",
+                crate::ingest::profile_list::show(&loaded, name).map_err(anyhow::Error::msg)?
+            )
         }
     }
+    Ok(exit::OK)
+}
+
+/// `deskpulse check`: the thresholds judged; exit 1 when any is breached.
+fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
+    let result = compute(&args.input, quiet, false)?;
+    let evaluations = crate::check::evaluate(&result)?;
+    let breached = evaluations
+        .iter()
+        .filter(|e| e.status == crate::check::Status::Breached)
+        .count();
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        CheckFormat::Json => {
+            let tz = result.period.timezone;
+            let doc = serde_json::json!({
+                "period": result.period.label(),
+                "as_of": crate::period::format_instant(result.as_of, tz),
+                "breached": breached,
+                "thresholds": evaluations,
+            });
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        CheckFormat::Text => {
+            for e in &evaluations {
+                let unit = result
+                    .catalogue
+                    .meta(&e.kpi)
+                    .map(|m| m.unit.as_str())
+                    .unwrap_or("");
+                if e.status == crate::check::Status::Breached || !quiet {
+                    writeln!(stdout, "{}", crate::check::line(e, unit))?;
+                }
+            }
+            if !quiet {
+                eprintln!(
+                    "deskpulse: {} of {} thresholds breached for {}",
+                    breached,
+                    evaluations.len(),
+                    result.period.label()
+                );
+            }
+        }
+    }
+    Ok(if breached > 0 {
+        exit::BREACHED
+    } else {
+        exit::OK
+    })
+}
+
+/// `deskpulse kpis`: the KPI rows on stdout.
+fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
+    let result = compute(&args.input, quiet, false)?;
+    let mut stdout = std::io::stdout().lock();
+    let rows: Vec<&KpiRow> = result
+        .kpis
+        .iter()
+        .filter(|r| args.dimension.as_deref().is_none_or(|d| r.dimension == d))
+        .collect();
+    let text = match args.format {
+        KpiFormat::Json => report::kpis_json(&result),
+        KpiFormat::Table => kpi_table(&rows, &result),
+        KpiFormat::Csv => kpi_csv(&rows)?,
+    };
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(exit::OK)
 }
 
 fn load_config(args: &InputArgs) -> anyhow::Result<Config> {
