@@ -206,6 +206,37 @@ struct Policy<'a> {
 }
 
 /// Computes the clock columns, one row per ticket in the frame's order.
+/// Each calendar's timeline (the built-in always-open one included) from `from` to `to`.
+fn timelines(config: &Config, from: i64, to: i64) -> HashMap<&str, Timeline> {
+    let always_open = CalendarSpec::always_open();
+    config
+        .calendars
+        .iter()
+        .map(|(name, spec)| (name.as_str(), spec))
+        .chain(std::iter::once((ALWAYS_OPEN, &always_open)))
+        .map(|(name, spec)| (name, Timeline::new(spec, from, to)))
+        .collect()
+}
+
+/// The SLA policies by priority, with their targets in microseconds.
+fn policies(config: &Config) -> HashMap<&str, Policy<'_>> {
+    config
+        .sla
+        .policies
+        .iter()
+        .map(|(p, pol)| {
+            (
+                p.as_str(),
+                Policy {
+                    calendar: pol.calendar.as_str(),
+                    response: pol.response.map(|d| d.micros()),
+                    resolution: pol.resolution.map(|d| d.micros()),
+                },
+            )
+        })
+        .collect()
+}
+
 pub fn compute(
     tickets: &DataFrame,
     history: &DataFrame,
@@ -229,39 +260,11 @@ pub fn compute(
     let closed = micros("closed_at")?;
     let histories = group_history(history)?;
 
-    let mut calendars: HashMap<&str, CalendarSpec> = config
-        .calendars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .collect();
-    calendars.insert(ALWAYS_OPEN, CalendarSpec::always_open());
     let min_created = created.min().unwrap_or(as_of);
     // Deadlines can fall after as_of (an SLA still running); a year past it covers any target.
     let horizon = as_of.max(created.max().unwrap_or(as_of)) + 400 * 24 * 60 * MINUTE;
-    let timelines: HashMap<&str, Timeline> = calendars
-        .iter()
-        .map(|(name, spec)| {
-            (
-                *name,
-                Timeline::new(spec, min_created - 24 * 60 * MINUTE, horizon),
-            )
-        })
-        .collect();
-    let policies: HashMap<&str, Policy> = config
-        .sla
-        .policies
-        .iter()
-        .map(|(p, pol)| {
-            (
-                p.as_str(),
-                Policy {
-                    calendar: pol.calendar.as_str(),
-                    response: pol.response.map(|d| d.micros()),
-                    resolution: pol.resolution.map(|d| d.micros()),
-                },
-            )
-        })
-        .collect();
+    let timelines = timelines(config, min_created - 24 * 60 * MINUTE, horizon);
+    let policies = policies(config);
 
     let n = tickets.height();
     let mut known_col: Vec<bool> = Vec::with_capacity(n);
@@ -340,6 +343,7 @@ pub fn compute(
         ))
     };
     let [response, resolution] = sla;
+    // in the order of `clock_columns`
     let columns = vec![
         Column::new("pauses_known".into(), known_col),
         Column::new("reopened_in_history".into(), reopened_col),
