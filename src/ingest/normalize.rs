@@ -114,7 +114,6 @@ type Reason = (Expr, String, Expr, String);
 
 pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
     let m = ctx.mapping;
-    let has = |f: &str| ctx.has(f);
     let label = |field: &str| ctx.label(field);
     let RawFrame {
         frame,
@@ -141,16 +140,6 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         lf = lf.filter(col(ROW_COLUMN).is_in(lit(bad).implode(false), false).not());
     }
     let staged = lf.select(select).collect()?;
-    // Every text value is trimmed, and one of whitespace only is null. Trimming copies every
-    // value, so a column none of whose values has whitespace around it is used as it is: the
-    // same outcome, found on the whole column.
-    let text = |name: &str| -> PolarsResult<Expr> {
-        Ok(if has_padding(&staged, name)? {
-            trimmed(name)
-        } else {
-            col(name)
-        })
-    };
     // 2. An event log repeats ticket ids; a list export that merely has the columns does not.
     let (ids, distinct) = id_counts(&staged)?;
     let repeated = distinct < ids;
@@ -160,77 +149,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
 
     // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
-    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
-    let mut rules: Vec<IssueRule> = Vec::new();
-    for field in model::TEXT_FIELDS.iter().filter(|f| has(f)) {
-        if !model::MAPPED_FIELDS.contains(field) {
-            typed.push(text(&raw(field))?.alias(*field));
-        }
-    }
-    for field in model::MAPPED_FIELDS.iter().filter(|f| has(f)) {
-        let (expr, unknown) = map_values(&staged, field, m)?;
-        typed.push(expr.alias(*field));
-        typed.push(col(raw(field).as_str()));
-        if !unknown.is_empty() {
-            let unknown = Series::new("unknown".into(), unknown);
-            rules.push(IssueRule {
-                when: col(raw(field).as_str()).is_in(lit(unknown).implode(false), false),
-                column: label(field),
-                value: col(raw(field).as_str()),
-                problem: format!(
-                    "unknown {} value: not in the profile's [values.{field}] map",
-                    field.replace('_', " ")
-                ),
-                action: ACTION_VALUE_NULLED,
-            });
-        }
-    }
-    let mut zone_names: Vec<&str> = Vec::new();
-    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(naive_any(text(&raw(field))?, &formats[field]).alias(naive_name(field)));
-        typed.push(col(raw(field).as_str()));
-        zone_names.push(field);
-    }
-    if event_log {
-        typed.push(naive(text(UPDATED_RAW)?, &fmt).alias(naive_name(UPDATED)));
-        typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
-        typed.push(col(SEQ_RAW));
-        typed.push(col(UPDATED_RAW));
-        zone_names.push(UPDATED);
-    }
-    for field in model::COUNT_FIELDS.iter().filter(|f| has(f)) {
-        typed.push(text(&raw(field))?.cast(DataType::UInt32).alias(*field));
-        typed.push(col(raw(field).as_str()));
-        rules.push(IssueRule {
-            when: col(raw(field).as_str())
-                .is_not_null()
-                .and(col(*field).is_null()),
-            column: label(field),
-            value: col(raw(field).as_str()),
-            problem: "not a whole number".to_string(),
-            action: ACTION_VALUE_NULLED,
-        });
-    }
-    let durations = std::iter::once("labor_minutes").chain(model::REPORTED_FIELDS.iter().copied());
-    for field in durations.filter(|f| has(f)) {
-        let r = raw(field);
-        let unit = m.units.get(field).copied().unwrap_or(Unit::Minutes);
-        let v = minutes(text(&r)?, unit);
-        typed.push(
-            when(v.clone().lt(lit(0.0)))
-                .then(lit(NULL).cast(DataType::Float64))
-                .otherwise(v)
-                .alias(field),
-        );
-        typed.push(col(r.as_str()));
-        rules.push(IssueRule {
-            when: col(r.as_str()).is_not_null().and(col(field).is_null()),
-            column: label(field),
-            value: col(r.as_str()),
-            problem: format!("not a non-negative duration in {}", unit_name(unit)),
-            action: ACTION_VALUE_NULLED,
-        });
-    }
+    let (typed, mut rules, zone_names) = typed_columns(&staged, ctx, &formats, &fmt, event_log)?;
     // Naive → UTC (ambiguous: first occurrence; gap: null), then placeholders out.
     let zoned: Vec<Expr> = zone_names
         .iter()
@@ -404,6 +323,104 @@ fn timestamp_formats(
         formats.insert(field, read_by);
     }
     Ok((format, fmt, formats))
+}
+
+/// Step 4 of [`normalize`]: every mapped column typed (and its source text kept beside it for
+/// messages), the rules that set a value aside, and the timestamp columns to put in UTC.
+fn typed_columns(
+    staged: &DataFrame,
+    ctx: &FileContext,
+    formats: &BTreeMap<&'static str, Vec<String>>,
+    fmt: &str,
+    event_log: bool,
+) -> PolarsResult<(Vec<Expr>, Vec<IssueRule>, Vec<&'static str>)> {
+    // Every text value is trimmed, and one of whitespace only is null. Trimming copies every
+    // value, so a column none of whose values has whitespace around it is used as it is: the
+    // same outcome, found on the whole column.
+    let text = |name: &str| -> PolarsResult<Expr> {
+        Ok(if has_padding(staged, name)? {
+            trimmed(name)
+        } else {
+            col(name)
+        })
+    };
+    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
+    let mut rules: Vec<IssueRule> = Vec::new();
+    for field in model::TEXT_FIELDS.iter().filter(|f| ctx.has(f)) {
+        if !model::MAPPED_FIELDS.contains(field) {
+            typed.push(text(&raw(field))?.alias(*field));
+        }
+    }
+    for field in model::MAPPED_FIELDS.iter().filter(|f| ctx.has(f)) {
+        let (expr, unknown) = map_values(staged, field, ctx.mapping)?;
+        typed.push(expr.alias(*field));
+        typed.push(col(raw(field).as_str()));
+        if !unknown.is_empty() {
+            let unknown = Series::new("unknown".into(), unknown);
+            rules.push(IssueRule {
+                when: col(raw(field).as_str()).is_in(lit(unknown).implode(false), false),
+                column: ctx.label(field),
+                value: col(raw(field).as_str()),
+                problem: format!(
+                    "unknown {} value: not in the profile's [values.{field}] map",
+                    field.replace('_', " ")
+                ),
+                action: ACTION_VALUE_NULLED,
+            });
+        }
+    }
+    let mut zone_names: Vec<&str> = Vec::new();
+    for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
+        typed.push(naive_any(text(&raw(field))?, &formats[field]).alias(naive_name(field)));
+        typed.push(col(raw(field).as_str()));
+        zone_names.push(field);
+    }
+    if event_log {
+        typed.push(naive(text(UPDATED_RAW)?, fmt).alias(naive_name(UPDATED)));
+        typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
+        typed.push(col(SEQ_RAW));
+        typed.push(col(UPDATED_RAW));
+        zone_names.push(UPDATED);
+    }
+    for field in model::COUNT_FIELDS.iter().filter(|f| ctx.has(f)) {
+        typed.push(text(&raw(field))?.cast(DataType::UInt32).alias(*field));
+        typed.push(col(raw(field).as_str()));
+        rules.push(IssueRule {
+            when: col(raw(field).as_str())
+                .is_not_null()
+                .and(col(*field).is_null()),
+            column: ctx.label(field),
+            value: col(raw(field).as_str()),
+            problem: "not a whole number".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+    }
+    let durations = std::iter::once("labor_minutes").chain(model::REPORTED_FIELDS.iter().copied());
+    for field in durations.filter(|f| ctx.has(f)) {
+        let r = raw(field);
+        let unit = ctx
+            .mapping
+            .units
+            .get(field)
+            .copied()
+            .unwrap_or(Unit::Minutes);
+        let v = minutes(text(&r)?, unit);
+        typed.push(
+            when(v.clone().lt(lit(0.0)))
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(v)
+                .alias(field),
+        );
+        typed.push(col(r.as_str()));
+        rules.push(IssueRule {
+            when: col(r.as_str()).is_not_null().and(col(field).is_null()),
+            column: ctx.label(field),
+            value: col(r.as_str()),
+            problem: format!("not a non-negative duration in {}", unit_name(unit)),
+            action: ACTION_VALUE_NULLED,
+        });
+    }
+    Ok((typed, rules, zone_names))
 }
 
 /// Step 5 of [`normalize`]: why a row is rejected, in order; the first that holds wins.
