@@ -428,74 +428,12 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         failure_window_days: raw.changes.failure_window_days.unwrap_or(7),
     };
 
-    let costs = CostSettings {
-        default_hourly_rate: raw.costs.default_hourly_rate,
-        group_rates: raw.costs.group_rates,
-        monthly_service_costs: raw.costs.monthly_service_costs,
-    };
-    let money = costs
-        .default_hourly_rate
-        .iter()
-        .map(|r| ("default_hourly_rate".to_string(), *r))
-        .chain(
-            costs
-                .group_rates
-                .iter()
-                .map(|(k, v)| (format!("group_rates.\"{k}\""), *v)),
-        )
-        .chain(
-            costs
-                .monthly_service_costs
-                .iter()
-                .map(|(k, v)| (format!("monthly_service_costs.\"{k}\""), *v)),
-        );
-    for (key, value) in money {
-        if !value.is_finite() || value < 0.0 {
-            return Err(format!(
-                "[costs] {key} = {value}: must be a non-negative number"
-            ));
-        }
-    }
-
-    let mut thresholds = BTreeMap::new();
-    for (kpi, t) in raw.thresholds {
-        if t.min.is_none() && t.max.is_none() {
-            return Err(format!("[thresholds] {kpi}: give `min`, `max` or both"));
-        }
-        if let (Some(lo), Some(hi)) = (t.min, t.max)
-            && lo > hi
-        {
-            return Err(format!("[thresholds] {kpi}: min {lo} is above max {hi}"));
-        }
-        let stat = t.stat.unwrap_or_else(|| "value".to_string());
-        if !["value", "mean", "median", "p90"].contains(&stat.as_str()) {
-            return Err(format!(
-                "[thresholds] {kpi}: stat `{stat}` is not one of value, mean, median, p90"
-            ));
-        }
-        let dimension = t.dimension.unwrap_or_else(|| "all".to_string());
-        if dimension != "all" && !model::DIMENSIONS.contains(&dimension.as_str()) {
-            return Err(format!(
-                "[thresholds] {kpi}: dimension `{dimension}` is not one of all, {}",
-                model::DIMENSIONS.join(", ")
-            ));
-        }
-        let key = if dimension == "all" {
-            Some("all".to_string())
-        } else {
-            t.key
-        };
-        thresholds.insert(
-            kpi,
-            Threshold {
-                min: t.min,
-                max: t.max,
-                stat,
-                dimension,
-                key,
-            },
-        );
-    }
+    let costs = validate_costs(raw.costs)?;
+    let thresholds = raw
+        .thresholds
+        .into_iter()
+        .map(|(kpi, t)| validate_threshold(&kpi, t).map(|t| (kpi, t)))
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
 
     Ok(Config {
         path: None,
@@ -606,6 +544,76 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
         columns: s.columns,
         values: s.values,
         timestamp_format: s.timestamp_format,
+    })
+}
+
+/// `[costs]`: every rate and monthly cost a non-negative number.
+fn validate_costs(raw: RawCosts) -> Result<CostSettings, String> {
+    let costs = CostSettings {
+        default_hourly_rate: raw.default_hourly_rate,
+        group_rates: raw.group_rates,
+        monthly_service_costs: raw.monthly_service_costs,
+    };
+    let money = costs
+        .default_hourly_rate
+        .iter()
+        .map(|r| ("default_hourly_rate".to_string(), *r))
+        .chain(
+            costs
+                .group_rates
+                .iter()
+                .map(|(k, v)| (format!("group_rates.\"{k}\""), *v)),
+        )
+        .chain(
+            costs
+                .monthly_service_costs
+                .iter()
+                .map(|(k, v)| (format!("monthly_service_costs.\"{k}\""), *v)),
+        );
+    for (key, value) in money {
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!(
+                "[costs] {key} = {value}: must be a non-negative number"
+            ));
+        }
+    }
+    Ok(costs)
+}
+
+/// One `[thresholds]` entry: a bound or two, on a stat and dimension deskpulse computes.
+fn validate_threshold(kpi: &str, t: RawThreshold) -> Result<Threshold, String> {
+    if t.min.is_none() && t.max.is_none() {
+        return Err(format!("[thresholds] {kpi}: give `min`, `max` or both"));
+    }
+    if let (Some(lo), Some(hi)) = (t.min, t.max)
+        && lo > hi
+    {
+        return Err(format!("[thresholds] {kpi}: min {lo} is above max {hi}"));
+    }
+    let stat = t.stat.unwrap_or_else(|| "value".to_string());
+    if !["value", "mean", "median", "p90"].contains(&stat.as_str()) {
+        return Err(format!(
+            "[thresholds] {kpi}: stat `{stat}` is not one of value, mean, median, p90"
+        ));
+    }
+    let dimension = t.dimension.unwrap_or_else(|| "all".to_string());
+    if dimension != "all" && !model::DIMENSIONS.contains(&dimension.as_str()) {
+        return Err(format!(
+            "[thresholds] {kpi}: dimension `{dimension}` is not one of all, {}",
+            model::DIMENSIONS.join(", ")
+        ));
+    }
+    let key = if dimension == "all" {
+        Some("all".to_string())
+    } else {
+        t.key
+    };
+    Ok(Threshold {
+        min: t.min,
+        max: t.max,
+        stat,
+        dimension,
+        key,
     })
 }
 
