@@ -180,9 +180,16 @@ pub fn write_report(
     let _s = crate::log::stage("render");
     let ledger_path = out.join("ledger.csv");
     let ledger_path = &ledger_path;
+    let ledger_rows = result.tables.get("ledger_rows");
+    if ledger_rows.is_empty() {
+        // A query's result always has a batch, if only an empty one with its columns.
+        return Err(ReportError::Other(
+            "this run did not compute the report's tables".to_string(),
+        ));
+    }
     let pieces = {
         let _s = crate::log::stage("ledger.csv: format");
-        files::csv_pieces(result.tables.get("ledger_rows")).map_err(ReportError::Other)?
+        files::csv_pieces(ledger_rows).map_err(ReportError::Other)?
     };
     let pieces = &pieces;
     let (ledger, rendered) = std::thread::scope(|scope| {
