@@ -1,10 +1,11 @@
 -- deskpulse's durations beside the help desk's own, ticket by ticket, in minutes: every ticket
 -- of a measure's cohort for which the help desk gave a figure (`ours` may be null).
---   resolve_calendar   incidents and requests resolved in the period, wall-clock time
+--   resolve_calendar   tickets resolved in the period (not cancelled), wall-clock time
 --   resolve_business   the same, business time; `comparable` only on a calendar that is not
 --                      open around the clock (`business_calendar(name)`, from [calendars])
---   first_response     tickets created in the period, except sources whose first response is
---                      the help desk's own reply time (`first_response_from_reply_time(source)`)
+--   first_response     tickets created in the period (not cancelled), except sources whose
+--                      first response is the help desk's own reply time
+--                      (`first_response_from_reply_time(source)`)
 WITH resolved AS (
     SELECT * FROM ledger
     WHERE NOT is_cancelled AND resolved_at >= $period_start AND resolved_at < $period_end
