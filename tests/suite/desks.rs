@@ -312,6 +312,23 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
         v(&doc, "tickets_created", "value", "all", "all"),
         Some(27.0)
     );
+    // The same counts source by source in the report's table (queries/tables/source_counts.sql).
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for (source, created, resolved) in [
+        ("servicenow", 7, 5),
+        ("jsm", 6, 5),
+        ("freshservice", 7, 5),
+        ("freshdesk", 7, 5),
+    ] {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {source} | ")))
+            .unwrap_or_else(|| panic!("no row for {source} in\n{md}"));
+        assert!(
+            line.ends_with(&format!(" | {created} | {resolved} |")),
+            "{line}"
+        );
+    }
     assert_eq!(
         v(&doc, "tickets_resolved", "value", "all", "all"),
         Some(20.0)

@@ -1,7 +1,7 @@
 //! SLA decision instants and the business clock, on cases worked out by hand
 //! (tests/data/servicenow/sla_cases.csv, UTC; office hours Monday to Friday 09:00-17:00).
 
-use super::util::{data, kpis, project, row, value};
+use super::util::{data, deskpulse, kpis, project, row, value};
 
 const CONFIG: &str = r#"
 [report]
@@ -91,4 +91,37 @@ fn october_decisions_worked_out_by_hand() {
         .map(|r| r["kpi"].as_str().unwrap())
         .collect();
     assert!(!kpis.contains(&"sla_response_met_pct") && !kpis.contains(&"first_response_hours"));
+}
+
+#[test]
+fn the_report_counts_breaches_by_month_and_lists_the_one_still_open() {
+    // Worked out by hand (queries/tables/sla_breaches.sql, sla_open_breaches.sql): A breached
+    // in September; D, E and F in October; F is the one still open, breached on 20 October at
+    // 17:00, 271 hours (11 days and 7 hours) before the end of October.
+    let dir = project(
+        CONFIG,
+        &[("sla_cases.csv", &data("servicenow/sla_cases.csv"))],
+    );
+    let out = tempfile::tempdir().unwrap();
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let months = md
+        .lines()
+        .find(|l| l.starts_with("Breaches by month of breach"))
+        .expect("the breaches line");
+    assert!(
+        months.ends_with("2026-08: 0 · 2026-09: 1 · 2026-10: 3."),
+        "{months}"
+    );
+    assert!(md.contains("Open and already breached: 1."), "{md}");
+    let open: Vec<&str> = md.lines().filter(|l| l.starts_with("| `SLA-")).collect();
+    assert_eq!(
+        open,
+        ["| `SLA-F` | P3 | Desk | resolution | 2026-10-20T17:00:00+00:00 | 271 h |"]
+    );
 }
