@@ -23,12 +23,12 @@ impl Bytes {
     }
 }
 
-pub fn is_gzip(bytes: &Bytes) -> bool {
+fn is_gzip(bytes: &Bytes) -> bool {
     bytes.as_slice().starts_with(&[0x1f, 0x8b])
 }
 
 /// The file's bytes, decompressed when they are gzip's, whatever the file is called.
-pub fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
+fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
     if !is_gzip(on_disk) {
         return Ok(on_disk.clone());
     }
@@ -40,7 +40,7 @@ pub fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
 }
 
 /// The file as it is on disk: mapped, or read where it cannot be mapped.
-pub fn map_file(path: &Path) -> std::io::Result<Bytes> {
+fn map_file(path: &Path) -> std::io::Result<Bytes> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() == 0 {
         return Ok(Bytes::Owned(Arc::new(Vec::new())));
@@ -53,6 +53,48 @@ pub fn map_file(path: &Path) -> std::io::Result<Bytes> {
     }
 }
 
+/// A file read as text: its bytes as they are on disk, and the UTF-8 text they hold.
+pub struct Text {
+    pub on_disk: Bytes,
+    pub compressed: bool,
+    pub text: Bytes,
+    /// Where the text starts (after a byte-order mark).
+    pub start: usize,
+    pub encoding: &'static str,
+}
+
+impl Text {
+    /// The text after any byte-order mark.
+    pub fn body(&self) -> &[u8] {
+        &self.text.as_slice()[self.start..]
+    }
+}
+
+/// Reads a file, decompresses it when it is gzip's and decodes it (see [`decode`]); an
+/// encoding assumed rather than known is said on stderr.
+pub fn read_text(
+    path: &Path,
+    shown: &str,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<Text, String> {
+    let on_disk = map_file(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let compressed = is_gzip(&on_disk);
+    let (text, start, encoding) = decode(gunzip(&on_disk)?, declared)?;
+    if encoding == ASSUMED_WINDOWS_1252 {
+        crate::log::note(&format!(
+            "{shown}: the text is not UTF-8 and its source declares no encoding: read as \
+             Windows-1252; if it is another, say which with `encoding = \"...\"` in its [[sources]]"
+        ));
+    }
+    Ok(Text {
+        on_disk,
+        compressed,
+        text,
+        start,
+        encoding,
+    })
+}
+
 /// How the report names the encoding of a text that is not UTF-8 and declares none.
 pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none declared)";
 
@@ -60,7 +102,7 @@ pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none d
 /// the one its byte-order mark says (UTF-8, UTF-16LE or UTF-16BE), else the one its source
 /// declares, else UTF-8. A text that is none of those is read as Windows-1252, what Excel and
 /// older help desks write, and that is said on stderr and in the report, never silently.
-pub fn decode(
+fn decode(
     bytes: Bytes,
     declared: Option<&'static encoding_rs::Encoding>,
 ) -> Result<(Bytes, usize, &'static str), String> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::IngestError;
-use super::bytes::{decode, gunzip, map_file};
+use super::bytes::read_text;
 
 /// Keys under which help-desk APIs wrap their list of records.
 const JSON_WRAPPERS: &[&str] = &[
@@ -147,14 +147,17 @@ fn join_records(records: &mut [Map<String, Value>], related: Vec<Map<String, Val
 
 /// Records from files that only describe tickets (a Zendesk `ticket_metrics` export), to join
 /// into a source's tickets.
-pub fn related_records(path: &Path, shown: &str) -> Result<Vec<Map<String, Value>>, IngestError> {
+pub fn related_records(
+    path: &Path,
+    shown: &str,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<Vec<Map<String, Value>>, IngestError> {
     let fail = |message: String| IngestError::Unreadable {
         file: shown.to_string(),
         message,
     };
-    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let (text, start, _) = decode(gunzip(&on_disk).map_err(fail)?, None).map_err(fail)?;
-    let (mut records, _, side) = json_records(&text.as_slice()[start..]).map_err(fail)?;
+    let text = read_text(path, shown, declared).map_err(fail)?;
+    let (mut records, _, side) = json_records(text.body()).map_err(fail)?;
     records.extend(side);
     if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
         return Err(fail(format!(

@@ -142,7 +142,11 @@ fn ingest_file(
         for pattern in &source.related {
             for path in expand_pattern(pattern, &format!("related of {shown}"))? {
                 let shown_related = path.to_string_lossy().to_string();
-                related.extend(json::related_records(&path, &shown_related)?);
+                related.extend(json::related_records(
+                    &path,
+                    &shown_related,
+                    source.encoding,
+                )?);
             }
         }
         export

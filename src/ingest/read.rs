@@ -9,7 +9,7 @@ use polars::prelude::*;
 use serde_json::{Map, Value};
 
 use super::IngestError;
-use super::bytes::{ASSUMED_WINDOWS_1252, Bytes, decode, gunzip, is_gzip, map_file};
+use super::bytes::{Bytes, Text, read_text};
 use super::field_count::{FieldCounter, MalformedRow};
 use super::json;
 use super::profile::HeaderIndex;
@@ -112,16 +112,13 @@ pub fn open(
         file: shown.to_string(),
         message,
     };
-    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let compressed = is_gzip(&on_disk);
-    let (text, start, encoding) =
-        decode(gunzip(&on_disk).map_err(fail)?, declared).map_err(fail)?;
-    if encoding == ASSUMED_WINDOWS_1252 {
-        crate::log::note(&format!(
-            "{shown}: the text is not UTF-8 and its source declares no encoding: read as \
-             Windows-1252; if it is another, say which with `encoding = \"...\"` in its [[sources]]"
-        ));
-    }
+    let Text {
+        on_disk,
+        compressed,
+        text,
+        start,
+        encoding,
+    } = read_text(path, shown, declared).map_err(fail)?;
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {
