@@ -479,17 +479,7 @@ fn kpi_table(rows: &[&KpiRow], result: &RunResult) -> String {
 
 fn kpi_csv(rows: &[&KpiRow]) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "kpi",
-        "stat",
-        "dimension",
-        "key",
-        "value",
-        "n",
-        "missing",
-        "numerator",
-        "denominator",
-    ])?;
+    w.write_record(KpiRow::COLUMNS)?;
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in rows {
         w.write_record([

@@ -35,6 +35,20 @@ fn number<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl KpiRow {
+    /// The columns of a KPI row, in order: what a KPI query returns and `kpis --format csv`
+    /// writes.
+    pub const COLUMNS: [&'static str; 9] = [
+        "kpi",
+        "stat",
+        "dimension",
+        "key",
+        "value",
+        "n",
+        "missing",
+        "numerator",
+        "denominator",
+    ];
+
     /// The contract's order: by kpi, stat, dimension, key.
     pub fn contract_order(a: &KpiRow, b: &KpiRow) -> Ordering {
         (&a.kpi, &a.stat, &a.dimension, &a.key).cmp(&(&b.kpi, &b.stat, &b.dimension, &b.key))

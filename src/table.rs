@@ -20,11 +20,6 @@ impl Tables {
     pub fn get(&self, name: &str) -> &[RecordBatch] {
         self.0.get(name).map_or(&[], Vec::as_slice)
     }
-
-    /// Takes a table out, for an output that consumes it.
-    pub fn take(&mut self, name: &str) -> Option<Vec<RecordBatch>> {
-        self.0.remove(name)
-    }
 }
 
 fn named<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, String> {
@@ -43,6 +38,13 @@ pub fn column_strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<Stri
     Ok((0..a.len())
         .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
         .collect())
+}
+
+/// A result column as flags.
+pub fn column_bool(batch: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, String> {
+    let a = cast(named(batch, name)?, &DataType::Boolean)
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    Ok(a.as_boolean().iter().collect())
 }
 
 /// A result column as doubles.

@@ -194,18 +194,6 @@ fn bind_params(
     Ok(out)
 }
 
-const RESULT_COLUMNS: &[&str] = &[
-    "kpi",
-    "stat",
-    "dimension",
-    "key",
-    "value",
-    "n",
-    "missing",
-    "numerator",
-    "denominator",
-];
-
 fn kpi_rows(query: &QueryFile, batch: &RecordBatch) -> Result<Vec<KpiRow>, EngineError> {
     let fail = |message: String| EngineError::Query {
         query: query.id.clone(),
@@ -215,7 +203,7 @@ fn kpi_rows(query: &QueryFile, batch: &RecordBatch) -> Result<Vec<KpiRow>, Engin
     let missing_column = |e: String| {
         fail(format!(
             "{e}; a KPI query returns the columns {}",
-            RESULT_COLUMNS.join(", ")
+            KpiRow::COLUMNS.join(", ")
         ))
     };
     let text = |name: &str| column_strings(batch, name).map_err(missing_column);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::format;
 use crate::pipeline::RunResult;
-use crate::table::{column_f64, column_strings};
+use crate::table::{column_bool, column_f64, column_strings};
 
 /// Two durations agree when they differ by at most this many minutes.
 const TOLERANCE_MINUTES: f64 = 1.0;
@@ -112,7 +112,7 @@ fn compared(result: &RunResult) -> Vec<Compared> {
     for batch in result.tables.get("reconciliation_durations") {
         let text = |c: &str| column_strings(batch, c).unwrap_or_default();
         let (measures, sources, ids) = (text("measure"), text("source"), text("id"));
-        let comparable = text("comparable");
+        let comparable = column_bool(batch, "comparable").unwrap_or_default();
         let ours = column_f64(batch, "ours").unwrap_or_default();
         let theirs = column_f64(batch, "theirs").unwrap_or_default();
         for i in 0..batch.num_rows() {
@@ -128,7 +128,7 @@ fn compared(result: &RunResult) -> Vec<Compared> {
             out.push(Compared {
                 measure: measures[i].clone().unwrap_or_default(),
                 pair,
-                comparable: comparable[i].as_deref() == Some("true"),
+                comparable: comparable[i] == Some(true),
             });
         }
     }
