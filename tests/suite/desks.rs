@@ -312,6 +312,22 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
         v(&doc, "tickets_created", "value", "all", "all"),
         Some(27.0)
     );
+    // ledger.csv is ordered by source, then id, as text: Freshservice's and Freshdesk's ids
+    // (1001 ...) interleave with the others' only by source.
+    let ledger = std::fs::read_to_string(out.path().join("ledger.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(ledger.as_bytes());
+    let keys: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let sources: std::collections::BTreeSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(sources.len(), 4, "{sources:?}");
     // The same counts source by source in the report's table (queries/tables/source_counts.sql).
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     for (source, created, resolved) in [
