@@ -186,12 +186,12 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            eprintln!("deskpulse: error: {e:#}");
+            crate::log::say(&format!("deskpulse: error: {e:#}"));
             ExitCode::from(exit::ERROR)
         }
         Err(_) => {
             if !quiet {
-                eprintln!("deskpulse: the run was stopped by an internal error (see above)");
+                crate::log::say("deskpulse: the run was stopped by an internal error (see above)");
             }
             ExitCode::from(exit::ERROR)
         }
@@ -250,13 +250,13 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
     let written = written?;
     if !quiet {
         let html = written.iter().find(|p| p.ends_with("report.html"));
-        eprintln!(
+        crate::log::say(&format!(
             "deskpulse: wrote {} files to {}{}",
             written.len(),
             args.out.display(),
             html.map(|p| format!(" (open {})", p.display()))
                 .unwrap_or_default()
-        );
+        ));
     }
     Ok(exit::OK)
 }
@@ -268,13 +268,13 @@ fn run_publish(args: &PublishArgs, quiet: bool) -> anyhow::Result<u8> {
     crate::log::done();
     let written = written?;
     if !quiet {
-        eprintln!(
+        crate::log::say(&format!(
             "deskpulse: published {} to {} ({} files; open {})",
             result.period.label(),
             args.site.display(),
             written.len(),
             args.site.join("index.html").display()
-        );
+        ));
     }
     Ok(exit::OK)
 }
@@ -330,16 +330,17 @@ fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
                     .map(|m| m.unit.as_str())
                     .unwrap_or("");
                 if e.status == crate::check::Status::Breached || !quiet {
-                    writeln!(stdout, "{}", crate::check::line(e, unit))?;
+                    let line = crate::check::line(e, unit);
+                    writeln!(stdout, "{}", crate::log::printable(&line))?;
                 }
             }
             if !quiet {
-                eprintln!(
+                crate::log::say(&format!(
                     "deskpulse: {} of {} thresholds breached for {}",
                     breached,
                     evaluations.len(),
                     result.period.label()
-                );
+                ));
             }
         }
     }
@@ -361,7 +362,7 @@ fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
         .collect();
     let text = match args.format {
         KpiFormat::Json => report::kpis_json(&result),
-        KpiFormat::Table => kpi_table(&rows, &result),
+        KpiFormat::Table => crate::log::printable(&kpi_table(&rows, &result)).into_owned(),
         KpiFormat::Csv => kpi_csv(&rows)?,
     };
     stdout.write_all(text.as_bytes())?;
@@ -408,13 +409,13 @@ fn compute(args: &InputArgs, quiet: bool, report: bool) -> anyhow::Result<RunRes
     let result = result?;
     if !quiet {
         for input in &result.inputs {
-            eprintln!(
+            crate::log::say(&format!(
                 "deskpulse: {}: {} rows, {} accepted, {} rejected ({})",
                 input.path, input.rows, input.accepted, input.rejected, input.profile_reason
-            );
+            ));
         }
         if let Some(note) = &result.period_note {
-            eprintln!("deskpulse: note: {note}");
+            crate::log::say(&format!("deskpulse: note: {note}"));
         }
     }
     Ok(result)

@@ -315,6 +315,7 @@ impl Config {
             .filter(|p| p.is_file() && is_export_file(p))
             .collect();
         files.sort();
+        skip_previous_outputs(dir, &mut files);
         if files.is_empty() {
             return Err(ConfigError::Input(format!(
                 "{}: no {CONFIG_FILE_NAME} and no exports (.csv, .json, .ndjson, .jsonl, .gz) in this directory",
@@ -343,6 +344,26 @@ impl Config {
             .get(priority)
             .map(|p| p.calendar.as_str())
             .unwrap_or(self.sla.calendar.as_str())
+    }
+}
+
+/// Drops from `files` what a previous run wrote into `dir` (its manifest lists them), saying so
+/// once: `report DIR --out DIR` must not read its own outputs as exports the next time.
+fn skip_previous_outputs(dir: &Path, files: &mut Vec<PathBuf>) {
+    let outputs = crate::previous_run::previous_outputs(dir);
+    let before = files.len();
+    files.retain(|f| {
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        !outputs.iter().any(|o| *o == name)
+    });
+    if files.len() < before {
+        crate::log::note(&format!(
+            "{}: skipped {} files a previous deskpulse run wrote here (listed in its {}); \
+             they are not exports",
+            dir.display(),
+            before - files.len(),
+            crate::previous_run::MANIFEST,
+        ));
     }
 }
 
@@ -532,6 +553,10 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
             })
         })
         .transpose()?;
+    if let Some(format) = &s.timestamp_format {
+        check_timestamp_format(format)
+            .map_err(|problem| format!("{at}: timestamp_format `{format}` {problem}"))?;
+    }
     Ok(SourceConfig {
         name: s.name,
         encoding,
@@ -545,6 +570,25 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
         values: s.values,
         timestamp_format: s.timestamp_format,
     })
+}
+
+/// A `timestamp_format` must be a strftime pattern chrono can read and name at least a date;
+/// otherwise every row would be rejected for its dates rather than the configuration refused.
+fn check_timestamp_format(format: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err("is not a strftime pattern (write e.g. `%d/%m/%Y %H:%M`)".to_string());
+    }
+    let names_a_date = [
+        "%Y", "%y", "%d", "%e", "%j", "%F", "%D", "%x", "%c", "%s", "%+",
+    ]
+    .iter()
+    .any(|f| format.contains(f));
+    if !names_a_date {
+        return Err("names no date (write e.g. `%d/%m/%Y %H:%M`)".to_string());
+    }
+    Ok(())
 }
 
 /// `[costs]`: every rate and monthly cost a non-negative number.
@@ -584,6 +628,15 @@ fn validate_costs(raw: RawCosts) -> Result<CostSettings, String> {
 fn validate_threshold(kpi: &str, t: RawThreshold) -> Result<Threshold, String> {
     if t.min.is_none() && t.max.is_none() {
         return Err(format!("[thresholds] {kpi}: give `min`, `max` or both"));
+    }
+    for (name, bound) in [("min", t.min), ("max", t.max)] {
+        if bound.is_some_and(|b| !b.is_finite()) {
+            // `nan` compares false with everything: such a threshold could never be breached
+            return Err(format!(
+                "[thresholds] {kpi}: {name} = {} is not a number a value can be held to",
+                bound.unwrap_or_default()
+            ));
+        }
     }
     if let (Some(lo), Some(hi)) = (t.min, t.max)
         && lo > hi
@@ -847,6 +900,41 @@ mttr_hours = { max = 24.0, stat = "median" }
         .unwrap_err()
         .to_string();
         assert!(err.contains("min") && err.contains("mttr_hours"), "{err}");
+    }
+
+    #[test]
+    fn a_threshold_of_nan_or_infinity_is_refused() {
+        // regression: `max = nan` was accepted and could never be breached
+        for bound in ["max = nan", "min = -inf", "max = inf"] {
+            let err = parse(&format!(
+                "[[sources]]\npath = \"a.csv\"\n[thresholds]\nmttr_hours = {{ {bound} }}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("mttr_hours") && err.contains("not a number"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_timestamp_format_that_is_no_pattern_is_refused() {
+        // regression: an invalid pattern rejected every row instead of the configuration
+        for format in ["%Q-%m", "%d/%m/%", "hello"] {
+            let err = parse(&format!(
+                "[[sources]]\npath = \"a.csv\"\ntimestamp_format = \"{format}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("timestamp_format") && err.contains(format),
+                "{err}"
+            );
+        }
+        assert!(
+            parse("[[sources]]\npath = \"a.csv\"\ntimestamp_format = \"%d/%m/%Y %H:%M\"\n").is_ok()
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod macros;
 pub mod model;
 pub mod period;
 pub mod pipeline;
+pub mod previous_run;
 pub mod quality;
 pub mod queries;
 pub mod report;

@@ -38,13 +38,32 @@ pub fn detail(message: &str) {
     }
 }
 
-/// A line on stderr that does not tear through the spinner.
+/// A line on stderr that does not tear through the spinner, its control characters shown.
 pub fn say(line: &str) {
+    let line = printable(line);
     let spinner = SPINNER.lock().ok().and_then(|s| s.clone());
     match spinner {
         Some(bar) => bar.suspend(|| eprintln!("{line}")),
         None => eprintln!("{line}"),
     }
+}
+
+/// Text from a file or a configuration as a terminal may show it: control characters (an
+/// escape sequence in a title or a column name would drive the terminal) written as `\u{1b}`.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let shown = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(shown) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if shown(c) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Shows `activity` on the spinner, started on first use; only at the normal level on a terminal.
@@ -113,5 +132,21 @@ impl Drop for Stage {
                 self.name
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        // regression: an escape sequence in a report title or an export's header was printed
+        assert_eq!(printable("\u{1b}[2J title"), "\\u{1b}[2J title");
+        assert_eq!(printable("a\rb\u{7}"), "a\\u{d}b\\u{7}");
+        assert_eq!(
+            printable("two\nlines\tand tabs, ünïcode"),
+            "two\nlines\tand tabs, ünïcode"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! One run, in one direction: configuration → ingest → clocks → DuckDB (the ledger, the KPI
 //! families and the report's tables) → results that every output is written from.
 
+use std::path::{Path, PathBuf};
+
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
@@ -78,6 +80,8 @@ pub struct RunResult {
     pub quality: Quality,
     /// The tables the run computed (see [`RunOptions::report`]).
     pub tables: Tables,
+    /// Every file the run took as input, by canonical path: no output may replace one.
+    pub input_files: Vec<PathBuf>,
 }
 
 /// One run, stage by stage: ingest, clocks, engine; the outputs are written from its result.
@@ -141,6 +145,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         let _s = crate::log::stage("KPI queries");
         engine.run_catalogue(&catalogue, &runnable, &window)?
     };
+    thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let tables: Vec<&QueryFile> = catalogue
         .tables
         .iter()
@@ -149,6 +154,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     let tables = engine.run_tables(&tables, &window)?;
 
     let quality = quality::assess(&tables, &inputs, &sources_with_history, &catalogue, &kpis);
+    let input_files = files_read(&config, options, &inputs);
     Ok(RunResult {
         config,
         period,
@@ -159,7 +165,70 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         catalogue,
         quality,
         tables,
+        input_files,
     })
+}
+
+/// The configuration, the exports and their related files, and every file in the directories of
+/// the user's queries, profiles and templates, each by its canonical path (symlinks resolved).
+fn files_read(config: &Config, options: &RunOptions, inputs: &[InputReport]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = config.path.iter().cloned().collect();
+    files.extend(inputs.iter().flat_map(|i| i.files.iter().cloned()));
+    let dirs = profile_dirs(config, options.profiles.as_deref())
+        .into_iter()
+        .map(|(dir, _)| dir)
+        .chain(options.queries.clone().or(config.report.queries.clone()))
+        .chain(config.report.templates.clone());
+    for dir in dirs {
+        files.extend(files_under(&dir, 2));
+    }
+    let mut canonical: Vec<PathBuf> = files.iter().filter_map(|f| f.canonicalize().ok()).collect();
+    canonical.sort();
+    canonical.dedup();
+    canonical
+}
+
+/// The files in `dir` and, `depth` levels down, in its subdirectories (`queries/tables/`).
+fn files_under(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            if depth > 1 {
+                files.extend(files_under(&path, depth - 1));
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Every `[thresholds]` entry names a KPI of the catalogue or one a user's family computed: a
+/// misspelt one would otherwise go unnoticed under `kpis` and `report`.
+fn thresholds_name_kpis(
+    config: &Config,
+    catalogue: &Catalogue,
+    kpis: &[KpiRow],
+) -> Result<(), RunError> {
+    let unknown: Vec<&str> = config
+        .thresholds
+        .keys()
+        .filter(|kpi| catalogue.meta(kpi).is_none() && !kpis.iter().any(|r| &r.kpi == *kpi))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = catalogue.kpis.keys().map(String::as_str).collect();
+    known.sort_unstable();
+    Err(RunError::Usage(format!(
+        "[thresholds] {}: no KPI of that name; the catalogue's KPIs are {}",
+        unknown.join(", "),
+        known.join(", ")
+    )))
 }
 
 /// Every export of the configuration, through the profiles it may use.

@@ -25,6 +25,11 @@ impl BusinessDuration {
     }
 }
 
+/// The longest duration a configuration may give.
+pub const LONGEST: BusinessDuration = BusinessDuration {
+    minutes: 36_500 * 24 * 60,
+};
+
 impl FromStr for BusinessDuration {
     type Err = String;
 
@@ -58,6 +63,13 @@ impl FromStr for BusinessDuration {
         if !digits.is_empty() || minutes == 0 {
             return Err(bad());
         }
+        if minutes > LONGEST.minutes {
+            // Beyond it, the instant a target falls due overflows (`106751991d`), and no
+            // service level is set a century ahead.
+            return Err(format!(
+                "`{s}` is longer than a century ({LONGEST}), the longest duration"
+            ));
+        }
         Ok(BusinessDuration { minutes })
     }
 }
@@ -78,6 +90,15 @@ impl fmt::Display for BusinessDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_beyond_a_century_is_refused() {
+        // regression: `106751991d` overflowed the instant it falls due, and every ticket's
+        // SLA came out unmeasured without a word
+        assert!("106751991d".parse::<BusinessDuration>().is_err());
+        assert!("36501d".parse::<BusinessDuration>().is_err());
+        assert_eq!("36500d".parse::<BusinessDuration>(), Ok(LONGEST));
+    }
 
     #[test]
     fn parses_units() {

@@ -42,11 +42,16 @@ impl Engine {
                 .collect(),
             _ => Vec::new(),
         };
+        // `x IN (NULL)` is NULL, not false, and typed NULL: with nothing to match, say false.
+        let one_of = |arg: &str, items: &[String]| match items.is_empty() {
+            true => "false".to_string(),
+            false => format!("{arg} IN ({})", sql_list(items)),
+        };
         self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE MACRO has_values(name) AS name IN ({});
-             CREATE OR REPLACE MACRO has_kind(kind) AS kind IN ({});",
-            sql_list(&with_values),
-            sql_list(&kinds)
+            "CREATE OR REPLACE MACRO has_values(name) AS {};
+             CREATE OR REPLACE MACRO has_kind(kind) AS {};",
+            one_of("name", &with_values),
+            one_of("kind", &kinds)
         ))?;
         Ok(())
     }

@@ -104,7 +104,7 @@ fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
                     };
                     (vec![record], "wrapped object")
                 }
-                None if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+                // a whole document that is one object is one record, however it is laid out
                 None => (vec![obj], "single object"),
             }
         }
@@ -189,12 +189,16 @@ fn table(records: Vec<Map<String, Value>>, shape: String) -> Result<JsonTable, S
     })
 }
 
+/// NDJSON: more than one line, the first of them a whole JSON object. A document cut short
+/// (`[{"id": 1}, {"id":`) is then invalid JSON, not NDJSON that fails on line 1.
 fn looks_like_ndjson(text: &[u8]) -> bool {
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .take(2)
-        .count()
-        > 1
+    let mut lines = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty());
+    let first_is_object = lines
+        .next()
+        .is_some_and(|l| matches!(serde_json::from_slice(l), Ok(Value::Object(_))));
+    first_is_object && lines.next().is_some()
 }
 
 fn ndjson(text: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
@@ -317,5 +321,23 @@ mod tests {
 
         assert!(parse(b"[1, 2]").err().unwrap().contains("record 1"));
         assert!(parse(b"{\"result\": [").is_err());
+    }
+
+    #[test]
+    fn a_pretty_printed_record_is_one_record_and_a_cut_document_is_not_ndjson() {
+        // regression: a record laid out over several lines was refused as NDJSON
+        let pretty = b"{\n  \"id\": 7,\n  \"stats\": {\n    \"resolved_at\": null\n  }\n}\n";
+        let JsonTable { records, shape, .. } = parse(pretty).unwrap();
+        assert_eq!((records.len(), shape.as_str()), (1, "single object"));
+        // regression: a document cut short was reported as "NDJSON line 1"
+        let cut = b"[\n  {\"id\": 1},\n  {\"id\":";
+        let err = parse(cut).err().unwrap();
+        assert!(
+            err.contains("not valid JSON") && !err.contains("NDJSON"),
+            "{err}"
+        );
+        // an NDJSON file with one bad line names that line
+        let err = parse(b"{\"id\": 1}\n{\"id\": 2}\n{\"id\"\n").err().unwrap();
+        assert!(err.contains("NDJSON line 3"), "{err}");
     }
 }

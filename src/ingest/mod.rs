@@ -10,7 +10,7 @@ pub mod profile_list;
 pub mod read;
 pub mod timestamps;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -40,6 +40,9 @@ impl From<PolarsError> for IngestError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InputReport {
     pub path: String,
+    /// The files read for it (the export, then its related files), as the run opened them.
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
     /// The tickets' `source`: the source's `name`, or its profile's.
     pub source: String,
     pub profile: String,
@@ -85,9 +88,13 @@ pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestE
     let mut inputs = Vec::new();
     let mut sources_with_history = BTreeSet::new();
     let mut sources_with_first_response = BTreeSet::new();
+    let mut read_by = HashMap::new();
     for (i, source) in config.sources.iter().enumerate() {
-        for path in expand(source, i)? {
+        for path in expand(source, i, &config.base_dir)? {
             let shown = shown_path(&path, &config.base_dir);
+            if !first_reading(&mut read_by, &path, &shown, i)? {
+                continue;
+            }
             let (normalized, report) = ingest_file(&path, &shown, source, config, profiles)?;
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.source.clone());
@@ -137,10 +144,13 @@ fn ingest_file(
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
         read::open(path, shown, source.encoding)?
     };
+    let mut files = vec![path.to_path_buf()];
     if !source.related.is_empty() {
         let mut related = Vec::new();
         for pattern in &source.related {
-            for path in expand_pattern(pattern, &format!("related of {shown}"))? {
+            let related_at = format!("related of {shown}");
+            for path in expand_pattern(pattern, &pattern.to_string_lossy(), &related_at)? {
+                files.push(path.clone());
                 let shown_related = path.to_string_lossy().to_string();
                 related.extend(json::related_records(
                     &path,
@@ -213,6 +223,7 @@ fn ingest_file(
     let first_response_derived =
         normalize::derives_first_response(&|f: &str| mapping.fields.contains_key(f));
     let report = InputReport {
+        files,
         path: shown.to_string(),
         source: source_name.clone(),
         profile: profile.name.clone(),
@@ -234,37 +245,116 @@ fn ingest_file(
     Ok((normalized, report))
 }
 
-/// The files a source names: its glob, sorted, or an error that says nothing matched.
-fn expand(source: &SourceConfig, index: usize) -> Result<Vec<PathBuf>, IngestError> {
-    let at = format!("[[sources]] #{} (path = \"{}\")", index + 1, source.pattern);
-    expand_pattern(&source.resolved_pattern, &at)
+/// Whether the run reads `path` for the first time: the same file again through a symbolic
+/// link of the same source is read once; a file that two sources name is an error (read twice,
+/// every ticket would be a duplicate of itself).
+fn first_reading(
+    read_by: &mut HashMap<PathBuf, usize>,
+    path: &Path,
+    shown: &str,
+    source: usize,
+) -> Result<bool, IngestError> {
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    match read_by.insert(real, source) {
+        None => Ok(true),
+        Some(first) if first == source => Ok(false),
+        Some(first) => Err(IngestError::Source(format!(
+            "{shown} is named by [[sources]] #{} and #{}: a file belongs to one source",
+            first + 1,
+            source + 1
+        ))),
+    }
 }
 
-/// The files a pattern names, sorted; `at` says who named it.
-fn expand_pattern(resolved: &Path, at: &str) -> Result<Vec<PathBuf>, IngestError> {
-    let pattern = resolved.to_string_lossy().to_string();
-    let is_glob = pattern.contains(['*', '?', '[']);
-    if !is_glob {
-        if resolved.is_file() {
-            return Ok(vec![resolved.to_path_buf()]);
-        }
+/// The files a source names: its glob, sorted, or an error that says nothing matched.
+fn expand(
+    source: &SourceConfig,
+    index: usize,
+    base_dir: &Path,
+) -> Result<Vec<PathBuf>, IngestError> {
+    let at = format!("[[sources]] #{} (path = \"{}\")", index + 1, source.pattern);
+    if source.resolved_pattern.is_file() {
+        return Ok(vec![source.resolved_pattern.clone()]);
+    }
+    if !source.pattern.contains(['*', '?', '[']) {
         return Err(IngestError::Unreadable {
-            file: pattern,
+            file: source.resolved_pattern.to_string_lossy().to_string(),
             message: format!("no such file (named by {at})"),
         });
     }
-    let mut files: Vec<PathBuf> = glob::glob(&pattern)
-        .map_err(|e| IngestError::Source(format!("{at}: not a valid pattern: {e}")))?
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
+    // Only the configured pattern is one: the directory it is relative to is a path, whatever
+    // characters its name holds (`exports [q4]/`).
+    let pattern = if Path::new(&source.pattern).is_absolute() {
+        PathBuf::from(&source.pattern)
+    } else {
+        PathBuf::from(glob::Pattern::escape(&base_dir.to_string_lossy())).join(&source.pattern)
+    };
+    expand_pattern(&pattern, &source.resolved_pattern.to_string_lossy(), &at)
+}
+
+/// The files a pattern names, sorted; errors show it as `shown`, and say who named it (`at`). A
+/// path that is a file is that file, even when its name holds `[`, `]`, `*` or `?`.
+fn expand_pattern(resolved: &Path, shown: &str, at: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let pattern = resolved.to_string_lossy().to_string();
+    if resolved.is_file() {
+        return Ok(vec![resolved.to_path_buf()]);
+    }
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        return Err(IngestError::Unreadable {
+            file: shown.to_string(),
+            message: format!("no such file (named by {at})"),
+        });
+    }
+    let mut files = glob_files(&pattern)
+        .map_err(|e| IngestError::Source(format!("{at}: not a valid pattern: {e}")))?;
     files.sort();
     if files.is_empty() {
         return Err(IngestError::Unreadable {
-            file: pattern,
+            file: shown.to_string(),
             message: format!("no file matches this pattern (named by {at})"),
         });
     }
+    Ok(files)
+}
+
+/// The files a glob pattern matches: a walk from the pattern's literal directory that follows
+/// symbolic links but never round a loop (the `glob` crate went round one 41 times, and never
+/// finished two).
+fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
+    let matcher = glob::Pattern::new(pattern)?;
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
+    let components: Vec<&str> = pattern.split('/').collect();
+    let literal = components
+        .iter()
+        .take_while(|c| !c.contains(['*', '?', '[']))
+        .count();
+    let root = components[..literal].join("/");
+    let (root, relative) = match root.as_str() {
+        "" if pattern.starts_with('/') => ("/".to_string(), false),
+        "" => (".".to_string(), true),
+        _ => (root, false),
+    };
+    let depth = if pattern.contains("**") {
+        usize::MAX
+    } else {
+        components.len() - literal
+    };
+    let files = walkdir::WalkDir::new(&root)
+        .follow_links(true)
+        .max_depth(depth)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| match relative {
+            true => e.path().strip_prefix(".").unwrap_or(e.path()).to_path_buf(),
+            false => e.into_path(),
+        })
+        .filter(|p| matcher.matches_path_with(p, options))
+        .collect();
     Ok(files)
 }
 

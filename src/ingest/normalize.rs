@@ -11,8 +11,10 @@ use super::field_count::MalformedRow;
 use super::profile::{HeaderIndex, Mapping, Unit};
 use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
-    also_written_in, choose_format, naive, naive_any, plausible_from, reads_none, to_utc,
+    also_written_in, choose_format, formats_in_shown_order, naive, naive_any, plausible_from,
+    plausible_until, reads_none, to_utc,
 };
+use crate::clock::duration::LONGEST;
 use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED, ColumnType};
 
 /// What the normaliser needs to know about the file besides its rows.
@@ -159,7 +161,11 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .iter()
         .map(|f| {
             let utc = col(zoned_name(f).as_str());
-            when(utc.clone().lt(plausible_from()))
+            let implausible = utc
+                .clone()
+                .lt(plausible_from())
+                .or(utc.clone().gt_eq(plausible_until()));
+            when(implausible)
                 .then(lit(NULL).cast(utc_type()))
                 .otherwise(utc)
                 .alias(*f)
@@ -299,16 +305,15 @@ fn timestamp_formats(
     if event_log {
         ts_raw.push(UPDATED_RAW.to_string());
     }
-    let format = choose_format(staged, &ts_raw, &ctx.mapping.formats)?;
-    let fmt = format
-        .clone()
-        .unwrap_or_else(|| ctx.mapping.formats[0].clone());
+    let profile_formats = formats_in_shown_order(staged, &ts_raw, &ctx.mapping.formats, ctx.shown)?;
+    let format = choose_format(staged, &ts_raw, &profile_formats)?;
+    let fmt = format.clone().unwrap_or_else(|| profile_formats[0].clone());
     // A column the file's format reads none of is written in a format of its own (Jira writes
     // `Created` as `25/Feb/26 10:17 PM` and the first-response chart date as ISO).
     let mut formats: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
         let own = if reads_none(staged, &raw(field), &fmt)? {
-            choose_format(staged, &[raw(field)], &ctx.mapping.formats)?
+            choose_format(staged, &[raw(field)], &profile_formats)?
         } else {
             None
         };
@@ -318,7 +323,7 @@ fn timestamp_formats(
             staged,
             &raw(field),
             &primary,
-            &ctx.mapping.formats,
+            &profile_formats,
         )?);
         formats.insert(field, read_by);
     }
@@ -405,10 +410,15 @@ fn typed_columns(
             .copied()
             .unwrap_or(Unit::Minutes);
         let v = minutes(text(&r)?, unit);
+        // NaN, infinities and `1e308` are no duration either: set aside, not summed into costs.
+        let plausible = v
+            .clone()
+            .gt_eq(lit(0.0))
+            .and(v.clone().lt_eq(lit(LONGEST.minutes() as f64)));
         typed.push(
-            when(v.clone().lt(lit(0.0)))
-                .then(lit(NULL).cast(DataType::Float64))
-                .otherwise(v)
+            when(plausible)
+                .then(v)
+                .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias(field),
         );
         typed.push(col(r.as_str()));
@@ -416,7 +426,10 @@ fn typed_columns(
             when: col(r.as_str()).is_not_null().and(col(field).is_null()),
             column: ctx.label(field),
             value: col(r.as_str()),
-            problem: format!("not a non-negative duration in {}", unit_name(unit)),
+            problem: format!(
+                "not a duration from 0 to a century ({LONGEST}) in {}",
+                unit_name(unit)
+            ),
             action: ACTION_VALUE_NULLED,
         });
     }
@@ -472,6 +485,12 @@ fn rejection_reasons(
                 "creation time does not exist in {} (it falls in the spring-forward gap)",
                 ctx.timezone.name()
             ),
+        ));
+        reasons.push((
+            required(col(zoned_name("created_at").as_str()).gt_eq(plausible_until())),
+            ctx.label("created_at"),
+            col(r.as_str()),
+            "creation time is in 2100 or later, not a real event".to_string(),
         ));
         reasons.push((
             required(col("created_at").is_null()),
@@ -533,10 +552,17 @@ fn impossible_values(
             action: ACTION_VALUE_NULLED,
         });
         rules.push(IssueRule {
-            when: col(z.as_str()).is_not_null().and(col(*field).is_null()),
+            when: col(z.as_str()).lt(plausible_from()),
             column: ctx.label(field),
             value: col(r.as_str()),
             problem: "placeholder date (before 1980), not a real event".to_string(),
+            action: ACTION_VALUE_NULLED,
+        });
+        rules.push(IssueRule {
+            when: col(z.as_str()).gt_eq(plausible_until()),
+            column: ctx.label(field),
+            value: col(r.as_str()),
+            problem: "date in 2100 or later, not a real event".to_string(),
             action: ACTION_VALUE_NULLED,
         });
         if ctx.has("created_at") {

@@ -355,8 +355,14 @@ fn quoted(names: &[String]) -> String {
         .join(" + ")
 }
 
+/// The first columns of a header, each cut to 40 characters: an error about a file that is no
+/// export (a path to any file at all) quotes a short excerpt of it, never whole lines.
 fn preview(names: &[String]) -> String {
-    let shown: Vec<String> = names.iter().take(12).map(|n| format!("`{n}`")).collect();
+    let cut = |n: &String| match n.char_indices().nth(40) {
+        Some((at, _)) => format!("`{}…`", &n[..at]),
+        None => format!("`{n}`"),
+    };
+    let shown: Vec<String> = names.iter().take(12).map(cut).collect();
     if names.len() > 12 {
         format!("{} and {} more", shown.join(", "), names.len() - 12)
     } else {

@@ -59,6 +59,114 @@ pub fn choose_format(
     Ok(best.map(|(_, f)| f.clone()))
 }
 
+/// Which comes first in a date written with numbers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    DayFirst,
+    MonthFirst,
+}
+
+/// The order a format reads, when it starts with a numeric day or month (`%d/%m/%Y`,
+/// `%m-%d-%Y`); `%Y-%m-%d` reads no ambiguous text and has none.
+fn order_of(format: &str) -> Option<Order> {
+    let start = format
+        .strip_prefix("%-")
+        .or_else(|| format.strip_prefix('%'))?;
+    match start.chars().next()? {
+        'd' | 'e' if format.contains("%m") || format.contains("%-m") => Some(Order::DayFirst),
+        'm' if format.contains("%d") || format.contains("%-d") || format.contains("%e") => {
+            Some(Order::MonthFirst)
+        }
+        _ => None,
+    }
+}
+
+/// The two numbers a date written day or month first starts with (`8/12/2026` → 8, 12).
+fn leading_pair(value: &str) -> Option<(u32, u32)> {
+    let mut parts = value.trim_start().splitn(3, ['/', '-', '.']);
+    let mut number = || -> Option<u32> {
+        let part = parts.next()?;
+        (1..=2).contains(&part.len()).then(|| part.parse().ok())?
+    };
+    let pair = (number()?, number()?);
+    parts.next()?;
+    Some(pair)
+}
+
+/// The order a value shows: `29/10/2026` can only be day first, `10/29/2026` only month first;
+/// `8/12/2026` shows neither.
+fn order_shown((first, second): (u32, u32)) -> Option<Order> {
+    match (first, second) {
+        (13..=31, 1..=12) => Some(Order::DayFirst),
+        (1..=12, 13..=31) => Some(Order::MonthFirst),
+        _ => None,
+    }
+}
+
+/// The profile's formats, less those of the order that the file's dates disprove. Where a
+/// file's dates could be read either way (`8/12/2026`), the order is decided on every value of
+/// the columns, not on the first ones: a single `10/29/2026` makes the file month-first, so
+/// that `8/12/2026` is 12 August in it, never 8 December. With no such value anywhere, the
+/// profile's order stands and the user is told to pin `timestamp_format`.
+pub fn formats_in_shown_order(
+    frame: &DataFrame,
+    columns: &[String],
+    formats: &[String],
+    shown: &str,
+) -> PolarsResult<Vec<String>> {
+    let orders: Vec<Option<Order>> = formats.iter().map(|f| order_of(f)).collect();
+    let has = |o: Order| orders.contains(&Some(o));
+    let mut values = Vec::new();
+    for c in columns {
+        values.push(frame.column(c)?.str()?.clone());
+    }
+    // Only files whose first dates are written day or month first are read in full for it.
+    let written_so = values.iter().any(|v| {
+        v.iter()
+            .flatten()
+            .take(SAMPLE)
+            .any(|t| leading_pair(t).is_some())
+    });
+    if !(has(Order::DayFirst) && has(Order::MonthFirst) && written_so) {
+        return Ok(formats.to_vec());
+    }
+    let (mut day_first, mut month_first, mut either_way) = (0usize, 0usize, None);
+    for value in values.iter().flat_map(|v| v.iter().flatten()) {
+        let Some(pair) = leading_pair(value) else {
+            continue;
+        };
+        match order_shown(pair) {
+            Some(Order::DayFirst) => day_first += 1,
+            Some(Order::MonthFirst) => month_first += 1,
+            None => either_way = either_way.or(Some(value)),
+        }
+    }
+    let disproved = match (day_first, month_first) {
+        (0, 0) => {
+            if let Some(value) = either_way {
+                let first = orders.iter().position(Option::is_some).unwrap_or(0);
+                crate::log::note(&format!(
+                    "{shown}: no date tells whether the day or the month comes first (`{value}` \
+                     reads either way); read as `{}`, the profile's first. Set the source's \
+                     `timestamp_format` to be sure",
+                    formats[first]
+                ));
+            }
+            return Ok(formats.to_vec());
+        }
+        (_, 0) => Order::MonthFirst,
+        (0, _) => Order::DayFirst,
+        // both shown: the file mixes them, and the values of the other order are reported
+        _ => return Ok(formats.to_vec()),
+    };
+    Ok(formats
+        .iter()
+        .zip(&orders)
+        .filter(|(_, o)| **o != Some(disproved))
+        .map(|(f, _)| f.clone())
+        .collect())
+}
+
 /// Whether a column has values and `format` reads none of its sampled ones.
 pub fn reads_none(frame: &DataFrame, column: &str, format: &str) -> PolarsResult<bool> {
     let s = frame.column(column)?.str()?;
@@ -170,9 +278,70 @@ pub fn to_utc(naive: Expr, tz: Tz) -> Expr {
 /// 1900-01-01 or 1970-01-01, not a real ticket event.
 pub const PLAUSIBLE_FROM_MICROS: i64 = 315_532_800_000_000; // 1980-01-01T00:00:00Z
 
+/// The first instant deskpulse does not believe: a date in 2100 or later is a typo or a
+/// placeholder (`9999-12-31`), and would move the default period to its month.
+pub const PLAUSIBLE_UNTIL_MICROS: i64 = 4_102_444_800_000_000; // 2100-01-01T00:00:00Z
+
+pub fn plausible_until() -> Expr {
+    lit(PLAUSIBLE_UNTIL_MICROS).cast(DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))
+}
+
 pub fn plausible_from() -> Expr {
     lit(PLAUSIBLE_FROM_MICROS).cast(DataType::Datetime(
         TimeUnit::Microseconds,
         Some(TimeZone::UTC),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(values: &[&str]) -> DataFrame {
+        DataFrame::new_infer_height(vec![Column::new("at".into(), values)]).unwrap()
+    }
+
+    fn ordered(values: &[&str]) -> Vec<String> {
+        let formats: Vec<String> = ["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"]
+            .map(String::from)
+            .to_vec();
+        formats_in_shown_order(&frame(values), &["at".to_string()], &formats, "t.csv").unwrap()
+    }
+
+    #[test]
+    fn the_order_of_day_and_month_comes_from_every_value() {
+        // regression: `8/12/2026` was read day first in a column where `10/29/2026` shows
+        // month first
+        let mut values = vec!["8/12/2026 09:00"; 600];
+        values.push("10/29/2026 10:42");
+        assert_eq!(ordered(&values), ["%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M"]);
+        values.push("9/1/2026 11:00");
+        values[0] = "29/10/2026 10:42";
+        // both orders shown: nothing is dropped, and the other order's values are reported
+        assert_eq!(ordered(&values).len(), 3);
+        values.retain(|v| !v.starts_with("10/29"));
+        assert_eq!(ordered(&values), ["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]);
+        // no evidence either way: the profile's order stands
+        assert_eq!(ordered(&["8/12/2026 09:00"]).len(), 3);
+        // dates that start with the year are never read in full for it
+        assert_eq!(ordered(&["2026-10-29 10:42"]).len(), 3);
+    }
+
+    #[test]
+    fn formats_and_values_know_their_order() {
+        assert_eq!(order_of("%d/%m/%Y %H:%M"), Some(Order::DayFirst));
+        assert_eq!(order_of("%m-%d-%Y %H:%M:%S"), Some(Order::MonthFirst));
+        assert_eq!(order_of("%-m/%-d/%Y"), Some(Order::MonthFirst));
+        assert_eq!(order_of("%Y-%m-%d"), None);
+        assert_eq!(order_of("%d/%b/%y %I:%M %p"), None);
+        assert_eq!(leading_pair("8/12/2026 09:00"), Some((8, 12)));
+        assert_eq!(leading_pair("2026-10-01"), None);
+        assert_eq!(leading_pair("18/jul/26 9:10 AM"), None);
+        assert_eq!(order_shown((29, 10)), Some(Order::DayFirst));
+        assert_eq!(order_shown((10, 29)), Some(Order::MonthFirst));
+        assert_eq!(order_shown((8, 12)), None);
+    }
 }

@@ -2,59 +2,30 @@
 //! cells can never be read as spreadsheet formulas.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-/// Writes a file atomically: an interrupted run leaves the previous file intact.
+/// Writes a file atomically (a temporary file beside it, renamed into place): an interrupted
+/// run leaves the previous file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    Staged::write(path, &[bytes])?.commit()
-}
-
-/// A file written in full (and synced) under a temporary name beside its place, put in place by
-/// [`Staged::commit`]; dropped uncommitted, it is removed. Lets a large output be written while
-/// others are still being computed, and still appear only with them.
-pub struct Staged {
-    tmp: PathBuf,
-    path: PathBuf,
-    committed: bool,
-}
-
-impl Staged {
-    /// Writes `pieces`, one after the other.
-    pub fn write(path: &Path, pieces: &[&[u8]]) -> std::io::Result<Staged> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let staged = Staged {
-            tmp: dir.join(format!(".{name}.{}.tmp", std::process::id())),
-            path: path.to_path_buf(),
-            committed: false,
-        };
-        let mut f = std::fs::File::create(&staged.tmp)?;
-        for piece in pieces {
-            f.write_all(piece)?;
-        }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
-        Ok(staged)
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-
-    pub fn commit(mut self) -> std::io::Result<()> {
-        std::fs::rename(&self.tmp, &self.path)?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
+    written
 }
 
 /// A text cell that a spreadsheet would run as a formula gets a leading apostrophe. A plain
@@ -322,21 +293,6 @@ mod tests {
         assert_eq!(neutralize("Network"), "Network");
         assert_eq!(neutralize("-100"), "-100");
         assert_eq!(neutralize("+31 20 555 0100"), "'+31 20 555 0100");
-    }
-
-    #[test]
-    fn a_staged_file_appears_only_when_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("ledger.csv");
-        write_atomic(&p, b"old").unwrap();
-        drop(Staged::write(&p, &[b"aban", b"doned"]).unwrap());
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        let staged = Staged::write(&p, &[b"new"]).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        staged.commit().unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"new");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

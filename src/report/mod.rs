@@ -5,6 +5,7 @@ pub mod charts;
 pub mod distribution;
 pub mod files;
 pub mod format;
+pub mod output_dir;
 pub mod previous;
 pub mod publish;
 pub mod reconciliation;
@@ -22,7 +23,8 @@ use serde_json::json;
 use crate::digest::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
-use files::{Staged, batches_to_csv, write_atomic};
+use files::batches_to_csv;
+use output_dir::OutputDir;
 use render::Templates;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,8 @@ pub enum ReportError {
     Render(#[from] render::RenderError),
     #[error(transparent)]
     Workbook(#[from] workbook::WorkbookError),
+    #[error(transparent)]
+    Output(#[from] output_dir::OutputError),
     #[error("{0}")]
     Other(String),
     #[error("{0}")]
@@ -160,26 +164,16 @@ impl OutputFile {
     }
 }
 
-/// An output to put in place: its bytes, or a file already written under a temporary name.
-enum Output {
-    Bytes(Vec<u8>),
-    Staged(Staged, OutputFile),
-}
-
-/// Writes every output into `out` and returns the files written, manifest last.
+/// Writes every output into `out`, replacing the previous run's as a set (see [`output_dir`]),
+/// and returns the files written, manifest last.
 pub fn write_report(
     result: &RunResult,
     out: &Path,
     previous: Option<&previous::PreviousDoc>,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    let dir = OutputDir::prepare(out)?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let ledger_path = out.join("ledger.csv");
-    let ledger_path = &ledger_path;
     let ledger_rows = result.tables.get("ledger_rows");
     if ledger_rows.is_empty() {
         // A query's result always has a batch, if only an empty one with its columns.
@@ -191,25 +185,15 @@ pub fn write_report(
         let _s = crate::log::stage("ledger.csv: format");
         files::csv_pieces(ledger_rows).map_err(ReportError::Other)?
     };
-    let pieces = &pieces;
+    let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+    let (dir_ref, pieces) = (&dir, &pieces);
     let (ledger, rendered) = std::thread::scope(|scope| {
-        // The ledger is the largest output: it is written (under a temporary name, put in
-        // place with the others) while the pages render.
-        let ledger = scope.spawn(move || -> Result<(Staged, OutputFile), ReportError> {
+        // The ledger is the largest output: it is written (and hashed) while the pages render.
+        let ledger = scope.spawn(move || -> Result<OutputFile, ReportError> {
             let _s = crate::log::background_stage("ledger.csv: write");
-            let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
-            let pieces = &pieces;
-            // hashed while it is written
-            let (staged, entry) = std::thread::scope(|scope| {
-                let entry = scope.spawn(move || OutputFile::of_pieces("ledger.csv", pieces));
-                let staged = Staged::write(ledger_path, pieces);
-                (staged, entry.join().expect("hashing does not panic"))
-            });
-            let staged = staged.map_err(|source| ReportError::Write {
-                path: ledger_path.clone(),
-                source,
-            })?;
-            Ok((staged, entry))
+            let entry = scope.spawn(move || OutputFile::of_pieces("ledger.csv", pieces));
+            dir_ref.write("ledger.csv", pieces)?;
+            Ok(entry.join().expect("hashing does not panic"))
         });
         let rendered = || -> Result<(String, String), ReportError> {
             let view = view::build(result, previous);
@@ -225,57 +209,53 @@ pub fn write_report(
         )
     });
     let (html, md) = rendered?;
-    let (staged, ledger) = ledger?;
-    let mut outputs: Vec<(&str, Output)> = vec![
-        ("kpis.json", Output::Bytes(kpis_json(result).into_bytes())),
-        ("report.html", Output::Bytes(html.into_bytes())),
-        ("report.md", Output::Bytes(md.into_bytes())),
-        ("ledger.csv", Output::Staged(staged, ledger)),
-        ("rejects.csv", Output::Bytes(rejects_csv(result)?)),
+    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
+        ("kpis.json", kpis_json(result).into_bytes()),
+        ("report.html", html.into_bytes()),
+        ("report.md", md.into_bytes()),
+        ("rejects.csv", rejects_csv(result)?),
     ];
     let cost_tables = workbook::tables(result);
     if !cost_tables.is_empty() {
-        outputs.push((
-            "costs.xlsx",
-            Output::Bytes(workbook::xlsx(&cost_tables, result)?),
-        ));
+        outputs.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
         for table in &cost_tables {
-            outputs.push((
-                table.csv,
-                Output::Bytes(workbook::csv(table).map_err(ReportError::Other)?),
-            ));
+            outputs.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
         }
     }
     let _w = crate::log::stage("write the files");
-    let mut written = Vec::new();
-    let mut listed = Vec::new();
-    for (name, output) in outputs {
-        let path = out.join(name);
-        let write_error = |source| ReportError::Write {
-            path: path.clone(),
-            source,
-        };
-        listed.push(match output {
-            Output::Bytes(bytes) => {
-                write_atomic(&path, &bytes).map_err(write_error)?;
-                OutputFile::of(name, &bytes)
-            }
-            Output::Staged(staged, file) => {
-                staged.commit().map_err(write_error)?;
-                file
-            }
-        });
-        written.push(path);
+    let mut listed = vec![ledger?];
+    for (name, bytes) in &outputs {
+        dir.write(name, &[bytes.as_slice()])?;
+        listed.push(OutputFile::of(name, bytes));
     }
+    // listed in the order a reader looks for them, as before: the ledger after the pages
+    listed.sort_by_key(|f| {
+        ORDER
+            .iter()
+            .position(|n| *n == f.file)
+            .unwrap_or(ORDER.len())
+    });
     let manifest = manifest_json(result, &listed);
-    let path = out.join("manifest.json");
-    write_atomic(&path, manifest.as_bytes()).map_err(|source| ReportError::Write {
-        path: path.clone(),
-        source,
-    })?;
-    written.push(path);
+    dir.write("manifest.json", &[manifest.as_bytes()])?;
+    let written: Vec<PathBuf> = listed
+        .iter()
+        .map(|f| f.file.as_str())
+        .chain(["manifest.json"])
+        .map(|name| dir.final_path(name))
+        .collect();
+    dir.commit(&result.input_files)?;
     Ok(written)
 }
+
+/// The manifest's order of the outputs that come first; the cost tables follow.
+const ORDER: [&str; 6] = [
+    "kpis.json",
+    "report.html",
+    "report.md",
+    "ledger.csv",
+    "rejects.csv",
+    "costs.xlsx",
+];
 
 /// What produced the report: inputs with their hashes, the configuration's hash, the queries
 /// that ran, the tool's version, the period and as_of. No wall-clock time, so it is reproducible.

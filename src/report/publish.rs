@@ -48,10 +48,6 @@ struct KpiTrend {
 pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let label = result.period.label();
     let history_dir = site.join("history");
-    std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
-        path: history_dir.clone(),
-        source,
-    })?;
     let history = load_history(&history_dir)?;
     let previous_label = result.period.previous().label();
     let previous = history
@@ -59,6 +55,11 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
         .find(|(_, d)| d.period.label == previous_label)
         .map(|(_, d)| d);
     let mut written = write_report(result, &site.join(page_dir(&label)), previous)?;
+    // made only now, so that a run that fails leaves no empty folders behind
+    std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
+        path: history_dir.clone(),
+        source,
+    })?;
     let own = history_dir.join(format!("{}.json", page_dir(&label)));
     write_atomic(&own, kpis_json(result).as_bytes()).map_err(|source| ReportError::Write {
         path: own.clone(),
@@ -81,8 +82,12 @@ fn page_dir(label: &str) -> String {
     label.replace(['/', '\\'], "_")
 }
 
-/// Every history file, in period order; a file that cannot be read stops the run.
+/// Every history file, in period order (none before the first publish); a file that cannot be
+/// read stops the run.
 fn load_history(dir: &Path) -> Result<Vec<(PathBuf, PreviousDoc)>, ReportError> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
     let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Write {
         path: dir.to_path_buf(),
         source,

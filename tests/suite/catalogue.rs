@@ -236,6 +236,53 @@ fn cost_allocations_add_up() {
 }
 
 #[test]
+fn labour_times_that_are_no_duration_are_set_aside_not_summed() {
+    // regression: NaN, infinite and 1e308 minutes were accepted and stopped the cost query
+    let incidents = std::fs::read_to_string(data("catalogue/incidents.csv"))
+        .unwrap()
+        .replace(",0,0,,,offered,", ",0,0,,NaN,offered,")
+        .replace(",0,0,CHG001,,,", ",0,0,CHG001,1e308,,")
+        .replace(",0,0,,,,2026-09-20", ",0,0,,-inf,,2026-09-20");
+    let written = tempfile::tempdir().unwrap();
+    let path = written.path().join("incidents.csv");
+    std::fs::write(&path, &incidents).unwrap();
+    let dir = project(
+        CONFIG,
+        &[
+            ("incidents.csv", &path),
+            ("change_request.csv", &data("catalogue/change_request.csv")),
+        ],
+    );
+    let out = tempfile::tempdir().unwrap();
+    super::util::deskpulse()
+        .args(["report", "--period", "2026-10", "-q", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    // the same figures as with those cells empty (cost_allocations_add_up)
+    let doc = super::util::read_json(&out.path().join("kpis.json"));
+    assert_eq!(
+        value(&doc, "cost_total", "value", "all", "all"),
+        Some(4235.0)
+    );
+    let total = row(&doc, "cost_total", "value", "all", "all");
+    assert_eq!(total["missing"].as_u64(), Some(2));
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    let set_aside: Vec<&str> = rejects
+        .lines()
+        .filter(|l| l.contains("u_labor") && l.contains("not a duration"))
+        .collect();
+    assert_eq!(set_aside.len(), 3, "{rejects}");
+    for value in ["NaN", "1e308", "-inf"] {
+        assert!(
+            set_aside.iter().any(|l| l.contains(value)),
+            "{value}: {rejects}"
+        );
+    }
+}
+
+#[test]
 fn the_volume_trend_has_twelve_months() {
     let doc = october();
     let months: Vec<&Value> = doc["kpis"]

@@ -78,3 +78,36 @@ fn invalid_thresholds_exit_two() {
     // a threshold without a bound is a configuration error
     check("reopen_pct = { stat = \"value\" }", &[]).code(2);
 }
+
+#[test]
+fn a_threshold_on_no_kpi_stops_kpis_and_report_too() {
+    // regression: `kpis` and `report` ignored a misspelt KPI in [thresholds]
+    let dir = project(
+        &config("mttr_hour = { max = 24.0 }"),
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    let out = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["kpis", "--period", "2026-10"],
+        vec![
+            "report",
+            "--period",
+            "2026-10",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    ] {
+        deskpulse()
+            .args(&args)
+            .arg(dir.path())
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("[thresholds] mttr_hour: no KPI of that name")
+                    .and(predicate::str::contains("mttr_hours")),
+            );
+    }
+}

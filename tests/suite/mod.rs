@@ -6,6 +6,7 @@ mod errors;
 mod formats;
 mod layout;
 mod oracle;
+mod outputs;
 mod report;
 mod sample;
 mod sla;

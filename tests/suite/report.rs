@@ -330,6 +330,7 @@ const HOSTILE_CONFIG: &str = r#"
 [report]
 timezone = "UTC"
 title = "<script>alert('title')</script>"
+currency = "<img src=y>"
 
 [[sources]]
 path = "export.csv"
@@ -338,6 +339,9 @@ path = "export.csv"
 calendar = "24x7"
 [sla.P1]
 resolution = "1h"
+
+[costs]
+monthly_service_costs = { "Mail" = 100.0 }
 "#;
 
 #[test]
@@ -404,6 +408,8 @@ INC3,2026-10-02 09:00:00,\"\"\"><img src=x onerror=alert(3)>\",1 - Critical,In P
         "{md}"
     );
     assert!(md.contains("\\| pipe \\|"), "{md}");
+    // regression: the currency was escaped in HTML but raw in Markdown
+    assert!(md.contains("| 100.00 &lt;img src=y&gt; |"), "{md}");
     let ledger = std::fs::read_to_string(out.join("ledger.csv")).unwrap();
     assert!(
         ledger.contains("<script>alert(1)</script>"),
