@@ -354,6 +354,9 @@ fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
 /// `deskpulse kpis`: the KPI rows on stdout.
 fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
     let result = compute(&args.input, quiet, false)?;
+    if let Some(dimension) = &args.dimension {
+        known_dimension(dimension, &result.kpis)?;
+    }
     let mut stdout = std::io::stdout().lock();
     let rows: Vec<&KpiRow> = result
         .kpis
@@ -368,6 +371,21 @@ fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(exit::OK)
+}
+
+/// `--dimension` names one the KPI rows have: a misspelt or unmapped one would print an empty
+/// table and exit 0.
+fn known_dimension(dimension: &str, kpis: &[KpiRow]) -> anyhow::Result<()> {
+    let mut known: Vec<&str> = kpis.iter().map(|r| r.dimension.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    if known.contains(&dimension) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--dimension {dimension}: no KPI row has it; these exports give {}",
+        known.join(", ")
+    )
 }
 
 fn load_config(args: &InputArgs) -> anyhow::Result<Config> {

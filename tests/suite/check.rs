@@ -111,3 +111,37 @@ fn a_threshold_on_no_kpi_stops_kpis_and_report_too() {
             );
     }
 }
+
+#[test]
+fn an_unknown_dimension_is_an_error_naming_the_valid_ones() {
+    // regression: `kpis --dimension category` printed an empty table and exited 0
+    let dir = project(
+        &config("mttr_hours = { max = 24.0 }"),
+        &[(
+            "incidents_fields.csv",
+            &data("servicenow/incidents_fields.csv"),
+        )],
+    );
+    deskpulse()
+        .args(["kpis", "--period", "2026-10", "--dimension", "categroy"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--dimension categroy")
+                .and(predicate::str::contains("assignment_group"))
+                .and(predicate::str::contains("priority")),
+        );
+    deskpulse()
+        .args([
+            "kpis",
+            "--period",
+            "2026-10",
+            "--dimension",
+            "priority",
+            "-q",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+}
