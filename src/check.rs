@@ -51,12 +51,14 @@ pub fn evaluate(result: &RunResult) -> Result<Vec<Evaluation>, CheckError> {
         };
         let of_kpi: Vec<&KpiRow> = result.kpis.iter().filter(|r| &r.kpi == kpi).collect();
         if of_kpi.is_empty() {
-            let why = match result.catalogue.meta(kpi) {
-                None => "no KPI of that name (see docs/kpis.md)".to_string(),
-                Some(meta) => match result.quality.not_measured.iter().find(|m| &m.kpi == kpi) {
-                    Some(m) => format!("not measured for these inputs: {}", m.reason),
-                    None => format!("{} has no rows", meta.title),
-                },
+            // A name no KPI has stopped the run already (pipeline::thresholds_name_kpis).
+            let title = result
+                .catalogue
+                .meta(kpi)
+                .map_or(kpi.as_str(), |m| &m.title);
+            let why = match result.quality.not_measured.iter().find(|m| &m.kpi == kpi) {
+                Some(m) => format!("not measured for these inputs: {}", m.reason),
+                None => format!("{title} has no rows"),
             };
             return Err(invalid(why));
         }

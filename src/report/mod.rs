@@ -209,32 +209,30 @@ pub fn write_report(
         )
     });
     let (html, md) = rendered?;
-    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
+    let pages = [
         ("kpis.json", kpis_json(result).into_bytes()),
         ("report.html", html.into_bytes()),
         ("report.md", md.into_bytes()),
-        ("rejects.csv", rejects_csv(result)?),
     ];
+    let mut tables = vec![("rejects.csv", rejects_csv(result)?)];
     let cost_tables = workbook::tables(result);
     if !cost_tables.is_empty() {
-        outputs.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
+        tables.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
         for table in &cost_tables {
-            outputs.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
+            tables.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
         }
     }
     let _w = crate::log::stage("write the files");
-    let mut listed = vec![ledger?];
-    for (name, bytes) in &outputs {
+    let put = |(name, bytes): &(&str, Vec<u8>)| -> Result<OutputFile, ReportError> {
         dir.write(name, &[bytes.as_slice()])?;
-        listed.push(OutputFile::of(name, bytes));
+        Ok(OutputFile::of(name, bytes))
+    };
+    // the manifest lists them as a reader looks for them: the pages, the ledger, the tables
+    let mut listed = pages.iter().map(put).collect::<Result<Vec<_>, _>>()?;
+    listed.push(ledger?);
+    for output in &tables {
+        listed.push(put(output)?);
     }
-    // listed in the order a reader looks for them, as before: the ledger after the pages
-    listed.sort_by_key(|f| {
-        ORDER
-            .iter()
-            .position(|n| *n == f.file)
-            .unwrap_or(ORDER.len())
-    });
     let manifest = manifest_json(result, &listed);
     dir.write("manifest.json", &[manifest.as_bytes()])?;
     let written: Vec<PathBuf> = listed
@@ -246,16 +244,6 @@ pub fn write_report(
     dir.commit(&result.input_files)?;
     Ok(written)
 }
-
-/// The manifest's order of the outputs that come first; the cost tables follow.
-const ORDER: [&str; 6] = [
-    "kpis.json",
-    "report.html",
-    "report.md",
-    "ledger.csv",
-    "rejects.csv",
-    "costs.xlsx",
-];
 
 /// What produced the report: inputs with their hashes, the configuration's hash, the queries
 /// that ran, the tool's version, the period and as_of. No wall-clock time, so it is reproducible.
