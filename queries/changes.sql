@@ -37,7 +37,7 @@ agg AS (
         SELECT * FROM ledger_keys WHERE kind = 'change' AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
-    HAVING EXISTS (SELECT 1 FROM ledger WHERE kind = 'change')
+    HAVING has_kind('change')
 )
 SELECT 'change_success_pct' AS kpi, 'value' AS stat, dimension, key,
        100.0 * successful / nullif(implemented, 0) AS value, implemented AS n,

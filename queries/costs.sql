@@ -7,7 +7,25 @@
 -- of each of the twelve months up to the period's end (labour of the tickets resolved in it, and
 -- a month of every fixed cost). cost_per_ticket = cost / tickets resolved, for all and by
 -- service. No rows when [costs] is empty.
-WITH costed AS (
+-- Fixed costs are charged only to the period and the months the exports cover, those in which
+-- some ticket was created or resolved: never to a month before the exports begin or after them.
+WITH period_active AS (
+    SELECT EXISTS (
+        SELECT 1 FROM ledger
+        WHERE (created_at >= $period_start AND created_at < $period_end)
+           OR (resolved_at >= $period_start AND resolved_at < $period_end)
+    ) AS active
+),
+charged_costs AS (
+    SELECT s.service, CASE WHEN p.active THEN s.fixed_cents ELSE 0 END AS fixed_cents
+    FROM service_costs s, period_active p
+),
+active_months AS (
+    SELECT trend_month(created_at) AS month FROM ledger
+    UNION
+    SELECT trend_month(resolved_at) FROM ledger
+),
+costed AS (
     SELECT l.*,
            l.resolved_at >= $period_start AND l.resolved_at < $period_end AS in_cohort,
            CAST(round(l.labor_minutes / 60.0 * coalesce(r.rate, default_hourly_rate()) * 100) AS BIGINT)
@@ -41,7 +59,7 @@ by_month AS (
     GROUP BY ALL
 ),
 fixed AS (
-    SELECT coalesce(sum(fixed_cents), 0) AS cents FROM service_costs
+    SELECT coalesce(sum(fixed_cents), 0) AS cents FROM charged_costs
 ),
 lines AS (
     -- all: labour and every fixed cost
@@ -53,7 +71,7 @@ lines AS (
     SELECT 'service', coalesce(l.key, s.service), coalesce(l.resolved, 0), coalesce(l.without_labor, 0),
            coalesce(l.labor_cents, 0) + coalesce(s.fixed_cents, 0)
     FROM (SELECT * FROM labor WHERE dimension = 'service') l
-    FULL OUTER JOIN service_costs s ON s.service = l.key
+    FULL OUTER JOIN charged_costs s ON s.service = l.key
     WHERE costs_configured()
     UNION ALL
     -- by the other dimensions: the labour split
@@ -68,7 +86,9 @@ lines AS (
     -- by month
     SELECT 'month', m.month, coalesce(c.resolved, 0), coalesce(c.without_labor, 0),
            coalesce(c.labor_cents, 0)
-             + (SELECT coalesce(sum(CAST(round(monthly * 100) AS BIGINT)), 0) FROM service_costs)
+             + CASE WHEN m.month IN (SELECT month FROM active_months)
+                    THEN (SELECT coalesce(sum(CAST(round(monthly * 100) AS BIGINT)), 0) FROM service_costs)
+                    ELSE 0 END
     FROM trend_months m
     LEFT JOIN by_month c USING (month)
     WHERE costs_configured()

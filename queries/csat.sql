@@ -18,7 +18,7 @@ WITH agg AS (
         SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
-    HAVING EXISTS (SELECT 1 FROM ledger WHERE csat IS NOT NULL)
+    HAVING has_values('csat')
 )
 SELECT 'csat_pct' AS kpi, 'value' AS stat, dimension, key,
        100.0 * satisfied / nullif(answered, 0) AS value, answered AS n, 0 AS missing,

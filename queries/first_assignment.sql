@@ -20,4 +20,4 @@ FROM (
     SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
-HAVING EXISTS (SELECT 1 FROM ledger WHERE reassignment_count IS NOT NULL)
+HAVING has_values('reassignment_count')

@@ -24,8 +24,9 @@ WITH agg AS (
         SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
     GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
-    -- the empty grouping set yields a row even over no tickets: keep none when nothing is measurable
-    HAVING EXISTS (SELECT 1 FROM ledger WHERE first_response_at IS NOT NULL)
+    -- the empty grouping set yields a row even over no tickets (a period before the exports begin):
+-- keep none when no export holds the data at all
+    HAVING has_values('first_response_at')
 )
 SELECT k.kpi, s.stat, dimension, key,
        CASE WHEN k.kpi = 'first_response_hours' THEN

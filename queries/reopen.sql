@@ -21,4 +21,4 @@ FROM (
     SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
 GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
-HAVING EXISTS (SELECT 1 FROM ledger WHERE reopened IS NOT NULL)
+HAVING has_values('reopen_count') OR has_values('reopened_in_history')

@@ -43,6 +43,13 @@ agg AS (
     FROM slas
     GROUP BY GROUPING SETS ((kpi), (kpi, dim_priority), (kpi, dim_kind), (kpi, dim_service),
                             (kpi, dim_assignment_group))
+    UNION ALL
+    -- over no ticket in scope (a period before the exports begin) the grouping sets yield no
+    -- row: each KPI whose SLAs the exports hold still has its `all` row, with nothing decided
+    SELECT k.kpi, 'all', 'all', 0, 0, 0
+    FROM (VALUES ('sla_response_met_pct', has_values('sla_response_state')),
+                 ('sla_resolution_met_pct', has_values('sla_resolution_state'))) AS k(kpi, held)
+    WHERE held AND NOT EXISTS (SELECT 1 FROM slas WHERE slas.kpi = k.kpi)
 )
 SELECT kpi, 'value' AS stat, dimension, key,
        100.0 * met / nullif(decided, 0) AS value,

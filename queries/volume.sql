@@ -35,4 +35,5 @@ SELECT k.kpi, 'value' AS stat, dimension, key,
        0 AS missing, NULL AS numerator, NULL AS denominator
 FROM agg
 CROSS JOIN (VALUES ('tickets_created'), ('tickets_resolved'), ('backlog_open')) AS k(kpi)
-WHERE k.kpi = 'tickets_created' OR has_service_tickets
+-- (over no ticket at all, a period before the exports begin, the total is 0, not absent)
+WHERE k.kpi = 'tickets_created' OR coalesce(has_service_tickets, true)

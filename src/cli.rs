@@ -435,6 +435,9 @@ fn compute(args: &InputArgs, quiet: bool, report: bool) -> anyhow::Result<RunRes
         if let Some(note) = &result.period_note {
             crate::log::say(&format!("deskpulse: note: {note}"));
         }
+        if let Some(note) = &result.empty_period_note {
+            crate::log::say(&format!("deskpulse: warning: {note}"));
+        }
     }
     Ok(result)
 }

@@ -73,6 +73,9 @@ pub struct RunResult {
     pub period: Period,
     /// Said on stderr and in the report when the period was not given explicitly.
     pub period_note: Option<String>,
+    /// Said on stderr and at the top of the report when no ticket was created or resolved in
+    /// the period: what range the inputs do hold.
+    pub empty_period_note: Option<String>,
     pub as_of: DateTime<Utc>,
     pub kpis: Vec<KpiRow>,
     pub inputs: Vec<InputReport>,
@@ -101,6 +104,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         sources_with_first_response,
     } = read_exports(&config, options)?;
     let (period, period_note) = choose_period(&config, options, &tickets)?;
+    let created_span = created_span(&tickets)?;
     let as_of = match &options.as_of {
         Some(text) => period::parse_as_of(text, period.timezone)
             .map_err(|e| RunError::Usage(format!("--as-of: {e}")))?,
@@ -146,6 +150,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         engine.run_catalogue(&catalogue, &runnable, &window)?
     };
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
+    let empty_period_note = empty_period_note(&kpis, created_span, &period);
     let tables: Vec<&QueryFile> = catalogue
         .tables
         .iter()
@@ -159,6 +164,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         config,
         period,
         period_note,
+        empty_period_note,
         as_of,
         kpis,
         inputs,
@@ -407,11 +413,52 @@ fn trend_bounds(period: &Period) -> Vec<(String, i64, i64)> {
 }
 
 fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {
-    let max = tickets
+    Ok(created_span(tickets)?.map(|(_, last)| last))
+}
+
+/// A first and a last instant.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// The first and the last creation instant among the tickets read.
+fn created_span(tickets: &DataFrame) -> Result<Option<Span>, RunError> {
+    let span = tickets
         .clone()
         .lazy()
-        .select([col("created_at").max().cast(DataType::Int64)])
+        .select([
+            col("created_at").min().cast(DataType::Int64).alias("first"),
+            col("created_at").max().cast(DataType::Int64).alias("last"),
+        ])
         .collect()?;
-    let v = max.column("created_at")?.i64()?.get(0);
-    Ok(v.and_then(DateTime::<Utc>::from_timestamp_micros))
+    let instant = |name: &str| -> Result<Option<DateTime<Utc>>, RunError> {
+        let v = span.column(name)?.i64()?.get(0);
+        Ok(v.and_then(DateTime::<Utc>::from_timestamp_micros))
+    };
+    Ok(instant("first")?.zip(instant("last")?))
+}
+
+/// A plain word when the period holds no activity at all (a month before the exports begin, or
+/// one they were not yet refreshed for): every KPI is then empty for that reason, not because
+/// the exports lack a field.
+fn empty_period_note(kpis: &[KpiRow], created: Option<Span>, period: &Period) -> Option<String> {
+    let total = |kpi: &str| {
+        kpis.iter()
+            .find(|r| r.kpi == kpi && r.dimension == "all")
+            .and_then(|r| r.value)
+            .unwrap_or(0.0)
+    };
+    if total("tickets_created") > 0.0 || total("tickets_resolved") > 0.0 {
+        return None;
+    }
+    let label = period.label();
+    let held = match created {
+        Some((first, last)) => format!(
+            "they hold tickets created from {} to {}",
+            period::local_date(first, period.timezone),
+            period::local_date(last, period.timezone)
+        ),
+        None => "they hold no ticket with a creation time".to_string(),
+    };
+    Some(format!(
+        "the inputs hold no ticket created or resolved in {label}; {held}"
+    ))
 }

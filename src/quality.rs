@@ -73,22 +73,17 @@ pub fn assess(
             .map(|v| v.unwrap_or(0).max(0) as u64)
             .sum()
     };
-    let mut with_reopen_count: BTreeSet<String> = BTreeSet::new();
-    for batch in by_source {
-        let names = column_strings(batch, "source").unwrap_or_default();
-        let counts = column_i64(batch, "with_reopen_count").unwrap_or_default();
-        for (name, n) in names.into_iter().zip(counts) {
-            if let (Some(name), Some(1..)) = (name, n) {
-                with_reopen_count.insert(name);
-            }
-        }
-    }
+    let with_reopen_count: BTreeSet<&str> = inputs
+        .iter()
+        .filter(|i| i.reopen_count)
+        .map(|i| i.source.as_str())
+        .collect();
 
     let mut notes = Vec::new();
     let sources: BTreeSet<&str> = inputs.iter().map(|i| i.source.as_str()).collect();
     for s in &sources {
         if !sources_with_history.contains(*s) {
-            notes.push(if with_reopen_count.contains(*s) {
+            notes.push(if with_reopen_count.contains(s) {
                 format!(
                     "{s}: the export has no status history, so reopens come only from its reopen count and pause time was not available"
                 )

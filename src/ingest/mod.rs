@@ -67,6 +67,10 @@ pub struct InputReport {
     /// Whether that first response is created + the help desk's own reply time, for want of a
     /// first-reply timestamp in the export.
     pub first_response_derived: bool,
+    /// Whether some ticket of the file has a reopen count (judged on the file as read, not on
+    /// the tickets of the period).
+    #[serde(skip)]
+    pub reopen_count: bool,
 }
 
 pub struct Ingested {
@@ -222,6 +226,10 @@ fn ingest_file(
     let history_rows = normalized.history.as_ref().map_or(0, |h| h.height() as u64);
     let first_response_derived =
         normalize::derives_first_response(&|f: &str| mapping.fields.contains_key(f));
+    let reopen_count = normalized
+        .tickets
+        .column("reopen_count")
+        .is_ok_and(|c| c.null_count() < c.len());
     let report = InputReport {
         files,
         path: shown.to_string(),
@@ -241,6 +249,7 @@ fn ingest_file(
         event_log: normalized.history.is_some(),
         first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
         first_response_derived,
+        reopen_count,
     };
     Ok((normalized, report))
 }

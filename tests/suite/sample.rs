@@ -286,3 +286,106 @@ fn a_users_table_replaces_the_built_in_one_and_an_unknown_table_is_an_error() {
     assert!(stderr.contains("no report table has this name"), "{stderr}");
     assert!(stderr.contains("resolve_bands"), "{stderr}");
 }
+
+/// A period before the exports begin (issue: "a period with no tickets"): every KPI the exports
+/// can measure has its `all` row, 0 for counts and null over n = 0; "not measured" lists only
+/// what the exports truly lack; no fixed cost is charged; stderr, the report and `check` say so.
+#[test]
+fn a_period_before_the_exports_begin_is_empty_not_unmeasured() {
+    let out = tempfile::tempdir().unwrap();
+    let run = report(out.path(), &["--period", "2025-01"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let said = "the inputs hold no ticket created or resolved in 2025-01; \
+                they hold tickets created from 2026-08-01 to 2026-10-31";
+    assert!(stderr.contains(&format!("warning: {said}")), "{stderr}");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains(said), "{md}");
+
+    let doc = read_json(&out.path().join("kpis.json"));
+    for kpi in [
+        "tickets_created",
+        "tickets_resolved",
+        "backlog_open",
+        "cost_total",
+    ] {
+        let row = super::util::row(&doc, kpi, "value", "all", "all");
+        assert_eq!(row["value"], 0, "{kpi}: {row}");
+        assert_eq!(row["n"], 0, "{kpi}: {row}");
+    }
+    for (kpi, stat) in [
+        ("mttr_hours", "median"),
+        ("reopen_pct", "value"),
+        ("first_assignment_resolution_pct", "value"),
+        ("source_sla_met_pct", "value"),
+        ("sla_resolution_met_pct", "value"),
+        ("repeat_incident_pct", "value"),
+    ] {
+        let row = super::util::row(&doc, kpi, stat, "all", "all");
+        assert!(row["value"].is_null(), "{kpi}: {row}");
+        assert_eq!(row["n"], 0, "{kpi}: {row}");
+    }
+    let months: Vec<(String, f64)> = doc["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kpi"] == "cost_total" && r["dimension"] == "month")
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert!(months.iter().all(|(_, v)| *v == 0.0), "{months:?}");
+
+    // Only what the sample's export lacks: changes, satisfaction, a first-response time.
+    let unmeasured = md
+        .lines()
+        .find(|l| l.starts_with("Not measured:"))
+        .unwrap_or_default();
+    for wrong in [
+        "reassignment count",
+        "reopen count",
+        "SLA policy (",
+        "made\\_sla",
+        "no rows",
+    ] {
+        assert!(!unmeasured.contains(wrong), "{wrong}: {unmeasured}");
+    }
+    assert!(
+        md.contains("reopens come only from its reopen count"),
+        "the reopen note is judged on the export, not on the period: {md}"
+    );
+
+    let check = deskpulse()
+        .current_dir(repo())
+        .args(["check", "sample_data", "--period", "2025-01"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("no value: mttr_hours median all=all"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no value: sla_resolution_met_pct"),
+        "{stdout}"
+    );
+}
+
+/// In the months before the sample's exports begin, no fixed cost is charged: the twelve-month
+/// cost trend starts with the data.
+#[test]
+fn fixed_costs_are_charged_only_to_months_the_exports_cover() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(report(out.path(), &[]).status.success());
+    let doc = read_json(&out.path().join("kpis.json"));
+    let value = |month: &str| super::util::value(&doc, "cost_total", "value", "month", month);
+    assert_eq!(value("2026-07"), Some(0.0));
+    assert_eq!(value("2025-11"), Some(0.0));
+    // August holds tickets: its fixed costs (25,500 a month in the sample) are charged.
+    assert!(value("2026-08").unwrap() > 25_500.0);
+}
