@@ -32,6 +32,11 @@ pub struct Evaluation {
 pub enum CheckError {
     #[error("no [thresholds] in the configuration: nothing to check")]
     NoThresholds,
+    #[error(
+        "no configuration (no --config, and no deskpulse.toml beside the exports): `check` \
+         compares the KPIs with the [thresholds] of one"
+    )]
+    NoConfiguration,
     #[error("[thresholds] {kpi}: {message}")]
     Invalid { kpi: String, message: String },
 }
@@ -40,6 +45,9 @@ pub enum CheckError {
 /// compute is an error, not a pass.
 pub fn evaluate(result: &RunResult) -> Result<Vec<Evaluation>, CheckError> {
     let thresholds = &result.config.thresholds;
+    if result.config.path.is_none() {
+        return Err(CheckError::NoConfiguration);
+    }
     if thresholds.is_empty() {
         return Err(CheckError::NoThresholds);
     }

@@ -213,6 +213,14 @@ fn ingest_file(
         .timezone
         .or(mapping.timezone)
         .unwrap_or(config.report.timezone);
+    if source.timezone.is_none() && mapping.timezone_unstated {
+        crate::log::note(&format!(
+            "warning: {shown}: a `{}` export writes local times without saying their zone; read \
+             as {} ([report] timezone): set `timezone` in its [[sources]] entry",
+            profile.name,
+            timezone.name()
+        ));
+    }
     let source_name = source.name.clone().unwrap_or_else(|| profile.name.clone());
     let ctx = FileContext {
         source: &source_name,

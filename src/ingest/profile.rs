@@ -52,6 +52,11 @@ pub struct Profile {
     /// a source's `timezone` still wins.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// The export writes local times in a zone it does not state (the account's, or the
+    /// exporting user's): a source without its own `timezone` is read in `[report] timezone`,
+    /// with a warning naming the key.
+    #[serde(default)]
+    pub timezone_unstated: bool,
     /// Source column → the unit its durations are written in (`seconds`, `minutes`, `hours`,
     /// `hh:mm:ss`); durations are read as minutes when the column is not listed.
     #[serde(default)]
@@ -415,6 +420,8 @@ pub struct Mapping {
     pub units: BTreeMap<String, Unit>,
     /// The profile's own zone for the export's times, if it has one.
     pub timezone: Option<chrono_tz::Tz>,
+    /// See [`Profile::timezone_unstated`].
+    pub timezone_unstated: bool,
 }
 
 impl Mapping {
@@ -486,6 +493,7 @@ impl Mapping {
         Ok(Mapping {
             units,
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
+            timezone_unstated: profile.timezone_unstated,
             fields,
             event_log,
             values,

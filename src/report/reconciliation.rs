@@ -76,12 +76,18 @@ pub fn build(result: &RunResult) -> Option<Reconciliation> {
     ));
     let business = pairs("resolve_business");
     if business.is_empty() && compared.iter().any(|c| c.measure == "resolve_business") {
-        notes.push(
+        let configured = match &result.config.path {
+            Some(path) => format!(
+                "in {}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            None => "(this run had no configuration file)".to_string(),
+        };
+        notes.push(format!(
             "The exports carry the help desk's business resolution times, but no ticket has a \
-             business calendar in deskpulse.toml ([calendars] and [sla] calendar): nothing to \
-             compare them with"
-                .to_string(),
-        );
+             business calendar {configured}: [calendars] and [sla] calendar; nothing to compare \
+             them with"
+        ));
     }
     measures.extend(durations("Time to resolve (business)", business));
     let from_reply_time: BTreeSet<&str> = result

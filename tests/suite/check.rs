@@ -145,3 +145,30 @@ fn an_unknown_dimension_is_an_error_naming_the_valid_ones() {
         .assert()
         .success();
 }
+
+/// `check` on exports without a configuration says that there is none, not that it lacks
+/// `[thresholds]`.
+#[test]
+fn check_without_a_configuration_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        super::util::repo().join("sample_data/incidents.csv"),
+        dir.path().join("incidents.csv"),
+    )
+    .unwrap();
+    let run = super::util::deskpulse()
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no configuration (no --config, and no deskpulse.toml beside the exports)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("no [thresholds] in the configuration"),
+        "{stderr}"
+    );
+}

@@ -740,3 +740,65 @@ fn a_users_ledger_and_families_see_real_values_under_every_command() {
         );
     }
 }
+
+/// An export whose times carry no zone, read without the source's `timezone`, is read in
+/// `[report] timezone` with a warning that names the key; with the key set, no warning.
+#[test]
+fn local_times_without_a_stated_zone_warn_naming_the_key() {
+    let fixture = data("jira/jsm_all_fields.csv");
+    let warned = project(
+        &config(&["jsm_all_fields.csv"], None),
+        &[("jsm_all_fields.csv", &fixture)],
+    );
+    let run = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(warned.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: jsm_all_fields.csv: a `jira` export writes local times without saying their zone; read as UTC ([report] timezone): set `timezone` in its [[sources]] entry"),
+        "{stderr}"
+    );
+    let zoned = project(
+        &config(&["jsm_all_fields.csv"], Some("Europe/Amsterdam")),
+        &[("jsm_all_fields.csv", &fixture)],
+    );
+    let run = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(zoned.path())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("zone"));
+}
+
+/// The reconciliation's note about business resolution times names the configuration the run
+/// used, and does not send a run without one to a `deskpulse.toml` it never read.
+#[test]
+fn the_business_time_note_names_no_configuration_a_run_did_not_use() {
+    // The fixture with its business resolution times filled in (its calendar ones).
+    let mut reader = csv::Reader::from_path(data("zendesk/zendesk_export.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (calendar, business) = (
+        at("Full resolution time in minutes"),
+        at("Full resolution time in minutes within business hours"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = csv::Writer::from_path(dir.path().join("zendesk_export.csv")).unwrap();
+    writer.write_record(&header).unwrap();
+    for record in reader.records() {
+        let mut fields: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        fields[business] = fields[calendar].clone();
+        writer.write_record(&fields).unwrap();
+    }
+    writer.flush().unwrap();
+    let out = report(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("no ticket has a business calendar (this run had no configuration file)"),
+        "{md}"
+    );
+    assert!(!md.contains("deskpulse.toml"), "{md}");
+}
