@@ -442,14 +442,30 @@ fn compute(args: &InputArgs, quiet: bool, report: bool) -> anyhow::Result<RunRes
     Ok(result)
 }
 
+/// Where an `age_bucket` row goes among its buckets, youngest first (other rows: 0).
+fn age_rank(row: &KpiRow) -> usize {
+    match row.dimension.as_str() {
+        "age_bucket" => crate::model::AGE_BUCKETS
+            .iter()
+            .position(|b| *b == row.key)
+            .unwrap_or(crate::model::AGE_BUCKETS.len()),
+        _ => 0,
+    }
+}
+
 fn kpi_table(rows: &[&KpiRow], result: &RunResult) -> String {
+    // Files keep the contract's order; a person reads age buckets youngest first.
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|r| (&r.kpi, &r.stat, &r.dimension, age_rank(r)));
     let header = ["kpi", "stat", "dimension", "key", "value", "n", "missing"];
-    let unit = |kpi: &str| {
-        result
+    // An age bucket's row counts the open tickets of that age.
+    let unit = |row: &KpiRow| match row.dimension.as_str() {
+        "age_bucket" => "count".to_string(),
+        _ => result
             .catalogue
-            .meta(kpi)
+            .meta(&row.kpi)
             .map(|m| m.unit.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     let cells: Vec<[String; 7]> = rows
         .iter()
@@ -459,7 +475,7 @@ fn kpi_table(rows: &[&KpiRow], result: &RunResult) -> String {
                 r.stat.clone(),
                 r.dimension.clone(),
                 r.key.chars().filter(|c| !c.is_control()).collect(),
-                report::format::value(r.value, &unit(&r.kpi)),
+                report::format::value(r.value, &unit(r)),
                 r.n.to_string(),
                 r.missing.to_string(),
             ]

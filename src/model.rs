@@ -248,6 +248,10 @@ impl FromStr for Kind {
 /// The dimensions every KPI is broken down by, besides `all`.
 pub const DIMENSIONS: &[&str] = &["priority", "kind", "service", "assignment_group"];
 
+/// The keys of `backlog_age_days`'s `age_bucket` dimension, youngest first: whole days of age.
+/// Its rows are counts of open tickets, not ages.
+pub const AGE_BUCKETS: [&str; 5] = ["0-1", "2-5", "6-30", "31-90", ">90"];
+
 /// The key a null dimension value is reported under.
 pub const NONE_KEY: &str = "(none)";
 

@@ -78,7 +78,7 @@ fn trend(rows: &[KpiRow]) -> Vec<TrendRow> {
 }
 
 fn aging(rows: &[KpiRow]) -> Vec<AgeRow> {
-    ["0-1", "2-5", "6-30", "31-90", ">90"]
+    crate::model::AGE_BUCKETS
         .iter()
         .filter_map(|b| {
             rows.iter()

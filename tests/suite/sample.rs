@@ -389,3 +389,39 @@ fn fixed_costs_are_charged_only_to_months_the_exports_cover() {
     // August holds tickets: its fixed costs (25,500 a month in the sample) are charged.
     assert!(value("2026-08").unwrap() > 25_500.0);
 }
+
+/// `kpis --dimension age_bucket` lists the buckets youngest first, as counts of open tickets
+/// (not days), and the counts add up to the open backlog.
+#[test]
+fn age_buckets_read_youngest_first_as_counts() {
+    let run = deskpulse()
+        .current_dir(repo())
+        .args([
+            "kpis",
+            "sample_data",
+            "--quiet",
+            "--dimension",
+            "age_bucket",
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("backlog_age_days"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r[3]).collect();
+    assert_eq!(keys, ["0-1", "2-5", "6-30", "31-90", ">90"], "{stdout}");
+    assert!(
+        rows.iter().all(|r| r.len() == 7),
+        "no unit after a count: {stdout}"
+    );
+    let total: u64 = rows.iter().map(|r| r[4].parse::<u64>().unwrap()).sum();
+    let doc = kpis(&repo().join("sample_data"), &[]);
+    assert_eq!(
+        Some(total as f64),
+        super::util::value(&doc, "backlog_open", "value", "all", "all")
+    );
+}
