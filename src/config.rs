@@ -61,6 +61,9 @@ pub struct ReportSettings {
     pub title: String,
     pub timezone: Tz,
     pub currency: String,
+    /// A figure resting on fewer tickets than this is shown as a small number: greyed, with its
+    /// n, and without a better/worse mark on its change.
+    pub min_tickets: u64,
     /// A directory of KPI SQL files that take precedence over the built-in ones.
     pub queries: Option<PathBuf>,
     /// A directory of templates that take precedence over the built-in ones.
@@ -161,6 +164,7 @@ struct RawReport {
     title: Option<String>,
     timezone: Option<String>,
     currency: Option<String>,
+    min_tickets: Option<u64>,
     queries: Option<String>,
     templates: Option<String>,
 }
@@ -388,6 +392,9 @@ fn parse_tz(value: &str, key: &str) -> Result<Tz, String> {
     })
 }
 
+/// Below this many tickets, a median or a percentage moves by chance more than by performance.
+pub const DEFAULT_MIN_TICKETS: u64 = 20;
+
 fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
     let report = ReportSettings {
         title: raw
@@ -399,6 +406,7 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
             None => Tz::UTC,
         },
         currency: raw.report.currency.unwrap_or_else(|| "EUR".to_string()),
+        min_tickets: raw.report.min_tickets.unwrap_or(DEFAULT_MIN_TICKETS),
         queries: raw.report.queries.map(|q| base_dir.join(q)),
         templates: raw.report.templates.map(|t| base_dir.join(t)),
     };

@@ -11,7 +11,7 @@ use crate::kpi::KpiRow;
 use crate::model::NONE_KEY;
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
-use crate::quality::Quality;
+use crate::quality::{NotMeasured, Quality};
 use crate::queries::KpiMeta;
 
 /// Rows a breakdown shows in Markdown before it points to `kpis.json` for the rest.
@@ -30,6 +30,8 @@ pub struct ReportView {
     pub headline: Vec<Card>,
     pub sections: Vec<KpiSection>,
     pub quality: Quality,
+    /// See [`crate::config::ReportSettings::min_tickets`].
+    pub min_tickets: u64,
     pub definitions: Vec<Definition>,
     pub sla: Option<super::sla::SlaView>,
     pub reconciliation: Option<super::reconciliation::Reconciliation>,
@@ -109,8 +111,11 @@ pub struct Card {
     pub missing: u64,
     /// The change against the previous period, in the KPI's unit (`+2.3 h`, `-1.5 pts`).
     pub delta: Option<String>,
-    /// `better`, `worse` or `same`, by the KPI's direction; `neutral` for volumes.
+    /// `better`, `worse` or `same`, by the KPI's direction; `neutral` for volumes. None for a
+    /// small number, whose change says more about chance than about the help desk.
     pub trend: Option<&'static str>,
+    /// A duration or a percentage resting on fewer than `[report] min_tickets` tickets.
+    pub small: bool,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -252,6 +257,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         order: i32::MAX,
     };
     let mut headline = Vec::new();
+    let mut quality = result.quality.clone();
     let mut sections = Vec::new();
     let mut definitions = Vec::new();
     for id in ordered_kpis(&result.kpis, metas) {
@@ -276,9 +282,17 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
                 all("p90").and_then(|r| r.value),
             );
             let previous = previous.and_then(|p| p.value(&id, main_stat, "all", "all"));
-            headline.push(card(
-                &id, &meta, main, main_stat, mean_p90, previous, currency,
-            ));
+            match nothing_measured(&id, &meta, main) {
+                Some(unmeasured) => quality.not_measured.push(unmeasured),
+                None => {
+                    let mut card = card(&id, &meta, main, main_stat, mean_p90, previous, currency);
+                    if is_statistic(&meta) && main.n < result.config.report.min_tickets {
+                        card.small = true;
+                        card.trend = None;
+                    }
+                    headline.push(card);
+                }
+            }
         }
         let breakdowns = breakdowns(rows, &stats, &meta.unit, currency);
         sections.push(KpiSection {
@@ -324,9 +338,36 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         inputs: result.inputs.clone(),
         headline,
         sections,
-        quality: result.quality.clone(),
+        quality,
+        min_tickets: result.config.report.min_tickets,
         definitions,
     }
+}
+
+/// A duration or a percentage: a figure that rests on a sample of tickets, where a count or
+/// an amount is exact however few tickets it has.
+fn is_statistic(meta: &KpiMeta) -> bool {
+    matches!(meta.unit.as_str(), "hours" | "days" | "percent")
+}
+
+/// A figure other than a count with no ticket to measure this period goes under "Not
+/// measured" with the reason, rather than on a card as "—, 0 of 0".
+fn nothing_measured(id: &str, meta: &KpiMeta, main: &KpiRow) -> Option<NotMeasured> {
+    if meta.unit == "count" || main.value.is_some() || main.n > 0 {
+        return None;
+    }
+    let reason = match main.missing {
+        0 => "no ticket in its cohort this period".to_string(),
+        m => format!(
+            "none of its {} tickets this period could be measured",
+            format::thousands(m as i64)
+        ),
+    };
+    Some(NotMeasured {
+        kpi: id.to_string(),
+        title: meta.title.clone(),
+        reason,
+    })
 }
 
 /// The headline card of a KPI: its main stat for all tickets, and its change.
@@ -367,6 +408,7 @@ fn card(
         detail,
         n: main.n,
         missing: main.missing,
+        small: false,
     }
 }
 

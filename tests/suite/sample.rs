@@ -355,6 +355,13 @@ fn a_period_before_the_exports_begin_is_empty_not_unmeasured() {
         assert!(!unmeasured.contains(wrong), "{wrong}: {unmeasured}");
     }
     assert!(
+        unmeasured.contains(
+            "Time to resolve (calendar) (`mttr_hours`): no ticket in its cohort this period"
+        ),
+        "a statistic over no ticket is not measured, not a card: {unmeasured}"
+    );
+    assert!(!md.contains("| Time to resolve (calendar) |"), "{md}");
+    assert!(
         md.contains("reopens come only from its reopen count"),
         "the reopen note is judged on the export, not on the period: {md}"
     );
@@ -424,4 +431,39 @@ fn age_buckets_read_youngest_first_as_counts() {
         Some(total as f64),
         super::util::value(&doc, "backlog_open", "value", "all", "all")
     );
+}
+
+/// A headline statistic resting on fewer than `[report] min_tickets` (20) tickets is flagged
+/// as a small sample, and its change against the previous period carries no better/worse mark.
+#[test]
+fn small_samples_are_flagged_and_unjudged() {
+    let september = tempfile::tempdir().unwrap();
+    assert!(
+        report(september.path(), &["--period", "2026-09"])
+            .status
+            .success()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let previous = september.path().join("kpis.json");
+    let run = report(out.path(), &["--previous", previous.to_str().unwrap()]);
+    assert!(run.status.success());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let line = |title: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {title} |")))
+            .unwrap_or_else(|| panic!("no {title} card: {md}"))
+            .to_string()
+    };
+    // The open backlog is 15 tickets: its age is a small sample; MTTR rests on 136.
+    let age = line("Backlog age");
+    assert!(
+        age.contains("n = 15 · small sample, under 20 tickets"),
+        "{age}"
+    );
+    assert!(!age.contains('✅') && !age.contains('⚠'), "{age}");
+    let mttr = line("Time to resolve (calendar)");
+    assert!(!mttr.contains("small sample"), "{mttr}");
+    assert!(mttr.contains('✅') || mttr.contains('⚠'), "{mttr}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains(r#"<div class="card small" id="card-backlog_age_days">"#));
 }
