@@ -7,6 +7,9 @@ use rust_xlsxwriter::{
 };
 
 use super::files::neutralize;
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use chrono_tz::Tz;
+
 use crate::kpi::{self, KpiRow};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
@@ -18,14 +21,25 @@ pub struct Table {
     pub csv: &'static str,
     pub header: Vec<&'static str>,
     pub rows: Vec<Vec<Cell>>,
+    /// The sheet's total row, in the workbook only: a CSV is data, not a printed table.
+    pub total: Option<Vec<Cell>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(String),
     Count(u64),
+    /// An amount, rounded to the cent in the cell itself, not only in its format.
     Money(Option<f64>),
     Number(Option<f64>),
+    /// An instant: a date and time cell in the report's local time; in the CSV its ISO 8601
+    /// text.
+    Instant(NaiveDateTime, String),
+}
+
+/// An amount rounded to the cent.
+fn cents(v: f64) -> i64 {
+    (v * 100.0).round() as i64
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,87 +55,160 @@ pub fn tables(result: &RunResult) -> Vec<Table> {
         return Vec::new();
     }
     let fixed = fixed_costs(result);
-    let of = |dimension: &str| -> Vec<&KpiRow> {
-        let mut v: Vec<&KpiRow> = rows
-            .iter()
-            .filter(|r| r.kpi == "cost_total" && r.dimension == dimension)
-            .collect();
-        v.sort_by(|a, b| a.key.cmp(&b.key));
-        v
-    };
-    let per_ticket = |dimension: &str, key: &str| {
-        kpi::find(rows, "cost_per_ticket", "value", dimension, key).and_then(|r| r.value)
-    };
-    let services = of("service")
+    vec![
+        service_sheet(rows, &fixed),
+        split_sheet(rows, "assignment_group"),
+        split_sheet(rows, "kind"),
+        month_sheet(rows),
+        assumptions(result, &fixed),
+    ]
+}
+
+/// The `cost_total` rows of a dimension, by key.
+fn cost_rows<'a>(rows: &'a [KpiRow], dimension: &str) -> Vec<&'a KpiRow> {
+    let mut v: Vec<&KpiRow> = rows
+        .iter()
+        .filter(|r| r.kpi == "cost_total" && r.dimension == dimension)
+        .collect();
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
+}
+
+fn per_ticket(rows: &[KpiRow], dimension: &str, key: &str) -> Option<f64> {
+    kpi::find(rows, "cost_per_ticket", "value", dimension, key).and_then(|r| r.value)
+}
+
+/// Each service's labour, its own fixed cost, and its cost per ticket.
+fn service_sheet(rows: &[KpiRow], fixed: &[(String, f64, f64, f64)]) -> Table {
+    let services: Vec<Vec<Cell>> = cost_rows(rows, "service")
         .into_iter()
         .map(|r| {
-            let fixed_cost = fixed.iter().find(|(s, ..)| *s == r.key).map(|f| f.3);
-            let total = r.value.unwrap_or(0.0);
+            let fixed_cost = fixed
+                .iter()
+                .find(|(s, ..)| *s == r.key)
+                .map_or(0.0, |f| f.3);
             vec![
                 Cell::Text(r.key.clone()),
                 Cell::Count(r.n),
                 Cell::Count(r.missing),
-                Cell::Money(Some(total - fixed_cost.unwrap_or(0.0))),
-                Cell::Money(Some(fixed_cost.unwrap_or(0.0))),
+                Cell::Money(Some(r.value.unwrap_or(0.0) - fixed_cost)),
+                Cell::Money(Some(fixed_cost)),
                 Cell::Money(r.value),
-                Cell::Money(per_ticket("service", &r.key)),
+                Cell::Money(per_ticket(rows, "service", &r.key)),
             ]
         })
         .collect();
-    let split = |dimension: &str| -> Vec<Vec<Cell>> {
-        of(dimension)
-            .into_iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(r.key.clone()),
-                    Cell::Count(r.n),
-                    Cell::Count(r.missing),
-                    Cell::Money(r.value),
-                ]
-            })
-            .collect()
+    let mut total = total_row("Total", &services);
+    total.push(Cell::Money(per_ticket(rows, "all", "all")));
+    Table {
+        sheet: "Service",
+        csv: "costs_service.csv",
+        header: vec![
+            "Service",
+            "Tickets resolved",
+            "Without time worked",
+            "Labour",
+            "Fixed",
+            "Cost",
+            "Cost per ticket",
+        ],
+        rows: services,
+        total: Some(total),
+    }
+}
+
+/// The labour split by assignment group or kind; the fixed costs, which belong to services, are
+/// a line of their own, `(fixed costs)`.
+fn split_sheet(rows: &[KpiRow], dimension: &'static str) -> Table {
+    let split: Vec<Vec<Cell>> = cost_rows(rows, dimension)
+        .into_iter()
+        .map(|r| {
+            let (labour, fixed_cost) = match r.key == FIXED_COSTS_KEY {
+                true => (Some(0.0), r.value),
+                false => (r.value, Some(0.0)),
+            };
+            vec![
+                Cell::Text(r.key.clone()),
+                Cell::Count(r.n),
+                Cell::Count(r.missing),
+                Cell::Money(labour),
+                Cell::Money(fixed_cost),
+                Cell::Money(r.value),
+            ]
+        })
+        .collect();
+    let (sheet, csv) = match dimension {
+        "kind" => ("Kind", "costs_kind.csv"),
+        _ => ("Assignment group", "costs_assignment_group.csv"),
     };
-    let months = split("month");
-    vec![
-        Table {
-            sheet: "Service",
-            csv: "costs_service.csv",
-            header: vec![
-                "Service",
-                "Tickets resolved",
-                "Without time worked",
-                "Labour",
-                "Fixed",
-                "Cost",
-                "Cost per ticket",
-            ],
-            rows: services,
-        },
-        Table {
-            sheet: "Assignment group",
-            csv: "costs_assignment_group.csv",
-            header: vec![
-                "Assignment group",
-                "Tickets resolved",
-                "Without time worked",
-                "Cost",
-            ],
-            rows: split("assignment_group"),
-        },
-        Table {
-            sheet: "Kind",
-            csv: "costs_kind.csv",
-            header: vec!["Kind", "Tickets resolved", "Without time worked", "Cost"],
-            rows: split("kind"),
-        },
-        Table {
-            sheet: "Month",
-            csv: "costs_month.csv",
-            header: vec!["Month", "Tickets resolved", "Without time worked", "Cost"],
-            rows: months,
-        },
-        assumptions(result, &fixed),
-    ]
+    Table {
+        sheet,
+        csv,
+        header: vec![
+            sheet,
+            "Tickets resolved",
+            "Without time worked",
+            "Labour",
+            "Fixed",
+            "Cost",
+        ],
+        total: Some(total_row("Total", &split)),
+        rows: split,
+    }
+}
+
+/// The cost of each of the twelve months up to the period's end.
+fn month_sheet(rows: &[KpiRow]) -> Table {
+    let months: Vec<Vec<Cell>> = cost_rows(rows, "month")
+        .into_iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.key.clone()),
+                Cell::Count(r.n),
+                Cell::Count(r.missing),
+                Cell::Money(r.value),
+            ]
+        })
+        .collect();
+    Table {
+        sheet: "Month",
+        csv: "costs_month.csv",
+        header: vec!["Month", "Tickets resolved", "Without time worked", "Cost"],
+        total: Some(total_row("Twelve months", &months)),
+        rows: months,
+    }
+}
+
+/// The key of the fixed costs' line by the dimensions other than service (queries/costs.sql).
+const FIXED_COSTS_KEY: &str = "(fixed costs)";
+
+/// A total row: `label`, then the sum of each count and amount column of `rows` (amounts summed
+/// in whole cents).
+fn total_row(label: &str, rows: &[Vec<Cell>]) -> Vec<Cell> {
+    let width = rows.first().map_or(0, Vec::len);
+    let mut total = vec![Cell::Text(label.to_string())];
+    for c in 1..width {
+        total.push(match &rows[0][c] {
+            Cell::Count(_) => Cell::Count(
+                rows.iter()
+                    .map(|r| match r[c] {
+                        Cell::Count(n) => n,
+                        _ => 0,
+                    })
+                    .sum(),
+            ),
+            _ => Cell::Money(Some(
+                rows.iter()
+                    .map(|r| match r[c] {
+                        Cell::Money(Some(v)) => cents(v),
+                        _ => 0,
+                    })
+                    .sum::<i64>() as f64
+                    / 100.0,
+            )),
+        });
+    }
+    total
 }
 
 /// Each service's monthly cost, the months charged, and the amount for the period: the
@@ -145,6 +232,22 @@ fn fixed_costs(result: &RunResult) -> Vec<(String, f64, f64, f64)> {
     out
 }
 
+fn instant(at: DateTime<Utc>, tz: Tz) -> Cell {
+    Cell::Instant(at.with_timezone(&tz).naive_local(), format_instant(at, tz))
+}
+
+/// How fixed costs are allocated, said where the finance reader checks the numbers
+/// (docs/kpis.md says the same).
+const FIXED_COST_RULES: [&str; 3] = [
+    "Fixed costs stay with their service: on the Service sheet in its Fixed column, on the other \
+     sheets on a line of their own, (fixed costs).",
+    "Cost per ticket overall = all labour and fixed costs / all tickets resolved: the fixed cost \
+     of a service with no ticket resolved in the period raises the overall cost per ticket; a \
+     service's own cost per ticket is its costs / its tickets, none without tickets.",
+    "Fixed costs are charged only to a period or month in which some ticket was created or \
+     resolved, never to one before the exports begin or after they end.",
+];
+
 fn assumptions(result: &RunResult, fixed: &[(String, f64, f64, f64)]) -> Table {
     let tz = result.period.timezone;
     let costs = &result.config.costs;
@@ -154,16 +257,16 @@ fn assumptions(result: &RunResult, fixed: &[(String, f64, f64, f64)]) -> Table {
             Cell::Text(result.period.label()),
         ],
         vec![
-            Cell::Text("Period start".into()),
-            Cell::Text(format_instant(result.period.start, tz)),
+            Cell::Text(format!("Period start ({})", tz.name())),
+            instant(result.period.start, tz),
         ],
         vec![
-            Cell::Text("Period end".into()),
-            Cell::Text(format_instant(result.period.end, tz)),
+            Cell::Text(format!("Period end ({})", tz.name())),
+            instant(result.period.end, tz),
         ],
         vec![
-            Cell::Text("As of".into()),
-            Cell::Text(format_instant(result.as_of, tz)),
+            Cell::Text(format!("As of ({})", tz.name())),
+            instant(result.as_of, tz),
         ],
         vec![
             Cell::Text("Currency".into()),
@@ -200,20 +303,30 @@ fn assumptions(result: &RunResult, fixed: &[(String, f64, f64, f64)]) -> Table {
             Cell::Money(Some(*amount)),
         ]);
     }
+    for rule in FIXED_COST_RULES {
+        rows.push(vec![
+            Cell::Text("Rule".into()),
+            Cell::Text(rule.to_string()),
+        ]);
+    }
     Table {
         sheet: "Assumptions",
         csv: "costs_assumptions.csv",
         header: vec!["Assumption", "Value"],
         rows,
+        total: None,
     }
 }
 
 /// The workbook, byte-identical for the same tables and as_of.
 pub fn xlsx(tables: &[Table], result: &RunResult) -> Result<Vec<u8>, WorkbookError> {
     let currency = &result.config.report.currency;
-    let money = Format::new().set_num_format(format!("#,##0.00 \"{}\"", currency.replace('"', "")));
-    let number = Format::new().set_num_format("0.0");
-    let header = Format::new().set_bold().set_align(FormatAlign::Center);
+    let formats = Formats {
+        money: Format::new().set_num_format(format!("#,##0.00 \"{}\"", currency.replace('"', ""))),
+        number: Format::new().set_num_format("0.0"),
+        header: Format::new().set_bold().set_align(FormatAlign::Center),
+        instant: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+    };
     let mut workbook = Workbook::new();
     let as_of = result.as_of.naive_utc();
     let created = ExcelDateTime::from_ymd(
@@ -233,39 +346,73 @@ pub fn xlsx(tables: &[Table], result: &RunResult) -> Result<Vec<u8>, WorkbookErr
     for table in tables {
         let sheet = workbook.add_worksheet();
         sheet.set_name(table.sheet)?;
-        write_table(sheet, table, &header, &money, &number)?;
+        write_table(sheet, table, &formats)?;
     }
     Ok(workbook.save_to_buffer()?)
 }
 
-fn write_table(
-    sheet: &mut Worksheet,
-    table: &Table,
-    header: &Format,
-    money: &Format,
-    number: &Format,
-) -> Result<(), XlsxError> {
+fn write_table(sheet: &mut Worksheet, table: &Table, formats: &Formats) -> Result<(), XlsxError> {
     for (c, name) in table.header.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *name, header)?;
-        sheet.set_column_width(c as u16, if c == 0 { 36 } else { 18 })?;
+        sheet.write_string_with_format(0, c as u16, *name, &formats.header)?;
     }
     for (r, row) in table.rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, cell) in row.iter().enumerate() {
-            let c = c as u16;
-            match cell {
-                // write_string never reads its text as a formula
-                Cell::Text(t) => sheet.write_string(r, c, t)?,
-                Cell::Count(n) => sheet.write_number(r, c, *n as f64)?,
-                Cell::Money(Some(v)) => sheet.write_number_with_format(r, c, *v, money)?,
-                Cell::Number(Some(v)) => sheet.write_number_with_format(r, c, *v, number)?,
-                Cell::Money(None) | Cell::Number(None) => sheet,
-            };
-        }
+        write_row(sheet, r as u32 + 1, row, formats, false)?;
+    }
+    if let Some(total) = &table.total {
+        write_row(sheet, table.rows.len() as u32 + 1, total, formats, true)?;
     }
     sheet.set_freeze_panes(1, 0)?;
     if !table.rows.is_empty() {
         sheet.autofilter(0, 0, table.rows.len() as u32, table.header.len() as u16 - 1)?;
+    }
+    sheet.autofit();
+    Ok(())
+}
+
+struct Formats {
+    header: Format,
+    money: Format,
+    number: Format,
+    instant: Format,
+}
+
+fn write_row(
+    sheet: &mut Worksheet,
+    r: u32,
+    row: &[Cell],
+    formats: &Formats,
+    bold: bool,
+) -> Result<(), XlsxError> {
+    let style = |f: &Format| {
+        if bold {
+            f.clone().set_bold()
+        } else {
+            f.clone()
+        }
+    };
+    for (c, cell) in row.iter().enumerate() {
+        let c = c as u16;
+        match cell {
+            // write_string never reads its text as a formula
+            Cell::Text(t) => sheet.write_string_with_format(r, c, t, &style(&Format::new()))?,
+            Cell::Count(n) => {
+                sheet.write_number_with_format(r, c, *n as f64, &style(&Format::new()))?
+            }
+            Cell::Money(Some(v)) => {
+                let rounded = cents(*v) as f64 / 100.0;
+                sheet.write_number_with_format(r, c, rounded, &style(&formats.money))?
+            }
+            Cell::Number(Some(v)) => {
+                sheet.write_number_with_format(r, c, *v, &style(&formats.number))?
+            }
+            Cell::Instant(at, _) => {
+                let cell =
+                    ExcelDateTime::from_ymd(at.year() as u16, at.month() as u8, at.day() as u8)?
+                        .and_hms(at.hour() as u16, at.minute() as u8, at.second())?;
+                sheet.write_datetime_with_format(r, c, &cell, &formats.instant)?
+            }
+            Cell::Money(None) | Cell::Number(None) => sheet,
+        };
     }
     Ok(())
 }
@@ -282,6 +429,7 @@ pub fn csv(table: &Table) -> Result<Vec<u8>, String> {
                 Cell::Count(n) => n.to_string(),
                 Cell::Money(v) => v.map(|v| format!("{v:.2}")).unwrap_or_default(),
                 Cell::Number(v) => v.map(|v| format!("{v}")).unwrap_or_default(),
+                Cell::Instant(_, shown) => shown.clone(),
             })
             .collect();
         w.write_record(&cells).map_err(|e| e.to_string())?;

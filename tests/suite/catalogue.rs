@@ -311,7 +311,7 @@ fn the_volume_trend_has_twelve_months() {
 
 #[test]
 fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
-    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
     let dir = project(
         CONFIG,
         &[
@@ -339,10 +339,13 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
             "Assumptions"
         ]
     );
+    let headline = value(&doc, "cost_total", "value", "all", "all").unwrap();
     let services = book.worksheet_range("Service").unwrap();
     let mut total = 0.0;
     let mut formula_cell = None;
-    for row in services.rows().skip(1) {
+    let body: Vec<&[Data]> = services.rows().skip(1).collect();
+    let (last, body) = body.split_last().unwrap();
+    for row in body {
         if let Data::Float(cost) = row[5] {
             total += cost;
         }
@@ -352,7 +355,68 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
             formula_cell = Some(name.clone());
         }
     }
-    assert!((total - value(&doc, "cost_total", "value", "all", "all").unwrap()).abs() < 1e-6);
+    assert!((total - headline).abs() < 1e-6);
+    assert_eq!(last[0], Data::String("Total".into()));
+    assert_eq!(last[5], Data::Float(headline), "the Service sheet's total");
+    // Every sheet that splits the period's cost totals to the headline, labour and fixed apart.
+    for sheet in ["Assignment group", "Kind"] {
+        let range = book.worksheet_range(sheet).unwrap();
+        let rows: Vec<&[Data]> = range.rows().skip(1).collect();
+        let (total, body) = rows.split_last().unwrap();
+        assert_eq!(total[0], Data::String("Total".into()), "{sheet}");
+        assert_eq!(total[5], Data::Float(headline), "{sheet}");
+        let (labour, fixed) = (total[3].as_f64().unwrap(), total[4].as_f64().unwrap());
+        assert!(
+            (labour + fixed - headline).abs() < 1e-6,
+            "{sheet}: {labour} + {fixed}"
+        );
+        for row in body {
+            for cell in &row[3..6] {
+                let v = cell.as_f64().unwrap();
+                assert_eq!(
+                    (v * 100.0).round() / 100.0,
+                    v,
+                    "{sheet}: {v} is not in cents"
+                );
+            }
+        }
+    }
+    let assumptions = book.worksheet_range("Assumptions").unwrap();
+    let as_of = assumptions
+        .rows()
+        .find(|r| r[0] == Data::String("As of (UTC)".into()))
+        .unwrap();
+    // 2026-11-01 00:00 as a date cell: Excel's serial day 46,327.
+    assert!(
+        matches!(&as_of[1], Data::DateTime(d) if d.is_datetime() && d.as_f64() == 46_327.0),
+        "{:?}",
+        as_of[1]
+    );
+    assert!(assumptions.rows().any(|r| {
+        r[0] == Data::String("Rule".into())
+            && r[1]
+                .to_string()
+                .contains("raises the overall cost per ticket")
+    }));
+
+    // ledger.csv carries each ticket's labour cost: those of the period's resolved tickets and
+    // the fixed costs make the headline.
+    let mut ledger = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
+    let header = ledger.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (resolved, cancelled, cost) = (at("resolved_at"), at("is_cancelled"), at("labor_cost"));
+    let labour: f64 = ledger
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r[resolved].starts_with("2026-10") && &r[cancelled] == "false")
+        .filter_map(|r| r[cost].parse::<f64>().ok())
+        .sum();
+    let fixed = last[4].as_f64().unwrap();
+    assert!(labour > 0.0);
+    assert!(
+        (labour + fixed - headline).abs() < 1e-6,
+        "{labour} + {fixed} != {headline}"
+    );
     assert_eq!(
         formula_cell.as_deref(),
         Some("=HYPERLINK(\"http://evil\",\"x\")"),
@@ -367,6 +431,15 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
         october[3],
         Data::Float(value(&doc, "cost_total", "value", "month", "2026-10").unwrap())
     );
+    let twelve = months.rows().next_back().unwrap();
+    assert_eq!(twelve[0], Data::String("Twelve months".into()));
+    let sum: f64 = months
+        .rows()
+        .skip(1)
+        .filter(|r| r[0] != twelve[0])
+        .filter_map(|r| r[3].as_f64())
+        .sum();
+    assert!((twelve[3].as_f64().unwrap() - sum).abs() < 1e-6);
     let csv = std::fs::read_to_string(out.path().join("costs_service.csv")).unwrap();
     assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
 }

@@ -476,5 +476,8 @@ fn a_period_without_tickets_has_a_ledger_with_its_header_only() {
     let lines: Vec<&str> = ledger.lines().collect();
     assert_eq!(lines.len(), 1, "{ledger}");
     assert!(lines[0].starts_with("source,id,kind,title,"), "{ledger}");
-    assert!(lines[0].ends_with(",source_file,source_row"), "{ledger}");
+    assert!(
+        lines[0].ends_with(",source_file,source_row,labor_cost"),
+        "{ledger}"
+    );
 }
