@@ -152,7 +152,8 @@ pub enum Direction {
 #[serde(deny_unknown_fields)]
 pub struct KpiMeta {
     pub title: String,
-    /// `count`, `hours`, `days`, `percent` or `currency`.
+    /// `count`, `hours`, `business_hours` (hours on the business clock), `days`, `percent` or
+    /// `currency`.
     pub unit: String,
     pub direction: Direction,
     pub definition: String,

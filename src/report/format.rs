@@ -8,12 +8,54 @@ pub fn value(v: Option<f64>, unit: &str) -> String {
     };
     match unit {
         "count" => thousands(v.round() as i64),
-        "hours" => format!("{} h", decimals(v)),
+        "hours" | "business_hours" => format!("{} h", decimals(v)),
         "days" => format!("{} d", decimals(v)),
         "percent" => format!("{:.1} %", v),
         "currency" => thousands_f(v),
         _ => decimals(v),
     }
+}
+
+/// A value as the report shows it to people: [`value`], but a duration in the unit a reader
+/// uses (minutes under an hour, hours under two days, days above). Business hours stay hours:
+/// a day of them is not 24 hours.
+pub fn readable(v: Option<f64>, unit: &str) -> String {
+    match (v, unit) {
+        (Some(v), "hours") => duration(v),
+        (Some(v), "days") => duration(v * 24.0),
+        (Some(v), "business_hours") if v.abs() < 1.0 => duration(v),
+        _ => value(v, unit),
+    }
+}
+
+/// A duration in hours, in the unit a reader uses: minutes under an hour, hours under two
+/// days, days above.
+fn duration(hours: f64) -> String {
+    let a = hours.abs();
+    if a < 1.0 {
+        format!("{} min", (hours * 60.0).round() as i64)
+    } else if a < 48.0 {
+        format!("{} h", decimals(hours))
+    } else {
+        format!("{} d", decimals(hours / 24.0))
+    }
+}
+
+/// An instant as a reader reads it, in the report's zone (named once in the report's header):
+/// `26 Oct 2026 11:32`. Files for machines keep ISO 8601.
+pub fn local_time(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz).format("%-d %b %Y %H:%M").to_string()
+}
+
+/// Text for a page: a minus sign (U+2212) for a leading hyphen, and a no-break space between a
+/// number and its unit, so that a line break never tears either from the number.
+pub fn on_page(text: &str) -> String {
+    let text = match text.strip_prefix('-') {
+        Some(rest) => format!("\u{2212}{rest}"),
+        None => text.to_string(),
+    };
+    // only the space after the number: a currency's own text keeps its spaces
+    text.replacen(' ', "\u{a0}", 1)
 }
 
 /// Two decimals below 10, one up to 100, none above: enough to compare, no false precision.
@@ -42,7 +84,9 @@ pub fn thousands(n: i64) -> String {
 
 fn thousands_f(v: f64) -> String {
     let cents = (v * 100.0).round() as i64;
-    format!("{}.{:02}", thousands(cents / 100), (cents % 100).abs())
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.abs();
+    format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
 }
 
 /// Escapes text for a Markdown table cell: no markup, no HTML, no column breaks.
@@ -82,12 +126,28 @@ mod tests {
         assert_eq!(value(Some(3.254), "hours"), "3.25 h");
         assert_eq!(value(Some(31.26), "hours"), "31.3 h");
         assert_eq!(value(Some(1520.4), "hours"), "1,520 h");
+        // for people: minutes under an hour, days from two days; business hours stay hours
+        assert_eq!(readable(Some(1520.4), "hours"), "63.4 d");
+        assert_eq!(readable(Some(47.9), "hours"), "47.9 h");
+        assert_eq!(readable(Some(48.0), "hours"), "2.00 d");
+        assert_eq!(readable(Some(0.62), "hours"), "37 min");
+        assert_eq!(readable(Some(0.5), "days"), "12.0 h");
+        assert_eq!(readable(Some(3.65), "days"), "3.65 d");
+        assert_eq!(readable(Some(72.3), "business_hours"), "72.3 h");
+        assert_eq!(readable(Some(0.25), "business_hours"), "15 min");
+        assert_eq!(readable(Some(-0.5), "currency"), "-0.50");
         assert_eq!(value(Some(91.46), "percent"), "91.5 %");
         assert_eq!(value(None, "percent"), "—");
         assert_eq!(value(Some(-1234567.891), "currency"), "-1,234,567.89");
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(-1000), "-1,000");
+        assert_eq!(on_page("-1,000.00 EUR"), "\u{2212}1,000.00\u{a0}EUR");
+        assert_eq!(on_page("+2.5 pts"), "+2.5\u{a0}pts");
+        assert_eq!(on_page("1.00 US $"), "1.00\u{a0}US $");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-10-26T10:32:00Z").unwrap();
+        let tz = chrono_tz::Europe::Amsterdam;
+        assert_eq!(local_time(at.to_utc(), tz), "26 Oct 2026 11:32");
     }
 
     #[test]

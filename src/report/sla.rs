@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::format;
 use crate::kpi::{self, KpiRow};
-use crate::period::{PeriodKind, format_instant, local_date};
+use crate::period::{PeriodKind, local_date};
 use crate::pipeline::RunResult;
 use crate::table::{column_i64, column_strings};
 
@@ -212,8 +212,8 @@ fn open_breaches(result: &RunResult) -> Vec<OpenBreach> {
                     .unwrap_or_else(|| crate::model::NONE_KEY.to_string()),
                 title: title[i].clone().unwrap_or_default(),
                 sla: sla[i].clone().unwrap_or_default(),
-                breach_at: format_instant(at, tz),
-                overdue: format::value(Some(overdue), "hours"),
+                breach_at: format::local_time(at, tz),
+                overdue: format::on_page(&format::readable(Some(overdue), "hours")),
             });
         }
     }

@@ -9,7 +9,6 @@ use super::format;
 use crate::ingest::InputReport;
 use crate::kpi::KpiRow;
 use crate::model::NONE_KEY;
-use crate::period::format_instant;
 use crate::pipeline::RunResult;
 use crate::quality::{NotMeasured, Quality};
 use crate::queries::KpiMeta;
@@ -199,12 +198,12 @@ pub fn ordered_kpis(kpis: &[KpiRow], catalogue: &BTreeMap<String, KpiMeta>) -> V
 
 /// A value in its unit, with the currency for money.
 pub(crate) fn shown(v: Option<f64>, unit: &str, currency: &str) -> String {
-    let text = format::value(v, unit);
-    if unit == "currency" && v.is_some() {
+    let text = format::readable(v, unit);
+    format::on_page(&if unit == "currency" && v.is_some() {
         format!("{text} {currency}")
     } else {
         text
-    }
+    })
 }
 
 /// The change of a value against the previous period, and whether it is better or worse.
@@ -220,11 +219,11 @@ pub(crate) fn delta(
     };
     let d = now - before;
     let text = match unit {
-        "percent" => format!("{:+.1} pts", d),
-        "count" => format!("{:+}", d.round() as i64),
+        "percent" => format::on_page(&format!("{:+.1} pts", d)),
+        "count" => format::on_page(&format!("{:+}", d.round() as i64)),
         _ => {
             let shown = shown(Some(d.abs()), unit, currency);
-            format!("{}{shown}", if d < 0.0 { "-" } else { "+" })
+            format!("{}{shown}", if d < 0.0 { "\u{2212}" } else { "+" })
         }
     };
     let trend = if d.abs() < 1e-9 {
@@ -328,11 +327,11 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         version: env!("CARGO_PKG_VERSION"),
         period: PeriodView {
             label: result.period.label(),
-            start: format_instant(result.period.start, tz),
-            end: format_instant(result.period.end, tz),
+            start: format::local_time(result.period.start, tz),
+            end: format::local_time(result.period.end, tz),
             timezone: tz.name().to_string(),
         },
-        as_of: format_instant(result.as_of, tz),
+        as_of: format::local_time(result.as_of, tz),
         period_note: result.period_note.clone(),
         empty_period_note: result.empty_period_note.clone(),
         inputs: result.inputs.clone(),
@@ -347,7 +346,10 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
 /// A duration or a percentage: a figure that rests on a sample of tickets, where a count or
 /// an amount is exact however few tickets it has.
 fn is_statistic(meta: &KpiMeta) -> bool {
-    matches!(meta.unit.as_str(), "hours" | "days" | "percent")
+    matches!(
+        meta.unit.as_str(),
+        "hours" | "business_hours" | "days" | "percent"
+    )
 }
 
 /// A figure other than a count with no ticket to measure this period goes under "Not
