@@ -97,10 +97,8 @@ pub fn evaluate(result: &RunResult) -> Result<Vec<Evaluation>, CheckError> {
         for r in rows {
             let status = match r.value {
                 None => Status::NoValue,
-                Some(v) if t.min.is_some_and(|m| v < m) || t.max.is_some_and(|m| v > m) => {
-                    Status::Breached
-                }
-                Some(_) => Status::Held,
+                Some(v) if t.holds(v) => Status::Held,
+                Some(_) => Status::Breached,
             };
             out.push(Evaluation {
                 kpi: kpi.clone(),

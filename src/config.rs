@@ -64,6 +64,9 @@ pub struct ReportSettings {
     /// A figure resting on fewer tickets than this is shown as a small number: greyed, with its
     /// n, and without a better/worse mark on its change.
     pub min_tickets: u64,
+    /// `[report] commentary`: a file of the service manager's own words, shown beneath the
+    /// summary, and its text.
+    pub commentary: Option<(PathBuf, String)>,
     /// A directory of KPI SQL files that take precedence over the built-in ones.
     pub queries: Option<PathBuf>,
     /// A directory of templates that take precedence over the built-in ones.
@@ -135,6 +138,20 @@ pub struct Threshold {
     pub key: Option<String>,
 }
 
+impl Threshold {
+    /// Whether a value is within the limits.
+    pub fn holds(&self, v: f64) -> bool {
+        !(self.min.is_some_and(|m| v < m) || self.max.is_some_and(|m| v > m))
+    }
+
+    /// Whether a value lies within a tenth of a limit: one that holds it is at risk of missing
+    /// it next period.
+    pub fn near_limit(&self, v: f64) -> bool {
+        let near = |limit: f64| (v - limit).abs() <= limit.abs() / 10.0;
+        self.min.is_some_and(near) || self.max.is_some_and(near)
+    }
+}
+
 // ---- raw serde model -------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, Default)]
@@ -165,6 +182,7 @@ struct RawReport {
     timezone: Option<String>,
     currency: Option<String>,
     min_tickets: Option<u64>,
+    commentary: Option<String>,
     queries: Option<String>,
     templates: Option<String>,
 }
@@ -392,6 +410,16 @@ fn parse_tz(value: &str, key: &str) -> Result<Tz, String> {
     })
 }
 
+fn read_commentary(path: PathBuf) -> Result<(PathBuf, String), String> {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) => Err(format!(
+            "[report] commentary: cannot read {}: {e}",
+            path.display()
+        )),
+    }
+}
+
 /// Below this many tickets, a median or a percentage moves by chance more than by performance.
 pub const DEFAULT_MIN_TICKETS: u64 = 20;
 
@@ -407,6 +435,10 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         },
         currency: raw.report.currency.unwrap_or_else(|| "EUR".to_string()),
         min_tickets: raw.report.min_tickets.unwrap_or(DEFAULT_MIN_TICKETS),
+        commentary: match raw.report.commentary {
+            Some(file) => Some(read_commentary(base_dir.join(file))?),
+            None => None,
+        },
         queries: raw.report.queries.map(|q| base_dir.join(q)),
         templates: raw.report.templates.map(|t| base_dir.join(t)),
     };

@@ -179,6 +179,13 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
 /// the user's queries, profiles and templates, each by its canonical path (symlinks resolved).
 fn files_read(config: &Config, options: &RunOptions, inputs: &[InputReport]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = config.path.iter().cloned().collect();
+    files.extend(
+        config
+            .report
+            .commentary
+            .iter()
+            .map(|(path, _)| path.clone()),
+    );
     files.extend(inputs.iter().flat_map(|i| i.files.iter().cloned()));
     let dirs = profile_dirs(config, options.profiles.as_deref())
         .into_iter()

@@ -31,6 +31,12 @@ pub struct ReportView {
     pub quality: Quality,
     /// See [`crate::config::ReportSettings::min_tickets`].
     pub min_tickets: u64,
+    /// Whether some headline card has a target.
+    pub targets: bool,
+    /// Sentences generated from the numbers: the volume, what moved, what missed its target.
+    pub summary: Vec<String>,
+    /// `[report] commentary`, in paragraphs.
+    pub commentary: Vec<String>,
     pub definitions: Vec<Definition>,
     pub sla: Option<super::sla::SlaView>,
     pub reconciliation: Option<super::reconciliation::Reconciliation>,
@@ -115,6 +121,16 @@ pub struct Card {
     pub trend: Option<&'static str>,
     /// A duration or a percentage resting on fewer than `[report] min_tickets` tickets.
     pub small: bool,
+    /// The KPI's `[thresholds]` limit for all tickets, and how the period stands against it.
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Target {
+    /// `≤ 48.0 h`, `≥ 60.0 %`, `between 1 and 5`; with the stat when it is not the card's.
+    pub limit: String,
+    /// `met`, `at risk` (met by less than a tenth of the limit), `missed` or `no value`.
+    pub status: &'static str,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -285,6 +301,20 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
                 Some(unmeasured) => quality.not_measured.push(unmeasured),
                 None => {
                     let mut card = card(&id, &meta, main, main_stat, mean_p90, previous, currency);
+                    card.target = result
+                        .config
+                        .thresholds
+                        .get(&id)
+                        .filter(|t| t.dimension == "all")
+                        .map(|t| {
+                            target(
+                                t,
+                                &all(&t.stat).and_then(|r| r.value),
+                                main_stat,
+                                &meta.unit,
+                                currency,
+                            )
+                        });
                     if is_statistic(&meta) && main.n < result.config.report.min_tickets {
                         card.small = true;
                         card.trend = None;
@@ -309,7 +339,20 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         });
     }
     let bands = super::distribution::build(result);
+    let targets = headline.iter().any(|c| c.target.is_some());
+    let summary = summary(result, &headline, previous.map(|p| p.period.label.as_str()));
     ReportView {
+        targets,
+        summary,
+        commentary: result
+            .config
+            .report
+            .commentary
+            .iter()
+            .flat_map(|(_, text)| text.split("\n\n"))
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
         sla: super::sla::build(result),
         reconciliation: super::reconciliation::build(result),
         sources: super::sources::build(result),
@@ -411,7 +454,107 @@ fn card(
         n: main.n,
         missing: main.missing,
         small: false,
+        target: None,
     }
+}
+
+/// The summary at the top of the report, from the numbers alone.
+fn summary(result: &RunResult, headline: &[Card], previous: Option<&str>) -> Vec<String> {
+    let total = |kpi: &str| {
+        crate::kpi::find(&result.kpis, kpi, "value", "all", "all")
+            .and_then(|r| r.value)
+            .map(|v| format::thousands(v.round() as i64))
+    };
+    let mut out = Vec::new();
+    if let (Some(created), Some(resolved)) = (total("tickets_created"), total("tickets_resolved")) {
+        let open = total("backlog_open")
+            .map(|b| format!("; {b} were open at its end"))
+            .unwrap_or_default();
+        out.push(format!(
+            "In {}, {created} tickets were created and {resolved} resolved{open}.",
+            result.period.label()
+        ));
+    }
+    let moved = |trend: &str| -> Vec<String> {
+        headline
+            .iter()
+            .filter(|c| c.trend == Some(trend))
+            .filter_map(|c| c.delta.as_ref().map(|d| format!("{} {d}", c.title)))
+            .collect()
+    };
+    if let Some(previous) = previous {
+        for (trend, word) in [("better", "improved"), ("worse", "worsened")] {
+            let list = moved(trend);
+            if !list.is_empty() {
+                out.push(format!("Against {previous}, {word}: {}.", list.join(", ")));
+            }
+        }
+    }
+    let judged: Vec<(&Card, &Target)> = headline
+        .iter()
+        .filter_map(|c| c.target.as_ref().map(|t| (c, t)))
+        .collect();
+    let with = |status: &str| -> Vec<String> {
+        judged
+            .iter()
+            .filter(|(_, t)| t.status == status)
+            .map(|(c, t)| format!("{} at {}, target {}", c.title, c.value, t.limit))
+            .collect()
+    };
+    let (missed, at_risk) = (with("missed"), with("at risk"));
+    if !judged.is_empty() && missed.is_empty() && at_risk.is_empty() {
+        out.push(format!("Every target shown was met ({}).", judged.len()));
+    }
+    if !missed.is_empty() {
+        out.push(format!(
+            "{} of {} targets missed: {}.",
+            missed.len(),
+            judged.len(),
+            missed.join("; ")
+        ));
+    }
+    if !at_risk.is_empty() {
+        out.push(format!(
+            "Met by less than a tenth of the limit: {}.",
+            at_risk.join("; ")
+        ));
+    }
+    out
+}
+
+/// How a value stands against its threshold, for the card.
+fn target(
+    t: &crate::config::Threshold,
+    value: &Option<f64>,
+    main_stat: &str,
+    unit: &str,
+    currency: &str,
+) -> Target {
+    // in the KPI's own unit, as the configuration writes the limit
+    let limit = |v: f64| {
+        let text = format::value(Some(v), unit);
+        format::on_page(&match unit {
+            "currency" => format!("{text} {currency}"),
+            _ => text,
+        })
+    };
+    let bounds = match (t.min, t.max) {
+        (Some(lo), Some(hi)) => format!("between {} and {}", limit(lo), limit(hi)),
+        (Some(lo), None) => format!("≥ {}", limit(lo)),
+        (None, Some(hi)) => format!("≤ {}", limit(hi)),
+        (None, None) => String::new(),
+    };
+    let status = match value {
+        None => "no value",
+        Some(v) if !t.holds(*v) => "missed",
+        Some(v) if t.near_limit(*v) => "at risk",
+        Some(_) => "met",
+    };
+    let limit = match t.stat == main_stat {
+        true => bounds,
+        false => format!("{} {bounds}", t.stat),
+    };
+    Target { limit, status }
 }
 
 /// A KPI's table per dimension: a row per key with each stat, `(none)` dropped where it has

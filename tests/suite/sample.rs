@@ -467,3 +467,72 @@ fn small_samples_are_flagged_and_unjudged() {
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     assert!(html.contains(r#"<div class="card small" id="card-backlog_age_days">"#));
 }
+
+/// The sample's `[thresholds]` show on the headline (median MTTR 42.7 h against at most 48 h:
+/// met; resolution SLA 63.7 % against at least 60 %: within a tenth, at risk; 8 open breached
+/// SLAs against at most 5: missed), and the summary says so; `[report] commentary` follows it.
+#[test]
+fn targets_and_the_summary_are_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(repo().join("sample_data/deskpulse.toml"))
+        .unwrap()
+        .replacen("[report]\n", "[report]\ncommentary = \"words.txt\"\n", 1);
+    std::fs::write(dir.path().join("deskpulse.toml"), config).unwrap();
+    std::fs::copy(
+        repo().join("sample_data/incidents.csv"),
+        dir.path().join("incidents.csv"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("words.txt"),
+        "The VPN outage of 12 October drove the backlog.\n\nA <b>second</b> paragraph.\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = deskpulse()
+        .args(["report", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let card = |title: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {title} |")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(card("Time to resolve (calendar)").contains("| ≤ 48.0\u{a0}h: **met** |"));
+    assert!(card("Resolution SLA met").contains("| ≥ 60.0\u{a0}%: **at risk** |"));
+    assert!(card("Open SLAs already breached").contains("| ≤ 5: **missed** |"));
+    assert!(
+        md.contains("1 of 4 targets missed: Open SLAs already breached at 8, target ≤ 5."),
+        "{md}"
+    );
+    assert!(md.contains("Met by less than a tenth of the limit: Resolution SLA met at 63.7"));
+    assert!(
+        md.contains("\nThe VPN outage of 12 October drove the backlog.\n"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains(r#"<div class="target missed">"#));
+    assert!(
+        html.contains("<p>A &lt;b&gt;second&lt;&#x2f;b&gt; paragraph.</p>"),
+        "{html}"
+    );
+
+    // A commentary file that is not there is a configuration error naming the key.
+    std::fs::remove_file(dir.path().join("words.txt")).unwrap();
+    let run = deskpulse()
+        .args(["kpis", "--quiet"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("[report] commentary: cannot read"));
+}
