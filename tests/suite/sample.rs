@@ -356,7 +356,7 @@ fn a_period_before_the_exports_begin_is_empty_not_unmeasured() {
     }
     assert!(
         unmeasured.contains(
-            "Time to resolve (calendar) (`mttr_hours`): no ticket in its cohort this period"
+            "Time to resolve (calendar) · `mttr_hours`: no ticket in its cohort this period"
         ),
         "a statistic over no ticket is not measured, not a card: {unmeasured}"
     );
