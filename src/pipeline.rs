@@ -450,10 +450,11 @@ fn empty_period_note(kpis: &[KpiRow], created: Option<Span>, period: &Period) ->
     let total = |kpi: &str| {
         kpis.iter()
             .find(|r| r.kpi == kpi && r.dimension == "all")
-            .and_then(|r| r.value)
-            .unwrap_or(0.0)
+            .map(|r| r.value.unwrap_or(0.0))
     };
-    if total("tickets_created") > 0.0 || total("tickets_resolved") > 0.0 {
+    // Without the volume family's rows (a user's catalogue), there is nothing to go by.
+    let created_in_period = total("tickets_created")?;
+    if created_in_period > 0.0 || total("tickets_resolved").unwrap_or(0.0) > 0.0 {
         return None;
     }
     let label = period.label();
