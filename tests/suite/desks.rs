@@ -8,7 +8,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::util::{data, deskpulse, kpis, project, read_json, row, value};
+use super::util::{data, deskpulse, kpis, project, read_json, report_october, row, value};
 
 /// One source in `zone` (none: the export's own UTC instants), reported in UTC.
 fn config(files: &[&str], zone: Option<&str>) -> String {
@@ -26,18 +26,6 @@ fn run(fixture: &str, zone: Option<&str>) -> Value {
     let name = fixture.rsplit('/').next().unwrap();
     let dir = project(&config(&[name], zone), &[(name, &data(fixture))]);
     kpis(dir.path(), &["--period", "2026-10"])
-}
-
-/// `deskpulse report` on a project for October 2026; the output directory.
-fn report(project: &std::path::Path) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    deskpulse()
-        .args(["report", "--quiet", "--period", "2026-10", "--out"])
-        .arg(out.path())
-        .arg(project)
-        .assert()
-        .success();
-    out
 }
 
 fn v(doc: &Value, kpi: &str, stat: &str, dim: &str, key: &str) -> Option<f64> {
@@ -140,7 +128,7 @@ fn a_jira_bug_is_reported_as_an_unknown_issue_type() {
         &config(&["jsm_all_fields.csv"], Some("Europe/Amsterdam")),
         &[("jsm_all_fields.csv", &fixture)],
     );
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
     assert!(
         rejects.contains(
@@ -285,7 +273,7 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
             ("fd.json", &data("freshdesk/tickets.json")),
         ],
     );
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let doc = read_json(&out.path().join("kpis.json"));
     let inputs: Vec<(&str, u64)> = doc["inputs"]
         .as_array()
@@ -433,7 +421,7 @@ fn reconciliation_compares_each_ticket_with_the_help_desks_own_values() {
             ("fs.json", &data("freshservice/tickets_include_stats.json")),
         ],
     );
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     let section = md
         .split("## Against the help desk's own figures")
@@ -543,7 +531,7 @@ fn damaged_help_desk_files_are_reported_row_by_row() {
         &[],
     );
     std::fs::write(dir.path().join("glpi.csv"), glpi).unwrap();
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
     assert!(
         rejects.contains("glpi.csv,2,Statut,En attente de validation,unknown status value"),
@@ -634,7 +622,7 @@ fn a_users_query_reads_the_text_the_ledger_shows() {
         callers.insert(r[3].to_string());
     }
     assert!(mailbox > 0);
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let doc = read_json(&out.path().join("kpis.json"));
     let r = row(&doc, "mailbox_tickets", "value", "all", "all");
     assert_eq!(r["value"].as_f64(), Some(mailbox as f64), "{r}");
@@ -715,7 +703,7 @@ fn a_users_ledger_and_families_see_real_values_under_every_command() {
         }
     };
     expect(&kpis(dir.path(), &["--period", "2026-10"]), "kpis");
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     expect(&read_json(&out.path().join("kpis.json")), "report");
     let check = deskpulse()
         .args([
@@ -794,7 +782,7 @@ fn the_business_time_note_names_no_configuration_a_run_did_not_use() {
         writer.write_record(&fields).unwrap();
     }
     writer.flush().unwrap();
-    let out = report(dir.path());
+    let out = report_october(dir.path());
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(
         md.contains("no ticket has a business calendar (this run had no configuration file)"),

@@ -307,13 +307,7 @@ fn the_ledger_lists_the_tickets_behind_the_period_with_their_values() {
             &data("servicenow/incidents_fields.csv"),
         )],
     );
-    let out = tempfile::tempdir().unwrap();
-    super::util::deskpulse()
-        .args(["report", "--period", "2026-10", "-q", "--out"])
-        .arg(out.path())
-        .arg(dir.path())
-        .assert()
-        .success();
+    let out = super::util::report_october(dir.path());
     let ledger = std::fs::read_to_string(out.path().join("ledger.csv")).unwrap();
     let mut rows = csv::Reader::from_reader(ledger.as_bytes());
     let header = rows.headers().unwrap().clone();

@@ -27,6 +27,18 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `deskpulse report` on a project for October 2026, which must succeed; the output directory.
+pub fn report_october(project: &Path) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(out.path())
+        .arg(project)
+        .assert()
+        .success();
+    out
+}
+
 /// A configuration file in a fresh directory, with the given exports copied beside it.
 pub fn project(config: &str, files: &[(&str, &Path)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
