@@ -253,13 +253,7 @@ fn labour_times_that_are_no_duration_are_set_aside_not_summed() {
             ("change_request.csv", &data("catalogue/change_request.csv")),
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    super::util::deskpulse()
-        .args(["report", "--period", "2026-10", "-q", "--out"])
-        .arg(out.path())
-        .arg(dir.path())
-        .assert()
-        .success();
+    let out = super::util::report_october(dir.path());
     // the same figures as with those cells empty (cost_allocations_add_up)
     let doc = super::util::read_json(&out.path().join("kpis.json"));
     assert_eq!(
@@ -319,13 +313,7 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
             ("change_request.csv", &data("catalogue/change_request.csv")),
         ],
     );
-    let out = tempfile::tempdir().unwrap();
-    super::util::deskpulse()
-        .args(["report", "--period", "2026-10", "-q", "--out"])
-        .arg(out.path())
-        .arg(dir.path())
-        .assert()
-        .success();
+    let out = super::util::report_october(dir.path());
     let doc = super::util::read_json(&out.path().join("kpis.json"));
     let bytes = std::fs::read(out.path().join("costs.xlsx")).unwrap();
     let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
@@ -405,9 +393,19 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
     let header = ledger.headers().unwrap().clone();
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (resolved, cancelled, cost) = (at("resolved_at"), at("is_cancelled"), at("labor_cost"));
-    let labour: f64 = ledger
-        .records()
-        .map(|r| r.unwrap())
+    let records: Vec<csv::StringRecord> = ledger.records().map(|r| r.unwrap()).collect();
+    // By hand: K2 30 min and K3 90 min at Desk's 40/h, K5 45 min at the default 60/h; K4 has
+    // no time worked.
+    let cost_of = |id: &str| {
+        let row = records.iter().find(|r| &r[at("id")] == id).unwrap();
+        row[cost].to_string()
+    };
+    assert_eq!(
+        ["K2", "K3", "K4", "K5"].map(cost_of),
+        ["20.0", "60.0", "", "45.0"]
+    );
+    let labour: f64 = records
+        .iter()
         .filter(|r| r[resolved].starts_with("2026-10") && &r[cancelled] == "false")
         .filter_map(|r| r[cost].parse::<f64>().ok())
         .sum();
