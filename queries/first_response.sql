@@ -1,6 +1,7 @@
 -- Time to first response, calendar and business clock, for the service tickets created in the
 -- period. A ticket without a response is not zero: it is left out and counted in `missing`.
--- No rows at all when no export carries a first-response time.
+-- No rows at all when no export carries a first-response time. An export with only the help
+-- desk's business first-reply minutes (a Zendesk CSV) measures the business clock alone.
 WITH agg AS (
     SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
            dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
@@ -27,6 +28,7 @@ WITH agg AS (
     -- the empty grouping set yields a row even over no tickets (a period before the exports begin):
 -- keep none when no export holds the data at all
     HAVING has_values('first_response_at')
+        OR has_values('reported_first_response_business_minutes')
 )
 SELECT k.kpi, s.stat, dimension, key,
        CASE WHEN k.kpi = 'first_response_hours' THEN
@@ -42,3 +44,4 @@ SELECT k.kpi, s.stat, dimension, key,
 FROM agg
 CROSS JOIN (VALUES ('first_response_hours'), ('first_response_business_hours')) AS k(kpi)
 CROSS JOIN (VALUES ('mean'), ('median'), ('p90')) AS s(stat)
+WHERE k.kpi = 'first_response_business_hours' OR has_values('first_response_at')

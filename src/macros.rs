@@ -128,6 +128,13 @@ pub fn calendar_business_sql() -> [(&'static str, String); 2] {
     let elapsed = |c: &str| format!("epoch_us({c}) - epoch_us(created_at)");
     [
         ("resolve_business_us", elapsed("resolved_at")),
-        ("first_response_business_us", elapsed("first_response_at")),
+        (
+            "first_response_business_us",
+            format!(
+                "coalesce({}, {})",
+                elapsed("first_response_at"),
+                crate::ticket_clocks::REPORTED_BUSINESS_RESPONSE_SQL
+            ),
+        ),
     ]
 }

@@ -56,11 +56,13 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
 pub const COUNT_FIELDS: &[&str] = &["reopen_count", "reassignment_count"];
 
 /// The help desk's own computed durations, in minutes, kept to reconcile deskpulse's figures
-/// with the help desk's (never used to compute a KPI).
+/// with the help desk's. A KPI reads one only where the export has no instant to measure from
+/// (see [`STAND_INS`] and `first_response_business_minutes` in docs/kpis.md).
 pub const REPORTED_FIELDS: &[&str] = &[
     "reported_resolve_minutes",
     "reported_resolve_business_minutes",
     "reported_first_response_minutes",
+    "reported_first_response_business_minutes",
 ];
 
 /// A canonical field taken from another where an export lacks it: Zendesk writes no first-reply

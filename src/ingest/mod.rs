@@ -67,6 +67,10 @@ pub struct InputReport {
     /// Whether that first response is created + the help desk's own reply time, for want of a
     /// first-reply timestamp in the export.
     pub first_response_derived: bool,
+    /// Whether the export gives the first reply only as the help desk's business minutes: no
+    /// instant and no calendar reply time (a Zendesk CSV trimmed to its business columns).
+    #[serde(skip)]
+    pub first_response_business_only: bool,
     /// Whether some ticket of the file has a reopen count (judged on the file as read, not on
     /// the tickets of the period).
     #[serde(skip)]
@@ -257,6 +261,11 @@ fn ingest_file(
         event_log: normalized.history.is_some(),
         first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
         first_response_derived,
+        first_response_business_only: !mapping.fields.contains_key("first_response_at")
+            && !first_response_derived
+            && mapping
+                .fields
+                .contains_key("reported_first_response_business_minutes"),
         reopen_count,
     };
     Ok((normalized, report))

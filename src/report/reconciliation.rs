@@ -102,6 +102,19 @@ pub fn build(result: &RunResult) -> Option<Reconciliation> {
              has no first-reply instant), so it is not compared with itself"
         ));
     }
+    let business_only: BTreeSet<&str> = result
+        .inputs
+        .iter()
+        .filter(|i| i.first_response_business_only)
+        .map(|i| i.source.as_str())
+        .collect();
+    for s in business_only {
+        notes.push(format!(
+            "{s}: the export gives the first reply only in business minutes, on the help desk's \
+             own schedule. The business first response is that figure, not compared with \
+             itself; the calendar first response and the response SLA are not measured"
+        ));
+    }
     measures.extend(durations(
         "First response (calendar)",
         pairs("first_response"),

@@ -790,3 +790,95 @@ fn the_business_time_note_names_no_configuration_a_run_did_not_use() {
     );
     assert!(!md.contains("deskpulse.toml"), "{md}");
 }
+
+/// A Zendesk CSV that gives the first reply only "within business hours" measures the business
+/// first response from those minutes, on both business clocks (none configured, and a working
+/// week with an SLA policy); the calendar first response and the response SLA are not measured,
+/// and the report says why.
+#[test]
+fn a_zendesk_csv_with_only_business_reply_minutes_measures_the_business_first_response() {
+    let mut reader = csv::Reader::from_path(data("zendesk/zendesk_export.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let calendar = header
+        .iter()
+        .position(|h| h == "First reply time in minutes")
+        .unwrap();
+    let business = header
+        .iter()
+        .position(|h| h == "First reply time in minutes within business hours")
+        .unwrap();
+    let keep = |i: usize| i != calendar;
+    let export = tempfile::tempdir().unwrap();
+    let path = export.path().join("zendesk_export.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer
+        .write_record(
+            header
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, h)| h),
+        )
+        .unwrap();
+    for record in reader.records() {
+        let mut fields: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        // Business minutes five short of the calendar ones, so that the figure can only come
+        // from this column: 10, 55, 25, 115, 25, 40 for October's six service tickets.
+        let minutes: u32 = fields[business].parse().unwrap();
+        fields[business] = (minutes - 5).to_string();
+        let kept: Vec<&String> = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, f)| f)
+            .collect();
+        writer.write_record(kept).unwrap();
+    }
+    writer.flush().unwrap();
+
+    let week = "\n[calendars.office]\ntimezone = \"Europe/Amsterdam\"\nhours = { mon = \"09:00-17:00\", tue = \"09:00-17:00\", wed = \"09:00-17:00\", thu = \"09:00-17:00\", fri = \"09:00-17:00\" }\n[sla]\ncalendar = \"office\"\n[sla.P3]\nresponse = \"1h\"\nresolution = \"3d\"\n";
+    for extra in ["", week] {
+        let config = config(&["zendesk_export.csv"], Some("Europe/Amsterdam")) + extra;
+        let dir = project(&config, &[("zendesk_export.csv", &path)]);
+        let doc = kpis(dir.path(), &["--period", "2026-10"]);
+        // 270 minutes over 6 tickets; sorted 10 25 25 40 55 115.
+        close(
+            v(&doc, "first_response_business_hours", "mean", "all", "all"),
+            0.75,
+        );
+        close(
+            v(
+                &doc,
+                "first_response_business_hours",
+                "median",
+                "all",
+                "all",
+            ),
+            32.5 / 60.0,
+        );
+        assert_eq!(
+            row(&doc, "first_response_business_hours", "mean", "all", "all")["n"],
+            6
+        );
+        let kpis_named = |id: &str| {
+            doc["kpis"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["kpi"] == id)
+        };
+        assert!(!kpis_named("first_response_hours"), "{extra}");
+        assert!(!kpis_named("sla_response_met_pct"), "{extra}");
+
+        let out = report_october(dir.path());
+        let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+        assert!(
+            md.contains("the export gives the first reply only in business minutes"),
+            "{md}"
+        );
+        assert!(
+            md.contains("needs a first-reply instant or calendar reply time in the exports"),
+            "{md}"
+        );
+    }
+}
