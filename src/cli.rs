@@ -244,7 +244,17 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
         .map(report::previous::PreviousDoc::load)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let result = compute(&args.input, quiet, true)?;
+    let needs = match previous {
+        Some(_) => Needs::Report,
+        None => Needs::ReportAndPrevious,
+    };
+    let result = compute(&args.input, quiet, needs)?;
+    let previous = previous.or_else(|| {
+        result
+            .previous
+            .as_ref()
+            .map(report::previous::PreviousDoc::measured)
+    });
     let written = report::write_report(&result, &args.out, previous.as_ref());
     crate::log::done();
     let written = written?;
@@ -263,7 +273,7 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
 
 /// `deskpulse publish`: the period's report and history added to a static site.
 fn run_publish(args: &PublishArgs, quiet: bool) -> anyhow::Result<u8> {
-    let result = compute(&args.input, quiet, true)?;
+    let result = compute(&args.input, quiet, Needs::ReportAndPrevious)?;
     let written = report::publish::publish(&result, &args.site);
     crate::log::done();
     let written = written?;
@@ -304,7 +314,7 @@ fn run_profiles(args: &ProfilesArgs) -> anyhow::Result<u8> {
 
 /// `deskpulse check`: the thresholds judged; exit 1 when any is breached.
 fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
-    let result = compute(&args.input, quiet, false)?;
+    let result = compute(&args.input, quiet, Needs::Kpis)?;
     let evaluations = crate::check::evaluate(&result)?;
     let breached = evaluations
         .iter()
@@ -353,7 +363,7 @@ fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
 
 /// `deskpulse kpis`: the KPI rows on stdout.
 fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
-    let result = compute(&args.input, quiet, false)?;
+    let result = compute(&args.input, quiet, Needs::Kpis)?;
     if let Some(dimension) = &args.dimension {
         known_dimension(dimension, &result.kpis)?;
     }
@@ -413,14 +423,25 @@ fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {
     })
 }
 
-fn compute(args: &InputArgs, quiet: bool, report: bool) -> anyhow::Result<RunResult> {
+/// What a command needs of a run besides the KPIs.
+#[derive(Clone, Copy)]
+enum Needs {
+    Kpis,
+    /// The report's tables.
+    Report,
+    /// The report's tables and the previous period from the same inputs.
+    ReportAndPrevious,
+}
+
+fn compute(args: &InputArgs, quiet: bool, needs: Needs) -> anyhow::Result<RunResult> {
     let config = load_config(args)?;
     let options = RunOptions {
         period: period_choice(args)?,
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
         profiles: args.profiles.clone(),
-        report,
+        report: !matches!(needs, Needs::Kpis),
+        previous: matches!(needs, Needs::ReportAndPrevious),
     };
     let result = pipeline::run(config, &options);
     crate::log::done();

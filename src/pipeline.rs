@@ -46,6 +46,9 @@ pub struct RunOptions {
     /// Whether the run computes the tables a report shows besides the KPIs (the period's
     /// tickets for `ledger.csv`, breach lists, reconciliation, ...; `queries/tables/`).
     pub report: bool,
+    /// Whether the run measures the period before too, when the inputs hold it, for the
+    /// report's changes (`report` without `--previous`, and `publish`).
+    pub previous: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,9 @@ pub struct RunResult {
     pub empty_period_note: Option<String>,
     pub as_of: DateTime<Utc>,
     pub kpis: Vec<KpiRow>,
+    /// The KPIs of the period before, measured from the same inputs (see
+    /// [`RunOptions::previous`]).
+    pub previous: Option<PeriodKpis>,
     pub inputs: Vec<InputReport>,
     pub catalogue: Catalogue,
     pub quality: Quality,
@@ -85,6 +91,12 @@ pub struct RunResult {
     pub tables: Tables,
     /// Every file the run took as input, by canonical path: no output may replace one.
     pub input_files: Vec<PathBuf>,
+}
+
+/// The KPI rows of one period.
+pub struct PeriodKpis {
+    pub period: Period,
+    pub kpis: Vec<KpiRow>,
 }
 
 /// One run, stage by stage: ingest, clocks, engine; the outputs are written from its result.
@@ -95,60 +107,15 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .as_deref()
             .or(config.report.queries.as_deref()),
     )?;
-    let Ingested {
-        tickets,
-        status_changes,
-        issues,
-        inputs,
-        sources_with_history,
-        sources_with_first_response,
-    } = read_exports(&config, options)?;
-    let (period, period_note) = choose_period(&config, options, &tickets)?;
-    let created_span = created_span(&tickets)?;
+    let ingested = read_exports(&config, options)?;
+    let (period, period_note) = choose_period(&config, options, &ingested.tickets)?;
+    let created_span = created_span(&ingested.tickets)?;
     let as_of = match &options.as_of {
         Some(text) => period::parse_as_of(text, period.timezone)
             .map_err(|e| RunError::Usage(format!("--as-of: {e}")))?,
         None => period.end,
     };
-    let window = Window {
-        start: period.start,
-        end: period.end,
-        as_of,
-    };
-    let facts = ticket_clocks::SourceFacts {
-        with_history: &sources_with_history,
-        with_first_response: &sources_with_first_response,
-    };
-    let tickets = {
-        let _s = crate::log::stage("business clocks and SLAs");
-        let clocks = ticket_clocks::compute(&tickets, &status_changes, &config, &facts, as_of)?;
-        tickets.hstack(clocks.columns())?
-    };
-
-    let engine = Engine::new()?;
-    load_tables(&engine, &config, &period, status_changes, issues)?;
-    let macros = [
-        macros::config_macros(&config),
-        macros::reconciliation_macros(&config, &inputs),
-        costs::macros(&config.costs),
-        trend_month_macro(&period),
-    ];
-    engine.define_facts(&tickets, &macros.join("\n"))?;
-    let tickets = crate::known::at(tickets, as_of)?;
-    let mut derived = vec![("repeat_key", macros::repeat_key_sql(&config.repeat.key))];
-    if ticket_clocks::business_is_calendar(&config, &facts) {
-        derived.extend(macros::calendar_business_sql());
-    }
-    {
-        let _s = crate::log::stage("ledger");
-        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived)?;
-    }
-    drop(tickets);
-    let runnable = engine.runnable(&catalogue)?;
-    let kpis = {
-        let _s = crate::log::stage("KPI queries");
-        engine.run_catalogue(&catalogue, &runnable, &window)?
-    };
+    let (engine, kpis) = measure(&config, &catalogue, &ingested, &period, as_of)?;
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let empty_period_note = empty_period_note(&kpis, created_span, &period);
     let tables: Vec<&QueryFile> = catalogue
@@ -156,8 +123,28 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         .iter()
         .filter(|t| options.report || queries::QUALITY_TABLES.contains(&t.id.as_str()))
         .collect();
+    let window = Window {
+        start: period.start,
+        end: period.end,
+        as_of,
+    };
     let tables = engine.run_tables(&tables, &window)?;
+    drop(engine);
+    let previous = match options.previous && holds_period(created_span, &period.previous()) {
+        true => {
+            let _s = crate::log::stage("previous period");
+            let period = period.previous();
+            let (_, kpis) = measure(&config, &catalogue, &ingested, &period, period.end)?;
+            Some(PeriodKpis { period, kpis })
+        }
+        false => None,
+    };
 
+    let Ingested {
+        inputs,
+        sources_with_history,
+        ..
+    } = ingested;
     let quality = quality::assess(&tables, &inputs, &sources_with_history, &catalogue, &kpis);
     let input_files = files_read(&config, options, &inputs);
     Ok(RunResult {
@@ -167,12 +154,84 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         empty_period_note,
         as_of,
         kpis,
+        previous,
         inputs,
         catalogue,
         quality,
         tables,
         input_files,
     })
+}
+
+/// The clocks and the engine for one period: the engine (its ledger and views, for the
+/// report's tables) and the catalogue's KPI rows.
+fn measure(
+    config: &Config,
+    catalogue: &Catalogue,
+    ingested: &Ingested,
+    period: &Period,
+    as_of: DateTime<Utc>,
+) -> Result<(Engine, Vec<KpiRow>), RunError> {
+    let facts = ticket_clocks::SourceFacts {
+        with_history: &ingested.sources_with_history,
+        with_first_response: &ingested.sources_with_first_response,
+    };
+    let tickets = {
+        let _s = crate::log::stage("business clocks and SLAs");
+        let clocks = ticket_clocks::compute(
+            &ingested.tickets,
+            &ingested.status_changes,
+            config,
+            &facts,
+            as_of,
+        )?;
+        ingested.tickets.hstack(clocks.columns())?
+    };
+
+    let engine = Engine::new()?;
+    load_tables(
+        &engine,
+        config,
+        period,
+        ingested.status_changes.clone(),
+        ingested.issues.clone(),
+    )?;
+    let macros = [
+        macros::config_macros(config),
+        macros::reconciliation_macros(config, &ingested.inputs),
+        costs::macros(&config.costs),
+        trend_month_macro(period),
+    ];
+    engine.define_facts(&tickets, &macros.join("\n"))?;
+    let tickets = crate::known::at(tickets, as_of)?;
+    let mut derived = vec![("repeat_key", macros::repeat_key_sql(&config.repeat.key))];
+    if ticket_clocks::business_is_calendar(config, &facts) {
+        derived.extend(macros::calendar_business_sql());
+    }
+    let window = Window {
+        start: period.start,
+        end: period.end,
+        as_of,
+    };
+    {
+        let _s = crate::log::stage("ledger");
+        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived)?;
+    }
+    drop(tickets);
+    let runnable = engine.runnable(catalogue)?;
+    let kpis = {
+        let _s = crate::log::stage("KPI queries");
+        engine.run_catalogue(catalogue, &runnable, &window)?
+    };
+    Ok((engine, kpis))
+}
+
+/// Whether the inputs hold a whole period: some ticket was created on its first day or before
+/// (exports that start on the 1st hold that month). A period the exports begin inside of would
+/// compare a part with a whole.
+fn holds_period(created: Option<Span>, period: &Period) -> bool {
+    created
+        .is_some_and(|(first, _)| period::local_date(first, period.timezone) <= period.first_date)
 }
 
 /// The configuration, the exports and their related files, and every file in the directories of

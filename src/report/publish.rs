@@ -49,11 +49,15 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     let label = result.period.label();
     let history_dir = site.join("history");
     let history = load_history(&history_dir)?;
+    // The period before as measured from these exports, else as the site last published it.
+    let measured = result.previous.as_ref().map(PreviousDoc::measured);
     let previous_label = result.period.previous().label();
-    let previous = history
-        .iter()
-        .find(|(_, d)| d.period.label == previous_label)
-        .map(|(_, d)| d);
+    let previous = measured.as_ref().or_else(|| {
+        history
+            .iter()
+            .find(|(_, d)| d.period.label == previous_label)
+            .map(|(_, d)| d)
+    });
     let mut written = write_report(result, &site.join(page_dir(&label)), previous)?;
     // made only now, so that a run that fails leaves no empty folders behind
     std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {

@@ -46,6 +46,8 @@ pub struct ReportView {
     pub charts: Charts,
     /// The period the changes are measured against.
     pub previous: Option<String>,
+    /// Where the previous period's figures come from (`measured from the same exports`).
+    pub previous_origin: Option<String>,
     /// The open backlog by age, in the buckets' natural order.
     pub aging: Vec<AgeRow>,
     /// Incidents resolved in the period by band of time to resolve.
@@ -362,6 +364,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         },
         resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
+        previous_origin: previous.map(|p| p.origin.clone()),
         trend: trend(&result.kpis),
         aging: aging(&result.kpis),
         currency: result.config.report.currency.clone(),

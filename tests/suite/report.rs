@@ -224,11 +224,60 @@ fn previous_kpis_json_gives_each_headline_its_change() {
             "{name}: {sla_line} lacks {sla_shown}"
         );
     }
-    // Without --previous there is no change to show.
-    let plain = dir.path().join("plain");
-    report_sample(&plain, &["--period", "2026-10"]);
-    let md = std::fs::read_to_string(plain.join("report.md")).unwrap();
-    assert!(!md.contains("vs 2026-09") && !md.contains(&sla_md), "{md}");
+}
+
+/// The sample holds September whole: without `--previous`, October's changes are measured from
+/// the same exports, and they are those against a separate September run's kpis.json. August,
+/// where the exports begin, has nothing to compare with.
+#[test]
+fn the_previous_period_is_measured_from_the_same_exports_when_they_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, with_file, measured) = (
+        dir.path().join("before"),
+        dir.path().join("with_file"),
+        dir.path().join("measured"),
+    );
+    report_sample(&before, &["--period", "2026-09"]);
+    let previous = before.join("kpis.json");
+    let file_arg = previous.to_str().unwrap();
+    report_sample(&with_file, &["--period", "2026-10", "--previous", file_arg]);
+    report_sample(&measured, &["--period", "2026-10"]);
+    let md = |d: &Path| std::fs::read_to_string(d.join("report.md")).unwrap();
+    let (from_file, from_exports) = (md(&with_file), md(&measured));
+    assert!(
+        from_exports.contains("| Change vs 2026-09 |"),
+        "{from_exports}"
+    );
+    assert!(
+        from_exports.contains("Changes are against 2026-09, measured from the same exports."),
+        "{from_exports}"
+    );
+    assert!(
+        from_file.contains(&format!(
+            "Changes are against 2026-09, as read from {file_arg}."
+        )),
+        "{from_file}"
+    );
+    let origin_free = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.starts_with("Changes are against"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(origin_free(&from_file), origin_free(&from_exports));
+    // The change is not the value: the headline has a delta column with numbers in it.
+    assert!(
+        md_or_card(&from_exports, "Tickets created").contains('+'),
+        "{from_exports}"
+    );
+
+    let august = dir.path().join("august");
+    report_sample(&august, &["--period", "2026-08"]);
+    let text = md(&august);
+    assert!(
+        !text.contains("Change vs") && !text.contains("Changes are against"),
+        "{text}"
+    );
 }
 
 /// The headline line of a KPI: in Markdown a table row, in the HTML text the card's title is
