@@ -64,6 +64,9 @@ pub struct ReportSettings {
     /// A figure resting on fewer tickets than this is shown as a small number: greyed, with its
     /// n, and without a better/worse mark on its change.
     pub min_tickets: u64,
+    /// `[report] breakdowns`: the ticket columns the report breaks the period's tickets down
+    /// by, beside the KPIs' own dimensions.
+    pub breakdowns: Vec<String>,
     /// `[report] commentary`: a file of the service manager's own words, shown beneath the
     /// summary, and its text.
     pub commentary: Option<(PathBuf, String)>,
@@ -182,6 +185,7 @@ struct RawReport {
     timezone: Option<String>,
     currency: Option<String>,
     min_tickets: Option<u64>,
+    breakdowns: Option<Vec<String>>,
     commentary: Option<String>,
     queries: Option<String>,
     templates: Option<String>,
@@ -420,6 +424,41 @@ fn read_commentary(path: PathBuf) -> Result<(PathBuf, String), String> {
     }
 }
 
+/// The ticket columns a report can break the period down by (queries/tables/breakdowns.sql
+/// names each).
+pub const BREAKDOWN_COLUMNS: [&str; 7] = [
+    "category",
+    "assignee",
+    "channel",
+    "requester",
+    "ci",
+    "service",
+    "assignment_group",
+];
+
+/// `[report] breakdowns`, by default category, assignee and channel.
+fn breakdowns(given: Option<Vec<String>>) -> Result<Vec<String>, String> {
+    let Some(given) = given else {
+        return Ok(BREAKDOWN_COLUMNS[..3]
+            .iter()
+            .map(|c| c.to_string())
+            .collect());
+    };
+    let mut seen = Vec::new();
+    for name in given {
+        if !BREAKDOWN_COLUMNS.contains(&name.as_str()) {
+            return Err(format!(
+                "[report] breakdowns: `{name}` is not a column to break tickets down by; use {}",
+                BREAKDOWN_COLUMNS.join(", ")
+            ));
+        }
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    Ok(seen)
+}
+
 /// Below this many tickets, a median or a percentage moves by chance more than by performance.
 pub const DEFAULT_MIN_TICKETS: u64 = 20;
 
@@ -435,6 +474,7 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         },
         currency: raw.report.currency.unwrap_or_else(|| "EUR".to_string()),
         min_tickets: raw.report.min_tickets.unwrap_or(DEFAULT_MIN_TICKETS),
+        breakdowns: breakdowns(raw.report.breakdowns)?,
         commentary: match raw.report.commentary {
             Some(file) => Some(read_commentary(base_dir.join(file))?),
             None => None,
@@ -799,6 +839,21 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, None, PathBuf::from("/cfg"))
+    }
+
+    #[test]
+    fn breakdowns_default_to_category_assignee_channel_and_name_the_valid_columns() {
+        let source = "[[sources]]\npath = \"a.csv\"\n";
+        let config = parse(source).unwrap();
+        assert_eq!(config.report.breakdowns, ["category", "assignee", "channel"]);
+        let given = format!("[report]\nbreakdowns = [\"ci\", \"ci\", \"service\"]\n{source}");
+        assert_eq!(parse(&given).unwrap().report.breakdowns, ["ci", "service"]);
+        let wrong = format!("[report]\nbreakdowns = [\"colour\"]\n{source}");
+        let err = parse(&wrong).unwrap_err().to_string();
+        assert!(
+            err.contains("`colour` is not a column") && err.contains("requester"),
+            "{err}"
+        );
     }
 
     const CONTRACT_EXAMPLE: &str = r#"

@@ -385,6 +385,11 @@ fn load_tables(
         &costs::service_cost_columns(),
     )?;
     engine.load("ingest_issues", &issues, &model::issue_columns())?;
+    engine.load(
+        "report_breakdowns",
+        &breakdown_table(&config.report.breakdowns)?,
+        &BREAKDOWN_TABLE_COLUMNS,
+    )?;
     Ok(())
 }
 
@@ -402,6 +407,25 @@ pub fn profile_dirs(
         dirs.push((dir.to_path_buf(), false));
     }
     dirs
+}
+
+const BREAKDOWN_TABLE_COLUMNS: [(&str, model::ColumnType); 2] = [
+    ("position", model::ColumnType::Int),
+    ("name", model::ColumnType::Text),
+];
+
+/// `[report] breakdowns` in their order, for queries/tables/breakdowns.sql.
+fn breakdown_table(names: &[String]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        names.len(),
+        vec![
+            Column::new(
+                "position".into(),
+                (0..names.len() as i64).collect::<Vec<_>>(),
+            ),
+            Column::new("name".into(), names.to_vec()),
+        ],
+    )
 }
 
 const TREND_MONTH_COLUMNS: [(&str, model::ColumnType); 3] = [

@@ -84,6 +84,10 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
 /// (or the ingest issues) that the engine runs and the report renders.
 const TABLES: &[(&str, &str)] = &[
     (
+        "breakdowns",
+        include_str!("../queries/tables/breakdowns.sql"),
+    ),
+    (
         "fixed_costs",
         include_str!("../queries/tables/fixed_costs.sql"),
     ),
@@ -123,6 +127,10 @@ const TABLES: &[(&str, &str)] = &[
     (
         "sla_open_breaches",
         include_str!("../queries/tables/sla_open_breaches.sql"),
+    ),
+    (
+        "sla_resolved_breaches",
+        include_str!("../queries/tables/sla_resolved_breaches.sql"),
     ),
     (
         "source_counts",

@@ -1,6 +1,7 @@
 //! Outputs of a run: `kpis.json`, `report.html`, `report.md`, `ledger.csv`, `rejects.csv` and
 //! `manifest.json`, all byte-identical for the same inputs, configuration and as_of.
 
+pub mod breakdowns;
 pub mod charts;
 pub mod distribution;
 pub mod files;

@@ -21,6 +21,10 @@ pub struct SlaView {
     pub months: Vec<MonthRow>,
     pub open: Vec<OpenBreach>,
     pub open_total: u64,
+    /// Tickets resolved in the period after their resolution SLA was breached, the longest
+    /// after first.
+    pub resolved: Vec<ResolvedBreach>,
+    pub resolved_total: u64,
     pub has_response: bool,
     pub has_source: bool,
     /// Breaches by month of breach, as a chart.
@@ -54,6 +58,18 @@ pub struct OpenBreach {
     pub sla: String,
     pub breach_at: String,
     pub overdue: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResolvedBreach {
+    pub id: String,
+    pub priority: String,
+    pub group: String,
+    pub title: String,
+    pub breach_at: String,
+    pub resolved_at: String,
+    /// How long after the breach it was resolved.
+    pub late: String,
 }
 
 /// The section, or `None` when no ticket has an SLA.
@@ -131,6 +147,8 @@ pub fn build(result: &RunResult) -> Option<SlaView> {
         chart,
         months,
         open: open_breaches(result),
+        resolved_total: resolved_total(result),
+        resolved: resolved_breaches(result),
         open_total: kpi::find(rows, "sla_breached_open", "value", "all", "all").map_or(0, |r| r.n),
         has_response: has("sla_response_met_pct"),
         has_source: has("source_sla_met_pct"),
@@ -180,6 +198,59 @@ fn breaches_by_month(result: &RunResult) -> Vec<MonthRow> {
             resolution,
         })
         .collect()
+}
+
+/// The `sla_resolved_breaches` table: tickets resolved in the period after their breach.
+fn resolved_breaches(result: &RunResult) -> Vec<ResolvedBreach> {
+    let tz = result.period.timezone;
+    let mut out = Vec::new();
+    for b in result.tables.get("sla_resolved_breaches") {
+        let text = |c: &str| column_strings(b, c).unwrap_or_default();
+        let (id, priority, group, title) = (
+            text("id"),
+            text("priority"),
+            text("assignment_group"),
+            text("title"),
+        );
+        let instant = |c: &str| -> Vec<Option<DateTime<Utc>>> {
+            column_i64(b, c)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|us| us.and_then(DateTime::<Utc>::from_timestamp_micros))
+                .collect()
+        };
+        let (breach, resolved) = (instant("breach_us"), instant("resolved_us"));
+        for i in 0..b.num_rows() {
+            let (Some(breach_at), Some(resolved_at)) = (breach[i], resolved[i]) else {
+                continue;
+            };
+            let late = (resolved_at - breach_at).num_minutes() as f64 / 60.0;
+            let or_none = |v: &Option<String>| {
+                v.clone()
+                    .unwrap_or_else(|| crate::model::NONE_KEY.to_string())
+            };
+            out.push(ResolvedBreach {
+                id: id[i].clone().unwrap_or_default(),
+                priority: or_none(&priority[i]),
+                group: or_none(&group[i]),
+                title: title[i].clone().unwrap_or_default(),
+                breach_at: format::local_time(breach_at, tz),
+                resolved_at: format::local_time(resolved_at, tz),
+                late: format::on_page(&format::readable(Some(late), "hours")),
+            });
+        }
+    }
+    out
+}
+
+/// How many tickets `sla_resolved_breaches` holds before its limit.
+fn resolved_total(result: &RunResult) -> u64 {
+    result
+        .tables
+        .get("sla_resolved_breaches")
+        .iter()
+        .find_map(|b| column_i64(b, "total").ok()?.first().copied().flatten())
+        .map_or(0, |n| n.max(0) as u64)
 }
 
 /// The SLAs still running at as_of whose breach instant has passed, oldest breach first: the

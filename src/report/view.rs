@@ -40,6 +40,8 @@ pub struct ReportView {
     pub definitions: Vec<Definition>,
     pub sla: Option<super::sla::SlaView>,
     pub reconciliation: Option<super::reconciliation::Reconciliation>,
+    /// The period's service tickets by `[report] breakdowns`.
+    pub breakdowns: Vec<super::breakdowns::Breakdown>,
     pub sources: Vec<super::sources::SourceCount>,
     /// Tickets created and resolved per month, the twelve months up to the period's end.
     pub trend: Vec<TrendRow>,
@@ -357,6 +359,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
             .collect(),
         sla: super::sla::build(result),
         reconciliation: super::reconciliation::build(result),
+        breakdowns: super::breakdowns::build(result),
         sources: super::sources::build(result),
         charts: Charts {
             resolve_bands: bands.as_ref().map(|(_, chart)| chart.clone()),

@@ -538,3 +538,125 @@ fn a_period_without_tickets_has_a_ledger_with_its_header_only() {
         "{ledger}"
     );
 }
+
+/// One Markdown table of the report: the rows under the line `heading`, as cells.
+fn md_table(md: &str, heading: &str) -> Vec<Vec<String>> {
+    md.lines()
+        .skip_while(|l| l.trim() != heading)
+        .skip(1)
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A duration as the report writes it (`34.2 h`, `2.06 d`, `45 min`), in hours.
+fn hours_shown(text: &str) -> f64 {
+    let (number, unit) = text
+        .split_once('\u{a0}')
+        .unwrap_or_else(|| text.split_once(' ').unwrap());
+    let v: f64 = number.parse().unwrap();
+    match unit {
+        "min" => v / 60.0,
+        "h" => v,
+        "d" => v * 24.0,
+        other => panic!("unit {other}"),
+    }
+}
+
+/// The breakdown by category and the list of tickets resolved after a breach, worked out again
+/// from ledger.csv: each category's counts, median time to resolve and breaches; the rows add
+/// up to the headline KPIs.
+#[test]
+fn the_breakdowns_and_resolved_breaches_agree_with_the_ledger() {
+    let out = tempfile::tempdir().unwrap();
+    report_sample(out.path(), &["--period", "2026-10"]);
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let doc = read_json(&out.path().join("kpis.json"));
+    // October in Europe/Amsterdam, as UTC text that sorts like the instants.
+    let in_october = |t: &str| {
+        !t.is_empty() && ("2026-09-30T22:00:00Z"..).contains(&t) && t < "2026-10-31T23:00:00Z"
+    };
+    let mut reader = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (category, created, resolved, hours, state, service, cancelled) = (
+        at("category"),
+        at("created_at"),
+        at("resolved_at"),
+        at("resolve_hours"),
+        at("sla_resolution_state"),
+        at("is_service"),
+        at("is_cancelled"),
+    );
+    // category -> (created, resolved hours, breached among resolved)
+    let mut expected: BTreeMap<String, (u64, Vec<f64>, u64)> = BTreeMap::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        if &r[service] != "true" || &r[cancelled] == "true" {
+            continue;
+        }
+        let e = expected.entry(r[category].to_string()).or_default();
+        if in_october(&r[created]) {
+            e.0 += 1;
+        }
+        if in_october(&r[resolved]) {
+            e.1.push(r[hours].parse().unwrap());
+            if &r[state] == "breached" {
+                e.2 += 1;
+            }
+        }
+    }
+    let table = md_table(&md, "**By category**");
+    assert_eq!(table.len(), expected.len(), "{md}");
+    let (mut created_sum, mut resolved_sum, mut open_sum) = (0.0, 0.0, 0.0);
+    for row in &table {
+        let (n_created, hours, breached) = &expected[&row[0]];
+        let mut sorted = hours.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mid = sorted.len() / 2;
+        let median = match sorted.len() % 2 {
+            1 => sorted[mid],
+            _ => (sorted[mid - 1] + sorted[mid]) / 2.0,
+        };
+        assert_eq!(row[1], n_created.to_string(), "{row:?}");
+        assert_eq!(row[2], sorted.len().to_string(), "{row:?}");
+        let shown = hours_shown(&row[4]);
+        assert!((shown - median).abs() / median < 0.005, "{row:?}: {median}");
+        assert_eq!(row[5], breached.to_string(), "{row:?}");
+        created_sum += row[1].parse::<f64>().unwrap();
+        resolved_sum += row[2].parse::<f64>().unwrap();
+        open_sum += row[3].parse::<f64>().unwrap();
+    }
+    let headline = |kpi: &str| value(&doc, kpi, "value", "all", "all").unwrap();
+    assert_eq!(created_sum, headline("tickets_created"));
+    assert_eq!(resolved_sum, headline("tickets_resolved"));
+    assert_eq!(open_sum, headline("backlog_open"));
+
+    let breached: u64 = expected.values().map(|e| e.2).sum();
+    assert!(
+        breached > 25,
+        "the sample has more breaches than the list shows"
+    );
+    assert!(
+        md.contains(&format!(
+            "Resolved in the period after a breach: {breached}."
+        )),
+        "{md}"
+    );
+    let listed = md_table(
+        &md,
+        &format!("Resolved in the period after a breach: {breached}."),
+    );
+    assert_eq!(listed.len(), 25);
+    // the assignees: ten and the others
+    let assignees = md_table(&md, "**By assignee**");
+    assert_eq!(assignees.len(), 11);
+    assert!(assignees[10][0].starts_with("others ("), "{assignees:?}");
+}

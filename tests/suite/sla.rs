@@ -119,10 +119,16 @@ fn the_report_counts_breaches_by_month_and_lists_the_one_still_open() {
         "{months}"
     );
     assert!(md.contains("Open and already breached: 1."), "{md}");
-    let open: Vec<&str> = md.lines().filter(|l| l.starts_with("| `SLA-")).collect();
+    let listed: Vec<&str> = md.lines().filter(|l| l.starts_with("| `SLA-")).collect();
     assert_eq!(
-        open,
-        // 271 h is 11.3 days, shown in days (with a no-break space), at local time
-        ["| `SLA-F` | P3 | Desk | resolution | 20 Oct 2026 17:00 | 11.3\u{a0}d |"]
+        listed,
+        [
+            // 271 h is 11.3 days, shown in days (with a no-break space), at local time
+            "| `SLA-F` | P3 | Desk | resolution | 20 Oct 2026 17:00 | 11.3\u{a0}d |",
+            // D and E were resolved in October, half an hour after their breach
+            "| `SLA-D` | P1 | Desk | 10 Oct 2026 12:00 | 10 Oct 2026 12:30 | 30\u{a0}min |",
+            "| `SLA-E` | P3 | Desk | 19 Oct 2026 17:00 | 19 Oct 2026 17:30 | 30\u{a0}min |",
+        ]
     );
+    assert!(md.contains("Resolved in the period after a breach: 2."), "{md}");
 }
