@@ -845,7 +845,10 @@ mod tests {
     fn breakdowns_default_to_category_assignee_channel_and_name_the_valid_columns() {
         let source = "[[sources]]\npath = \"a.csv\"\n";
         let config = parse(source).unwrap();
-        assert_eq!(config.report.breakdowns, ["category", "assignee", "channel"]);
+        assert_eq!(
+            config.report.breakdowns,
+            ["category", "assignee", "channel"]
+        );
         let given = format!("[report]\nbreakdowns = [\"ci\", \"ci\", \"service\"]\n{source}");
         assert_eq!(parse(&given).unwrap().report.breakdowns, ["ci", "service"]);
         let wrong = format!("[report]\nbreakdowns = [\"colour\"]\n{source}");

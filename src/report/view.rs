@@ -13,8 +13,11 @@ use crate::pipeline::RunResult;
 use crate::quality::{NotMeasured, Quality};
 use crate::queries::KpiMeta;
 
-/// Rows a breakdown shows in Markdown before it points to `kpis.json` for the rest.
-pub const MARKDOWN_ROWS: usize = 15;
+/// Keys a KPI's breakdown lists by name, the largest first; `kpis.json` has every key.
+pub const SHOWN_KEYS: usize = 10;
+
+/// The key of the row that holds a breakdown's keys past the [`SHOWN_KEYS`] largest.
+pub const OTHERS_KEY: &str = "(others)";
 
 #[derive(Debug, Serialize)]
 pub struct ReportView {
@@ -163,13 +166,13 @@ pub struct Breakdown {
     pub dimension: String,
     pub label: String,
     pub rows: Vec<BreakdownRow>,
-    /// Rows past [`MARKDOWN_ROWS`], which the Markdown report leaves to `kpis.json`.
-    pub more: usize,
 }
 
 #[derive(Debug, Serialize)]
 pub struct BreakdownRow {
     pub key: String,
+    /// How many keys the row holds: more than one only for [`OTHERS_KEY`].
+    pub keys: usize,
     pub values: Vec<String>,
     pub n: u64,
     pub missing: u64,
@@ -564,7 +567,7 @@ fn target(
 }
 
 /// A KPI's table per dimension: a row per key with each stat, `(none)` dropped where it has
-/// no tickets.
+/// no tickets. Past [`SHOWN_KEYS`] keys, the rest are one row, "others".
 fn breakdowns(rows: &[&KpiRow], stats: &[String], unit: &str, currency: &str) -> Vec<Breakdown> {
     let mut breakdowns = Vec::new();
     for dim in crate::model::DIMENSIONS {
@@ -575,56 +578,120 @@ fn breakdowns(rows: &[&KpiRow], stats: &[String], unit: &str, currency: &str) ->
         if keys.is_empty() {
             continue;
         }
-        let mut table: Vec<BreakdownRow> = keys
-            .into_iter()
+        let first = |krows: &[&KpiRow]| -> (u64, u64) {
+            let r = krows
+                .iter()
+                .find(|r| r.stat == stats[0])
+                .unwrap_or(&krows[0]);
+            (r.n, r.missing)
+        };
+        let mut keyed: Vec<(&str, Vec<&KpiRow>)> = keys.into_iter().collect();
+        // Tickets without a priority, when none fall in the period, are noise in a table.
+        keyed.retain(|(key, krows)| !(*key == NONE_KEY && first(krows).0 == 0));
+        sort_keys(&mut keyed, dim, |k| first(k).0);
+        let folded = match keyed.len() > SHOWN_KEYS + 1 {
+            true => keyed.split_off(SHOWN_KEYS),
+            false => Vec::new(),
+        };
+        let shown_stat = |krows: &[&KpiRow], s: &String| {
+            shown(
+                krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
+                unit,
+                currency,
+            )
+        };
+        let mut table: Vec<BreakdownRow> = keyed
+            .iter()
             .map(|(key, krows)| {
-                let first = krows
-                    .iter()
-                    .find(|r| r.stat == stats[0])
-                    .copied()
-                    .unwrap_or(krows[0]);
+                let (n, missing) = first(krows);
                 BreakdownRow {
                     key: key.to_string(),
-                    values: stats
-                        .iter()
-                        .map(|s| {
-                            shown(
-                                krows.iter().find(|r| &r.stat == s).and_then(|r| r.value),
-                                unit,
-                                currency,
-                            )
-                        })
-                        .collect(),
-                    n: first.n,
-                    missing: first.missing,
+                    keys: 1,
+                    values: stats.iter().map(|s| shown_stat(krows, s)).collect(),
+                    n,
+                    missing,
                 }
             })
             .collect();
-        // Tickets without a priority, when none fall in the period, are noise in a table.
-        table.retain(|r| !(r.key == crate::model::NONE_KEY && r.n == 0));
-        sort_rows(&mut table, dim);
-        let more = table.len().saturating_sub(MARKDOWN_ROWS);
+        if !folded.is_empty() {
+            table.push(others_row(&folded, stats, unit, currency));
+        }
         breakdowns.push(Breakdown {
             dimension: dim.to_string(),
             label: dimension_label(dim),
             rows: table,
-            more,
         });
     }
     breakdowns
 }
 
+/// The keys of a breakdown past the largest ones, as one row. What adds up is added up: counts
+/// and costs, percentages and ratios from their numerators and denominators, means weighted by
+/// their n. A median or a percentile of several keys cannot be had from theirs: "—".
+fn others_row(
+    folded: &[(&str, Vec<&KpiRow>)],
+    stats: &[String],
+    unit: &str,
+    currency: &str,
+) -> BreakdownRow {
+    let of_stat = |s: &str| -> Vec<&KpiRow> {
+        folded
+            .iter()
+            .filter_map(|(_, krows)| krows.iter().find(|r| r.stat == s).copied())
+            .collect()
+    };
+    let value = |s: &String| -> Option<f64> {
+        let rows = of_stat(s);
+        let sum = |f: fn(&KpiRow) -> Option<f64>| -> Option<f64> {
+            rows.iter().map(|r| f(r)).sum::<Option<f64>>()
+        };
+        let scale = if unit == "percent" { 100.0 } else { 1.0 };
+        match s.as_str() {
+            _ if rows
+                .iter()
+                .all(|r| r.numerator.is_some() && r.denominator.is_some()) =>
+            {
+                let (num, den) = (sum(|r| r.numerator)?, sum(|r| r.denominator)?);
+                (den != 0.0).then(|| scale * num / den)
+            }
+            "value" if matches!(unit, "count" | "currency") => {
+                Some(rows.iter().map(|r| r.value.unwrap_or(0.0)).sum())
+            }
+            "mean" => {
+                let n: u64 = rows.iter().filter(|r| r.value.is_some()).map(|r| r.n).sum();
+                let total: f64 = rows
+                    .iter()
+                    .filter_map(|r| Some(r.value? * r.n as f64))
+                    .sum();
+                (n > 0).then(|| total / n as f64)
+            }
+            _ => None,
+        }
+    };
+    let main = of_stat(&stats[0]);
+    BreakdownRow {
+        key: OTHERS_KEY.to_string(),
+        keys: folded.len(),
+        values: stats
+            .iter()
+            .map(|s| shown(value(s), unit, currency))
+            .collect(),
+        n: main.iter().map(|r| r.n).sum(),
+        missing: main.iter().map(|r| r.missing).sum(),
+    }
+}
+
 /// Priorities and kinds in their natural order; services and groups by volume. `(none)` last.
-fn sort_rows(rows: &mut [BreakdownRow], dimension: &str) {
+fn sort_keys<T>(keys: &mut [(&str, T)], dimension: &str, volume: impl Fn(&T) -> u64) {
     let by_volume = !matches!(dimension, "priority" | "kind");
-    rows.sort_by(|a, b| {
-        let none = (a.key == NONE_KEY).cmp(&(b.key == NONE_KEY));
-        let volume = if by_volume {
-            b.n.cmp(&a.n)
+    keys.sort_by(|a, b| {
+        let none = (a.0 == NONE_KEY).cmp(&(b.0 == NONE_KEY));
+        let order = if by_volume {
+            volume(&b.1).cmp(&volume(&a.1))
         } else {
             std::cmp::Ordering::Equal
         };
-        none.then(volume).then_with(|| a.key.cmp(&b.key))
+        none.then(order).then_with(|| a.0.cmp(b.0))
     });
 }
 

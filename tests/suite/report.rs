@@ -660,3 +660,52 @@ fn the_breakdowns_and_resolved_breaches_agree_with_the_ledger() {
     assert_eq!(assignees.len(), 11);
     assert!(assignees[10][0].starts_with("others ("), "{assignees:?}");
 }
+
+/// The Markdown of one `## title` section.
+fn md_section<'a>(md: &'a str, title: &str) -> &'a str {
+    let start = md.find(&format!("\n## {title}\n")).expect(title);
+    let rest = &md[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    &rest[..end]
+}
+
+/// Thirteen services, service i with i incidents each resolved in i hours, the first of each
+/// reopened: a KPI's breakdown lists the ten largest and adds up the three smallest (6
+/// incidents: 1 of service 1, 2 of service 2, 3 of service 3) as "others", with what can be
+/// added up: counts, a mean weighted by n (14 hours over 6 = 2.33 h), a percentage from its
+/// numerator and denominator (3 reopened of 6 = 50 %); a median cannot be, and says "—".
+#[test]
+fn a_breakdown_past_ten_keys_adds_up_the_others() {
+    let mut csv =
+        String::from("number,opened_at,priority,state,business_service,resolved_at,reopen_count\n");
+    let mut k = 0;
+    for i in 1..=13 {
+        for j in 0..i {
+            k += 1;
+            csv.push_str(&format!(
+                "INC{k:04},2026-10-02 08:00:00,3 - Moderate,Resolved,Service {i:02},2026-10-02 {:02}:00:00,{}\n",
+                8 + i,
+                u8::from(j == 0)
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incidents.csv"), csv).unwrap();
+    let config = "[report]\ntimezone = \"UTC\"\n[[sources]]\npath = \"incidents.csv\"\nprofile = \"servicenow\"\n";
+    std::fs::write(dir.path().join("deskpulse.toml"), config).unwrap();
+    let out = super::util::report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let by_service = |title: &str| md_table(md_section(&md, title), "**By service**");
+    let created = by_service("Tickets created");
+    assert_eq!(created.len(), 11, "{created:?}");
+    assert_eq!(created[0], ["Service 13", "13"]);
+    assert_eq!(created[9], ["Service 04", "4"]);
+    assert_eq!(created[10], ["others (3 values)", "6"]);
+    let mttr = by_service("Time to resolve (calendar)");
+    assert_eq!(
+        mttr[10],
+        ["others (3 values)", "—", "2.33\u{a0}h", "—", "6"]
+    );
+    let reopened = by_service("Reopened");
+    assert_eq!(reopened[10], ["others (3 values)", "50.0\u{a0}%", "6"]);
+}

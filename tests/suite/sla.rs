@@ -130,5 +130,8 @@ fn the_report_counts_breaches_by_month_and_lists_the_one_still_open() {
             "| `SLA-E` | P3 | Desk | 19 Oct 2026 17:00 | 19 Oct 2026 17:30 | 30\u{a0}min |",
         ]
     );
-    assert!(md.contains("Resolved in the period after a breach: 2."), "{md}");
+    assert!(
+        md.contains("Resolved in the period after a breach: 2."),
+        "{md}"
+    );
 }
