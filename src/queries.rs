@@ -103,6 +103,7 @@ const TABLES: &[(&str, &str)] = &[
         "ledger_rows",
         include_str!("../queries/tables/ledger_rows.sql"),
     ),
+    ("monthly", include_str!("../queries/tables/monthly.sql")),
     (
         "quality_by_source",
         include_str!("../queries/tables/quality_by_source.sql"),

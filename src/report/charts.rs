@@ -67,6 +67,7 @@ pub fn grouped_bars(title: &str, categories: &[String], series: &[(&str, Vec<f64
         series
             .iter()
             .flat_map(|(_, v)| v.iter().copied())
+            .filter(|v| !v.is_nan())
             .fold(0.0, f64::max),
     );
     let group_w = plot_w / categories.len().max(1) as f64;
@@ -95,6 +96,10 @@ pub fn grouped_bars(title: &str, categories: &[String], series: &[(&str, Vec<f64
         let x0 = left + group_w * c as f64 + group_w * 0.1;
         for (s, (name, values)) in series.iter().enumerate() {
             let v = values.get(c).copied().unwrap_or(0.0);
+            // no value (NaN) is no bar, not a bar of zero
+            if v.is_nan() {
+                continue;
+            }
             let h = plot_h * v / max;
             let _ = write!(
                 svg,
@@ -160,9 +165,17 @@ pub fn hbars(title: &str, rows: &[(String, Option<f64>, String)], max: Option<f6
     svg
 }
 
-/// A small line of values over time (gaps where a value is missing).
-pub fn sparkline(title: &str, values: &[Option<f64>]) -> String {
-    let (w, h, pad) = (160.0, 36.0, 3.0);
+/// A small line of values over periods (gaps where a value is missing), with its scale (the
+/// lowest and highest value, as `shown` writes them) on the left and the first and last period
+/// under it.
+pub fn sparkline(
+    title: &str,
+    values: &[Option<f64>],
+    periods: &[String],
+    shown: impl Fn(f64) -> String,
+) -> String {
+    let (w, h, left, pad, below) = (230.0, 50.0, 62.0, 4.0, 14.0);
+    let plot_h = h - below - 2.0 * pad;
     let present: Vec<f64> = values.iter().flatten().copied().collect();
     let (lo, hi) = present
         .iter()
@@ -171,9 +184,14 @@ pub fn sparkline(title: &str, values: &[Option<f64>]) -> String {
         });
     let span = if hi > lo { hi - lo } else { 1.0 };
     let step = if values.len() > 1 {
-        (w - 2.0 * pad) / (values.len() - 1) as f64
+        (w - left - 2.0 * pad) / (values.len() - 1) as f64
     } else {
         0.0
+    };
+    let at = |i: usize, v: f64| {
+        let x = left + pad + step * i as f64;
+        let y = pad + plot_h - plot_h * if hi > lo { (v - lo) / span } else { 0.5 };
+        (x, y)
     };
     let mut svg = String::new();
     let _ = write!(
@@ -181,13 +199,40 @@ pub fn sparkline(title: &str, values: &[Option<f64>]) -> String {
         r#"<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}"><title>{t}</title>"#,
         t = escape(title)
     );
+    if !present.is_empty() {
+        let _ = write!(
+            svg,
+            r#"<text class="axis" x="{x}" y="{top:.1}" text-anchor="end">{hi}</text><text class="axis" x="{x}" y="{bottom:.1}" text-anchor="end">{lo}</text>"#,
+            x = left - 4.0,
+            top = pad + 8.0,
+            bottom = pad + plot_h,
+            hi = escape(&shown(hi)),
+            lo = escape(&shown(lo)),
+        );
+    }
+    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
+        let y = h - 2.0;
+        let _ = write!(
+            svg,
+            r#"<text class="axis" x="{x0:.1}" y="{y}" text-anchor="start">{first}</text>"#,
+            x0 = left + pad,
+            first = escape(first)
+        );
+        if periods.len() > 1 {
+            let _ = write!(
+                svg,
+                r#"<text class="axis" x="{x1:.1}" y="{y}" text-anchor="end">{last}</text>"#,
+                x1 = w - pad,
+                last = escape(last)
+            );
+        }
+    }
     let mut path = String::new();
     let mut pen_down = false;
     for (i, v) in values.iter().enumerate() {
         match v {
             Some(v) => {
-                let x = pad + step * i as f64;
-                let y = h - pad - (h - 2.0 * pad) * if hi > lo { (v - lo) / span } else { 0.5 };
+                let (x, y) = at(i, *v);
                 let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
                 pen_down = true;
             }
@@ -198,8 +243,7 @@ pub fn sparkline(title: &str, values: &[Option<f64>]) -> String {
         let _ = write!(svg, r#"<path class="line" d="{}"/>"#, path.trim_end());
     }
     if let Some((i, Some(v))) = values.iter().enumerate().rev().find(|(_, v)| v.is_some()) {
-        let x = pad + step * i as f64;
-        let y = h - pad - (h - 2.0 * pad) * if hi > lo { (v - lo) / span } else { 0.5 };
+        let (x, y) = at(i, *v);
         let _ = write!(
             svg,
             r#"<circle class="dot" cx="{x:.1}" cy="{y:.1}" r="2.5"/>"#
@@ -244,7 +288,19 @@ mod tests {
 
     #[test]
     fn sparkline_breaks_at_missing_values() {
-        let svg = sparkline("x", &[Some(1.0), None, Some(3.0), Some(2.0)]);
-        assert_eq!(svg.matches('M').count(), 2, "{svg}");
+        let periods: Vec<String> = ["2026-07", "2026-08", "2026-09", "2026-10"]
+            .map(String::from)
+            .to_vec();
+        let svg = sparkline(
+            "x",
+            &[Some(1.0), None, Some(3.0), Some(2.0)],
+            &periods,
+            |v| format!("{v} h"),
+        );
+        assert_eq!(svg.matches(" M").count() + svg.matches("\"M").count(), 2, "{svg}");
+        // the scale and the first and last period are written on it
+        for text in [">3 h<", ">1 h<", ">2026-07<", ">2026-10<"] {
+            assert!(svg.contains(text), "{text}: {svg}");
+        }
     }
 }

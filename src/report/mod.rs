@@ -13,6 +13,7 @@ pub mod reconciliation;
 pub mod render;
 pub mod sla;
 pub mod sources;
+pub mod trend;
 pub mod view;
 pub mod workbook;
 

@@ -139,6 +139,7 @@ fn dashboard(
         .collect();
     ids.sort();
     ids.dedup();
+    let labels: Vec<String> = history.iter().map(|(_, d)| d.period.label.clone()).collect();
     let mut kpis = Vec::new();
     for (_, id) in ids {
         let meta = result.catalogue.meta(&id);
@@ -163,7 +164,12 @@ fn dashboard(
         );
         let title = meta.map_or(id.clone(), |m| m.title.clone());
         kpis.push(KpiTrend {
-            spark: super::charts::sparkline(&format!("{title}, {stat}, by period"), &values),
+            spark: super::charts::sparkline(
+                &format!("{title}, {stat}, by period"),
+                &values,
+                &labels,
+                |v| super::format::on_page(&shown(Some(v))),
+            ),
             latest: shown(latest),
             values: values.iter().map(|v| shown(*v)).collect(),
             kpi: id,

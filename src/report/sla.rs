@@ -124,7 +124,10 @@ pub fn build(result: &RunResult) -> Option<SlaView> {
             }
         })
         .collect();
-    let months = breaches_by_month(result);
+    // from the first month the trend shows: before the exports begin there is nothing to count
+    let first = super::trend::build(result).first().map(|t| t.month.clone());
+    let mut months = breaches_by_month(result);
+    months.retain(|m| first.as_ref().is_some_and(|f| &m.month >= f));
     let chart = months
         .iter()
         .any(|m| m.response + m.resolution > 0)

@@ -47,7 +47,7 @@ pub struct ReportView {
     pub breakdowns: Vec<super::breakdowns::Breakdown>,
     pub sources: Vec<super::sources::SourceCount>,
     /// Tickets created and resolved per month, the twelve months up to the period's end.
-    pub trend: Vec<TrendRow>,
+    pub trend: Vec<super::trend::TrendRow>,
     pub charts: Charts,
     /// The period the changes are measured against.
     pub previous: Option<String>,
@@ -61,34 +61,9 @@ pub struct ReportView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TrendRow {
-    pub month: String,
-    pub created: u64,
-    pub resolved: u64,
-}
-
-#[derive(Debug, Serialize)]
 pub struct AgeRow {
     pub bucket: String,
     pub open: u64,
-}
-
-/// The twelve-month volume trend from the `month` rows of the volume KPIs.
-fn trend(rows: &[KpiRow]) -> Vec<TrendRow> {
-    let mut months: BTreeMap<&str, TrendRow> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.dimension == "month") {
-        let entry = months.entry(r.key.as_str()).or_insert_with(|| TrendRow {
-            month: r.key.clone(),
-            created: 0,
-            resolved: 0,
-        });
-        match r.kpi.as_str() {
-            "tickets_created" => entry.created = r.n,
-            "tickets_resolved" => entry.resolved = r.n,
-            _ => {}
-        }
-    }
-    months.into_values().collect()
 }
 
 fn aging(rows: &[KpiRow]) -> Vec<AgeRow> {
@@ -142,7 +117,7 @@ pub struct Target {
 
 #[derive(Debug, Serialize, Default)]
 pub struct Charts {
-    pub trend: Option<String>,
+    pub trend: super::trend::TrendCharts,
     pub mttr: Option<String>,
     pub sla: Option<String>,
     pub breaches: Option<String>,
@@ -371,7 +346,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
         previous_origin: previous.map(|p| p.origin.clone()),
-        trend: trend(&result.kpis),
+        trend: super::trend::build(result),
         aging: aging(&result.kpis),
         currency: result.config.report.currency.clone(),
         title: result.config.report.title.clone(),
@@ -697,24 +672,10 @@ fn sort_keys<T>(keys: &mut [(&str, T)], dimension: &str, volume: impl Fn(&T) -> 
 
 /// The report's charts, each only when its data exists.
 fn charts(result: &RunResult, currency: &str) -> Charts {
-    use super::charts::{grouped_bars, hbars};
+    use super::charts::hbars;
     let rows = &result.kpis;
     let mut charts = Charts::default();
-    let trend = trend(rows);
-    if trend.iter().any(|t| t.created + t.resolved > 0) {
-        let months: Vec<String> = trend.iter().map(|t| t.month.clone()).collect();
-        charts.trend = Some(grouped_bars(
-            "Tickets created and resolved by month",
-            &months,
-            &[
-                ("Created", trend.iter().map(|t| t.created as f64).collect()),
-                (
-                    "Resolved",
-                    trend.iter().map(|t| t.resolved as f64).collect(),
-                ),
-            ],
-        ));
-    }
+    charts.trend = super::trend::charts(&super::trend::build(result));
     let by_priority = |kpi: &str, stat: &str| -> Vec<(String, Option<f64>, u64)> {
         let mut v: Vec<(String, Option<f64>, u64)> = rows
             .iter()

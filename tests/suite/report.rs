@@ -709,3 +709,64 @@ fn a_breakdown_past_ten_keys_adds_up_the_others() {
     let reopened = by_service("Reopened");
     assert_eq!(reopened[10], ["others (3 values)", "50.0\u{a0}%", "6"]);
 }
+
+/// The monthly trend of October's report says of September what a run for September says:
+/// the median time to resolve, the resolution SLAs met and the backlog at its end. The months
+/// before the sample begins (August) are not shown.
+#[test]
+fn the_monthly_trend_agrees_with_a_run_for_each_month() {
+    let out = tempfile::tempdir().unwrap();
+    report_sample(out.path(), &["--period", "2026-10"]);
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let header = md
+        .lines()
+        .find(|l| l.starts_with("| Month |"))
+        .expect("the month table");
+    assert_eq!(header, "| Month | 2026-08 | 2026-09 | 2026-10 |");
+    let volume = md_section(&md, "Volume");
+    let line = |name: &str| -> Vec<String> {
+        let row = volume
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("{name}: {md}"));
+        row.trim_matches('|')
+            .split(" | ")
+            .skip(1)
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let percent = |t: &str| -> f64 { t.split('\u{a0}').next().unwrap().parse().unwrap() };
+    for (i, month) in ["2026-08", "2026-09", "2026-10"].iter().enumerate() {
+        let doc = ok(sample(&[
+            "kpis",
+            "sample_data",
+            "--period",
+            month,
+            "--format",
+            "json",
+        ]));
+        let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
+        let kpi = |id: &str, stat: &str| value(&doc, id, stat, "all", "all").unwrap();
+        assert_eq!(
+            line("Open at the end")[i],
+            kpi("backlog_open", "value").to_string()
+        );
+        let median = kpi("mttr_hours", "median");
+        let shown = hours_shown(&line("Median to resolve")[i]);
+        assert!(
+            (shown - median).abs() / median < 0.005,
+            "{month}: {shown} {median}"
+        );
+        let sla = kpi("sla_resolution_met_pct", "value");
+        let shown = percent(&line("Resolution SLA met")[i]);
+        assert!((shown - sla).abs() <= 0.05, "{month}: {shown} {sla}");
+    }
+    let breaches = md
+        .lines()
+        .find(|l| l.starts_with("Breaches by month of breach"))
+        .unwrap();
+    assert!(
+        breaches.contains(": 2026-08: ") && !breaches.contains("2026-07"),
+        "{breaches}"
+    );
+}
