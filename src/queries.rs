@@ -100,6 +100,10 @@ const TABLES: &[(&str, &str)] = &[
         include_str!("../queries/tables/ingest_problems.sql"),
     ),
     (
+        "labour_hours",
+        include_str!("../queries/tables/labour_hours.sql"),
+    ),
+    (
         "ledger_rows",
         include_str!("../queries/tables/ledger_rows.sql"),
     ),

@@ -297,7 +297,11 @@ mod tests {
             &periods,
             |v| format!("{v} h"),
         );
-        assert_eq!(svg.matches(" M").count() + svg.matches("\"M").count(), 2, "{svg}");
+        assert_eq!(
+            svg.matches(" M").count() + svg.matches("\"M").count(),
+            2,
+            "{svg}"
+        );
         // the scale and the first and last period are written on it
         for text in [">3 h<", ">1 h<", ">2026-07<", ">2026-10<"] {
             assert!(svg.contains(text), "{text}: {svg}");

@@ -139,7 +139,10 @@ fn dashboard(
         .collect();
     ids.sort();
     ids.dedup();
-    let labels: Vec<String> = history.iter().map(|(_, d)| d.period.label.clone()).collect();
+    let labels: Vec<String> = history
+        .iter()
+        .map(|(_, d)| d.period.label.clone())
+        .collect();
     let mut kpis = Vec::new();
     for (_, id) in ids {
         let meta = result.catalogue.meta(&id);

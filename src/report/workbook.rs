@@ -32,6 +32,10 @@ pub enum Cell {
     /// An amount, rounded to the cent in the cell itself, not only in its format.
     Money(Option<f64>),
     Number(Option<f64>),
+    /// A price per unit (an hourly rate): money, but never added up in a total row.
+    Rate(Option<f64>),
+    /// Nothing.
+    Blank,
     /// An instant: a date and time cell in the report's local time; in the CSV its ISO 8601
     /// text.
     Instant(NaiveDateTime, String),
@@ -57,7 +61,7 @@ pub fn tables(result: &RunResult) -> Vec<Table> {
     let fixed = fixed_costs(result);
     vec![
         service_sheet(rows, &fixed),
-        split_sheet(rows, "assignment_group"),
+        group_sheet(result),
         split_sheet(rows, "kind"),
         month_sheet(rows),
         assumptions(result, &fixed),
@@ -157,6 +161,68 @@ fn split_sheet(rows: &[KpiRow], dimension: &'static str) -> Table {
     }
 }
 
+/// The labour split by assignment group, with each group's hours worked and the hourly rate
+/// its labour was costed at (its own `[costs]` rate, else the default one).
+fn group_sheet(result: &RunResult) -> Table {
+    let mut table = split_sheet(&result.kpis, "assignment_group");
+    let hours = labour_hours(result);
+    let costs = &result.config.costs;
+    // after "Without time worked"
+    let at = 3;
+    for (i, name) in ["Hours worked", "Hourly rate", "Rate"]
+        .into_iter()
+        .enumerate()
+    {
+        table.header.insert(at + i, name);
+    }
+    for row in &mut table.rows {
+        let Cell::Text(group) = &row[0] else {
+            continue;
+        };
+        let extra = match group.as_str() {
+            FIXED_COSTS_KEY => [
+                Cell::Number(None),
+                Cell::Rate(None),
+                Cell::Text(String::new()),
+            ],
+            g => {
+                let (rate, source) = match costs.group_rates.get(g) {
+                    Some(r) => (Some(*r), "the group's own"),
+                    None => (costs.default_hourly_rate, "the default"),
+                };
+                [
+                    // to the hundredth of an hour in the cell; ledger.csv has the minutes
+                    Cell::Number(Some(
+                        (hours.get(g).copied().unwrap_or(0.0) * 100.0).round() / 100.0,
+                    )),
+                    Cell::Rate(rate),
+                    Cell::Text(source.to_string()),
+                ]
+            }
+        };
+        for (i, cell) in extra.into_iter().enumerate() {
+            row.insert(at + i, cell);
+        }
+    }
+    table.total = Some(total_row("Total", &table.rows));
+    table
+}
+
+/// Hours worked by assignment group: the `labour_hours` table.
+fn labour_hours(result: &RunResult) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for b in result.tables.get("labour_hours") {
+        let group = column_strings(b, "assignment_group").unwrap_or_default();
+        let hours = column_f64(b, "hours").unwrap_or_default();
+        for i in 0..b.num_rows() {
+            if let (Some(g), Some(h)) = (&group[i], hours[i]) {
+                out.insert(g.clone(), h);
+            }
+        }
+    }
+    out
+}
+
 /// The cost of each of the twelve months up to the period's end.
 fn month_sheet(rows: &[KpiRow]) -> Table {
     let months: Vec<Vec<Cell>> = cost_rows(rows, "month")
@@ -182,13 +248,22 @@ fn month_sheet(rows: &[KpiRow]) -> Table {
 /// The key of the fixed costs' line by the dimensions other than service (queries/costs.sql).
 const FIXED_COSTS_KEY: &str = "(fixed costs)";
 
-/// A total row: `label`, then the sum of each count and amount column of `rows` (amounts summed
-/// in whole cents).
+/// A total row: `label`, then the sum of each count, number and amount column of `rows` (amounts
+/// summed in whole cents); rates and text are not added up.
 fn total_row(label: &str, rows: &[Vec<Cell>]) -> Vec<Cell> {
     let width = rows.first().map_or(0, Vec::len);
     let mut total = vec![Cell::Text(label.to_string())];
     for c in 1..width {
         total.push(match &rows[0][c] {
+            Cell::Text(_) | Cell::Rate(_) | Cell::Instant(..) | Cell::Blank => Cell::Blank,
+            Cell::Number(_) => Cell::Number(Some(
+                rows.iter()
+                    .filter_map(|r| match r[c] {
+                        Cell::Number(v) => v,
+                        _ => None,
+                    })
+                    .sum(),
+            )),
             Cell::Count(_) => Cell::Count(
                 rows.iter()
                     .map(|r| match r[c] {
@@ -398,7 +473,7 @@ fn write_row(
             Cell::Count(n) => {
                 sheet.write_number_with_format(r, c, *n as f64, &style(&Format::new()))?
             }
-            Cell::Money(Some(v)) => {
+            Cell::Money(Some(v)) | Cell::Rate(Some(v)) => {
                 let rounded = cents(*v) as f64 / 100.0;
                 sheet.write_number_with_format(r, c, rounded, &style(&formats.money))?
             }
@@ -411,7 +486,7 @@ fn write_row(
                         .and_hms(at.hour() as u16, at.minute() as u8, at.second())?;
                 sheet.write_datetime_with_format(r, c, &cell, &formats.instant)?
             }
-            Cell::Money(None) | Cell::Number(None) => sheet,
+            Cell::Money(None) | Cell::Number(None) | Cell::Rate(None) | Cell::Blank => sheet,
         };
     }
     Ok(())
@@ -427,9 +502,10 @@ pub fn csv(table: &Table) -> Result<Vec<u8>, String> {
             .map(|c| match c {
                 Cell::Text(t) => neutralize(t).into_owned(),
                 Cell::Count(n) => n.to_string(),
-                Cell::Money(v) => v.map(|v| format!("{v:.2}")).unwrap_or_default(),
+                Cell::Money(v) | Cell::Rate(v) => v.map(|v| format!("{v:.2}")).unwrap_or_default(),
                 Cell::Number(v) => v.map(|v| format!("{v}")).unwrap_or_default(),
                 Cell::Instant(_, shown) => shown.clone(),
+                Cell::Blank => String::new(),
             })
             .collect();
         w.write_record(&cells).map_err(|e| e.to_string())?;

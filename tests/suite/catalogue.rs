@@ -349,17 +349,49 @@ fn the_finance_workbook_matches_kpis_json_and_keeps_formulas_as_text() {
     // Every sheet that splits the period's cost totals to the headline, labour and fixed apart.
     for sheet in ["Assignment group", "Kind"] {
         let range = book.worksheet_range(sheet).unwrap();
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (labour_at, cost_at) = (col("Labour"), col("Cost"));
         let rows: Vec<&[Data]> = range.rows().skip(1).collect();
         let (total, body) = rows.split_last().unwrap();
         assert_eq!(total[0], Data::String("Total".into()), "{sheet}");
-        assert_eq!(total[5], Data::Float(headline), "{sheet}");
-        let (labour, fixed) = (total[3].as_f64().unwrap(), total[4].as_f64().unwrap());
+        assert_eq!(total[cost_at], Data::Float(headline), "{sheet}");
+        let (labour, fixed) = (
+            total[labour_at].as_f64().unwrap(),
+            total[col("Fixed")].as_f64().unwrap(),
+        );
         assert!(
             (labour + fixed - headline).abs() < 1e-6,
             "{sheet}: {labour} + {fixed}"
         );
+        if sheet == "Assignment group" {
+            // By hand: Desk worked 30 + 90 + 15 min (K2, K3, K9; K4 and K8 have no time) at its
+            // own 40/h, Ops 45 min (K5) at the default 60/h; the rate is not added up.
+            let group = |name: &str| {
+                *body
+                    .iter()
+                    .find(|r| r[0] == Data::String(name.into()))
+                    .unwrap()
+            };
+            let (desk, ops) = (group("Desk"), group("Ops"));
+            let (hours, rate, source) = (col("Hours worked"), col("Hourly rate"), col("Rate"));
+            assert_eq!(desk[hours], Data::Float(2.25));
+            assert_eq!(desk[rate], Data::Float(40.0));
+            assert_eq!(desk[source], Data::String("the group's own".into()));
+            assert_eq!(ops[hours], Data::Float(0.75));
+            assert_eq!(ops[rate], Data::Float(60.0));
+            assert_eq!(ops[source], Data::String("the default".into()));
+            assert_eq!(total[hours], Data::Float(3.0));
+            assert_eq!(total[rate], Data::Empty);
+        }
         for row in body {
-            for cell in &row[3..6] {
+            for cell in &row[labour_at..=cost_at] {
                 let v = cell.as_f64().unwrap();
                 assert_eq!(
                     (v * 100.0).round() / 100.0,
