@@ -255,7 +255,7 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
             .as_ref()
             .map(report::previous::PreviousDoc::measured)
     });
-    let written = report::write_report(&result, &args.out, previous.as_ref());
+    let written = report::write_report(&result, &args.out, previous.as_ref(), None);
     crate::log::done();
     let written = written?;
     if !quiet {

@@ -172,6 +172,7 @@ pub fn write_report(
     result: &RunResult,
     out: &Path,
     previous: Option<&previous::PreviousDoc>,
+    site_nav: Option<&str>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = OutputDir::prepare(out)?;
     let templates = Templates::new(result.config.report.templates.as_deref());
@@ -198,7 +199,8 @@ pub fn write_report(
             Ok(entry.join().expect("hashing does not panic"))
         });
         let rendered = || -> Result<(String, String), ReportError> {
-            let view = view::build(result, previous);
+            let mut view = view::build(result, previous);
+            view.site_nav = site_nav.map(str::to_string);
             Ok((
                 templates.render("report.html", &view)?,
                 templates.render("report.md", &view)?,

@@ -58,7 +58,11 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
             .find(|(_, d)| d.period.label == previous_label)
             .map(|(_, d)| d)
     });
-    let mut written = write_report(result, &site.join(page_dir(&label)), previous)?;
+    let start = crate::period::format_instant(result.period.start, result.period.timezone);
+    let order = period_order(&history, &label, &start);
+    let nav = site_nav(&order, &label);
+    let page = site.join(page_dir(&label));
+    let mut written = write_report(result, &page, previous, Some(&nav))?;
     // made only now, so that a run that fails leaves no empty folders behind
     std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
         path: history_dir.clone(),
@@ -71,6 +75,17 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     })?;
     written.push(own);
     let history = load_history(&history_dir)?;
+    // The neighbours' pages gain their link to this one.
+    let labels: Vec<&str> = order.iter().map(String::as_str).collect();
+    let at = labels
+        .iter()
+        .position(|l| *l == label)
+        .expect("the period is in its order");
+    for neighbour in [at.checked_sub(1), Some(at + 1)].into_iter().flatten() {
+        if let Some(other) = labels.get(neighbour) {
+            written.extend(relink(site, other, &site_nav(&order, other))?);
+        }
+    }
     let index = site.join("index.html");
     let page = dashboard(result, &history)?;
     write_atomic(&index, page.as_bytes()).map_err(|source| ReportError::Write {
@@ -79,6 +94,96 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     })?;
     written.push(index);
     Ok(written)
+}
+
+/// The periods of the site in order, this one among them: the history's, by start.
+fn period_order(history: &[(PathBuf, PreviousDoc)], label: &str, start: &str) -> Vec<String> {
+    let mut periods: Vec<(String, String)> = history
+        .iter()
+        .map(|(_, d)| (d.period.start.clone(), d.period.label.clone()))
+        .filter(|(_, l)| l != label)
+        .collect();
+    periods.push((start.to_string(), label.to_string()));
+    periods.sort();
+    periods.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The links of a published page: the site's index and the periods before and after it.
+fn site_nav(order: &[String], label: &str) -> String {
+    let at = order.iter().position(|l| l == label);
+    let link = |l: &String, text: String| {
+        format!(
+            r#"<a href="../{}/report.html">{}</a>"#,
+            super::charts::escape(&page_dir(l)),
+            super::charts::escape(&text)
+        )
+    };
+    let mut parts = vec![r#"<a href="../index.html">All periods</a>"#.to_string()];
+    if let Some(before) = at.and_then(|i| i.checked_sub(1)).and_then(|i| order.get(i)) {
+        parts.push(link(before, format!("← {before}")));
+    }
+    if let Some(after) = at.and_then(|i| order.get(i + 1)) {
+        parts.push(link(after, format!("{after} →")));
+    }
+    format!(
+        r#"<nav class="periods" aria-label="Periods">{}</nav>"#,
+        parts.join(" · ")
+    )
+}
+
+/// Puts `nav` in place of the period links of a published page (its `report.html`, and that
+/// file's entry in the page's manifest); nothing when the page is not there or its template
+/// has no such links. Returns the files rewritten.
+fn relink(site: &Path, label: &str, nav: &str) -> Result<Vec<PathBuf>, ReportError> {
+    let dir = site.join(page_dir(label));
+    let html_path = dir.join("report.html");
+    let Ok(html) = std::fs::read_to_string(&html_path) else {
+        return Ok(Vec::new());
+    };
+    let Some(start) = html.find(r#"<nav class="periods""#) else {
+        return Ok(Vec::new());
+    };
+    let Some(len) = html[start..].find("</nav>") else {
+        return Ok(Vec::new());
+    };
+    let end = start + len + "</nav>".len();
+    if &html[start..end] == nav {
+        return Ok(Vec::new());
+    }
+    let html = format!("{}{nav}{}", &html[..start], &html[end..]);
+    let write = |path: &Path, bytes: &[u8]| {
+        write_atomic(path, bytes).map_err(|source| ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    write(&html_path, html.as_bytes())?;
+    let mut rewritten = vec![html_path];
+    let manifest_path = dir.join(crate::previous_run::MANIFEST);
+    if let Some(manifest) = std::fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    {
+        let manifest = with_output_entry(manifest, "report.html", html.as_bytes());
+        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+        write(&manifest_path, text.as_bytes())?;
+        rewritten.push(manifest_path);
+    }
+    Ok(rewritten)
+}
+
+/// A manifest with the size and digest of one of its outputs brought up to date.
+fn with_output_entry(
+    mut manifest: serde_json::Value,
+    file: &str,
+    bytes: &[u8],
+) -> serde_json::Value {
+    let outputs = manifest["outputs"].as_array_mut().into_iter().flatten();
+    for entry in outputs.filter(|e| e["file"] == file) {
+        entry["bytes"] = serde_json::json!(bytes.len());
+        entry["sha256"] = serde_json::json!(crate::digest::sha256_hex(bytes));
+    }
+    manifest
 }
 
 /// A period label as a directory name (`2026-01-01..2026-02-01` has no slash, but be sure).

@@ -51,6 +51,9 @@ pub struct ReportView {
     pub charts: Charts,
     /// The period the changes are measured against.
     pub previous: Option<String>,
+    /// In a published site, the links to the site's index and the neighbouring periods
+    /// (HTML, see `publish::site_nav`).
+    pub site_nav: Option<String>,
     /// Where the previous period's figures come from (`measured from the same exports`).
     pub previous_origin: Option<String>,
     /// The open backlog by age, in the buckets' natural order.
@@ -346,6 +349,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
         previous_origin: previous.map(|p| p.origin.clone()),
+        site_nav: None,
         trend: super::trend::build(result),
         aging: aging(&result.kpis),
         currency: result.config.report.currency.clone(),

@@ -280,8 +280,6 @@ fn the_previous_period_is_measured_from_the_same_exports_when_they_hold_it() {
     );
 }
 
-/// The headline line of a KPI: in Markdown a table row, in the HTML text the card's title is
-/// on its own line followed by the value and its change.
 /// A headline's Markdown table row, or the value line under its card's label in the HTML's
 /// visible text (the summary above names the same titles in sentences).
 fn md_or_card(text: &str, title: &str) -> String {
@@ -769,4 +767,43 @@ fn the_monthly_trend_agrees_with_a_run_for_each_month() {
         breaches.contains(": 2026-08: ") && !breaches.contains("2026-07"),
         "{breaches}"
     );
+}
+
+/// Each published page links to the site's index and to the periods before and after it, and a
+/// page gains its link to a period published later (its manifest follows): publishing August,
+/// September and October in any order gives the same site, byte for byte.
+#[test]
+fn published_pages_link_their_neighbours_whatever_the_order_of_publishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (in_order, mixed) = (dir.path().join("in_order"), dir.path().join("mixed"));
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        publish(&in_order, period);
+    }
+    for period in ["2026-10", "2026-08", "2026-09"] {
+        publish(&mixed, period);
+    }
+    assert_eq!(tree(&in_order), tree(&mixed));
+    let html = std::fs::read_to_string(in_order.join("2026-09/report.html")).unwrap();
+    assert!(
+        html.contains(
+            r#"<nav class="periods" aria-label="Periods"><a href="../index.html">All periods</a> · <a href="../2026-08/report.html">← 2026-08</a> · <a href="../2026-10/report.html">2026-10 →</a></nav>"#
+        ),
+        "{html}"
+    );
+    // Every page's manifest still describes its report.html.
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        let page = mixed.join(period);
+        let manifest = read_json(&page.join("manifest.json"));
+        let entry = manifest["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["file"] == "report.html")
+            .unwrap();
+        let bytes = std::fs::read(page.join("report.html")).unwrap();
+        assert_eq!(entry["bytes"], bytes.len(), "{period}");
+        use sha2::Digest;
+        let digest = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(entry["sha256"], digest.as_str(), "{period}");
+    }
 }
