@@ -32,23 +32,7 @@ struct Visit {
 fn visit(chromium: &Path, page: &Path, work: &Path, width: u32) -> Visit {
     let net_log = work.join("net-log.json");
     let shot = work.join("screenshot.png");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--hide-scrollbars",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            work.join("profile").display()
-        ))
+    let out = headless(chromium, work)
         .arg(format!("--log-net-log={}", net_log.display()))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("--window-size={width},2000"))
@@ -71,6 +55,63 @@ fn visit(chromium: &Path, page: &Path, work: &Path, width: u32) -> Visit {
         requests: page_requests(&net_log),
         screenshot: std::fs::read(&shot).unwrap(),
     }
+}
+
+/// Chromium, headless and quiet, with a profile of its own in `work`.
+fn headless(chromium: &Path, work: &Path) -> Command {
+    let mut command = Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ));
+    command
+}
+
+/// What a script measures of a page laid out `width` pixels wide (the page's copy gets the
+/// script; the report itself has none): how far the page is wider than the window, each
+/// table's scrolling box and first-column position, and the headline values cut off.
+const MEASURE: &str = r#"<script>
+const scroller = (e) => { for (; e && e !== document.body; e = e.parentElement) {
+  const o = getComputedStyle(e).overflowX; if (o === 'auto' || o === 'scroll') return e; }
+  return null; };
+const tables = [...document.querySelectorAll('table')].filter(t => t.offsetParent !== null)
+  .map(t => { const first = t.querySelector('tbody td');
+    return { scrolls: scroller(t) !== null,
+             sticky: first ? getComputedStyle(first).position : 'none',
+             past_window: t.getBoundingClientRect().right - window.innerWidth }; });
+const cut = [...document.querySelectorAll('.card .value')]
+  .filter(v => v.scrollWidth > v.clientWidth + 1).map(v => v.textContent);
+console.log('LAYOUT ' + JSON.stringify({
+  page_past_window: document.documentElement.scrollWidth - window.innerWidth, tables, cut }));
+</script>"#;
+
+fn layout(chromium: &Path, page: &Path, width: u32) -> Value {
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("measured.html");
+    let html = std::fs::read_to_string(page).unwrap();
+    std::fs::write(&copy, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
+    let seen = visit(chromium, &copy, work.path(), width);
+    let line = seen
+        .console
+        .iter()
+        .find_map(|l| l.split_once("LAYOUT ").map(|(_, rest)| rest.to_string()))
+        .unwrap_or_else(|| panic!("no measurement: {:?}", seen.console));
+    // the console line ends with the script's source location
+    let json = &line[..line.rfind('}').expect("a JSON object") + 1];
+    serde_json::from_str(json).unwrap()
 }
 
 /// URLs the page asked for. The browser's own background requests carry no page initiator
@@ -180,5 +221,65 @@ fn the_sample_report_and_dashboard_load_offline_in_chromium() {
             let name = format!("{}-{width}.png", page.replace(['/', '.'], "_"));
             std::fs::write(dir.join(name), &seen.screenshot).unwrap();
         }
+    }
+}
+
+/// On a phone (390 px) nothing is wider than the screen: every table scrolls in its own box
+/// with its first column fixed, and no headline value is cut. On paper the report prints
+/// (Chromium's print to PDF) with a page for each section at least.
+#[test]
+fn the_report_fits_a_phone_and_paper() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    deskpulse()
+        .current_dir(repo())
+        .args([
+            "report",
+            "sample_data",
+            "--quiet",
+            "--period",
+            "2026-10",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let page = out.join("report.html");
+    let seen = layout(&chromium, &page, 390);
+    assert!(seen["page_past_window"].as_f64().unwrap() <= 0.0, "{seen}");
+    let tables = seen["tables"].as_array().unwrap();
+    assert!(tables.len() > 10, "{seen}");
+    for t in tables {
+        assert_eq!(
+            t["scrolls"], true,
+            "a table outside a scrolling box: {seen}"
+        );
+        assert!(t["sticky"] == "sticky" || t["sticky"] == "none", "{seen}");
+    }
+    assert_eq!(seen["cut"], serde_json::json!([]), "{seen}");
+
+    let pdf = work.path().join("report.pdf");
+    let printed = headless(&chromium, work.path())
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(printed.status.success() && pdf.is_file(), "{printed:?}");
+    let bytes = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let pages = text.matches("/Type /Page\n").count()
+        + text.matches("/Type /Page\r").count()
+        + text.matches("/Type /Page>").count()
+        + text.matches("/Type /Page/").count();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let sections = html.matches("<section").count();
+    assert!(pages >= sections, "{pages} pages for {sections} sections");
+    if let Some(dir) = std::env::var_os("DESKPULSE_SCREENSHOTS").map(PathBuf::from) {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&pdf, dir.join("report.pdf")).unwrap();
     }
 }
