@@ -42,6 +42,8 @@ struct KpiTrend {
     delta: Option<String>,
     trend: Option<&'static str>,
     values: Vec<String>,
+    /// The `[thresholds]` limit of the KPI, judged on the latest period.
+    target: Option<super::view::Target>,
 }
 
 /// Writes this period into the site and regenerates the dashboard; returns the files written.
@@ -271,6 +273,17 @@ fn dashboard(
             currency,
         );
         let title = meta.map_or(id.clone(), |m| m.title.clone());
+        let target = result
+            .config
+            .thresholds
+            .get(&id)
+            .filter(|t| t.dimension == "all")
+            .map(|t| {
+                let latest = history
+                    .last()
+                    .and_then(|(_, d)| d.value(&id, &t.stat, "all", "all"));
+                super::view::target(t, &latest, stat, unit, currency)
+            });
         kpis.push(KpiTrend {
             spark: super::charts::sparkline(
                 &format!("{title}, {stat}, by period"),
@@ -285,6 +298,7 @@ fn dashboard(
             stat: stat.to_string(),
             delta,
             trend,
+            target,
         });
     }
     let view = Dashboard {

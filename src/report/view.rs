@@ -511,7 +511,7 @@ fn summary(result: &RunResult, headline: &[Card], previous: Option<&str>) -> Vec
 }
 
 /// How a value stands against its threshold, for the card.
-fn target(
+pub(crate) fn target(
     t: &crate::config::Threshold,
     value: &Option<f64>,
     main_stat: &str,

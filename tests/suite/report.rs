@@ -790,6 +790,15 @@ fn published_pages_link_their_neighbours_whatever_the_order_of_publishing() {
         ),
         "{html}"
     );
+    // The dashboard judges the latest period against the targets, as its report does.
+    let index = std::fs::read_to_string(in_order.join("index.html")).unwrap();
+    for judged in [
+        "≤ 48.0\u{a0}h: <strong class=\"target met\">met</strong>",
+        "≤ 5: <strong class=\"target missed\">missed</strong>",
+        "≥ 60.0\u{a0}%: <strong class=\"target at-risk\">at risk</strong>",
+    ] {
+        assert!(index.contains(judged), "{judged}: {index}");
+    }
     // Every page's manifest still describes its report.html.
     for period in ["2026-08", "2026-09", "2026-10"] {
         let page = mixed.join(period);
