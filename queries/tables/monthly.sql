@@ -19,12 +19,20 @@ decided AS (
       AND sla_resolution_state IN ('met', 'breached')
     GROUP BY ALL
 ),
+spanning AS (
+    -- a ticket resolved or closed in the month it was created in is open at no month's end
+    SELECT created_at, resolved_at, closed_at
+    FROM ledger
+    WHERE is_service AND NOT is_cancelled
+      AND (trend_month(created_at) IS NULL
+           OR (trend_month(resolved_at) IS DISTINCT FROM trend_month(created_at)
+               AND trend_month(closed_at) IS DISTINCT FROM trend_month(created_at)))
+),
 backlog AS (
     SELECT m.month, count(l.created_at) AS backlog_open
     FROM trend_months m
-    LEFT JOIN ledger l
-      ON l.is_service AND NOT l.is_cancelled
-     AND l.created_at < least(m.month_end, $backlog_at)
+    LEFT JOIN spanning l
+      ON l.created_at < least(m.month_end, $backlog_at)
      AND NOT coalesce(l.resolved_at <= least(m.month_end, $backlog_at), false)
      AND NOT coalesce(l.closed_at <= least(m.month_end, $backlog_at), false)
     GROUP BY m.month

@@ -12,6 +12,9 @@ pub struct Breakdown {
     pub column: String,
     pub label: String,
     pub rows: Vec<BreakdownRow>,
+    /// Whether any ticket has a resolution SLA: without one, a column of breaches would read
+    /// as none breached.
+    pub with_sla: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +34,10 @@ pub struct BreakdownRow {
 /// column no ticket of the period fills (every row `(none)`) comes back with no rows, and the
 /// report says the exports do not carry it.
 pub fn build(result: &RunResult) -> Vec<Breakdown> {
+    let with_sla = result
+        .kpis
+        .iter()
+        .any(|r| r.kpi == "sla_resolution_met_pct");
     let mut out: Vec<Breakdown> = result
         .config
         .report
@@ -40,6 +47,7 @@ pub fn build(result: &RunResult) -> Vec<Breakdown> {
             column: c.clone(),
             label: label(c),
             rows: Vec::new(),
+            with_sla,
         })
         .collect();
     for b in result.tables.get("breakdowns") {

@@ -689,7 +689,7 @@ fn a_breakdown_past_ten_keys_adds_up_the_others() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("incidents.csv"), csv).unwrap();
-    let config = "[report]\ntimezone = \"UTC\"\n[[sources]]\npath = \"incidents.csv\"\nprofile = \"servicenow\"\n";
+    let config = "[report]\ntimezone = \"UTC\"\nbreakdowns = [\"service\"]\n[[sources]]\npath = \"incidents.csv\"\nprofile = \"servicenow\"\n";
     std::fs::write(dir.path().join("deskpulse.toml"), config).unwrap();
     let out = super::util::report_october(dir.path());
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
@@ -706,6 +706,19 @@ fn a_breakdown_past_ten_keys_adds_up_the_others() {
     );
     let reopened = by_service("Reopened");
     assert_eq!(reopened[10], ["others (3 values)", "50.0\u{a0}%", "6"]);
+    // The report's own breakdown by service: without an SLA policy it has no breach column
+    // (a column of zeros would say none breached).
+    let breakdown = md_section(&md, "Breakdowns");
+    assert!(
+        breakdown.contains("| Service | Created | Resolved | Open | Median to resolve |\n"),
+        "{breakdown}"
+    );
+    // Here the median is of the others' tickets themselves: 1, 2, 2, 3, 3, 3 hours.
+    let rows = md_table(breakdown, "**By service**");
+    assert_eq!(
+        rows[10],
+        ["others (3 values)", "6", "6", "0", "2.50\u{a0}h"]
+    );
 }
 
 /// The monthly trend of October's report says of September what a run for September says:
