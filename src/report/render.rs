@@ -63,6 +63,14 @@ impl Templates {
                 format::markdown(&v.to_string())
             }
         });
+        // a whole number with thousands separators (`84,961`); anything else as it is
+        env.add_filter("count", |v: Value| -> String {
+            match i64::try_from(v.clone()) {
+                Ok(n) => format::thousands(n),
+                Err(_) if v.is_none() || v.is_undefined() => String::new(),
+                Err(_) => v.to_string(),
+            }
+        });
         Templates { env }
     }
 

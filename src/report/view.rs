@@ -221,7 +221,11 @@ pub(crate) fn delta(
     let d = now - before;
     let text = match unit {
         "percent" => format::on_page(&format!("{:+.1} pts", d)),
-        "count" => format::on_page(&format!("{:+}", d.round() as i64)),
+        "count" => {
+            let n = d.round() as i64;
+            let sign = if n < 0 { "-" } else { "+" };
+            format::on_page(&format!("{sign}{}", format::thousands(n.abs())))
+        }
         _ => {
             let shown = shown(Some(d.abs()), unit, currency);
             format!("{}{shown}", if d < 0.0 { "\u{2212}" } else { "+" })

@@ -829,3 +829,42 @@ fn published_pages_link_their_neighbours_whatever_the_order_of_publishing() {
         assert_eq!(entry["sha256"], digest.as_str(), "{period}");
     }
 }
+
+/// Counts over a thousand carry their separators in the month table, the backlog by age, the
+/// SLA section and the headline changes, in Markdown as in HTML; without an SLA policy the
+/// month table has no SLA row.
+#[test]
+fn counts_carry_thousands_separators() {
+    let mut csv = String::from("number,opened_at,priority,state,resolved_at\n");
+    // 1,000 incidents on 1 September and 2,100 on 1 October, all still open
+    for k in 0..3100 {
+        let day = if k < 1000 { "2026-09-01" } else { "2026-10-01" };
+        csv.push_str(&format!(
+            "INC{k:05},{day} 09:00:00,3 - Moderate,In Progress,\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incidents.csv"), csv).unwrap();
+    let config = "[report]\ntimezone = \"UTC\"\n[[sources]]\npath = \"incidents.csv\"\nprofile = \"servicenow\"\n";
+    std::fs::write(dir.path().join("deskpulse.toml"), config).unwrap();
+    let out = super::util::report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let volume = md_section(&md, "Volume");
+    assert!(volume.contains("| Created | 1,000 | 2,100 |"), "{volume}");
+    assert!(
+        volume.contains("| Open at the end | 1,000 | 3,100 |"),
+        "{volume}"
+    );
+    assert!(!volume.contains("SLA"), "{volume}");
+    // 30 and 61 whole days old at the end of October
+    assert!(
+        volume.contains("6-30 days: 2,100 · 31-90 days: 1,000"),
+        "{volume}"
+    );
+    assert!(md.contains("| Tickets created | 2,100 | +1,100 |"), "{md}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("<td class=\"num\">3,100</td>"),
+        "the month table in HTML"
+    );
+}
