@@ -223,10 +223,12 @@ fn labour_hours(result: &RunResult) -> std::collections::BTreeMap<String, f64> {
     out
 }
 
-/// The cost of each of the twelve months up to the period's end.
+/// The cost of each of the twelve months up to the period's end, from the first with a ticket
+/// resolved or a cost: a month before the exports begin is not a month that cost nothing.
 fn month_sheet(rows: &[KpiRow]) -> Table {
     let months: Vec<Vec<Cell>> = cost_rows(rows, "month")
         .into_iter()
+        .skip_while(|r| r.n == 0 && r.value.unwrap_or(0.0) == 0.0)
         .map(|r| {
             vec![
                 Cell::Text(r.key.clone()),
@@ -240,7 +242,7 @@ fn month_sheet(rows: &[KpiRow]) -> Table {
         sheet: "Month",
         csv: "costs_month.csv",
         header: vec!["Month", "Tickets resolved", "Without time worked", "Cost"],
-        total: Some(total_row("Twelve months", &months)),
+        total: Some(total_row("Total", &months)),
         rows: months,
     }
 }
