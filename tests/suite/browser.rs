@@ -87,21 +87,27 @@ const MEASURE: &str = r#"<script>
 const scroller = (e) => { for (; e && e !== document.body; e = e.parentElement) {
   const o = getComputedStyle(e).overflowX; if (o === 'auto' || o === 'scroll') return e; }
   return null; };
-const tables = [...document.querySelectorAll('table')].filter(t => t.offsetParent !== null)
+const tables = [...document.querySelectorAll('table')].filter(t => t.checkVisibility())
   .map(t => { const first = t.querySelector('tbody td');
     return { scrolls: scroller(t) !== null,
              sticky: first ? getComputedStyle(first).position : 'none',
              past_window: t.getBoundingClientRect().right - window.innerWidth }; });
+const hidden = [...document.querySelectorAll('table')].filter(t => !t.checkVisibility()).length;
 const cut = [...document.querySelectorAll('.card .value')]
   .filter(v => v.scrollWidth > v.clientWidth + 1).map(v => v.textContent);
 console.log('LAYOUT ' + JSON.stringify({
-  page_past_window: document.documentElement.scrollWidth - window.innerWidth, tables, cut }));
+  page_past_window: document.documentElement.scrollWidth - window.innerWidth, tables, hidden, cut }));
 </script>"#;
 
-fn layout(chromium: &Path, page: &Path, width: u32) -> Value {
+fn layout(chromium: &Path, page: &Path, width: u32, print: bool) -> Value {
     let work = tempfile::tempdir().unwrap();
     let copy = work.path().join("measured.html");
-    let html = std::fs::read_to_string(page).unwrap();
+    let mut html = std::fs::read_to_string(page).unwrap();
+    if print {
+        // the page's print rules on the screen: headless Chromium lays out no printed page for a
+        // script to measure
+        html = html.replace("@media print {", "@media all {");
+    }
     std::fs::write(&copy, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
     let seen = visit(chromium, &copy, work.path(), width);
     let line = seen
@@ -248,7 +254,7 @@ fn the_report_fits_a_phone_and_paper() {
         .assert()
         .success();
     let page = out.join("report.html");
-    let seen = layout(&chromium, &page, 390);
+    let seen = layout(&chromium, &page, 390, false);
     assert!(seen["page_past_window"].as_f64().unwrap() <= 0.0, "{seen}");
     let tables = seen["tables"].as_array().unwrap();
     assert!(tables.len() > 10, "{seen}");
@@ -260,6 +266,18 @@ fn the_report_fits_a_phone_and_paper() {
         assert!(t["sticky"] == "sticky" || t["sticky"] == "none", "{seen}");
     }
     assert_eq!(seen["cut"], serde_json::json!([]), "{seen}");
+
+    // On an A4 page's width, with the print rules, every table is shown (a closed "As a
+    // table" prints open) and none is wider than the page.
+    let printed = layout(&chromium, &page, 794, true);
+    assert_eq!(printed["hidden"], 0, "{printed}");
+    assert!(
+        printed["page_past_window"].as_f64().unwrap() <= 0.0,
+        "{printed}"
+    );
+    for t in printed["tables"].as_array().unwrap() {
+        assert!(t["past_window"].as_f64().unwrap() <= 0.0, "{printed}");
+    }
 
     let pdf = work.path().join("report.pdf");
     let printed = headless(&chromium, work.path())
