@@ -95,7 +95,8 @@ pub fn config_macros(config: &Config) -> String {
 /// business hours (one open around the clock has nothing to compare the help desk's business
 /// times with), and `first_response_from_reply_time(source)`, whether a source's first response
 /// is the help desk's own reply time (the export has no first-reply instant), which is then not
-/// compared with itself.
+/// compared with itself; and `first_response_business_only(source)`, whether a source gives the
+/// first reply only in business minutes (its business first response is those minutes).
 pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputReport]) -> String {
     let always_open: Vec<&str> = std::iter::once(ALWAYS_OPEN)
         .chain(
@@ -112,12 +113,21 @@ pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputRepo
         .map(|i| i.source.as_str())
         .collect();
     let from_reply_time: Vec<&str> = from_reply_time.into_iter().collect();
+    let business_only: BTreeSet<&str> = inputs
+        .iter()
+        .filter(|i| i.first_response_business_only)
+        .map(|i| i.source.as_str())
+        .collect();
+    let business_only: Vec<&str> = business_only.into_iter().collect();
     format!(
         "CREATE OR REPLACE MACRO business_calendar(name) AS name NOT IN ({});
          CREATE OR REPLACE MACRO first_response_from_reply_time(source) AS
+             coalesce(source IN ({}), false);
+         CREATE OR REPLACE MACRO first_response_business_only(source) AS
              coalesce(source IN ({}), false);",
         sql_list(&always_open),
         sql_list(&from_reply_time),
+        sql_list(&business_only),
     )
 }
 
@@ -131,9 +141,9 @@ pub fn calendar_business_sql() -> [(&'static str, String); 2] {
         (
             "first_response_business_us",
             format!(
-                "coalesce({}, {})",
+                "CASE WHEN first_response_business_only(source) THEN {} ELSE {} END",
+                crate::ticket_clocks::REPORTED_BUSINESS_RESPONSE_SQL,
                 elapsed("first_response_at"),
-                crate::ticket_clocks::REPORTED_BUSINESS_RESPONSE_SQL
             ),
         ),
     ]

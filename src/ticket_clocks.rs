@@ -32,7 +32,8 @@ pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
 
 /// The help desk's business first-reply time, in microseconds, as SQL over the tickets: the
 /// business first response of a ticket whose export has no first-reply instant (a Zendesk CSV
-/// with only "First reply time in minutes within business hours"). It is on the help desk's
+/// with only "First reply time in minutes within business hours"; the macro
+/// `first_response_business_only(source)` names those sources). It is on the help desk's
 /// schedule, not on a deskpulse calendar; the report says so.
 pub const REPORTED_BUSINESS_RESPONSE_SQL: &str =
     "CAST(round(reported_first_response_business_minutes * 60e6) AS BIGINT)";
@@ -52,11 +53,18 @@ fn reported_response_minutes(tickets: &DataFrame) -> PolarsResult<Float64Chunked
         .clone())
 }
 
-/// [`reported_business_response`] of every ticket, as a column.
-fn reported_response_us(tickets: &DataFrame) -> PolarsResult<Column> {
+/// [`reported_business_response`] of every ticket of a source that has nothing else, as a
+/// column: where an export has reply instants, one after as_of has not happened yet.
+fn reported_response_us(tickets: &DataFrame, facts: &SourceFacts) -> PolarsResult<Column> {
+    let sources = tickets.column("source")?.str()?.clone();
     let us: Int64Chunked = reported_response_minutes(tickets)?
         .iter()
-        .map(reported_business_response)
+        .zip(sources.iter())
+        .map(|(m, source)| {
+            source
+                .filter(|s| facts.business_minutes_only.contains(*s))
+                .and_then(|_| reported_business_response(m))
+        })
         .collect();
     Ok(us.with_name(REPORTED_RESPONSE_US.into()).into_column())
 }
@@ -111,6 +119,8 @@ pub struct SourceFacts<'a> {
     pub with_history: &'a BTreeSet<String>,
     /// Sources whose exports have a first-response column.
     pub with_first_response: &'a BTreeSet<String>,
+    /// Sources whose exports give the first reply only as the help desk's business minutes.
+    pub business_minutes_only: &'a BTreeSet<String>,
 }
 
 /// One SLA's outcome for one ticket.
@@ -277,7 +287,7 @@ pub fn compute(
 ) -> PolarsResult<DataFrame> {
     let as_of = as_of.timestamp_micros();
     if business_is_calendar(config, facts) {
-        return always_open(tickets, as_of);
+        return always_open(tickets, facts, as_of);
     }
     let micros = |name: &str| -> PolarsResult<Int64Chunked> {
         Ok(tickets.column(name)?.cast(&DataType::Int64)?.i64()?.clone())
@@ -355,9 +365,9 @@ pub fn compute(
                 .sum(),
         ));
         resolve_col.push(resolution_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
-        response_col.push(match first_response {
-            Some(_) => response_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)),
-            None => reported_business_response(reported),
+        response_col.push(match facts.business_minutes_only.contains(source) {
+            true => reported_business_response(reported),
+            false => response_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)),
         });
         let targets = [
             policy
@@ -416,7 +426,7 @@ pub fn business_is_calendar(config: &Config, facts: &SourceFacts) -> bool {
 
 /// Without SLA policies, status history or business hours, the business clock is the calendar
 /// clock: the same columns, computed as vectorised expressions instead of ticket by ticket.
-fn always_open(tickets: &DataFrame, as_of: i64) -> PolarsResult<DataFrame> {
+fn always_open(tickets: &DataFrame, facts: &SourceFacts, as_of: i64) -> PolarsResult<DataFrame> {
     let us = |c: &str| col(c).cast(DataType::Int64);
     let elapsed = |c: &str| {
         when(us(c).lt_eq(lit(as_of)))
@@ -430,7 +440,7 @@ fn always_open(tickets: &DataFrame, as_of: i64) -> PolarsResult<DataFrame> {
         ))
     };
     let mut tickets = tickets.clone();
-    tickets.with_column(reported_response_us(&tickets)?)?;
+    tickets.with_column(reported_response_us(&tickets, facts)?)?;
     tickets
         .lazy()
         .select([

@@ -882,3 +882,31 @@ fn a_zendesk_csv_with_only_business_reply_minutes_measures_the_business_first_re
         );
     }
 }
+
+/// A Zendesk CSV with both first-reply columns measures from the reply instant on both clocks:
+/// a reply after as_of has not happened yet, and the business minutes do not stand in for it.
+/// At 15:00 UTC on 10 October, ticket 35404 (created at 14:00 UTC, replied to two hours later)
+/// has no reply; three October tickets do.
+#[test]
+fn a_reply_after_as_of_is_not_taken_from_the_business_minutes() {
+    let week = "\n[calendars.office]\ntimezone = \"Europe/Amsterdam\"\nhours = { mon = \"09:00-17:00\", tue = \"09:00-17:00\", wed = \"09:00-17:00\", thu = \"09:00-17:00\", fri = \"09:00-17:00\" }\n[sla]\ncalendar = \"office\"\n";
+    for extra in ["", week] {
+        let config = config(&["zendesk_export.csv"], Some("Europe/Amsterdam")) + extra;
+        let dir = project(
+            &config,
+            &[("zendesk_export.csv", &data("zendesk/zendesk_export.csv"))],
+        );
+        let doc = kpis(
+            dir.path(),
+            &["--period", "2026-10", "--as-of", "2026-10-10T15:00"],
+        );
+        for kpi in ["first_response_hours", "first_response_business_hours"] {
+            let r = row(&doc, kpi, "mean", "all", "all");
+            assert_eq!(
+                (r["n"].as_u64(), r["missing"].as_u64()),
+                (Some(3), Some(1)),
+                "{kpi} {extra}"
+            );
+        }
+    }
+}
