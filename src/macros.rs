@@ -3,8 +3,6 @@
 //! rather than stored (the repeat key; business durations where the business clock is the
 //! calendar clock).
 
-use std::collections::BTreeSet;
-
 use crate::clock::calendar::ALWAYS_OPEN;
 use crate::config::Config;
 use crate::model::ColumnType;
@@ -107,18 +105,13 @@ pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputRepo
                 .map(|(name, _)| name.as_str()),
         )
         .collect();
-    let from_reply_time: BTreeSet<&str> = inputs
-        .iter()
-        .filter(|i| i.first_response_derived)
-        .map(|i| i.source.as_str())
-        .collect();
-    let from_reply_time: Vec<&str> = from_reply_time.into_iter().collect();
-    let business_only: BTreeSet<&str> = inputs
-        .iter()
-        .filter(|i| i.first_response_business_only)
-        .map(|i| i.source.as_str())
-        .collect();
-    let business_only: Vec<&str> = business_only.into_iter().collect();
+    let sources = |flag: fn(&crate::ingest::InputReport) -> bool| -> Vec<&str> {
+        crate::ingest::InputReport::sources_where(inputs, flag)
+            .into_iter()
+            .collect()
+    };
+    let from_reply_time = sources(|i| i.first_response_derived);
+    let business_only = sources(|i| i.first_response_business_only);
     format!(
         "CREATE OR REPLACE MACRO business_calendar(name) AS name NOT IN ({});
          CREATE OR REPLACE MACRO first_response_from_reply_time(source) AS

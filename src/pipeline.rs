@@ -1,7 +1,6 @@
 //! One run, in one direction: configuration → ingest → clocks → DuckDB (the ledger, the KPI
 //! families and the report's tables) → results that every output is written from.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -173,12 +172,8 @@ fn measure(
     period: &Period,
     as_of: DateTime<Utc>,
 ) -> Result<(Engine, Vec<KpiRow>), RunError> {
-    let business_minutes_only: BTreeSet<String> = ingested
-        .inputs
-        .iter()
-        .filter(|i| i.first_response_business_only)
-        .map(|i| i.source.clone())
-        .collect();
+    let business_minutes_only =
+        InputReport::sources_where(&ingested.inputs, |i| i.first_response_business_only);
     let facts = ticket_clocks::SourceFacts {
         with_history: &ingested.sources_with_history,
         with_first_response: &ingested.sources_with_first_response,

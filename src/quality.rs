@@ -73,11 +73,7 @@ pub fn assess(
             .map(|v| v.unwrap_or(0).max(0) as u64)
             .sum()
     };
-    let with_reopen_count: BTreeSet<&str> = inputs
-        .iter()
-        .filter(|i| i.reopen_count)
-        .map(|i| i.source.as_str())
-        .collect();
+    let with_reopen_count = InputReport::sources_where(inputs, |i| i.reopen_count);
 
     let mut notes = Vec::new();
     let sources: BTreeSet<&str> = inputs.iter().map(|i| i.source.as_str()).collect();

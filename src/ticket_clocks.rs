@@ -54,7 +54,9 @@ fn reported_response_minutes(tickets: &DataFrame) -> PolarsResult<Float64Chunked
 }
 
 /// [`reported_business_response`] of every ticket of a source that has nothing else, as a
-/// column: where an export has reply instants, one after as_of has not happened yet.
+/// column: where an export has reply instants, one after as_of has not happened yet. A loop,
+/// not an expression: the build has no Polars rounding (`round_series`), and the per-ticket
+/// kernel and the SQL round the same way.
 fn reported_response_us(tickets: &DataFrame, facts: &SourceFacts) -> PolarsResult<Column> {
     let sources = tickets.column("source")?.str()?.clone();
     let us: Int64Chunked = reported_response_minutes(tickets)?
@@ -120,7 +122,7 @@ pub struct SourceFacts<'a> {
     /// Sources whose exports have a first-response column.
     pub with_first_response: &'a BTreeSet<String>,
     /// Sources whose exports give the first reply only as the help desk's business minutes.
-    pub business_minutes_only: &'a BTreeSet<String>,
+    pub business_minutes_only: &'a BTreeSet<&'a str>,
 }
 
 /// One SLA's outcome for one ticket.

@@ -77,6 +77,20 @@ pub struct InputReport {
     pub reopen_count: bool,
 }
 
+impl InputReport {
+    /// The sources of the `inputs` that `flag` holds for, each once, in order.
+    pub fn sources_where(
+        inputs: &[InputReport],
+        flag: impl Fn(&InputReport) -> bool,
+    ) -> BTreeSet<&str> {
+        inputs
+            .iter()
+            .filter(|i| flag(i))
+            .map(|i| i.source.as_str())
+            .collect()
+    }
+}
+
 pub struct Ingested {
     pub tickets: DataFrame,
     pub status_changes: DataFrame,

@@ -3,11 +3,10 @@
 //! ticket metrics, Freshservice's `stats`, the Freshworks CSV hour columns), ticket by ticket.
 //! Disagreement is information: docs/reconciliation.md gives the reasons a gap is systematic.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 
 use super::format;
+use crate::ingest::InputReport;
 use crate::pipeline::RunResult;
 use crate::table::{column_bool, column_f64, column_strings};
 
@@ -90,25 +89,13 @@ pub fn build(result: &RunResult) -> Option<Reconciliation> {
         ));
     }
     measures.extend(durations("Time to resolve (business)", business));
-    let from_reply_time: BTreeSet<&str> = result
-        .inputs
-        .iter()
-        .filter(|i| i.first_response_derived)
-        .map(|i| i.source.as_str())
-        .collect();
-    for s in from_reply_time {
+    for s in InputReport::sources_where(&result.inputs, |i| i.first_response_derived) {
         notes.push(format!(
             "{s}: the first response is taken from the help desk's own reply time (the export \
              has no first-reply instant), so it is not compared with itself"
         ));
     }
-    let business_only: BTreeSet<&str> = result
-        .inputs
-        .iter()
-        .filter(|i| i.first_response_business_only)
-        .map(|i| i.source.as_str())
-        .collect();
-    for s in business_only {
+    for s in InputReport::sources_where(&result.inputs, |i| i.first_response_business_only) {
         notes.push(format!(
             "{s}: the export gives the first reply only in business minutes, on the help desk's \
              own schedule. The business first response is that figure, not compared with \
