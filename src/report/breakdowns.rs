@@ -45,7 +45,7 @@ pub fn build(result: &RunResult) -> Vec<Breakdown> {
         .iter()
         .map(|c| Breakdown {
             column: c.clone(),
-            label: label(c),
+            label: super::view::column_label(c),
             rows: Vec::new(),
             with_sla,
         })
@@ -87,18 +87,4 @@ pub fn build(result: &RunResult) -> Vec<Breakdown> {
         }
     }
     out
-}
-
-fn label(column: &str) -> String {
-    match column {
-        "ci" => "Configuration item".to_string(),
-        "assignment_group" => "Assignment group".to_string(),
-        other => {
-            let mut chars = other.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
 }

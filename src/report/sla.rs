@@ -72,8 +72,9 @@ pub struct ResolvedBreach {
     pub late: String,
 }
 
-/// The section, or `None` when no ticket has an SLA.
-pub fn build(result: &RunResult) -> Option<SlaView> {
+/// The section, or `None` when no ticket has an SLA. Breaches by month start at `first_month`,
+/// the trend's first.
+pub fn build(result: &RunResult, first_month: Option<&str>) -> Option<SlaView> {
     let rows = &result.kpis;
     let has = |k: &str| rows.iter().any(|r| r.kpi == k);
     if !has("sla_resolution_met_pct") && !has("sla_response_met_pct") {
@@ -125,9 +126,8 @@ pub fn build(result: &RunResult) -> Option<SlaView> {
         })
         .collect();
     // from the first month the trend shows: before the exports begin there is nothing to count
-    let first = super::trend::build(result).first().map(|t| t.month.clone());
     let mut months = breaches_by_month(result);
-    months.retain(|m| first.as_ref().is_some_and(|f| &m.month >= f));
+    months.retain(|m| first_month.is_some_and(|f| m.month.as_str() >= f));
     let chart = months
         .iter()
         .any(|m| m.response + m.resolution > 0)

@@ -177,15 +177,19 @@ fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
     stats
 }
 
-fn dimension_label(d: &str) -> String {
-    match d {
-        "priority" => "Priority",
-        "kind" => "Kind",
-        "service" => "Service",
-        "assignment_group" => "Assignment group",
-        other => other,
+/// A ticket column's name as a heading: `assignment_group` is "Assignment group".
+pub(crate) fn column_label(column: &str) -> String {
+    match column {
+        "ci" => "Configuration item".to_string(),
+        other => {
+            let text = other.replace('_', " ");
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
     }
-    .to_string()
 }
 
 /// KPIs in the order the catalogue asks for (then by id).
@@ -330,6 +334,8 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
     let bands = super::distribution::build(result);
     let targets = headline.iter().any(|c| c.target.is_some());
     let summary = summary(result, &headline, previous.map(|p| p.period.label.as_str()));
+    let trend = super::trend::build(result);
+    let first_month = trend.first().map(|t| t.month.as_str());
     ReportView {
         targets,
         summary,
@@ -342,19 +348,20 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect(),
-        sla: super::sla::build(result),
+        sla: super::sla::build(result, first_month),
         reconciliation: super::reconciliation::build(result),
         breakdowns: super::breakdowns::build(result),
         sources: super::sources::build(result),
         charts: Charts {
             resolve_bands: bands.as_ref().map(|(_, chart)| chart.clone()),
+            trend: super::trend::charts(&trend),
             ..charts(result, currency)
         },
         resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
         previous_origin: previous.map(|p| p.origin.clone()),
         site_nav: None,
-        trend: super::trend::build(result),
+        trend,
         aging: aging(&result.kpis),
         currency: result.config.report.currency.clone(),
         title: result.config.report.title.clone(),
@@ -601,7 +608,7 @@ fn breakdowns(rows: &[&KpiRow], stats: &[String], unit: &str, currency: &str) ->
         }
         breakdowns.push(Breakdown {
             dimension: dim.to_string(),
-            label: dimension_label(dim),
+            label: column_label(dim),
             rows: table,
         });
     }
@@ -683,7 +690,6 @@ fn charts(result: &RunResult, currency: &str) -> Charts {
     use super::charts::hbars;
     let rows = &result.kpis;
     let mut charts = Charts::default();
-    charts.trend = super::trend::charts(&super::trend::build(result));
     let by_priority = |kpi: &str, stat: &str| -> Vec<(String, Option<f64>, u64)> {
         let mut v: Vec<(String, Option<f64>, u64)> = rows
             .iter()
