@@ -116,6 +116,15 @@ fn decode(
         let (text, _) = encoding.decode_without_bom_handling(&b[bom..]);
         return Ok((as_utf8(text), 0, encoding.name()));
     }
+    if let (None, Some(encoding)) = (declared, utf16_without_bom(b)) {
+        let (text, _) = encoding.decode_without_bom_handling(b);
+        let name = if encoding == encoding_rs::UTF_16LE {
+            "UTF-16LE (no byte-order mark)"
+        } else {
+            "UTF-16BE (no byte-order mark)"
+        };
+        return Ok((as_utf8(text), 0, name));
+    }
     match (declared, std::str::from_utf8(b)) {
         (Some(encoding), _) if encoding != encoding_rs::UTF_8 => {
             let (text, _) = encoding.decode_without_bom_handling(b);
@@ -132,6 +141,25 @@ fn decode(
             ))
         }
         (None, Err(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
+    }
+}
+
+/// UTF-16 written without a byte-order mark, recognised by its start: text whose characters
+/// are nearly all ASCII has a NUL in every other byte (the second of each pair in little-endian,
+/// the first in big-endian), which no text in an 8-bit encoding or UTF-8 has.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let pairs: Vec<&[u8]> = bytes[..bytes.len().min(512)].chunks_exact(2).collect();
+    if pairs.len() < 2 {
+        return None;
+    }
+    let share =
+        |f: fn(&[u8]) -> bool| pairs.iter().filter(|p| f(p)).count() * 10 >= pairs.len() * 9;
+    if share(|p| p[0] != 0 && p[1] == 0) {
+        Some(encoding_rs::UTF_16LE)
+    } else if share(|p| p[0] == 0 && p[1] != 0) {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
     }
 }
 
@@ -184,6 +212,19 @@ mod tests {
             ("テスト".to_string(), "Shift_JIS")
         );
         assert_eq!(text(b"caf\xc3\xa9", None), ("café".to_string(), "UTF-8"));
+        assert_eq!(
+            text(b"I\0D\0;\0T\0\xed\0t\0", None),
+            ("ID;Tít".to_string(), "UTF-16LE (no byte-order mark)")
+        );
+        assert_eq!(
+            text(b"\0I\0D\0\n", None),
+            ("ID\n".to_string(), "UTF-16BE (no byte-order mark)")
+        );
+        assert_eq!(
+            text(b"id\n1\0", None).1,
+            "UTF-8",
+            "a NUL byte alone is no UTF-16"
+        );
         let Err(wrong) = decode(owned(b"id\n1\ncaf\xe9\n"), Some(encoding_rs::UTF_8)) else {
             panic!("a file that is not what it declares is an error");
         };
