@@ -91,6 +91,10 @@ pub fn assess(
         }
     }
 
+    for input in inputs {
+        notes.extend(input.notes.iter().map(|n| format!("{}: {n}", input.path)));
+    }
+
     let measured: BTreeSet<&str> = kpis.iter().map(|r| r.kpi.as_str()).collect();
     let not_measured = catalogue
         .kpis

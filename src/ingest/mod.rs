@@ -75,6 +75,9 @@ pub struct InputReport {
     /// the tickets of the period).
     #[serde(skip)]
     pub reopen_count: bool,
+    /// What the data-quality account says of this file besides its rows.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl InputReport {
@@ -281,7 +284,11 @@ fn ingest_file(
                 .fields
                 .contains_key("reported_first_response_business_minutes"),
         reopen_count,
+        notes: mapping.repeated_columns(&header),
     };
+    for note in &report.notes {
+        crate::log::note(&format!("{shown}: {note}"));
+    }
     Ok((normalized, report))
 }
 

@@ -395,6 +395,15 @@ impl HeaderIndex {
         &self.names
     }
 
+    /// The positions of the columns named like column `i`, ignoring case and surrounding
+    /// spaces, `i` among them.
+    pub fn named_alike(&self, i: usize) -> Vec<usize> {
+        let name = self.names[i].trim().to_lowercase();
+        (0..self.names.len())
+            .filter(|&j| self.names[j].trim().to_lowercase() == name)
+            .collect()
+    }
+
     /// The index of a column, matched exactly first, then ignoring case and surrounding spaces.
     pub fn find(&self, name: &str) -> Option<usize> {
         self.names
@@ -503,6 +512,27 @@ impl Mapping {
         })
     }
 
+    /// A sentence for each field read from a column whose name the header repeats, saying
+    /// which of them is read.
+    pub fn repeated_columns(&self, header: &HeaderIndex) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter_map(|(field, &i)| {
+                let alike = header.named_alike(i);
+                let positions: Vec<String> = alike.iter().map(|j| (j + 1).to_string()).collect();
+                (alike.len() > 1).then(|| {
+                    format!(
+                        "the header names `{}` {} times (columns {}); {field} is read from column {}",
+                        header.names()[i].trim(),
+                        alike.len(),
+                        positions.join(", "),
+                        i + 1
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Looks a raw value up in a field's map, ignoring case and surrounding spaces.
     pub fn map_value(&self, field: &str, raw: &str) -> Option<&str> {
         self.values
@@ -557,6 +587,43 @@ mod tests {
         );
         let err = choose(&all, "nosuch", &h, "f.csv").unwrap_err();
         assert!(err.contains("unknown profile `nosuch`"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_column_that_is_read_is_named_with_the_one_read() {
+        let h = header(&[
+            "number",
+            "opened_at",
+            "Opened_at ",
+            "state",
+            "state",
+            "priority",
+        ]);
+        let profile = built_in()
+            .into_iter()
+            .find(|p| p.name == "servicenow")
+            .unwrap();
+        let source = SourceConfig {
+            pattern: "x.csv".into(),
+            resolved_pattern: "x.csv".into(),
+            profile: "servicenow".into(),
+            timezone: None,
+            kind: None,
+            columns: BTreeMap::new(),
+            values: BTreeMap::new(),
+            timestamp_format: None,
+            encoding: None,
+            name: None,
+            related: Vec::new(),
+        };
+        let mapping = Mapping::build(&profile, &source, &h, "x.csv").unwrap();
+        assert_eq!(
+            mapping.repeated_columns(&h),
+            [
+                "the header names `opened_at` 2 times (columns 2, 3); created_at is read from column 2",
+                "the header names `state` 2 times (columns 4, 5); status is read from column 4",
+            ]
+        );
     }
 
     #[test]
