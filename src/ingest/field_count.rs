@@ -33,17 +33,30 @@ pub struct FieldCounter {
     rows: u64,
     malformed: Vec<MalformedRow>,
     blank_rows: Vec<u64>,
+    /// What is wrong with the record being read besides its field count, and in which field
+    /// (from 0): the first found.
+    problem: Option<(&'static str, usize)>,
+    /// A carriage return outside quotes was the last byte read: a line end if no line feed
+    /// follows.
+    carriage_return: bool,
+    /// Whether a carriage return outside quotes ends a line on its own (classic Mac line ends).
+    lone_carriage_return: bool,
     /// Bytes fed so far.
     fed: usize,
     /// Offset just past the line end of the last record (or blank line) read whole.
     ended: usize,
 }
 
-/// A record that could not be read as the header says (too few or too many fields).
+/// A record that could not be read as the header says: too few or too many fields, text after
+/// a quoted field's closing quote (a quote escaped by a backslash, a stray quote), a NUL byte.
 #[derive(Debug, Clone)]
 pub struct MalformedRow {
     pub row: u64,
     pub problem: String,
+    /// The field (from 0) the problem is in, when it is in one.
+    pub field: Option<usize>,
+    /// Where the record is in the text fed: from its first byte to just past its line end.
+    pub span: std::ops::Range<usize>,
 }
 
 /// What a count found.
@@ -56,7 +69,18 @@ pub struct Counted {
     pub blank: Vec<u64>,
     /// The last row's number.
     pub lines: u64,
+    /// Whether some line ends with a carriage return alone (outside quotes).
+    pub lone_carriage_return: bool,
 }
+
+/// Why a record whose quoted field goes on after its closing quote is rejected: a quote inside
+/// quotes that is not doubled, most often one escaped with a backslash (`\"`).
+pub const TEXT_AFTER_QUOTE: &str =
+    "a quote inside a quoted field is not doubled (text follows the closing quote)";
+
+/// Why a record holding a NUL byte is rejected: no export writes one in text; it is a sign of a
+/// binary or corrupted file.
+pub const NUL_BYTE: &str = "a NUL byte (binary data, not text)";
 
 // States: at a field's start, inside an unquoted field, inside quotes, just after a quote inside
 // quotes (which closes the field or, doubled, is a literal quote).
@@ -80,6 +104,9 @@ impl FieldCounter {
             rows: 0,
             malformed: Vec::new(),
             blank_rows: Vec::new(),
+            problem: None,
+            carriage_return: false,
+            lone_carriage_return: false,
             fed: 0,
             ended: 0,
         }
@@ -87,7 +114,8 @@ impl FieldCounter {
 
     /// Ends the record (or blank line) whose line end is just before offset `end`.
     fn end_record(&mut self, blank: bool, end: usize) {
-        self.ended = end;
+        let start = std::mem::replace(&mut self.ended, end);
+        let problem = self.problem.take();
         self.lines += 1;
         if blank {
             if !self.header {
@@ -100,14 +128,29 @@ impl FieldCounter {
             return;
         }
         self.rows += 1;
-        if self.fields != self.width {
-            self.malformed.push(MalformedRow {
-                row: self.lines,
-                problem: format!(
+        let (problem, field) = match problem {
+            Some((what, field)) => (what.to_string(), Some(field)),
+            None if self.fields != self.width => (
+                format!(
                     "row has {} fields, the header has {}",
                     self.fields, self.width
                 ),
-            });
+                None,
+            ),
+            None => return,
+        };
+        self.malformed.push(MalformedRow {
+            row: self.lines,
+            problem,
+            field,
+            span: start..end,
+        });
+    }
+
+    /// Notes the first problem of the record being read, in the field being read.
+    fn note(&mut self, what: &'static str) {
+        if self.problem.is_none() {
+            self.problem = Some((what, self.fields - 1));
         }
     }
 
@@ -128,12 +171,26 @@ impl FieldCounter {
     /// One block of 64 bytes (at offset `base`) by bit masks; false (and nothing counted) where
     /// the block must go byte by byte.
     fn feed_block(&mut self, block: &[u8], base: usize) -> bool {
-        if block[BLOCK - 1] == b'\r' {
+        if block[BLOCK - 1] == b'\r' || self.carriage_return {
             return false;
         }
         let m = Masks::of(block, self.separator);
+        if m.nul != 0 {
+            return false;
+        }
         let carry_inside = if self.state == QUOTED { !0 } else { 0 };
         let inside = prefix_xor(m.quote) ^ carry_inside;
+        // After a quote that closes a quoted part comes a quote (doubled), a separator or a
+        // line end; anything else is a malformed record, which the byte path names.
+        let closing = m.quote & !inside;
+        let after_closing = (closing << 1) | u64::from(self.state == QUOTE);
+        let allowed = m.quote | m.separator | m.newline | m.carriage_return;
+        if after_closing & !allowed != 0 {
+            return false;
+        }
+        if m.carriage_return & !(m.newline >> 1) & !inside != 0 {
+            self.lone_carriage_return = true;
+        }
         let opening = m.quote & inside;
         // A quote opens a quoted part after a separator, a line end, a quote or at a field's
         // start; the state carries the byte before the block.
@@ -183,6 +240,12 @@ impl FieldCounter {
         let separator = self.separator;
         let mut state = self.state;
         for (i, &b) in bytes.iter().enumerate() {
+            if std::mem::take(&mut self.carriage_return) && b != b'\n' {
+                self.lone_carriage_return = true;
+            }
+            if b == 0 {
+                self.note(NUL_BYTE);
+            }
             match state {
                 QUOTED => {
                     if b == b'"' {
@@ -199,6 +262,10 @@ impl FieldCounter {
                         self.fields = 1;
                         self.blank = true;
                         state = START;
+                    } else if b == b'\r' {
+                        self.carriage_return = true;
+                    } else if b != b'"' {
+                        self.note(TEXT_AFTER_QUOTE);
                     }
                 }
                 _ => {
@@ -215,7 +282,9 @@ impl FieldCounter {
                     } else if b == b'"' && state == START {
                         self.blank = false;
                         state = QUOTED;
-                    } else if b != b'\r' {
+                    } else if b == b'\r' {
+                        self.carriage_return = true;
+                    } else {
                         self.blank = false;
                         state = UNQUOTED;
                     }
@@ -229,9 +298,14 @@ impl FieldCounter {
     pub fn finish(mut self) -> Result<Counted, String> {
         if self.state == QUOTED {
             return Err(format!(
-                "a quoted field is never closed (the file ends inside it, after row {})",
-                self.lines
+                "the quoted field {} of row {} is never closed: the file ends inside it; a \
+                 quote inside a quoted field is written twice (`\"\"`)",
+                self.fields,
+                self.lines + 1
             ));
+        }
+        if self.carriage_return {
+            self.lone_carriage_return = true;
         }
         // the last line, unless the text ends with a line end
         if self.fed > self.ended {
@@ -243,6 +317,7 @@ impl FieldCounter {
             malformed: self.malformed,
             blank: self.blank_rows,
             lines: self.lines,
+            lone_carriage_return: self.lone_carriage_return,
         })
     }
 }
@@ -270,6 +345,7 @@ struct Masks {
     separator: u64,
     newline: u64,
     carriage_return: u64,
+    nul: u64,
 }
 
 impl Masks {
@@ -284,15 +360,17 @@ impl Masks {
             separator: 0,
             newline: 0,
             carriage_return: 0,
+            nul: 0,
         };
         // SAFETY: SSE2 is part of every x86_64 target; each load reads 16 of the block's 64
         // bytes, which the assertion above guarantees are there.
         unsafe {
-            let (q, s, n, r) = (
+            let (q, s, n, r, z) = (
                 _mm_set1_epi8(b'"' as i8),
                 _mm_set1_epi8(separator as i8),
                 _mm_set1_epi8(b'\n' as i8),
                 _mm_set1_epi8(b'\r' as i8),
+                _mm_set1_epi8(0),
             );
             for lane in 0..4 {
                 let v = _mm_loadu_si128(block.as_ptr().add(lane * 16) as *const __m128i);
@@ -302,6 +380,7 @@ impl Masks {
                 m.separator |= bits(s) << shift;
                 m.newline |= bits(n) << shift;
                 m.carriage_return |= bits(r) << shift;
+                m.nul |= bits(z) << shift;
             }
         }
         m
@@ -325,6 +404,7 @@ impl Masks {
             separator: mask(separator),
             newline: mask(b'\n'),
             carriage_return: mask(b'\r'),
+            nul: mask(0),
         }
     }
 }
@@ -402,7 +482,7 @@ mod tests {
     }
 
     /// The byte-by-byte reading alone, as the reference for the block path.
-    type Outcome = (u64, Vec<(u64, String)>, Vec<u64>);
+    type Outcome = (u64, Vec<(u64, String)>, Vec<u64>, bool);
 
     fn bytewise(text: &[u8], separator: u8, width: usize) -> Outcome {
         let mut counter = FieldCounter::new(separator, width);
@@ -420,8 +500,9 @@ mod tests {
                     .map(|m| (m.row, m.problem))
                     .collect(),
                 c.blank,
+                c.lone_carriage_return,
             ),
-            Err(_) => (u64::MAX, Vec::new(), Vec::new()),
+            Err(_) => (u64::MAX, Vec::new(), Vec::new(), false),
         }
     }
 
@@ -441,6 +522,47 @@ mod tests {
         let bad: Vec<u64> = counted.malformed.iter().map(|m| m.row).collect();
         assert_eq!(bad, vec![4, 5]);
         assert_eq!(counted.blank, vec![3, 6]);
+    }
+
+    #[test]
+    fn quotes_not_doubled_and_nul_bytes_make_a_row_malformed() {
+        let text =
+            b"a,b\n\"\\\"><img>\",1\n\"ok\",2\n\"a \"stray\" quote\",3\nx\0y,4\n\"\"\"ok\"\"\",5";
+        let counted = check_field_counts(text, b',', 2).unwrap();
+        assert_eq!(counted.rows, 5);
+        let found: Vec<(u64, &str, Option<usize>, &[u8])> = counted
+            .malformed
+            .iter()
+            .map(|m| (m.row, m.problem.as_str(), m.field, &text[m.span.clone()]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, TEXT_AFTER_QUOTE, Some(0), &b"\"\\\"><img>\",1\n"[..]),
+                (
+                    4,
+                    TEXT_AFTER_QUOTE,
+                    Some(0),
+                    &b"\"a \"stray\" quote\",3\n"[..]
+                ),
+                (5, NUL_BYTE, Some(0), &b"x\0y,4\n"[..]),
+            ]
+        );
+        assert!(!counted.lone_carriage_return);
+    }
+
+    #[test]
+    fn carriage_returns_alone_are_line_ends_only_outside_quotes() {
+        let lone = |text: &[u8]| {
+            check_field_counts(text, b',', 2)
+                .unwrap()
+                .lone_carriage_return
+        };
+        assert!(lone(b"a,b\r1,2\r"));
+        assert!(lone(b"a,b\n1,2\r\n3,4\r5,6\n"));
+        assert!(lone(b"a,b\n\"x\"\r"));
+        assert!(!lone(b"a,b\r\n\"two\rlines\",2\r\n"));
+        assert!(!lone(b"a,b\n1,2"));
     }
 
     #[test]
@@ -464,7 +586,7 @@ mod tests {
     #[test]
     fn masks_match_the_portable_reading() {
         let block: Vec<u8> = (0..64u8)
-            .map(|i| b"a,\"\n\r;"[usize::from(i) % 6])
+            .map(|i| b"a,\"\n\r;\0"[usize::from(i) % 7])
             .collect();
         let (fast, slow) = (Masks::of(&block, b';'), Masks::portable(&block, b';'));
         assert_eq!(
@@ -472,13 +594,15 @@ mod tests {
                 fast.quote,
                 fast.separator,
                 fast.newline,
-                fast.carriage_return
+                fast.carriage_return,
+                fast.nul
             ),
             (
                 slow.quote,
                 slow.separator,
                 slow.newline,
-                slow.carriage_return
+                slow.carriage_return,
+                slow.nul
             )
         );
     }
@@ -494,6 +618,7 @@ mod tests {
                     Just(&b"\n"[..]), Just(&b"\r\n"[..]), Just(&b"\r"[..]),
                     Just(&b"\"quoted, with \"\" and \n inside\""[..]),
                     Just(&b"plain text of some length"[..]),
+                    Just(&b"\"\\\"x\\\"\""[..]), Just(&b"\0"[..]), Just(&b"\r\r"[..]),
                 ],
                 0..120,
             ),

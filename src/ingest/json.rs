@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::IngestError;
 use super::bytes::read_text;
+use super::field_count::MalformedRow;
 
 /// Keys under which help-desk APIs wrap their list of records.
 const JSON_WRAPPERS: &[&str] = &[
@@ -32,6 +33,10 @@ const RELATED_PREFIX: &str = "metrics";
 /// appearance) and the shape the file had.
 pub struct JsonTable {
     pub records: Vec<Map<String, Value>>,
+    /// Each record's row: its line in NDJSON, else its position in the list (from 1).
+    pub rows: Vec<u64>,
+    /// NDJSON lines that are no JSON object, each rejected with its line number.
+    pub malformed: Vec<MalformedRow>,
     pub names: Vec<String>,
     pub shape: String,
 }
@@ -39,32 +44,40 @@ pub struct JsonTable {
 /// Reads a JSON export: an array, a wrapped list, a single wrapped record or NDJSON, with any
 /// related records side-loaded beside them joined in.
 pub fn parse(text: &[u8]) -> Result<JsonTable, String> {
-    let (mut records, shape, related) = json_records(text)?;
-    let mut shape = shape.to_string();
-    if !related.is_empty() {
-        let joined = join_records(&mut records, related);
+    let mut read = json_records(text)?;
+    let mut shape = read.shape.to_string();
+    if !read.related.is_empty() {
+        let joined = join_records(&mut read.records, std::mem::take(&mut read.related));
         shape = format!("{shape}, {joined}");
     }
-    table(records, shape)
+    let rows = read
+        .rows
+        .unwrap_or_else(|| (1..=read.records.len() as u64).collect());
+    table(read.records, rows, read.malformed, shape)
 }
 
 /// A JSON export's records with related records (read by [`related_records`]) joined in.
 pub fn join_related(
     mut records: Vec<Map<String, Value>>,
+    rows: Vec<u64>,
+    malformed: Vec<MalformedRow>,
     shape: &str,
     related: Vec<Map<String, Value>>,
 ) -> Result<JsonTable, String> {
     let joined = join_records(&mut records, related);
     // Flattening is idempotent: the joined object becomes `metrics.<field>` keys.
-    table(records, format!("{shape}, {joined}"))
+    table(records, rows, malformed, format!("{shape}, {joined}"))
 }
 
 /// The records of a JSON file, its shape, and the related records side-loaded beside them.
-type JsonRecords = (
-    Vec<Map<String, Value>>,
-    &'static str,
-    Vec<Map<String, Value>>,
-);
+struct JsonRecords {
+    records: Vec<Map<String, Value>>,
+    /// The records' line numbers, where they are not their positions (NDJSON).
+    rows: Option<Vec<u64>>,
+    malformed: Vec<MalformedRow>,
+    shape: &'static str,
+    related: Vec<Map<String, Value>>,
+}
 
 fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
     let mut related = Vec::new();
@@ -109,10 +122,16 @@ fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
             }
         }
         Ok(_) => return Err("JSON, but neither a list of records nor an object".to_string()),
-        Err(_) if looks_like_ndjson(text) => (ndjson(text)?, "NDJSON"),
+        Err(_) if looks_like_ndjson(text) => return Ok(ndjson(text)),
         Err(e) => return Err(format!("not valid JSON: {e}")),
     };
-    Ok((records, shape, related))
+    Ok(JsonRecords {
+        records,
+        rows: None,
+        malformed: Vec::new(),
+        shape,
+        related,
+    })
 }
 
 /// Merges related records into their tickets (matched on `id` = `ticket_id`); says how many
@@ -157,8 +176,12 @@ pub fn related_records(
         message,
     };
     let text = read_text(path, shown, declared).map_err(fail)?;
-    let (mut records, _, side) = json_records(text.body()).map_err(fail)?;
-    records.extend(side);
+    let read = json_records(text.body()).map_err(fail)?;
+    if let Some(bad) = read.malformed.first() {
+        return Err(fail(format!("line {}: {}", bad.row, bad.problem)));
+    }
+    let mut records = read.records;
+    records.extend(read.related);
     if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
         return Err(fail(format!(
             "record {} has no `{RELATED_KEY}`: related records name the ticket they describe",
@@ -168,7 +191,12 @@ pub fn related_records(
     Ok(records)
 }
 
-fn table(records: Vec<Map<String, Value>>, shape: String) -> Result<JsonTable, String> {
+fn table(
+    records: Vec<Map<String, Value>>,
+    rows: Vec<u64>,
+    malformed: Vec<MalformedRow>,
+    shape: String,
+) -> Result<JsonTable, String> {
     let mut names: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let flat: Vec<Map<String, Value>> = records.into_iter().map(flatten).collect();
@@ -184,6 +212,8 @@ fn table(records: Vec<Map<String, Value>>, shape: String) -> Result<JsonTable, S
     }
     Ok(JsonTable {
         records: flat,
+        rows,
+        malformed,
         names,
         shape,
     })
@@ -201,19 +231,40 @@ fn looks_like_ndjson(text: &[u8]) -> bool {
     first_is_object && lines.next().is_some()
 }
 
-fn ndjson(text: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
-    let mut out = Vec::new();
+/// The records of NDJSON; a line that is no JSON object is a malformed row, not the end of
+/// the file, since each line stands alone.
+fn ndjson(text: &[u8]) -> JsonRecords {
+    let mut records = Vec::new();
+    let mut rows = Vec::new();
+    let mut malformed = Vec::new();
     for (i, line) in text.split(|b| *b == b'\n').enumerate() {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        match serde_json::from_slice::<Value>(line) {
-            Ok(Value::Object(o)) => out.push(o),
-            Ok(_) => return Err(format!("NDJSON line {} is not an object", i + 1)),
-            Err(e) => return Err(format!("NDJSON line {} is not valid JSON: {e}", i + 1)),
-        }
+        let row = i as u64 + 1;
+        let problem = match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(o)) => {
+                records.push(o);
+                rows.push(row);
+                continue;
+            }
+            Ok(other) => format!("the line is {}, not a JSON object", kind_of(&other)),
+            Err(e) => format!("the line is not valid JSON ({e})"),
+        };
+        malformed.push(MalformedRow {
+            row,
+            problem,
+            field: None,
+            span: 0..0,
+        });
     }
-    Ok(out)
+    JsonRecords {
+        records,
+        rows: Some(rows),
+        malformed,
+        shape: "NDJSON",
+        related: Vec::new(),
+    }
 }
 
 fn objects(items: Vec<Value>, what: &str) -> Result<Vec<Map<String, Value>>, String> {
@@ -295,6 +346,7 @@ mod tests {
             records,
             names,
             shape,
+            ..
         } = parse(wrapped).unwrap();
         assert_eq!(shape, "wrapped list");
         assert_eq!(records[0]["priority"], Value::String("1".into()));
@@ -309,6 +361,7 @@ mod tests {
             records,
             names,
             shape,
+            ..
         } = parse(nd).unwrap();
         assert_eq!(shape, "NDJSON");
         assert_eq!(records.len(), 2);
@@ -336,8 +389,20 @@ mod tests {
             err.contains("not valid JSON") && !err.contains("NDJSON"),
             "{err}"
         );
-        // an NDJSON file with one bad line names that line
-        let err = parse(b"{\"id\": 1}\n{\"id\": 2}\n{\"id\"\n").err().unwrap();
-        assert!(err.contains("NDJSON line 3"), "{err}");
+        // an NDJSON line that is no object is a rejected row; the lines after it are read
+        let read = parse(b"{\"id\": 1}\n{\"id\"\n\n[2]\n{\"id\": 5}\n").unwrap();
+        assert_eq!(read.rows, [1, 5]);
+        let bad: Vec<(u64, &str)> = read
+            .malformed
+            .iter()
+            .map(|m| (m.row, m.problem.as_str()))
+            .collect();
+        assert_eq!(bad.len(), 2);
+        assert_eq!(bad[0].0, 2);
+        assert!(
+            bad[0].1.starts_with("the line is not valid JSON"),
+            "{bad:?}"
+        );
+        assert_eq!(bad[1], (4, "the line is an array, not a JSON object"));
     }
 }

@@ -209,7 +209,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         }
     }
     if !malformed.is_empty() {
-        issue_frames.push(malformed_frame(&malformed, ctx.shown)?.lazy());
+        issue_frames.push(malformed_frame(&malformed, ctx)?.lazy());
     }
     let mut accepted = if reject_counts.iter().any(|n| *n > 0) {
         typed.lazy().filter(col(REJECT).eq(lit(0u32))).collect()?
@@ -396,7 +396,7 @@ fn typed_columns(
                 .and(col(*field).is_null()),
             column: ctx.label(field),
             value: col(raw(field).as_str()),
-            problem: "not a whole number".to_string(),
+            problem: "not a count (a whole number, 0 or more)".to_string(),
             action: ACTION_VALUE_NULLED,
         });
     }
@@ -823,15 +823,20 @@ fn issue_frame(
     ])
 }
 
-fn malformed_frame(rows: &[MalformedRow], file: &str) -> PolarsResult<DataFrame> {
+fn malformed_frame(rows: &[MalformedRow], ctx: &FileContext) -> PolarsResult<DataFrame> {
     let n = rows.len();
+    let names = ctx.header.names();
+    let column: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.field.and_then(|f| names.get(f)).map(String::as_str))
+        .collect();
     let cols = vec![
-        Column::new("source_file".into(), vec![file; n]),
+        Column::new("source_file".into(), vec![ctx.shown; n]),
         Column::new(
             "source_row".into(),
             rows.iter().map(|r| r.row).collect::<Vec<u64>>(),
         ),
-        Column::new("column".into(), vec![None::<&str>; n]).cast(&DataType::String)?,
+        Column::new("column".into(), column).cast(&DataType::String)?,
         Column::new("value".into(), vec![None::<&str>; n]).cast(&DataType::String)?,
         Column::new(
             "problem".into(),

@@ -38,6 +38,9 @@ pub enum Content {
     },
     Json {
         records: Vec<Map<String, Value>>,
+        /// Each record's row number.
+        rows: Vec<u64>,
+        malformed: Vec<MalformedRow>,
         header: HeaderIndex,
         shape: String,
     },
@@ -151,6 +154,11 @@ fn csv_content(text: Bytes, start: usize) -> Result<Content, String> {
     if !got || record.iter().all(|c| c.trim_ascii().is_empty()) {
         return Err("no header line: the first line is empty".to_string());
     }
+    if record.as_slice().contains(&0) {
+        return Err(
+            "it is binary data, not a text export: its first line holds NUL bytes".to_string(),
+        );
+    }
     let names: Vec<String> = record
         .iter()
         .map(|c| String::from_utf8_lossy(c).trim().to_string())
@@ -194,6 +202,8 @@ fn json_content(table: json::JsonTable) -> Content {
     Content::Json {
         header: HeaderIndex::new(table.names),
         records: table.records,
+        rows: table.rows,
+        malformed: table.malformed,
         shape: table.shape,
     }
 }
@@ -201,11 +211,22 @@ fn json_content(table: json::JsonTable) -> Content {
 impl ExportFile {
     /// Joins related records (read by [`json::related_records`]) into a JSON export's tickets.
     pub fn join_related(&mut self, related: Vec<Map<String, Value>>) -> Result<(), String> {
-        let Content::Json { records, shape, .. } = &mut self.content else {
+        let Content::Json {
+            records,
+            rows,
+            malformed,
+            shape,
+            ..
+        } = &mut self.content
+        else {
             return Err("related records join JSON exports only; this export is CSV".to_string());
         };
-        let records = std::mem::take(records);
-        let table = json::join_related(records, shape, related)?;
+        let (records, rows, malformed) = (
+            std::mem::take(records),
+            std::mem::take(rows),
+            std::mem::take(malformed),
+        );
+        let table = json::join_related(records, rows, malformed, shape, related)?;
         self.content = json_content(table);
         Ok(())
     }
@@ -239,7 +260,12 @@ pub fn read_columns(
             separator,
             ..
         } => (text, *start, *separator),
-        Content::Json { records, .. } => return read_json(export, records, &wanted, nulls),
+        Content::Json {
+            records,
+            rows,
+            malformed,
+            ..
+        } => return read_json(export, records, rows, malformed, &wanted, nulls),
     };
     let width = export.header().names().len();
     let body = &text.as_slice()[start..];
@@ -275,16 +301,41 @@ fn parse_csv(
             parsed,
         )
     });
-    let counted = counted?;
-    let frame = parsed.map_err(|e| format!("cannot parse it as CSV: {e}"))?;
+    let mut counted = counted?;
+    for row in &mut counted.malformed {
+        say_lines_swallowed(row, text);
+    }
+    if counted.lone_carriage_return {
+        // Classic Mac or mixed line ends, which the reader does not take as line ends.
+        return parse_csv(&with_line_feeds(text), separator, width, wanted, nulls);
+    }
     // Rows after the header, blank lines included.
     let lines = counted.lines.saturating_sub(1);
-    if frame.height() as u64 != lines {
-        return Err(format!(
-            "the CSV reader found {} rows where a strict count finds {lines}; the file's quoting is inconsistent",
-            frame.height(),
-        ));
-    }
+    let frame = match parsed {
+        Ok(frame) if frame.height() as u64 == lines => frame,
+        _ if !counted.malformed.is_empty() => {
+            // The reader stumbled over a malformed record (a quote escaped by a backslash can
+            // make it refuse the file): read again with those records as blank lines, which
+            // keeps every other row where the count has it.
+            let blanked = blank_records(text, &counted.malformed);
+            read_csv_text(&blanked, separator, width, wanted, nulls)
+                .ok()
+                .filter(|frame| frame.height() as u64 == lines)
+                .ok_or_else(|| untrusted_after(&counted.malformed[0]))?
+        }
+        Ok(frame) => {
+            return Err(format!(
+                "the CSV reader found {} rows where a strict count finds {lines}; the file's quoting is inconsistent",
+                frame.height(),
+            ));
+        }
+        Err(_) => {
+            return Err(
+                "the CSV reader cannot read it, though every record has the header's number of fields"
+                    .to_string(),
+            );
+        }
+    };
     let numbers: Vec<u64> = (2..lines + 2).collect();
     let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
     if !wanted.is_empty() {
@@ -308,6 +359,55 @@ fn parse_csv(
         malformed: counted.malformed,
         rows: counted.rows,
     })
+}
+
+/// Adds to a malformed record's problem the lines it runs over, when it runs over several: a
+/// quote that opens and is never closed where it should be takes the lines after it into one
+/// record, whose rows are then no rows of their own.
+fn say_lines_swallowed(row: &mut MalformedRow, text: &[u8]) {
+    let record = &text[row.span.clone()];
+    let record = record.strip_suffix(b"\n").unwrap_or(record);
+    let breaks = record.iter().filter(|b| **b == b'\n').count() as u64;
+    if breaks > 0 {
+        row.problem = format!(
+            "{}; the record spans {} lines (a quoted field holds line breaks, or a quote is missing)",
+            row.problem,
+            breaks + 1
+        );
+    }
+}
+
+/// The text with each carriage return that no line feed follows made a line feed.
+fn with_line_feeds(text: &[u8]) -> Vec<u8> {
+    let mut out = text.to_vec();
+    for i in 0..out.len() {
+        if out[i] == b'\r' && out.get(i + 1) != Some(&b'\n') {
+            out[i] = b'\n';
+        }
+    }
+    out
+}
+
+/// The text with each of the records replaced by a blank line.
+fn blank_records(text: &[u8], records: &[MalformedRow]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut from = 0;
+    for record in records {
+        out.extend_from_slice(&text[from..record.span.start]);
+        out.push(b'\n');
+        from = record.span.end;
+    }
+    out.extend_from_slice(&text[from..]);
+    out
+}
+
+/// Why a text whose malformed records cannot be set aside is not read at all.
+fn untrusted_after(first: &MalformedRow) -> String {
+    format!(
+        "row {} is malformed ({}) and the rows after it cannot be told apart reliably; fix the \
+         quoting there (a quote inside a quoted field is written twice: `\"\"`)",
+        first.row, first.problem
+    )
 }
 
 /// The wanted columns of every row after the header, through Polars' public CSV reader: every
@@ -349,13 +449,14 @@ fn read_csv_text(
 fn read_json(
     export: &ExportFile,
     records: &[Map<String, Value>],
+    rows: &[u64],
+    malformed: &[MalformedRow],
     wanted: &[usize],
     nulls: &[String],
 ) -> Result<RawFrame, IngestError> {
     let header = export.header();
     let mut columns: Vec<Column> = Vec::with_capacity(wanted.len() + 1);
-    let rows: Vec<u64> = (1..=records.len() as u64).collect();
-    columns.push(Column::new(ROW_COLUMN.into(), rows));
+    columns.push(Column::new(ROW_COLUMN.into(), rows.to_vec()));
     for &i in wanted {
         let key = &header.names()[i];
         let values: Vec<Option<String>> = records
@@ -372,8 +473,8 @@ fn read_json(
         DataFrame::new_infer_height(columns).map_err(|e| IngestError::Internal(e.to_string()))?;
     Ok(RawFrame {
         frame,
-        malformed: Vec::new(),
-        rows: records.len() as u64,
+        malformed: malformed.to_vec(),
+        rows: (records.len() + malformed.len()) as u64,
     })
 }
 
@@ -422,6 +523,40 @@ mod tests {
         assert_eq!(rows[2][2].as_deref(), Some("a \"quoted\" word"));
         assert_eq!(rows[3][2], None, "a null marker is null");
         assert_eq!(rows[4][2].as_deref(), Some("last"));
+    }
+
+    #[test]
+    fn a_backslash_escaped_quote_rejects_its_row_and_the_others_are_read() {
+        let text =
+            b"id,title,state\n1,\"\\\"><img src=x>\",New\n2,\"a \\\"b\\\" c\",New\n3,fine,Closed\n";
+        let read = parse_csv(text, b',', 3, &[0, 1, 2], &[]).unwrap();
+        assert_eq!(read.rows, 3);
+        let malformed: Vec<u64> = read.malformed.iter().map(|m| m.row).collect();
+        assert_eq!(malformed, [2, 3]);
+        let rows = rows_of(&read);
+        assert_eq!(rows.len(), 3, "each row keeps its place");
+        assert_eq!(rows[2][0].as_deref(), Some("4"));
+        assert_eq!(rows[2][2].as_deref(), Some("fine"));
+    }
+
+    #[test]
+    fn carriage_returns_alone_end_lines() {
+        for text in [
+            &b"id,title\r1,a\r2,b\r"[..],
+            b"id,title\n1,a\r\n2,b\r",
+            b"id,title\r\n1,a\r2,b\n",
+        ] {
+            let read = parse_csv(text, b',', 2, &[0, 1], &[]).unwrap();
+            assert_eq!(read.rows, 2, "{text:?}");
+            assert!(read.malformed.is_empty(), "{text:?}");
+            let titles: Vec<Option<String>> =
+                rows_of(&read).into_iter().map(|r| r[2].clone()).collect();
+            assert_eq!(
+                titles,
+                [Some("a".to_string()), Some("b".to_string())],
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
