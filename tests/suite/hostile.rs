@@ -1,0 +1,243 @@
+//! The hostile corpus (`tests/data/hostile/cases.toml`): each file read as a user's export, with
+//! the rows accepted and rejected, the values set aside, or the error it must give.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::util::{data, deskpulse, read_json};
+
+#[derive(Deserialize)]
+struct Corpus {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    file: String,
+    about: String,
+    /// Extra keys of the source's `[[sources]]` entry.
+    #[serde(default)]
+    source: String,
+    /// The words an exit-2 message must hold, when the file is refused.
+    #[serde(default)]
+    error: Vec<String>,
+    #[serde(default)]
+    rows: u64,
+    #[serde(default)]
+    rejected: Vec<Expected>,
+    #[serde(default)]
+    nulled: Vec<Expected>,
+    /// INC0001's title as the ledger must show it.
+    title: Option<String>,
+    /// A sentence the report's data-quality notes must hold.
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    row: u64,
+    #[serde(default)]
+    column: String,
+    problem: String,
+}
+
+/// A rejects.csv line: row, column, problem, action.
+type Reject = (u64, String, String, String);
+
+fn configuration(dir: &Path, export: &Path, case: &Case) -> PathBuf {
+    let config = dir.join("deskpulse.toml");
+    let text = format!(
+        "[report]\ntimezone = \"Europe/Amsterdam\"\n\n[[sources]]\npath = '{}'\ntimezone = \"Europe/Amsterdam\"\n{}\n",
+        export.display(),
+        case.source
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn rejects(out: &Path) -> Vec<Reject> {
+    let mut reader = csv::Reader::from_path(out.join("rejects.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[1].parse().unwrap(),
+                r[2].to_string(),
+                r[4].to_string(),
+                r[5].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn title_of_first_ticket(out: &Path) -> Option<String> {
+    let mut reader = csv::Reader::from_path(out.join("ledger.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let (id, title) = (
+        headers.iter().position(|h| h == "id").unwrap(),
+        headers.iter().position(|h| h == "title").unwrap(),
+    );
+    reader
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[id] == "INC0001")
+        .map(|r| r[title].to_string())
+}
+
+/// Runs one case; what went otherwise than the case says, or nothing.
+fn run(export: &Path, case: &Case) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let config = configuration(dir.path(), export, case);
+    let out = dir.path().join("out");
+    let run = deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(&out)
+        .arg(&config)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let mut wrong = Vec::new();
+    if stderr.contains("panicked") || run.status.code().is_none() {
+        return vec![format!("crashed: {stderr}")];
+    }
+    if !case.error.is_empty() {
+        if run.status.code() != Some(2) {
+            wrong.push(format!("exit {:?}, not 2", run.status.code()));
+        }
+        for words in &case.error {
+            if !stderr.contains(words.as_str()) {
+                wrong.push(format!("the message lacks {words:?}: {stderr}"));
+            }
+        }
+        return wrong;
+    }
+    if !run.status.success() {
+        return vec![format!("refused: {stderr}")];
+    }
+    let input = &read_json(&out.join("kpis.json"))["inputs"][0];
+    let rejected_rows = case.rejected.len() as u64;
+    let counts = (&input["rows"], &input["accepted"], &input["rejected"]);
+    let want = (case.rows, case.rows - rejected_rows, rejected_rows);
+    if (counts.0.as_u64(), counts.1.as_u64(), counts.2.as_u64())
+        != (Some(want.0), Some(want.1), Some(want.2))
+    {
+        wrong.push(format!("rows, accepted, rejected {counts:?}, not {want:?}"));
+    }
+    let found = rejects(&out);
+    let expected = [
+        ("row_rejected", &case.rejected),
+        ("value_nulled", &case.nulled),
+    ];
+    let matches = |r: &Reject, action: &str, e: &Expected| {
+        r.0 == e.row && r.1 == e.column && r.2.contains(&e.problem) && r.3 == action
+    };
+    for (action, list) in expected {
+        for e in list {
+            if !found.iter().any(|r| matches(r, action, e)) {
+                wrong.push(format!("no {action} {e:?} in {found:?}"));
+            }
+        }
+    }
+    for r in &found {
+        if !expected
+            .iter()
+            .any(|(a, list)| list.iter().any(|e| matches(r, a, e)))
+        {
+            wrong.push(format!("unexpected reject {r:?}"));
+        }
+    }
+    if let Some(title) = &case.title
+        && title_of_first_ticket(&out).as_ref() != Some(title)
+    {
+        wrong.push(format!("INC0001's title is not {title:?}"));
+    }
+    if let Some(note) = &case.note {
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        if !html.contains(note.as_str()) {
+            wrong.push(format!("the report lacks the note {note:?}"));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn every_hostile_file_is_read_or_refused_as_its_case_says() {
+    let dir = data("hostile");
+    let corpus: Corpus =
+        toml::from_str(&std::fs::read_to_string(dir.join("cases.toml")).unwrap()).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|f| f != "cases.toml")
+        .collect();
+    files.sort();
+    let mut cased: Vec<String> = corpus.case.iter().map(|c| c.file.clone()).collect();
+    cased.sort();
+    assert_eq!(files, cased, "every file of the corpus has one case");
+    let failures: Vec<String> = corpus
+        .case
+        .iter()
+        .flat_map(|case| {
+            run(&dir.join(&case.file), case)
+                .into_iter()
+                .map(move |w| format!("{} ({}): {w}", case.file, case.about))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const HEADER: &str = "number,opened_at,short_description,state";
+
+#[test]
+fn a_huge_field_many_columns_and_deep_json_are_read_or_refused_in_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge_field.csv");
+    let field = "x".repeat(20 << 20);
+    std::fs::write(
+        &huge,
+        format!("{HEADER}\nINC0001,2026-10-01 09:00:00,{field},New\nINC0002,2026-10-02 09:00:00,short,New\n"),
+    )
+    .unwrap();
+    let wide = dir.path().join("wide.csv");
+    let extra: String = (0..10_000).map(|i| format!(",x{i}")).collect();
+    let values: String = (0..10_000).map(|i| format!(",{i}")).collect();
+    std::fs::write(
+        &wide,
+        format!("{HEADER}{extra}\nINC0001,2026-10-01 09:00:00,wide,New{values}\n"),
+    )
+    .unwrap();
+    let deep = dir.path().join("deep.json");
+    std::fs::write(&deep, "[".repeat(100_000) + &"]".repeat(100_000)).unwrap();
+    let cases = [
+        (
+            &huge,
+            Case {
+                rows: 2,
+                ..Case::default()
+            },
+        ),
+        (
+            &wide,
+            Case {
+                rows: 1,
+                ..Case::default()
+            },
+        ),
+        (
+            &deep,
+            Case {
+                error: vec!["not valid JSON".into()],
+                ..Case::default()
+            },
+        ),
+    ];
+    for (file, case) in &cases {
+        let wrong = run(file, case);
+        assert!(wrong.is_empty(), "{}: {}", file.display(), wrong.join("\n"));
+    }
+}
