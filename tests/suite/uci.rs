@@ -12,10 +12,19 @@ use chrono_tz::America::Sao_Paulo;
 use super::oracle::{self, Source};
 use super::util::{assert_matches, data, kpi_rows, kpis, project, value};
 
-/// Extracts the log from the original zip once per test run (a single deflated member).
+/// The log's size, extracted.
+const LOG_BYTES: u64 = 46_212_397;
+
+/// Extracts the log from the original zip (a single deflated member) into Cargo's directory for
+/// test files, once: later runs reuse it, and nothing is left in the system's temporary folder.
 fn log_csv() -> &'static PathBuf {
     static CSV: OnceLock<PathBuf> = OnceLock::new();
     CSV.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uci");
+        let path = dir.join("incident_event_log.csv");
+        if path.metadata().is_ok_and(|m| m.len() == LOG_BYTES) {
+            return path;
+        }
         let zip = std::fs::read(data("uci-incident-event-log/incident_event_log.zip")).unwrap();
         assert_eq!(&zip[0..4], b"PK\x03\x04", "a zip local file header");
         let method = u16::from_le_bytes([zip[8], zip[9]]);
@@ -27,11 +36,13 @@ fn log_csv() -> &'static PathBuf {
         flate2::read::DeflateDecoder::new(&zip[start..])
             .read_to_end(&mut csv)
             .unwrap();
-        assert_eq!(csv.len(), 46_212_397);
-        let dir = std::env::temp_dir().join(format!("deskpulse-uci-{}", std::process::id()));
+        assert_eq!(csv.len() as u64, LOG_BYTES);
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("incident_event_log.csv");
-        std::fs::write(&path, csv).unwrap();
+        // written beside it and renamed, so that a test binary running at the same time never
+        // reads half a file
+        let partial = dir.join(format!("incident_event_log.csv.{}", std::process::id()));
+        std::fs::write(&partial, csv).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
         path
     })
 }
