@@ -558,6 +558,17 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
     if s.path.trim().is_empty() {
         return Err(format!("{at}: `path` is empty"));
     }
+    if let Some((scheme, _)) = s.path.split_once("://")
+        && scheme.len() > 1
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return Err(format!(
+            "{at}: `path` is a URL; deskpulse reads files only (it never fetches anything): \
+             download the export and name the file"
+        ));
+    }
     let timezone = match &s.timezone {
         Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
         None => None,

@@ -241,3 +241,107 @@ fn a_huge_field_many_columns_and_deep_json_are_read_or_refused_in_bounds() {
         assert!(wrong.is_empty(), "{}: {}", file.display(), wrong.join("\n"));
     }
 }
+
+/// Cells of a Markdown table row: the `|` that are not escaped.
+fn cell_bars(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    (0..bytes.len())
+        .filter(|&i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'))
+        .count()
+}
+
+#[test]
+fn names_and_text_from_exports_and_configuration_are_data_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "\
+[report]
+title = \"<img src=x onerror=alert(1)> | *KPIs*\"
+timezone = \"UTC\"
+
+[[sources]]
+path = \"export.csv\"
+profile = \"servicenow\"
+
+[sla.P1]
+resolution = \"1h\"
+";
+    std::fs::write(dir.path().join("deskpulse.toml"), config).unwrap();
+    let csv = "\
+number,opened_at,short_description,priority,state,assignment_group,business_service,category,caller_id,cmdb_ci,resolved_at
+INC1,2026-10-01 09:00:00,\"a | b\nsecond line\",1 - Critical,Resolved,<script>alert(1)</script>,=HYPERLINK(\"\"http://x\"\"),-2+3,@SUM(A1),\"\tTAB\",2026-10-01 12:00:00
+INC2,2026-10-02 09:00:00,\"|\",2 - High,Resolved,+cmd|' /C calc'!A0,Mail,\"\rCR\",Someone,ci-1,2026-10-02 10:00:00
+";
+    std::fs::write(dir.path().join("export.csv"), csv).unwrap();
+    let out = dir.path().join("out");
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(&out)
+        .arg(dir.path())
+        .assert()
+        .success();
+
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for raw in ["<script>alert", "<img src=x"] {
+        assert!(!html.contains(raw), "{raw} reached the HTML as markup");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+
+    // every row of every Markdown table has its header's cells: no pipe or line break of the
+    // data leaves its cell
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let mut header: Option<usize> = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let bars = cell_bars(line);
+        match header {
+            None => header = Some(bars),
+            Some(h) => assert_eq!(bars, h, "a row left its table: {line}"),
+        }
+    }
+    assert!(
+        md.contains("alert(1)&gt; \\| \\*KPIs\\*"),
+        "the report title's pipe and stars are text"
+    );
+
+    // no CSV cell of text starts a formula
+    let csvs = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"));
+    for path in csvs {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&path)
+            .unwrap();
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                let starts_formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                assert!(
+                    !starts_formula || cell.parse::<f64>().is_ok(),
+                    "{}: {cell:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_source_path_that_is_a_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deskpulse.toml"),
+        "[[sources]]\npath = \"https://example.com/export.csv\"\n",
+    )
+    .unwrap();
+    let run = deskpulse().arg("kpis").arg(dir.path()).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("is a URL") && stderr.contains("[[sources]] #1"),
+        "{stderr}"
+    );
+}
