@@ -48,6 +48,7 @@ struct KpiTrend {
 
 /// Writes this period into the site and regenerates the dashboard; returns the files written.
 pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let _lock = lock_site(site)?;
     let label = result.period.label();
     let history_dir = site.join("history");
     let history = load_history(&history_dir)?;
@@ -96,6 +97,40 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     })?;
     written.push(index);
     Ok(written)
+}
+
+/// The file whose lock a publishing run holds, in the site.
+pub const LOCK_FILE: &str = ".deskpulse-publish.lock";
+
+/// Holds the site's lock until dropped, waiting for another publishing run to finish first: two
+/// scheduled jobs that read the history and write the dashboard must not interleave. The lock
+/// is the operating system's, released when its process ends however it ends, so a killed run
+/// leaves none behind.
+fn lock_site(site: &Path) -> Result<std::fs::File, ReportError> {
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Write { path, source }
+    };
+    std::fs::create_dir_all(site).map_err(write_error(site))?;
+    let path = site.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(write_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            crate::log::note(&format!(
+                "another deskpulse publish is writing {}: waiting for it to finish",
+                site.display()
+            ));
+            file.lock().map_err(write_error(&path))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(write_error(&path)(e)),
+    }
+    Ok(file)
 }
 
 /// The periods of the site in order, this one among them: the history's, by start.

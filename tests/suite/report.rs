@@ -868,3 +868,36 @@ fn counts_carry_thousands_separators() {
         "the month table in HTML"
     );
 }
+
+#[test]
+fn a_publish_waits_while_another_writes_the_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    // The lock another publishing run would hold.
+    let held = std::fs::File::create(site.join(".deskpulse-publish.lock")).unwrap();
+    held.lock().unwrap();
+    let said = dir.path().join("stderr.txt");
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_deskpulse"))
+        .current_dir(repo())
+        .args(["publish", "sample_data", "--period", "2026-10", "--site"])
+        .arg(&site)
+        .stderr(std::fs::File::create(&said).unwrap())
+        .spawn()
+        .unwrap();
+    let waiting = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "it published past the lock"
+        );
+        std::fs::read_to_string(&said)
+            .unwrap()
+            .contains("waiting for it to finish")
+    });
+    assert!(waiting, "{}", std::fs::read_to_string(&said).unwrap());
+    assert!(!site.join("index.html").exists() && !site.join("history").exists());
+    drop(held);
+    assert!(run.wait().unwrap().success());
+    assert!(site.join("index.html").exists() && site.join("history/2026-10.json").exists());
+}
