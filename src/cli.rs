@@ -41,6 +41,14 @@ pub struct Cli {
     /// Also print each stage of the run and how long it took.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Threads for reading and computing (default: one per core). Outputs are the same bytes
+    /// whatever the number.
+    #[arg(short = 'j', long, global = true, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
+    /// Memory the SQL engine may hold, such as 2GiB; beyond it, it spills to a temporary
+    /// directory. Reading the exports is not capped by it.
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +188,12 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    if let Some(threads) = cli.threads {
+        crate::use_threads(threads);
+    }
+    if let Some(limit) = &cli.memory_limit {
+        crate::engine::limit_memory(limit);
+    }
     let quiet = cli.quiet;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli)));
     crate::log::done();

@@ -28,7 +28,18 @@ pub mod sql;
 pub mod table;
 pub mod ticket_clocks;
 
-/// How many threads a task split among cores uses: one per core.
+static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// How many threads a task split among cores uses: one per core, or what `--threads` says.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Caps every thread pool of the run (deskpulse's, Polars', DuckDB's) at `n`. Call it first,
+/// before any of them starts.
+pub fn use_threads(n: std::num::NonZeroUsize) {
+    // SAFETY: called from `cli::main` before the run starts a thread, so nothing reads the
+    // environment concurrently; Polars reads the variable when its pool is first built.
+    unsafe { std::env::set_var("POLARS_MAX_THREADS", n.to_string()) };
+    let _ = THREADS.set(n.get());
 }

@@ -56,15 +56,41 @@ pub struct Engine {
     conn: Connection,
 }
 
+static MEMORY_LIMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn memory_limit_error(limit: &str) -> String {
+    format!("--memory-limit {limit}: not a size such as 2GiB or 500MB")
+}
+
+/// Caps the memory every engine of the run may hold (`--memory-limit`): DuckDB's size syntax,
+/// such as `2GiB`. Beyond it DuckDB spills to a temporary directory.
+pub fn limit_memory(limit: &str) {
+    let _ = MEMORY_LIMIT.set(limit.to_string());
+}
+
 impl Engine {
     /// An in-memory database that never loads or downloads an extension and cannot read files:
     /// the only data it sees is what deskpulse hands it.
     pub fn new() -> Result<Engine, EngineError> {
-        let config = duckdb::Config::default()
+        let mut config = duckdb::Config::default()
             .enable_autoload_extension(false)?
             .with("autoinstall_known_extensions", "false")?
-            .enable_external_access(false)?;
-        let conn = Connection::open_in_memory_with_flags(config)?;
+            .with("threads", crate::cores().to_string())?;
+        if let Some(limit) = MEMORY_LIMIT.get() {
+            let spill =
+                std::env::temp_dir().join(format!("deskpulse-spill-{}", std::process::id()));
+            config = config
+                .with("memory_limit", limit)
+                .map_err(|_| EngineError::Open(memory_limit_error(limit)))?
+                .with("temp_directory", spill.to_string_lossy())?;
+        }
+        let config = config.enable_external_access(false)?;
+        let conn = Connection::open_in_memory_with_flags(config).map_err(|e| match MEMORY_LIMIT
+            .get()
+        {
+            Some(limit) => EngineError::Open(format!("{} ({e})", memory_limit_error(limit))),
+            None => EngineError::Duck(e),
+        })?;
         // `arrow(?)` scans a record batch bound as its parameter: how frames reach DuckDB.
         conn.register_table_function::<ArrowVTab>("arrow")?;
         Ok(Engine { conn })

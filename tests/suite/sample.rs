@@ -69,6 +69,44 @@ fn report_on_sample_data_writes_every_output_byte_identically_twice() {
     );
 }
 
+/// An environment variable of a run: name, value.
+type Env = (&'static str, &'static str);
+
+#[test]
+fn every_output_is_the_same_bytes_on_one_thread_or_many_and_in_any_zone_or_locale() {
+    let base = tempfile::tempdir().unwrap();
+    assert!(report(base.path(), &["--quiet"]).status.success());
+    let variants: [(&[&str], &[Env]); 3] = [
+        (&["--threads", "1"], &[]),
+        (&["-j", "7"], &[]),
+        (
+            &[],
+            &[
+                ("TZ", "Pacific/Chatham"),
+                ("LC_ALL", "de_DE.UTF-8"),
+                ("LANG", "tr_TR.UTF-8"),
+            ],
+        ),
+    ];
+    for (args, env) in variants {
+        let out = tempfile::tempdir().unwrap();
+        let run = deskpulse()
+            .current_dir(repo())
+            .args(["report", "sample_data", "--quiet", "--out"])
+            .arg(out.path())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{args:?} {env:?}");
+        for name in OUTPUTS {
+            let x = std::fs::read(base.path().join(name)).unwrap();
+            let y = std::fs::read(out.path().join(name)).unwrap();
+            assert!(x == y, "{name} differs under {args:?} {env:?}");
+        }
+    }
+}
+
 #[test]
 fn sample_kpis_match_an_independent_computation() {
     let csv = repo().join("sample_data/incidents.csv");
