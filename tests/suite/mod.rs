@@ -4,6 +4,7 @@ mod check;
 mod desks;
 mod errors;
 mod formats;
+mod fuzz;
 mod hostile;
 mod layout;
 mod oracle;
