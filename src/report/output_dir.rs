@@ -49,7 +49,6 @@ pub struct OutputDir {
     /// Where the outputs are written first.
     staging: PathBuf,
     swap: bool,
-    steps: AtomicUsize,
     committed: bool,
 }
 
@@ -92,7 +91,6 @@ impl OutputDir {
             target,
             staging,
             swap,
-            steps: AtomicUsize::new(0),
             committed: false,
         }
     }
@@ -110,7 +108,7 @@ impl OutputDir {
             file.write_all(piece).map_err(io_error(&path))?;
         }
         file.sync_all().map_err(io_error(&path))?;
-        self.step();
+        abort_point();
         Ok(())
     }
 
@@ -156,7 +154,7 @@ impl OutputDir {
                 }
                 let (from, to) = (self.target.join(&name), self.staging.join(&name));
                 std::fs::hard_link(&from, &to).map_err(io_error(&from))?;
-                self.step();
+                abort_point();
             }
             let permissions = std::fs::metadata(&self.target)
                 .map_err(io_error(&self.target))?
@@ -166,7 +164,7 @@ impl OutputDir {
         }
         sync_dir(&self.staging);
         exchange(&self.staging, &self.target).map_err(io_error(&self.target))?;
-        self.step();
+        abort_point();
         if let Some(parent) = self.target.parent() {
             sync_dir(parent);
         }
@@ -184,7 +182,7 @@ impl OutputDir {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(io_error(&manifest)(e));
                 }
-                _ => self.step(),
+                _ => abort_point(),
             }
         }
         for name in previous.iter().filter(|n| !staged.contains(*n)) {
@@ -197,23 +195,24 @@ impl OutputDir {
         for name in manifest_last {
             let (from, to) = (self.staging.join(name), self.target.join(name));
             std::fs::rename(&from, &to).map_err(io_error(&to))?;
-            self.step();
+            abort_point();
         }
         sync_dir(&self.target);
         let _ = std::fs::remove_dir_all(&self.staging);
         Ok(())
     }
+}
 
-    /// Test-only: with `DESKPULSE_ABORT_AT_STEP=n`, the process aborts at the n-th step of
-    /// writing and putting outputs in place (no destructor runs, as under `kill -9`), so that a
-    /// test can check what each instant leaves behind.
-    fn step(&self) {
-        let step = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Ok(at) = std::env::var("DESKPULSE_ABORT_AT_STEP")
-            && at.parse() == Ok(step)
-        {
-            std::process::abort();
-        }
+/// Test-only: with `DESKPULSE_ABORT_AT_STEP=n`, the process aborts at the n-th step of writing
+/// and putting outputs in place, counted over the whole run (no destructor runs, as under
+/// `kill -9`), so that a test can check what each instant leaves behind.
+pub fn abort_point() {
+    static STEPS: AtomicUsize = AtomicUsize::new(0);
+    let step = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(at) = std::env::var("DESKPULSE_ABORT_AT_STEP")
+        && at.parse() == Ok(step)
+    {
+        std::process::abort();
     }
 }
 

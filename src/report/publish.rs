@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::output_dir::OutputDir;
 use super::previous::PreviousDoc;
 use super::render::Templates;
 use super::{ReportError, files::write_atomic, kpis_json, write_report};
@@ -170,7 +171,9 @@ fn site_nav(order: &[String], label: &str) -> String {
 
 /// Puts `nav` in place of the period links of a published page (its `report.html`, and that
 /// file's entry in the page's manifest); nothing when the page is not there or its template
-/// has no such links. Returns the files rewritten.
+/// has no such links. The page is replaced as a set, as `report --out` replaces one, so a run
+/// killed midway never leaves a `report.html` its manifest does not describe. Returns the files
+/// rewritten.
 fn relink(site: &Path, label: &str, nav: &str) -> Result<Vec<PathBuf>, ReportError> {
     let dir = site.join(page_dir(label));
     let html_path = dir.join("report.html");
@@ -188,25 +191,36 @@ fn relink(site: &Path, label: &str, nav: &str) -> Result<Vec<PathBuf>, ReportErr
         return Ok(Vec::new());
     }
     let html = format!("{}{nav}{}", &html[..start], &html[end..]);
-    let write = |path: &Path, bytes: &[u8]| {
-        write_atomic(path, bytes).map_err(|source| ReportError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    write(&html_path, html.as_bytes())?;
-    let mut rewritten = vec![html_path];
     let manifest_path = dir.join(crate::previous_run::MANIFEST);
-    if let Some(manifest) = std::fs::read_to_string(&manifest_path)
+    let Some(manifest) = std::fs::read_to_string(&manifest_path)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-    {
-        let manifest = with_output_entry(manifest, "report.html", html.as_bytes());
-        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
-        write(&manifest_path, text.as_bytes())?;
-        rewritten.push(manifest_path);
+    else {
+        write_atomic(&html_path, html.as_bytes()).map_err(|source| ReportError::Write {
+            path: html_path.clone(),
+            source,
+        })?;
+        return Ok(vec![html_path]);
+    };
+    let manifest = with_output_entry(manifest, "report.html", html.as_bytes());
+    let page = OutputDir::prepare(&dir)?;
+    for entry in manifest["outputs"].as_array().into_iter().flatten() {
+        let Some(name) = entry["file"].as_str() else {
+            continue;
+        };
+        if name == "report.html" {
+            page.write(name, &[html.as_bytes()])?;
+        } else {
+            let path = dir.join(name);
+            let bytes =
+                std::fs::read(&path).map_err(|source| ReportError::Write { path, source })?;
+            page.write(name, &[&bytes])?;
+        }
     }
-    Ok(rewritten)
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    page.write(crate::previous_run::MANIFEST, &[text.as_bytes()])?;
+    page.commit(&[])?;
+    Ok(vec![html_path, manifest_path])
 }
 
 /// A manifest with the size and digest of one of its outputs brought up to date.

@@ -260,3 +260,90 @@ fn beside_folders_outputs_move_in_one_by_one_with_the_manifest_last() {
         "killed runs' staging removed: {hidden:?}"
     );
 }
+
+/// `deskpulse publish` of the sample for a period into `site`, aborted at `step` if given.
+fn publish(site: &Path, period: &str, step: Option<usize>) -> std::process::Output {
+    let mut run = deskpulse();
+    if let Some(step) = step {
+        run.env("DESKPULSE_ABORT_AT_STEP", step.to_string());
+    }
+    run.current_dir(repo())
+        .args([
+            "--quiet",
+            "publish",
+            "sample_data",
+            "--period",
+            period,
+            "--site",
+        ])
+        .arg(site)
+        .output()
+        .unwrap()
+}
+
+/// The site's files a reader sees (not the lock, nor a killed run's hidden temporary files).
+fn visible_site(site: &Path) -> BTreeSet<PathBuf> {
+    walk(site)
+        .into_iter()
+        .filter(|p| !p.iter().any(|c| c.to_string_lossy().starts_with('.')))
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(
+                walk(&path)
+                    .into_iter()
+                    .map(|p| PathBuf::from(path.file_name().unwrap()).join(p)),
+            );
+        } else {
+            files.push(PathBuf::from(path.file_name().unwrap()));
+        }
+    }
+    files
+}
+
+#[test]
+fn a_publish_killed_at_any_step_leaves_whole_pages_and_a_rerun_mends_the_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, whole) = (dir.path().join("site"), dir.path().join("whole"));
+    for s in [&site, &whole] {
+        assert!(publish(s, "2026-09", None).status.success());
+    }
+    assert!(publish(&whole, "2026-10", None).status.success());
+    let mut interrupted = 0;
+    for step in 1..200 {
+        let run = publish(&site, "2026-10", Some(step));
+        for page in ["2026-09", "2026-10"] {
+            if site.join(page).exists() {
+                complete_run(&site.join(page), &[]).expect("a page with its manifest");
+            }
+        }
+        for history in std::fs::read_dir(site.join("history")).unwrap() {
+            read_json(&history.unwrap().path());
+        }
+        if run.status.success() {
+            break;
+        }
+        assert_eq!(
+            run.status.code(),
+            None,
+            "killed, not failed: {}",
+            stderr(&run)
+        );
+        interrupted += 1;
+    }
+    assert!(interrupted >= 8, "a step per file and page: {interrupted}");
+    // the site the last, complete run left is the one an uninterrupted run makes
+    assert_eq!(visible_site(&site), visible_site(&whole));
+    for file in visible_site(&site) {
+        assert!(
+            std::fs::read(site.join(&file)).unwrap() == std::fs::read(whole.join(&file)).unwrap(),
+            "{} differs",
+            file.display()
+        );
+    }
+}
