@@ -402,8 +402,9 @@ fn is_export_file(path: &Path) -> bool {
 fn synthesized_config<'a>(files: impl Iterator<Item = std::borrow::Cow<'a, str>>) -> String {
     let mut text = String::new();
     for f in files {
-        let escaped = f.replace('\\', "\\\\").replace('"', "\\\"");
-        text.push_str(&format!("[[sources]]\npath = \"{escaped}\"\n\n"));
+        // TOML's own quoting: a file name may hold quotes, backslashes or line breaks
+        let path = toml::Value::String(f.into_owned());
+        text.push_str(&format!("[[sources]]\npath = {path}\n\n"));
     }
     text
 }

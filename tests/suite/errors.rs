@@ -203,6 +203,17 @@ fn names_with_brackets_and_stars_are_paths_not_patterns() {
 }
 
 #[test]
+fn a_file_name_with_a_line_break_or_quote_is_read_in_directory_mode() {
+    // regression: the configuration made for a directory broke on such a name (a TOML error)
+    let dir = tempfile::tempdir().unwrap();
+    let export = super::util::repo().join("sample_data/incidents.csv");
+    std::fs::copy(&export, dir.path().join("tick\nets \"q4\".csv")).unwrap();
+    let whole = super::util::kpis(&export, &["--period", "2026-10"]);
+    let folder = super::util::kpis(dir.path(), &["--period", "2026-10"]);
+    assert_eq!(folder["kpis"], whole["kpis"]);
+}
+
+#[test]
 fn escape_sequences_in_an_export_never_reach_the_terminal() {
     // regression: a header's ESC sequence was printed as it was, and drove the terminal
     let dir = project(UTC_CONFIG, &[]);
