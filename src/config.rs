@@ -91,6 +91,9 @@ pub struct SourceConfig {
     pub timestamp_format: Option<String>,
     /// The files' text encoding, when they are not UTF-8 and carry no byte-order mark.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Whether a CSV export escapes a quote inside a quoted field with a backslash (`\"`)
+    /// rather than doubling it (`escape = "\\"`).
+    pub backslash_escapes: bool,
     /// What the tickets' `source` says (default: the profile's name); two sources with the same
     /// name share one id space.
     pub name: Option<String>,
@@ -209,6 +212,8 @@ struct RawSource {
     timestamp_format: Option<String>,
     #[serde(default)]
     encoding: Option<String>,
+    #[serde(default)]
+    escape: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -645,6 +650,16 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
             })
         })
         .transpose()?;
+    let backslash_escapes = match s.escape.as_deref() {
+        None | Some("\"") => false,
+        Some("\\") => true,
+        Some(other) => {
+            return Err(format!(
+                "{at}: escape `{other}` is not a CSV escape; the one exports use besides a \
+                 doubled quote is a backslash: escape = \"\\\\\""
+            ));
+        }
+    };
     if let Some(format) = &s.timestamp_format {
         check_timestamp_format(format)
             .map_err(|problem| format!("{at}: timestamp_format `{format}` {problem}"))?;
@@ -652,6 +667,7 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
     Ok(SourceConfig {
         name: s.name,
         encoding,
+        backslash_escapes,
         related,
         pattern: s.path,
         resolved_pattern,
@@ -949,6 +965,23 @@ mttr_hours = { max = 24.0, stat = "median" }
         assert_eq!(c.thresholds["sla_resolution_met_pct"].min, Some(90.0));
         assert_eq!(c.costs.group_rates["Network"], 70.0);
         assert!(c.calendars.contains_key("office"));
+    }
+
+    #[test]
+    fn a_source_escapes_quotes_by_doubling_or_by_a_backslash_only() {
+        let escapes = |value: &str| {
+            parse(&format!(
+                "[[sources]]\npath = \"a.csv\"\nescape = '{value}'\n"
+            ))
+            .map(|c| c.sources[0].backslash_escapes)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(escapes("\\"), Ok(true));
+        assert_eq!(escapes("\""), Ok(false));
+        let err = escapes("^").unwrap_err();
+        assert!(err.contains("escape `^` is not a CSV escape"), "{err}");
+        let url = parse("[[sources]]\npath = \"https://example.com/a.csv\"\n").unwrap_err();
+        assert!(url.to_string().contains("is a URL"), "{url}");
     }
 
     #[test]

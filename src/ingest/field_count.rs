@@ -75,8 +75,8 @@ pub struct Counted {
 
 /// Why a record whose quoted field goes on after its closing quote is rejected: a quote inside
 /// quotes that is not doubled, most often one escaped with a backslash (`\"`).
-pub const TEXT_AFTER_QUOTE: &str =
-    "a quote inside a quoted field is not doubled (text follows the closing quote)";
+pub const TEXT_AFTER_QUOTE: &str = "a quote inside a quoted field is not doubled (text follows \
+     the closing quote; if the export escapes quotes with a backslash, set escape = \"\\\\\" on its source)";
 
 /// Why a record holding a NUL byte is rejected: no export writes one in text; it is a sign of a
 /// binary or corrupted file.

@@ -167,7 +167,7 @@ fn ingest_file(
 ) -> Result<(normalize::Normalized, InputReport), IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
-        read::open(path, shown, source.encoding)?
+        read::open(path, shown, source.encoding, source.backslash_escapes)?
     };
     let mut files = vec![path.to_path_buf()];
     if !source.related.is_empty() {

@@ -613,6 +613,7 @@ mod tests {
             values: BTreeMap::new(),
             timestamp_format: None,
             encoding: None,
+            backslash_escapes: false,
             name: None,
             related: Vec::new(),
         };

@@ -110,6 +110,7 @@ pub fn open(
     path: &Path,
     shown: &str,
     declared: Option<&'static encoding_rs::Encoding>,
+    backslash_escapes: bool,
 ) -> Result<ExportFile, IngestError> {
     let fail = |message: String| IngestError::Unreadable {
         file: shown.to_string(),
@@ -127,6 +128,10 @@ pub fn open(
     let content = match first {
         None => return Err(fail("the file is empty".to_string())),
         Some(b'[') | Some(b'{') => json_content(json::parse(body).map_err(fail)?),
+        Some(_) if backslash_escapes => {
+            let unescaped = doubled_quotes(body, sniff_separator(body));
+            csv_content(Bytes::Owned(Arc::new(unescaped)), 0).map_err(fail)?
+        }
         Some(_) => csv_content(text.clone(), start).map_err(fail)?,
     };
     Ok(ExportFile {
@@ -169,6 +174,42 @@ fn csv_content(text: Bytes, start: usize) -> Result<Content, String> {
         separator,
         header: HeaderIndex::new(names),
     })
+}
+
+/// CSV text that escapes quotes inside quoted fields with a backslash, as RFC 4180 writes it:
+/// `\"` becomes `""` and `\\` a backslash inside a quoted field; elsewhere the text is unchanged.
+fn doubled_quotes(text: &[u8], separator: u8) -> Vec<u8> {
+    #[derive(PartialEq)]
+    enum At {
+        FieldStart,
+        Unquoted,
+        Quoted,
+    }
+    let mut out = Vec::with_capacity(text.len() + text.len() / 64);
+    let mut at = At::FieldStart;
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        let next = bytes.peek().copied();
+        match at {
+            At::Quoted if b == b'\\' && matches!(next, Some(b'"' | b'\\')) => {
+                out.extend_from_slice(if next == Some(b'"') { b"\"\"" } else { b"\\" });
+                bytes.next();
+                continue;
+            }
+            At::Quoted if b == b'"' && next == Some(b'"') => {
+                out.extend_from_slice(b"\"\"");
+                bytes.next();
+                continue;
+            }
+            At::Quoted if b == b'"' => at = At::Unquoted,
+            At::Quoted => {}
+            _ if b == separator || b == b'\n' => at = At::FieldStart,
+            At::FieldStart if b == b'"' => at = At::Quoted,
+            _ => at = At::Unquoted,
+        }
+        out.push(b);
+    }
+    out
 }
 
 /// The separator is the candidate seen most often outside quotes in the first line.
@@ -537,6 +578,22 @@ mod tests {
         assert_eq!(rows.len(), 3, "each row keeps its place");
         assert_eq!(rows[2][0].as_deref(), Some("4"));
         assert_eq!(rows[2][2].as_deref(), Some("fine"));
+    }
+
+    #[test]
+    fn backslash_escapes_become_doubled_quotes_inside_quoted_fields_only() {
+        let text = br#"id,title,note
+1,"say \"hi\" to C:\\temp\\","a ""b"""
+2,plain \"as is\",x
+"#;
+        let expected = r#"id,title,note
+1,"say ""hi"" to C:\temp\","a ""b"""
+2,plain \"as is\",x
+"#;
+        assert_eq!(
+            String::from_utf8(doubled_quotes(text, b',')).unwrap(),
+            expected
+        );
     }
 
     #[test]
