@@ -62,8 +62,36 @@ pub enum Command {
     /// Add the period to a static site: its report, its kpis.json in the history, and a
     /// dashboard over every period.
     Publish(PublishArgs),
+    /// Why a ticket counts as it does: its timeline, calendar, durations, SLA verdicts, the
+    /// period each KPI counts it in, and the help desk's own figures.
+    Explain(ExplainArgs),
     /// List the source profiles (built-in and your own) or print one, to start your own from.
     Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A deskpulse.toml, a directory (its deskpulse.toml, else every export in it) or one export file.
+    #[arg(value_name = "CONFIG_OR_DIR")]
+    pub input: PathBuf,
+    /// The tickets' ids, as the help desk writes them.
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+    /// The period whose KPIs the ticket is explained for (as `report --period`).
+    #[arg(short, long, value_name = "PERIOD")]
+    pub period: Option<String>,
+    /// The instant the KPIs are computed at; default: the period's end.
+    #[arg(long, value_name = "INSTANT")]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub format: ExplainFormat,
 }
 
 #[derive(Debug, Args)]
@@ -247,7 +275,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Profiles(args) => run_profiles(&args),
         Command::Check(args) => run_check(&args, quiet),
         Command::Kpis(args) => run_kpis(&args, quiet),
+        Command::Explain(args) => run_explain(&args, quiet),
     }
+}
+
+/// `deskpulse explain`: each ticket as the run's ledger has it.
+fn run_explain(args: &ExplainArgs, quiet: bool) -> anyhow::Result<u8> {
+    let input = InputArgs {
+        input: Some(args.input.clone()),
+        config: None,
+        period: args.period.clone(),
+        from: None,
+        to: None,
+        as_of: args.as_of.clone(),
+        queries: None,
+        profiles: None,
+    };
+    let result = compute(&input, quiet, Needs::Explain(&args.ids))?;
+    let explanation = report::explain::build(&result, &args.ids).map_err(anyhow::Error::msg)?;
+    let text = match args.format {
+        ExplainFormat::Json => serde_json::to_string_pretty(&explanation)? + "\n",
+        ExplainFormat::Text => {
+            crate::log::printable(&report::explain::text(&explanation)).into_owned()
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(exit::OK)
 }
 
 /// `deskpulse report`: every output file of the period in `--out`.
@@ -439,23 +494,29 @@ fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {
 
 /// What a command needs of a run besides the KPIs.
 #[derive(Clone, Copy)]
-enum Needs {
+enum Needs<'a> {
     Kpis,
     /// The report's tables.
     Report,
     /// The report's tables and the previous period from the same inputs.
     ReportAndPrevious,
+    /// The explained tickets' ledger rows and histories.
+    Explain(&'a [String]),
 }
 
-fn compute(args: &InputArgs, quiet: bool, needs: Needs) -> anyhow::Result<RunResult> {
+fn compute(args: &InputArgs, quiet: bool, needs: Needs<'_>) -> anyhow::Result<RunResult> {
     let config = load_config(args)?;
     let options = RunOptions {
         period: period_choice(args)?,
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
         profiles: args.profiles.clone(),
-        report: !matches!(needs, Needs::Kpis),
+        report: !matches!(needs, Needs::Kpis | Needs::Explain(_)),
         previous: matches!(needs, Needs::ReportAndPrevious),
+        explain: match needs {
+            Needs::Explain(ids) => ids.to_vec(),
+            _ => Vec::new(),
+        },
     };
     let result = pipeline::run(config, &options);
     crate::log::done();

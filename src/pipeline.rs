@@ -49,6 +49,9 @@ pub struct RunOptions {
     /// Whether the run measures the period before too, when the inputs hold it, for the
     /// report's changes (`report` without `--previous`, and `publish`).
     pub previous: bool,
+    /// Ticket ids whose ledger rows and histories the run computes (`explain`), in the tables
+    /// [`queries::EXPLAIN_TABLES`]; an id no export has is an error.
+    pub explain: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +111,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .or(config.report.queries.as_deref()),
     )?;
     let ingested = read_exports(&config, options)?;
+    tickets_exist(&ingested.tickets, &options.explain)?;
     let (period, period_note) = choose_period(&config, options, &ingested.tickets)?;
     let created_span = created_span(&ingested.tickets)?;
     let as_of = match &options.as_of {
@@ -118,10 +122,26 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     let (engine, kpis) = measure(&config, &catalogue, &ingested, &period, as_of)?;
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let empty_period_note = empty_period_note(&kpis, created_span, &period);
+    let explaining = !options.explain.is_empty();
+    if explaining {
+        let mut ids = options.explain.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let ids = DataFrame::new_infer_height(vec![Column::new("id".into(), ids)])?;
+        engine.load("explain_ids", &ids, &[("id", model::ColumnType::Text)])?;
+    }
     let tables: Vec<&QueryFile> = catalogue
         .tables
         .iter()
-        .filter(|t| options.report || queries::QUALITY_TABLES.contains(&t.id.as_str()))
+        .filter(|t| {
+            let id = t.id.as_str();
+            queries::QUALITY_TABLES.contains(&id)
+                || if queries::EXPLAIN_TABLES.contains(&id) {
+                    explaining
+                } else {
+                    options.report
+                }
+        })
         .collect();
     let window = Window {
         start: period.start,
@@ -227,6 +247,45 @@ fn measure(
         engine.run_catalogue(catalogue, &runnable, &window)?
     };
     Ok((engine, kpis))
+}
+
+/// Every id asked for is some ticket's; else an error naming the ids closest to it.
+fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<&str> = tickets.column("id")?.str()?.iter().flatten().collect();
+    for id in ids {
+        if known.contains(&id.as_str()) {
+            continue;
+        }
+        let mut near: Vec<(usize, &str)> =
+            known.iter().map(|k| (edit_distance(id, k), *k)).collect();
+        near.sort_unstable();
+        near.dedup();
+        let near: Vec<&str> = near.iter().take(3).map(|(_, k)| *k).collect();
+        return Err(RunError::Usage(format!(
+            "no ticket {id} in these exports; the nearest ids are {}",
+            near.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Levenshtein distance: the single-character edits that turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let replaced = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = replaced.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Whether the inputs hold a whole period: some ticket was created on its first day or before

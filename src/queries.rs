@@ -88,6 +88,14 @@ const TABLES: &[(&str, &str)] = &[
         include_str!("../queries/tables/breakdowns.sql"),
     ),
     (
+        "explain_history",
+        include_str!("../queries/tables/explain_history.sql"),
+    ),
+    (
+        "explain_ticket",
+        include_str!("../queries/tables/explain_ticket.sql"),
+    ),
+    (
         "fixed_costs",
         include_str!("../queries/tables/fixed_costs.sql"),
     ),
@@ -149,6 +157,9 @@ pub const QUALITY_TABLES: [&str; 3] = [
     "ingest_problems",
     "ingest_problem_examples",
 ];
+
+/// The tables only `explain` computes: the tickets asked for, from the table `explain_ids`.
+pub const EXPLAIN_TABLES: [&str; 2] = ["explain_ticket", "explain_history"];
 
 /// Where a user's versions of the tables are, in their queries directory.
 const USER_TABLES_DIR: &str = "tables";

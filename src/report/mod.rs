@@ -4,6 +4,7 @@
 pub mod breakdowns;
 pub mod charts;
 pub mod distribution;
+pub mod explain;
 pub mod files;
 pub mod format;
 pub mod output_dir;

@@ -3,6 +3,7 @@ mod catalogue;
 mod check;
 mod desks;
 mod errors;
+mod explain;
 mod formats;
 mod fuzz;
 mod hostile;

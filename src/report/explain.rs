@@ -1,0 +1,566 @@
+//! `deskpulse explain`: one ticket as the run saw it, from the tables `explain_ticket` (its
+//! ledger row, the row every KPI reads) and `explain_history` (its status changes). Nothing here
+//! recomputes a duration or a verdict: what the ledger says is what is shown.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::clock::calendar::CalendarSpec;
+use crate::config::Config;
+use crate::period::{format_instant, local_date};
+use crate::pipeline::RunResult;
+use crate::table::{column_bool, column_f64, column_i64, column_strings};
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub period: String,
+    pub as_of: String,
+    pub timezone: String,
+    pub tickets: Vec<Ticket>,
+    /// Ids asked for whose tickets were created after as_of: they do not exist yet for this
+    /// period, and count from a later one.
+    pub created_after_as_of: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ticket {
+    pub source: String,
+    pub id: String,
+    pub kind: String,
+    pub title: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub raw_status: Option<String>,
+    /// The export and spreadsheet row it was read from.
+    pub source_file: Option<String>,
+    pub source_row: Option<i64>,
+    pub created_at: Option<String>,
+    pub first_response_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// Status changes, with whether the SLA clock stood still from each one on.
+    pub history: Vec<Step>,
+    pub calendar: Calendar,
+    /// Hours, as the ledger has them.
+    pub durations: BTreeMap<&'static str, Option<f64>>,
+    pub slas: Vec<Sla>,
+    /// Where the period's KPIs count the ticket, and the months its events fall in.
+    pub counts: Counts,
+    pub reopened: Option<bool>,
+    pub reopen_count: Option<i64>,
+    pub repeat_of: Option<String>,
+    pub labor_minutes: Option<f64>,
+    pub labor_cost: Option<f64>,
+    /// The help desk's own figures beside deskpulse's.
+    pub help_desk: Vec<HelpDeskFigure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub at: String,
+    pub raw_status: Option<String>,
+    pub status: Option<String>,
+    pub pauses_clock: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Calendar {
+    pub name: String,
+    pub timezone: String,
+    /// Opening hours per weekday (`mon 08:00-18:00`); empty days are closed.
+    pub hours: Vec<String>,
+    /// Holidays between the ticket's creation and its resolution (or as_of).
+    pub holidays: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sla {
+    pub name: &'static str,
+    pub target: Option<String>,
+    pub breach_at: Option<String>,
+    pub decided_at: Option<String>,
+    pub state: Option<String>,
+    /// The rule that decided the verdict, in a sentence.
+    pub rule: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub created_in_period: bool,
+    pub resolved_in_period: bool,
+    pub sla_response_decided_in_period: bool,
+    pub sla_resolution_decided_in_period: bool,
+    pub open_at_period_end: bool,
+    pub created_month: Option<String>,
+    pub resolved_month: Option<String>,
+    pub sla_resolution_decided_month: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HelpDeskFigure {
+    pub measure: &'static str,
+    pub deskpulse: Option<f64>,
+    pub help_desk: Option<f64>,
+    /// Where docs/reconciliation.md gives the reasons such a gap is systematic.
+    pub reasons: &'static str,
+}
+
+/// The explanation of every ticket in the run's `explain_ticket` table; `asked` are the ids the
+/// user named (each is some export's: the run checked).
+pub fn build(result: &RunResult, asked: &[String]) -> Result<Explanation, String> {
+    let tz = result.period.timezone;
+    let mut history = histories(result)?;
+    let mut tickets = Vec::new();
+    for batch in result.tables.get("explain_ticket") {
+        let text = |name: &str| column_strings(batch, name);
+        let instant = |name: &str| column_instants(batch, name);
+        let (source, id, kind) = (text("source")?, text("id")?, text("kind")?);
+        let (title, priority, status, raw_status) = (
+            text("title")?,
+            text("priority")?,
+            text("status")?,
+            text("raw_status")?,
+        );
+        let (file, row) = (text("source_file")?, column_i64(batch, "source_row")?);
+        let (created, response, resolved, closed) = (
+            instant("created_at")?,
+            instant("first_response_at")?,
+            instant("resolved_at")?,
+            instant("closed_at")?,
+        );
+        let calendar = text("calendar")?;
+        let flag = |name: &str| column_bool(batch, name);
+        let number = |name: &str| column_f64(batch, name);
+        let hours = |name: &str| -> Result<Vec<Option<f64>>, String> {
+            Ok(number(name)?
+                .into_iter()
+                .map(|v| v.map(|us| us / 3600e6))
+                .collect())
+        };
+        let durations = [
+            ("resolve_hours", hours("resolve_us")?),
+            ("resolve_business_hours", hours("resolve_business_us")?),
+            ("first_response_hours", hours("first_response_us")?),
+            (
+                "first_response_business_hours",
+                hours("first_response_business_us")?,
+            ),
+            ("paused_hours", hours("paused_us")?),
+        ];
+        let slas = [
+            ("response", "sla_response"),
+            ("resolution", "sla_resolution"),
+        ]
+        .map(|(name, prefix)| {
+            Ok::<_, String>((
+                name,
+                text(&format!("{prefix}_target"))?,
+                instant(&format!("{prefix}_breach_at"))?,
+                instant(&format!("{prefix}_decided_at"))?,
+                text(&format!("{prefix}_state"))?,
+            ))
+        });
+        let counts = [
+            "created_in_period",
+            "resolved_in_period",
+            "sla_response_decided_in_period",
+            "sla_resolution_decided_in_period",
+            "open_at_period_end",
+        ]
+        .map(flag);
+        let (reopened, reopen_count, repeat_of) = (
+            flag("reopened")?,
+            column_i64(batch, "reopen_count")?,
+            text("repeat_of")?,
+        );
+        let (labor_minutes, labor_cost) = (number("labor_minutes")?, number("labor_cost")?);
+        let theirs = [
+            (
+                "resolve (calendar)",
+                "resolve_us",
+                "reported_resolve_minutes",
+            ),
+            (
+                "resolve (business)",
+                "resolve_business_us",
+                "reported_resolve_business_minutes",
+            ),
+            (
+                "first response (calendar)",
+                "first_response_us",
+                "reported_first_response_minutes",
+            ),
+        ]
+        .map(|(measure, ours, theirs)| Ok::<_, String>((measure, number(ours)?, number(theirs)?)));
+        let source_sla_met = flag("source_sla_met")?;
+        let slas: Vec<_> = slas.into_iter().collect::<Result<_, _>>()?;
+        let counts: Vec<_> = counts.into_iter().collect::<Result<_, _>>()?;
+        let theirs: Vec<_> = theirs.into_iter().collect::<Result<_, _>>()?;
+        let local = |t: Option<DateTime<Utc>>| t.map(|t| format_instant(t, tz));
+        let month =
+            |t: Option<DateTime<Utc>>| t.map(|t| local_date(t, tz).format("%Y-%m").to_string());
+        for i in 0..batch.num_rows() {
+            let key = (
+                source[i].clone().unwrap_or_default(),
+                id[i].clone().unwrap_or_default(),
+            );
+            let name = calendar[i].clone().unwrap_or_else(|| "24x7".to_string());
+            let until = resolved[i].unwrap_or(result.as_of);
+            tickets.push(Ticket {
+                history: history.remove(&key).unwrap_or_default(),
+                calendar: describe_calendar(&result.config, &name, created[i], until),
+                source: key.0,
+                id: key.1,
+                kind: kind[i].clone().unwrap_or_default(),
+                title: title[i].clone(),
+                priority: priority[i].clone(),
+                status: status[i].clone(),
+                raw_status: raw_status[i].clone(),
+                source_file: file[i].clone(),
+                source_row: row[i],
+                created_at: local(created[i]),
+                first_response_at: local(response[i]),
+                resolved_at: local(resolved[i]),
+                closed_at: local(closed[i]),
+                durations: durations.iter().map(|(k, v)| (*k, v[i])).collect(),
+                slas: slas
+                    .iter()
+                    .map(|(name, target, breach, decided, state)| Sla {
+                        name,
+                        target: target[i].clone(),
+                        breach_at: local(breach[i]),
+                        decided_at: local(decided[i]),
+                        state: state[i].clone(),
+                        rule: sla_rule(state[i].as_deref(), breach[i], tz),
+                    })
+                    .collect(),
+                counts: Counts {
+                    created_in_period: counts[0][i].unwrap_or(false),
+                    resolved_in_period: counts[1][i].unwrap_or(false),
+                    sla_response_decided_in_period: counts[2][i].unwrap_or(false),
+                    sla_resolution_decided_in_period: counts[3][i].unwrap_or(false),
+                    open_at_period_end: counts[4][i].unwrap_or(false),
+                    created_month: month(created[i]),
+                    resolved_month: month(resolved[i]),
+                    sla_resolution_decided_month: month(slas[1].3[i]),
+                },
+                reopened: reopened[i],
+                reopen_count: reopen_count[i],
+                repeat_of: repeat_of[i].clone(),
+                labor_minutes: labor_minutes[i],
+                labor_cost: labor_cost[i],
+                help_desk: help_desk_figures(&theirs, source_sla_met[i], &slas[1].4[i], i),
+            });
+        }
+    }
+    let mut created_after_as_of: Vec<String> = asked
+        .iter()
+        .filter(|id| !tickets.iter().any(|t| &t.id == *id))
+        .cloned()
+        .collect();
+    created_after_as_of.sort_unstable();
+    created_after_as_of.dedup();
+    Ok(Explanation {
+        period: result.period.label(),
+        as_of: format_instant(result.as_of, tz),
+        timezone: tz.name().to_string(),
+        tickets,
+        created_after_as_of,
+    })
+}
+
+/// A timestamp column as instants (microseconds since the epoch, as DuckDB hands them over).
+fn column_instants(
+    batch: &arrow::record_batch::RecordBatch,
+    name: &str,
+) -> Result<Vec<Option<DateTime<Utc>>>, String> {
+    Ok(column_i64(batch, name)?
+        .into_iter()
+        .map(|us| us.and_then(DateTime::from_timestamp_micros))
+        .collect())
+}
+
+/// Each explained ticket's status changes, by (source, id).
+fn histories(result: &RunResult) -> Result<BTreeMap<(String, String), Vec<Step>>, String> {
+    let tz = result.period.timezone;
+    let pause: Vec<&str> = result.config.sla.pause.iter().map(|c| c.as_str()).collect();
+    let mut out: BTreeMap<(String, String), Vec<Step>> = BTreeMap::new();
+    for batch in result.tables.get("explain_history") {
+        let (source, id) = (
+            column_strings(batch, "source")?,
+            column_strings(batch, "id")?,
+        );
+        let at = column_instants(batch, "at")?;
+        let (raw, status) = (
+            column_strings(batch, "raw_status")?,
+            column_strings(batch, "status")?,
+        );
+        for i in 0..batch.num_rows() {
+            let key = (
+                source[i].clone().unwrap_or_default(),
+                id[i].clone().unwrap_or_default(),
+            );
+            out.entry(key).or_default().push(Step {
+                at: at[i].map(|t| format_instant(t, tz)).unwrap_or_default(),
+                raw_status: raw[i].clone(),
+                pauses_clock: status[i].as_deref().is_some_and(|s| pause.contains(&s)),
+                status: status[i].clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The calendar a ticket's business clock ran on, with the holidays it spanned.
+fn describe_calendar(
+    config: &Config,
+    name: &str,
+    from: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+) -> Calendar {
+    let spec = config
+        .calendars
+        .get(name)
+        .cloned()
+        .unwrap_or_else(CalendarSpec::always_open);
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let clock = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let hours = DAYS
+        .iter()
+        .zip(&spec.week)
+        .map(|(day, ranges)| {
+            let open: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("{}-{}", clock(r.start), clock(r.end)))
+                .collect();
+            match open.is_empty() {
+                true => format!("{day} closed"),
+                false => format!("{day} {}", open.join(", ")),
+            }
+        })
+        .collect();
+    let first: Option<NaiveDate> = from.map(|t| local_date(t, spec.timezone));
+    let last = local_date(until, spec.timezone);
+    let holidays = spec
+        .holidays
+        .iter()
+        .filter(|d| first.is_some_and(|f| **d >= f) && **d <= last)
+        .map(|d| d.to_string())
+        .collect();
+    Calendar {
+        name: name.to_string(),
+        timezone: spec.timezone.name().to_string(),
+        hours,
+        holidays,
+    }
+}
+
+/// The rule of docs/kpis.md ("SLA decision instant") that gave a verdict.
+fn sla_rule(state: Option<&str>, breach: Option<DateTime<Utc>>, tz: chrono_tz::Tz) -> String {
+    let at = breach.map(|t| format_instant(t, tz)).unwrap_or_default();
+    match state {
+        Some("met") => "met: the clock stopped before its target was used up".to_string(),
+        Some("breached") => format!(
+            "breached: the target was used up at {at} (business time of the calendar, net of \
+             pauses) before the clock stopped; decided at that instant"
+        ),
+        Some("running") => {
+            "running: at as_of the clock had not stopped and the target was not used up".to_string()
+        }
+        _ => "no SLA: no policy applies to its priority, or the export lacks what the clock needs"
+            .to_string(),
+    }
+}
+
+/// A measure with deskpulse's column (microseconds) and the help desk's (minutes), per ticket.
+type Compared = (&'static str, Vec<Option<f64>>, Vec<Option<f64>>);
+
+/// The help desk's own durations (minutes) and verdict beside deskpulse's.
+fn help_desk_figures(
+    theirs: &[Compared],
+    source_sla_met: Option<bool>,
+    our_state: &Option<String>,
+    i: usize,
+) -> Vec<HelpDeskFigure> {
+    let mut out: Vec<HelpDeskFigure> = theirs
+        .iter()
+        .filter(|(_, _, help_desk)| help_desk[i].is_some())
+        .map(|(measure, ours, help_desk)| HelpDeskFigure {
+            measure,
+            deskpulse: ours[i].map(|us| us / 60e6),
+            help_desk: help_desk[i],
+            reasons: "docs/reconciliation.md#why-gaps-are-systematic",
+        })
+        .collect();
+    if let Some(met) = source_sla_met {
+        let ours = match our_state.as_deref() {
+            Some("met") => Some(1.0),
+            Some("breached") => Some(0.0),
+            _ => None,
+        };
+        out.push(HelpDeskFigure {
+            measure: "resolution SLA met (1 yes, 0 no)",
+            deskpulse: ours,
+            help_desk: Some(if met { 1.0 } else { 0.0 }),
+            reasons: "docs/reconciliation.md#why-gaps-are-systematic",
+        });
+    }
+    out
+}
+
+/// The explanation as text for a terminal.
+pub fn text(explanation: &Explanation) -> String {
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    for t in &explanation.tickets {
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
+        line(format!(
+            "{} {} · {} · {} · {}",
+            t.source,
+            t.id,
+            t.kind,
+            or_dash(&t.priority),
+            or_dash(&t.title)
+        ));
+        line(format!(
+            "  read from {} row {}",
+            or_dash(&t.source_file),
+            t.source_row.map_or("—".to_string(), |r| r.to_string())
+        ));
+        line(format!(
+            "  status {} ({}) · times in {} · period {} · as of {}",
+            or_dash(&t.status),
+            or_dash(&t.raw_status),
+            explanation.timezone,
+            explanation.period,
+            explanation.as_of
+        ));
+        for (what, at) in [
+            ("created", &t.created_at),
+            ("first response", &t.first_response_at),
+            ("resolved", &t.resolved_at),
+            ("closed", &t.closed_at),
+        ] {
+            line(format!("  {what:<15} {}", or_dash(at)));
+        }
+        if !t.history.is_empty() {
+            line("  history:".to_string());
+            for s in &t.history {
+                let pause = if s.pauses_clock {
+                    "  (the SLA clock stands still)"
+                } else {
+                    ""
+                };
+                line(format!(
+                    "    {}  {} → {}{pause}",
+                    s.at,
+                    or_dash(&s.raw_status),
+                    or_dash(&s.status)
+                ));
+            }
+        }
+        line(format!(
+            "  calendar {} ({}): {}",
+            t.calendar.name,
+            t.calendar.timezone,
+            t.calendar.hours.join("; ")
+        ));
+        if !t.calendar.holidays.is_empty() {
+            line(format!(
+                "    holidays it spans: {}",
+                t.calendar.holidays.join(", ")
+            ));
+        }
+        for (name, hours) in &t.durations {
+            if let Some(h) = hours {
+                line(format!("  {name:<30} {h:.2} h"));
+            }
+        }
+        for sla in &t.slas {
+            line(format!(
+                "  {} SLA {}: {}",
+                sla.name,
+                sla.target.as_deref().unwrap_or("—"),
+                sla.rule
+            ));
+        }
+        line(format!("  counts in {}:", explanation.period));
+        for sentence in count_sentences(t) {
+            line(format!("    {sentence}"));
+        }
+        let reopen = match t.reopened {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown (no reopen count or history)",
+        };
+        line(format!("  reopened: {reopen}"));
+        if let Some(first) = &t.repeat_of {
+            line(format!(
+                "  a repeat of {first} (same repeat key, resolved within the window)"
+            ));
+        }
+        if let Some(minutes) = t.labor_minutes {
+            let cost = t
+                .labor_cost
+                .map(|c| format!(", cost {c:.2}"))
+                .unwrap_or_default();
+            line(format!("  time worked {minutes:.0} min{cost}"));
+        }
+        for f in &t.help_desk {
+            let show = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+            line(format!(
+                "  help desk's own {}: {} (deskpulse {}); gaps: {}",
+                f.measure,
+                show(f.help_desk),
+                show(f.deskpulse),
+                f.reasons
+            ));
+        }
+        line(String::new());
+    }
+    for id in &explanation.created_after_as_of {
+        line(format!(
+            "{id}: created after {} (as of): it does not exist yet for {} and counts from a \
+             later period; explain it with a later --period",
+            explanation.as_of, explanation.period
+        ));
+    }
+    out
+}
+
+/// Where the period's KPIs count a ticket, and where it counts when not in this period.
+fn count_sentences(t: &Ticket) -> Vec<String> {
+    let c = &t.counts;
+    let month = |m: &Option<String>| m.clone().unwrap_or_else(|| "—".to_string());
+    let mut out = Vec::new();
+    out.push(match c.created_in_period {
+        true => "created in the period: counts in tickets created (and, for incidents, repeats)"
+            .to_string(),
+        false => format!(
+            "created in {}: not in this period's volume",
+            month(&c.created_month)
+        ),
+    });
+    out.push(match (c.resolved_in_period, &c.resolved_month) {
+        (true, _) => "resolved in the period: counts in tickets resolved, time to resolve, \
+                      reopens and first-assignment resolution"
+            .to_string(),
+        (false, Some(m)) => format!("resolved in {m}: not in this period's resolution figures"),
+        (false, None) => "not resolved".to_string(),
+    });
+    if c.sla_resolution_decided_in_period || c.sla_response_decided_in_period {
+        out.push("an SLA of it was decided in the period: counts in SLA met".to_string());
+    } else if let Some(m) = &c.sla_resolution_decided_month {
+        out.push(format!("resolution SLA decided in {m}"));
+    }
+    out.push(match c.open_at_period_end {
+        true => "open at the period's end: in the backlog".to_string(),
+        false => "not open at the period's end: not in the backlog".to_string(),
+    });
+    out
+}
