@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -114,145 +115,12 @@ pub fn build(result: &RunResult, asked: &[String]) -> Result<Explanation, String
     let mut history = histories(result)?;
     let mut tickets = Vec::new();
     for batch in result.tables.get("explain_ticket") {
-        let text = |name: &str| column_strings(batch, name);
-        let instant = |name: &str| column_instants(batch, name);
-        let (source, id, kind) = (text("source")?, text("id")?, text("kind")?);
-        let (title, priority, status, raw_status) = (
-            text("title")?,
-            text("priority")?,
-            text("status")?,
-            text("raw_status")?,
-        );
-        let (file, row) = (text("source_file")?, column_i64(batch, "source_row")?);
-        let (created, response, resolved, closed) = (
-            instant("created_at")?,
-            instant("first_response_at")?,
-            instant("resolved_at")?,
-            instant("closed_at")?,
-        );
-        let calendar = text("calendar")?;
-        let flag = |name: &str| column_bool(batch, name);
-        let number = |name: &str| column_f64(batch, name);
-        let hours = |name: &str| -> Result<Vec<Option<f64>>, String> {
-            Ok(number(name)?
-                .into_iter()
-                .map(|v| v.map(|us| us / 3600e6))
-                .collect())
-        };
-        let durations = [
-            ("resolve_hours", hours("resolve_us")?),
-            ("resolve_business_hours", hours("resolve_business_us")?),
-            ("first_response_hours", hours("first_response_us")?),
-            (
-                "first_response_business_hours",
-                hours("first_response_business_us")?,
-            ),
-            ("paused_hours", hours("paused_us")?),
-        ];
-        let slas = [
-            ("response", "sla_response"),
-            ("resolution", "sla_resolution"),
-        ]
-        .map(|(name, prefix)| {
-            Ok::<_, String>((
-                name,
-                text(&format!("{prefix}_target"))?,
-                instant(&format!("{prefix}_breach_at"))?,
-                instant(&format!("{prefix}_decided_at"))?,
-                text(&format!("{prefix}_state"))?,
-            ))
-        });
-        let counts = [
-            "created_in_period",
-            "resolved_in_period",
-            "sla_response_decided_in_period",
-            "sla_resolution_decided_in_period",
-            "open_at_period_end",
-        ]
-        .map(flag);
-        let (reopened, reopen_count, repeat_of) = (
-            flag("reopened")?,
-            column_i64(batch, "reopen_count")?,
-            text("repeat_of")?,
-        );
-        let (labor_minutes, labor_cost) = (number("labor_minutes")?, number("labor_cost")?);
-        let theirs = [
-            (
-                "resolve (calendar)",
-                "resolve_us",
-                "reported_resolve_minutes",
-            ),
-            (
-                "resolve (business)",
-                "resolve_business_us",
-                "reported_resolve_business_minutes",
-            ),
-            (
-                "first response (calendar)",
-                "first_response_us",
-                "reported_first_response_minutes",
-            ),
-        ]
-        .map(|(measure, ours, theirs)| Ok::<_, String>((measure, number(ours)?, number(theirs)?)));
-        let source_sla_met = flag("source_sla_met")?;
-        let slas: Vec<_> = slas.into_iter().collect::<Result<_, _>>()?;
-        let counts: Vec<_> = counts.into_iter().collect::<Result<_, _>>()?;
-        let theirs: Vec<_> = theirs.into_iter().collect::<Result<_, _>>()?;
-        let local = |t: Option<DateTime<Utc>>| t.map(|t| format_instant(t, tz));
-        let month =
-            |t: Option<DateTime<Utc>>| t.map(|t| local_date(t, tz).format("%Y-%m").to_string());
         for i in 0..batch.num_rows() {
-            let key = (
-                source[i].clone().unwrap_or_default(),
-                id[i].clone().unwrap_or_default(),
-            );
-            let name = calendar[i].clone().unwrap_or_else(|| "24x7".to_string());
-            let until = resolved[i].unwrap_or(result.as_of);
-            tickets.push(Ticket {
-                history: history.remove(&key).unwrap_or_default(),
-                calendar: describe_calendar(&result.config, &name, created[i], until),
-                source: key.0,
-                id: key.1,
-                kind: kind[i].clone().unwrap_or_default(),
-                title: title[i].clone(),
-                priority: priority[i].clone(),
-                status: status[i].clone(),
-                raw_status: raw_status[i].clone(),
-                source_file: file[i].clone(),
-                source_row: row[i],
-                created_at: local(created[i]),
-                first_response_at: local(response[i]),
-                resolved_at: local(resolved[i]),
-                closed_at: local(closed[i]),
-                durations: durations.iter().map(|(k, v)| (*k, v[i])).collect(),
-                slas: slas
-                    .iter()
-                    .map(|(name, target, breach, decided, state)| Sla {
-                        name,
-                        target: target[i].clone(),
-                        breach_at: local(breach[i]),
-                        decided_at: local(decided[i]),
-                        state: state[i].clone(),
-                        rule: sla_rule(state[i].as_deref(), breach[i], tz),
-                    })
-                    .collect(),
-                counts: Counts {
-                    created_in_period: counts[0][i].unwrap_or(false),
-                    resolved_in_period: counts[1][i].unwrap_or(false),
-                    sla_response_decided_in_period: counts[2][i].unwrap_or(false),
-                    sla_resolution_decided_in_period: counts[3][i].unwrap_or(false),
-                    open_at_period_end: counts[4][i].unwrap_or(false),
-                    created_month: month(created[i]),
-                    resolved_month: month(resolved[i]),
-                    sla_resolution_decided_month: month(slas[1].3[i]),
-                },
-                reopened: reopened[i],
-                reopen_count: reopen_count[i],
-                repeat_of: repeat_of[i].clone(),
-                labor_minutes: labor_minutes[i],
-                labor_cost: labor_cost[i],
-                help_desk: help_desk_figures(&theirs, source_sla_met[i], &slas[1].4[i], i),
-            });
+            let mut ticket = ticket(&Row(batch.slice(i, 1)), result)?;
+            ticket.history = history
+                .remove(&(ticket.source.clone(), ticket.id.clone()))
+                .unwrap_or_default();
+            tickets.push(ticket);
         }
     }
     let mut created_after_as_of: Vec<String> = asked
@@ -271,15 +139,120 @@ pub fn build(result: &RunResult, asked: &[String]) -> Result<Explanation, String
     })
 }
 
-/// A timestamp column as instants (microseconds since the epoch, as DuckDB hands them over).
-fn column_instants(
-    batch: &arrow::record_batch::RecordBatch,
-    name: &str,
-) -> Result<Vec<Option<DateTime<Utc>>>, String> {
-    Ok(column_i64(batch, name)?
-        .into_iter()
-        .map(|us| us.and_then(DateTime::from_timestamp_micros))
-        .collect())
+/// One row of a result, its values by column name.
+struct Row(RecordBatch);
+
+impl Row {
+    fn text(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(column_strings(&self.0, name)?.pop().flatten())
+    }
+    fn number(&self, name: &str) -> Result<Option<f64>, String> {
+        Ok(column_f64(&self.0, name)?.pop().flatten())
+    }
+    fn whole(&self, name: &str) -> Result<Option<i64>, String> {
+        Ok(column_i64(&self.0, name)?.pop().flatten())
+    }
+    fn flag(&self, name: &str) -> Result<Option<bool>, String> {
+        Ok(column_bool(&self.0, name)?.pop().flatten())
+    }
+    /// A timestamp (microseconds since the epoch, as DuckDB hands them over).
+    fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+        Ok(self.whole(name)?.and_then(DateTime::from_timestamp_micros))
+    }
+    /// A duration in microseconds, as hours.
+    fn hours(&self, name: &str) -> Result<Option<f64>, String> {
+        Ok(self.number(name)?.map(|us| us / 3600e6))
+    }
+}
+
+/// One ticket from its `explain_ticket` row (its history is added by the caller).
+fn ticket(row: &Row, result: &RunResult) -> Result<Ticket, String> {
+    let tz = result.period.timezone;
+    let local = |t: Option<DateTime<Utc>>| t.map(|t| format_instant(t, tz));
+    let (created, resolved) = (row.instant("created_at")?, row.instant("resolved_at")?);
+    let calendar = row.text("calendar")?.unwrap_or_else(|| "24x7".to_string());
+    let mut durations = BTreeMap::new();
+    for (name, column) in [
+        ("resolve_hours", "resolve_us"),
+        ("resolve_business_hours", "resolve_business_us"),
+        ("first_response_hours", "first_response_us"),
+        (
+            "first_response_business_hours",
+            "first_response_business_us",
+        ),
+        ("paused_hours", "paused_us"),
+    ] {
+        durations.insert(name, row.hours(column)?);
+    }
+    let slas = vec![sla(row, "response", tz)?, sla(row, "resolution", tz)?];
+    Ok(Ticket {
+        source: row.text("source")?.unwrap_or_default(),
+        id: row.text("id")?.unwrap_or_default(),
+        kind: row.text("kind")?.unwrap_or_default(),
+        title: row.text("title")?,
+        priority: row.text("priority")?,
+        status: row.text("status")?,
+        raw_status: row.text("raw_status")?,
+        source_file: row.text("source_file")?,
+        source_row: row.whole("source_row")?,
+        created_at: local(created),
+        first_response_at: local(row.instant("first_response_at")?),
+        resolved_at: local(resolved),
+        closed_at: local(row.instant("closed_at")?),
+        history: Vec::new(),
+        calendar: describe_calendar(
+            &result.config,
+            &calendar,
+            created,
+            resolved.unwrap_or(result.as_of),
+        ),
+        durations,
+        counts: counts(row, tz)?,
+        help_desk: help_desk_figures(row, slas[1].state.as_deref())?,
+        slas,
+        reopened: row.flag("reopened")?,
+        reopen_count: row.whole("reopen_count")?,
+        repeat_of: row.text("repeat_of")?,
+        labor_minutes: row.number("labor_minutes")?,
+        labor_cost: row.number("labor_cost")?,
+    })
+}
+
+/// One SLA of a ticket (`response` or `resolution`), with the rule that decided it.
+fn sla(row: &Row, name: &'static str, tz: chrono_tz::Tz) -> Result<Sla, String> {
+    let column = |what: &str| format!("sla_{name}_{what}");
+    let breach = row.instant(&column("breach_at"))?;
+    let state = row.text(&column("state"))?;
+    Ok(Sla {
+        name,
+        target: row.text(&column("target"))?,
+        breach_at: breach.map(|t| format_instant(t, tz)),
+        decided_at: row
+            .instant(&column("decided_at"))?
+            .map(|t| format_instant(t, tz)),
+        rule: sla_rule(state.as_deref(), breach, tz),
+        state,
+    })
+}
+
+/// Where the period's KPIs count a ticket, and the months its events fall in.
+fn counts(row: &Row, tz: chrono_tz::Tz) -> Result<Counts, String> {
+    let flag = |name: &str| -> Result<bool, String> { Ok(row.flag(name)?.unwrap_or(false)) };
+    let month = |name: &str| -> Result<Option<String>, String> {
+        Ok(row
+            .instant(name)?
+            .map(|t| local_date(t, tz).format("%Y-%m").to_string()))
+    };
+    Ok(Counts {
+        created_in_period: flag("created_in_period")?,
+        resolved_in_period: flag("resolved_in_period")?,
+        sla_response_decided_in_period: flag("sla_response_decided_in_period")?,
+        sla_resolution_decided_in_period: flag("sla_resolution_decided_in_period")?,
+        open_at_period_end: flag("open_at_period_end")?,
+        created_month: month("created_at")?,
+        resolved_month: month("resolved_at")?,
+        sla_resolution_decided_month: month("sla_resolution_decided_at")?,
+    })
 }
 
 /// Each explained ticket's status changes, by (source, id).
@@ -292,7 +265,10 @@ fn histories(result: &RunResult) -> Result<BTreeMap<(String, String), Vec<Step>>
             column_strings(batch, "source")?,
             column_strings(batch, "id")?,
         );
-        let at = column_instants(batch, "at")?;
+        let at: Vec<Option<DateTime<Utc>>> = column_i64(batch, "at")?
+            .into_iter()
+            .map(|us| us.and_then(DateTime::from_timestamp_micros))
+            .collect();
         let (raw, status) = (
             column_strings(batch, "raw_status")?,
             column_strings(batch, "status")?,
@@ -374,40 +350,50 @@ fn sla_rule(state: Option<&str>, breach: Option<DateTime<Utc>>, tz: chrono_tz::T
     }
 }
 
-/// A measure with deskpulse's column (microseconds) and the help desk's (minutes), per ticket.
-type Compared = (&'static str, Vec<Option<f64>>, Vec<Option<f64>>);
-
-/// The help desk's own durations (minutes) and verdict beside deskpulse's.
-fn help_desk_figures(
-    theirs: &[Compared],
-    source_sla_met: Option<bool>,
-    our_state: &Option<String>,
-    i: usize,
-) -> Vec<HelpDeskFigure> {
-    let mut out: Vec<HelpDeskFigure> = theirs
-        .iter()
-        .filter(|(_, _, help_desk)| help_desk[i].is_some())
-        .map(|(measure, ours, help_desk)| HelpDeskFigure {
-            measure,
-            deskpulse: ours[i].map(|us| us / 60e6),
-            help_desk: help_desk[i],
-            reasons: "docs/reconciliation.md#why-gaps-are-systematic",
-        })
-        .collect();
-    if let Some(met) = source_sla_met {
-        let ours = match our_state.as_deref() {
-            Some("met") => Some(1.0),
-            Some("breached") => Some(0.0),
-            _ => None,
-        };
+/// The help desk's own durations (minutes) and verdict beside deskpulse's, where it gave them.
+fn help_desk_figures(row: &Row, our_verdict: Option<&str>) -> Result<Vec<HelpDeskFigure>, String> {
+    const REASONS: &str = "docs/reconciliation.md#why-gaps-are-systematic";
+    let mut out = Vec::new();
+    for (measure, ours, theirs) in [
+        (
+            "resolve (calendar), minutes",
+            "resolve_us",
+            "reported_resolve_minutes",
+        ),
+        (
+            "resolve (business), minutes",
+            "resolve_business_us",
+            "reported_resolve_business_minutes",
+        ),
+        (
+            "first response (calendar), minutes",
+            "first_response_us",
+            "reported_first_response_minutes",
+        ),
+    ] {
+        if let Some(help_desk) = row.number(theirs)? {
+            out.push(HelpDeskFigure {
+                measure,
+                deskpulse: row.number(ours)?.map(|us| us / 60e6),
+                help_desk: Some(help_desk),
+                reasons: REASONS,
+            });
+        }
+    }
+    if let Some(met) = row.flag("source_sla_met")? {
+        let verdict = |met: bool| if met { 1.0 } else { 0.0 };
         out.push(HelpDeskFigure {
             measure: "resolution SLA met (1 yes, 0 no)",
-            deskpulse: ours,
-            help_desk: Some(if met { 1.0 } else { 0.0 }),
-            reasons: "docs/reconciliation.md#why-gaps-are-systematic",
+            deskpulse: match our_verdict {
+                Some("met") => Some(1.0),
+                Some("breached") => Some(0.0),
+                _ => None,
+            },
+            help_desk: Some(verdict(met)),
+            reasons: REASONS,
         });
     }
-    out
+    Ok(out)
 }
 
 /// The explanation as text for a terminal.
