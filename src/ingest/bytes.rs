@@ -80,6 +80,12 @@ pub fn read_text(
     let on_disk = map_file(path).map_err(|e| format!("cannot read it: {e}"))?;
     let compressed = is_gzip(&on_disk);
     let (text, start, encoding) = decode(gunzip(&on_disk)?, declared)?;
+    if encoding.ends_with(UNMARKED) {
+        crate::log::note(&format!(
+            "{shown}: the text is {encoding}: recognised by its NUL bytes; if it is not, say \
+             which encoding it is in with `encoding = \"...\"` in its [[sources]]"
+        ));
+    }
     if encoding == ASSUMED_WINDOWS_1252 {
         crate::log::note(&format!(
             "{shown}: the text is not UTF-8 and its source declares no encoding: read as \
@@ -94,6 +100,10 @@ pub fn read_text(
         encoding,
     })
 }
+
+/// How the report's name of an encoding ends when the text was recognised as UTF-16 without a
+/// byte-order mark.
+const UNMARKED: &str = "(no byte-order mark)";
 
 /// How the report names the encoding of a text that is not UTF-8 and declares none.
 pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none declared)";
