@@ -910,3 +910,48 @@ fn a_reply_after_as_of_is_not_taken_from_the_business_minutes() {
         }
     }
 }
+
+#[test]
+fn freshdesk_problems_are_tickets_and_its_survey_labels_are_ratings() {
+    // regression: `Problem` was read as a problem record and left every service-ticket KPI, and
+    // the survey's labels were unknown values, so CSAT read "not measured"
+    let original = std::fs::read_to_string(data("freshdesk/freshdesk_export.csv")).unwrap();
+    let edited = original
+        .replace(
+            "1003,Shared mailbox missing,Resolved,Medium,Portal,Incident",
+            "1003,Shared mailbox missing,Resolved,Medium,Portal,Problem",
+        )
+        .replace(
+            "Within SLA,Within SLA,,,,Eva,5003",
+            "Within SLA,Within SLA,,Mostly satisfied,,Eva,5003",
+        )
+        .replace(
+            "Within SLA,Within SLA,,,,Lea,5010",
+            "Within SLA,Within SLA,,Neither satisfied nor dissatisfied,,Lea,5010",
+        );
+    // two lines changed: 1003 (its type and rating) and 1010 (its rating)
+    assert_eq!(edited.lines().filter(|l| !original.contains(*l)).count(), 2);
+    let dir = project(
+        &config(&["fd.csv"], Some("America/New_York")),
+        &[("fd.csv", &data("freshdesk/freshdesk_export.csv"))],
+    );
+    std::fs::write(dir.path().join("fd.csv"), &edited).unwrap();
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    let before = run("freshdesk/freshdesk_export.csv", Some("America/New_York"));
+    assert_input(&doc, "freshdesk_csv", 9, 0);
+    for kpi in ["tickets_resolved", "backlog_open"] {
+        assert_eq!(
+            v(&doc, kpi, "value", "all", "all"),
+            v(&before, kpi, "value", "all", "all"),
+            "{kpi}"
+        );
+    }
+    assert_eq!(
+        v(&doc, "mttr_hours", "mean", "all", "all"),
+        v(&before, "mttr_hours", "mean", "all", "all")
+    );
+    // resolved in October with a rating: 1001 Awesome, 1002 Not Good, 1005 Awesome, 1003 Mostly
+    // satisfied, 1010 Neither: 3 satisfied of 5
+    close(v(&doc, "csat_pct", "value", "all", "all"), 60.0);
+    close(v(&before, "csat_pct", "value", "all", "all"), 200.0 / 3.0);
+}
