@@ -534,6 +534,9 @@ fn compute(args: &InputArgs, quiet: bool, needs: Needs<'_>) -> anyhow::Result<Ru
         if let Some(note) = &result.empty_period_note {
             crate::log::say(&format!("deskpulse: warning: {note}"));
         }
+        for warning in &result.quality.warnings {
+            crate::log::say(&format!("deskpulse: warning: {warning}"));
+        }
     }
     Ok(result)
 }

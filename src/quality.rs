@@ -23,6 +23,9 @@ pub struct Quality {
     pub cancelled: u64,
     pub resolved_without_timestamp: u64,
     pub notes: Vec<String>,
+    /// What the report says on its first screen: a value map that does not know many of a
+    /// column's values.
+    pub warnings: Vec<String>,
     pub not_measured: Vec<NotMeasured>,
 }
 
@@ -95,6 +98,8 @@ pub fn assess(
         notes.extend(input.notes.iter().map(|n| format!("{}: {n}", input.path)));
     }
 
+    let warnings = unknown_values(&problems, inputs);
+
     let measured: BTreeSet<&str> = kpis.iter().map(|r| r.kpi.as_str()).collect();
     let not_measured = catalogue
         .kpis
@@ -120,8 +125,38 @@ pub fn assess(
         cancelled: total("cancelled"),
         resolved_without_timestamp: total("resolved_without_timestamp"),
         notes,
+        warnings,
         not_measured,
     }
+}
+
+/// Share of a file's rows above which values that a value map does not know are said on the
+/// report's first screen: a whole column read as unknown changes what the KPIs mean.
+const UNKNOWN_SHARE_WARNED: f64 = 0.05;
+
+/// A sentence for each column whose unknown values are more than [`UNKNOWN_SHARE_WARNED`] of its
+/// file's rows.
+fn unknown_values(problems: &[Problem], inputs: &[InputReport]) -> Vec<String> {
+    problems
+        .iter()
+        .filter(|p| p.action == model::ACTION_VALUE_NULLED && p.problem.starts_with("unknown "))
+        .filter_map(|p| {
+            let rows = inputs.iter().find(|i| i.path == p.file)?.rows;
+            let share = p.count as f64 / rows.max(1) as f64;
+            (share > UNKNOWN_SHARE_WARNED).then(|| {
+                format!(
+                    "{}: {} of {} rows ({:.0} %) have a {} the value map does not know ({}); \
+                     they are read as unknown: map them in [sources.values]",
+                    p.file,
+                    p.count,
+                    rows,
+                    share * 100.0,
+                    p.column.as_deref().unwrap_or("value"),
+                    p.problem
+                )
+            })
+        })
+        .collect()
 }
 
 fn problems(tables: &Tables) -> Vec<Problem> {

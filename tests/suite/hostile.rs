@@ -345,3 +345,30 @@ fn a_source_path_that_is_a_url_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_column_read_as_unknown_in_many_rows_is_warned_on_the_first_screen() {
+    // regression: a value map that missed a whole column's values was said only in rejects.csv
+    // and the data-quality section, far below the figures it changed
+    let file = data("hostile/unknown_priority_and_status.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let config = configuration(dir.path(), &file, &Case::default());
+    let out = dir.path().join("out");
+    let run = deskpulse()
+        .args(["report", "--period", "2026-10", "--out"])
+        .arg(&out)
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    // one row of five each: 20 %, above the 5 % that is warned
+    let warning = "1 of 5 rows (20 %) have a priority the value map does not know";
+    assert!(String::from_utf8_lossy(&run.stderr).contains(warning));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let headline = md.find("## Headline").unwrap();
+    let at = md.find(warning).expect("warned in report.md");
+    assert!(at < headline, "before the figures");
+    assert!(md[..headline].contains("(20 %) have a state the value map does not know"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(warning));
+}
