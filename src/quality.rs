@@ -98,7 +98,8 @@ pub fn assess(
         notes.extend(input.notes.iter().map(|n| format!("{}: {n}", input.path)));
     }
 
-    let warnings = unknown_values(&problems, inputs);
+    let mut warnings = unknown_values(&problems, inputs);
+    warnings.extend(capped_exports(inputs));
 
     let measured: BTreeSet<&str> = kpis.iter().map(|r| r.kpi.as_str()).collect();
     let not_measured = catalogue
@@ -128,6 +129,26 @@ pub fn assess(
         warnings,
         not_measured,
     }
+}
+
+/// Row counts at which help desks stop a list export (ServiceNow's default limit, and the limits
+/// instances raise it to): a file of exactly that many rows is most likely cut short.
+const EXPORT_CAPS: [u64; 3] = [10_000, 50_000, 100_000];
+
+/// A sentence for each file whose row count is an export limit.
+fn capped_exports(inputs: &[InputReport]) -> Vec<String> {
+    inputs
+        .iter()
+        .filter(|i| EXPORT_CAPS.contains(&i.rows))
+        .map(|i| {
+            format!(
+                "{} has exactly {} rows, a help desk's export limit (ServiceNow stops a list \
+                 export at 10,000 rows unless raised to 50,000 or 100,000): it is probably cut \
+                 short; export in slices (by month of creation) and name them all",
+                i.path, i.rows
+            )
+        })
+        .collect()
 }
 
 /// Share of a file's rows above which values that a value map does not know are said on the

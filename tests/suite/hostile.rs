@@ -372,3 +372,27 @@ fn a_column_read_as_unknown_in_many_rows_is_warned_on_the_first_screen() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(warning));
 }
+
+#[test]
+fn an_export_of_exactly_ten_thousand_rows_is_said_to_be_probably_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for i in 0..10_000 {
+        text.push_str(&format!("INC{i:07},2026-10-01 09:00:00,t,New\n"));
+    }
+    let file = dir.path().join("list.csv");
+    std::fs::write(&file, text).unwrap();
+    let config = configuration(dir.path(), &file, &Case::default());
+    let run = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("has exactly 10000 rows, a help desk's export limit"),
+        "{stderr}"
+    );
+}
