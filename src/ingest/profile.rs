@@ -324,9 +324,16 @@ pub fn choose<'p>(
             },
         )),
         [] => Err(format!(
-            "{file}: no profile recognises this export. Its columns are {}. Profiles look for: {}. \
+            "{file}: no profile recognises this export. Its columns are {}.{} Profiles look for: {}. \
              Name the profile in the configuration (`profile = \"...\"`) and map the columns with [sources.columns].",
             preview(header.names()),
+            near_miss(profiles, header)
+                .map(|(p, lacked)| format!(
+                    " The nearest is `{}`, which lacks {}.",
+                    p.name,
+                    quoted(&lacked)
+                ))
+                .unwrap_or_default(),
             profiles
                 .iter()
                 .map(|p| format!(
@@ -350,6 +357,29 @@ pub fn choose<'p>(
                 .join(", ")
         )),
     }
+}
+
+/// The profile whose detection set the header comes nearest to: it has some of the set's
+/// columns and lacks at most two; with the columns it lacks (the first profile and set on a
+/// tie).
+fn near_miss<'p>(
+    profiles: &'p [Profile],
+    header: &HeaderIndex,
+) -> Option<(&'p Profile, Vec<String>)> {
+    profiles
+        .iter()
+        .flat_map(|p| p.detect.any_of.iter().map(move |set| (p, set)))
+        .map(|(p, set)| {
+            let lacked: Vec<String> = set
+                .iter()
+                .filter(|c| header.find(c).is_none())
+                .cloned()
+                .collect();
+            (p, set.len(), lacked)
+        })
+        .filter(|(_, of, lacked)| lacked.len() <= 2 && lacked.len() < *of)
+        .min_by_key(|(_, _, lacked)| lacked.len())
+        .map(|(p, _, lacked)| (p, lacked))
 }
 
 fn quoted(names: &[String]) -> String {
@@ -624,6 +654,24 @@ mod tests {
                 "the header names `opened_at` 2 times (columns 2, 3); created_at is read from column 2",
                 "the header names `state` 2 times (columns 4, 5); status is read from column 4",
             ]
+        );
+    }
+
+    #[test]
+    fn a_near_miss_names_the_profile_and_the_columns_it_lacked() {
+        let all = built_in();
+        // a ServiceNow list whose `opened_at` was renamed
+        let h = header(&["number", "open_date", "short_description", "state"]);
+        let err = choose(&all, "auto", &h, "f.csv").unwrap_err();
+        assert!(
+            err.contains("The nearest is `servicenow`, which lacks `opened_at`."),
+            "{err}"
+        );
+        let far = header(&["a", "b"]);
+        assert!(
+            !choose(&all, "auto", &far, "f.csv")
+                .unwrap_err()
+                .contains("nearest")
         );
     }
 
