@@ -1,8 +1,10 @@
-//! The strict record count of a CSV text: how many data rows it has, which of them have more
-//! or fewer fields than the header, and where its blank lines are. The CSV reader fills short
-//! rows and, reading only some columns, ignores extra fields; this count finds those rows so that
-//! they are rejected with their row number. The CSV reader reads a blank line as a row of nulls;
-//! this count finds them so that they are dropped.
+//! The strict record count of a CSV text: how many data rows it has, which of them are
+//! malformed (more or fewer fields than the header, text after a quoted field's closing quote,
+//! a NUL byte), where its blank lines are, and whether carriage returns end lines alone. The CSV
+//! reader fills short rows, ignores extra fields when it reads only some columns, and takes some
+//! value from a quote that is not doubled; this count finds those rows so that they are rejected
+//! with their row number. The CSV reader reads a blank line as a row of nulls; this count finds
+//! them so that they are dropped.
 //!
 //! Why not a library: Polars' reader reports no malformed rows; the `csv` crate does, but skips
 //! blank lines (which spreadsheet row numbers count, and Polars reads as rows) and took 0.20 to
@@ -14,7 +16,9 @@
 //! quotes are found with a prefix XOR of the quote mask (a doubled quote toggles twice). That
 //! reading agrees with the byte-by-byte one below only while every quote that opens a quoted
 //! part follows a separator, a line end or another quote; a block where one does not (a quote
-//! inside an unquoted field) and a block ending in a carriage return go byte by byte.
+//! inside an unquoted field), a block where text follows a closing quote or that holds a NUL
+//! byte (a malformed record, which the byte path names), and a block ending in a carriage return
+//! or following one go byte by byte.
 
 /// Counts data rows and finds those whose field count differs from the header's. Quote-aware
 /// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote).
