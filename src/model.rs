@@ -107,6 +107,14 @@ pub const MAPPED_FIELDS: &[&str] = &[
     "source_sla_met",
 ];
 
+/// Why a value of a mapped field is set aside: its profile's map does not know it.
+pub fn unknown_value_problem(field: &str) -> String {
+    format!(
+        "unknown {} value: not in the profile's [values.{field}] map",
+        field.replace('_', " ")
+    )
+}
+
 /// The canonical values a mapped field may take.
 pub fn allowed_values(field: &str) -> Option<&'static [&'static str]> {
     Some(match field {

@@ -259,8 +259,10 @@ fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
         if known.contains(&id.as_str()) {
             continue;
         }
-        let mut near: Vec<(usize, &str)> =
-            known.iter().map(|k| (edit_distance(id, k), *k)).collect();
+        let mut near: Vec<(usize, &str)> = known
+            .iter()
+            .map(|k| (strsim::levenshtein(id, k), *k))
+            .collect();
         near.sort_unstable();
         near.dedup();
         let near: Vec<&str> = near.iter().take(3).map(|(_, k)| *k).collect();
@@ -270,22 +272,6 @@ fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
         )));
     }
     Ok(())
-}
-
-/// Levenshtein distance: the single-character edits that turn `a` into `b`.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let replaced = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = replaced.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 /// Whether the inputs hold a whole period: some ticket was created on its first day or before

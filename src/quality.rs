@@ -160,7 +160,12 @@ const UNKNOWN_SHARE_WARNED: f64 = 0.05;
 fn unknown_values(problems: &[Problem], inputs: &[InputReport]) -> Vec<String> {
     problems
         .iter()
-        .filter(|p| p.action == model::ACTION_VALUE_NULLED && p.problem.starts_with("unknown "))
+        .filter(|p| p.action == model::ACTION_VALUE_NULLED)
+        .filter(|p| {
+            model::MAPPED_FIELDS
+                .iter()
+                .any(|f| p.problem == model::unknown_value_problem(f))
+        })
         .filter_map(|p| {
             let rows = inputs.iter().find(|i| i.path == p.file)?.rows;
             let share = p.count as f64 / rows.max(1) as f64;

@@ -82,7 +82,8 @@ impl CalendarSpec {
     }
 }
 
-const WEEKDAYS: [(&str, Weekday); 7] = [
+/// The configuration's names of the weekdays, Monday first (the order of [`CalendarSpec::week`]).
+pub const WEEKDAYS: [(&str, Weekday); 7] = [
     ("mon", Weekday::Mon),
     ("tue", Weekday::Tue),
     ("wed", Weekday::Wed),

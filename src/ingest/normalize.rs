@@ -366,10 +366,7 @@ fn typed_columns(
                 when: col(raw(field).as_str()).is_in(lit(unknown).implode(false), false),
                 column: ctx.label(field),
                 value: col(raw(field).as_str()),
-                problem: format!(
-                    "unknown {} value: not in the profile's [values.{field}] map",
-                    field.replace('_', " ")
-                ),
+                problem: model::unknown_value_problem(field),
                 action: ACTION_VALUE_NULLED,
             });
         }

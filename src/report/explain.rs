@@ -8,7 +8,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::clock::calendar::CalendarSpec;
+use crate::clock::calendar::{CalendarSpec, WEEKDAYS};
 use crate::config::Config;
 use crate::period::{format_instant, local_date};
 use crate::pipeline::RunResult;
@@ -301,10 +301,10 @@ fn describe_calendar(
         .get(name)
         .cloned()
         .unwrap_or_else(CalendarSpec::always_open);
-    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let clock = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
-    let hours = DAYS
+    let hours = WEEKDAYS
         .iter()
+        .map(|(day, _)| day)
         .zip(&spec.week)
         .map(|(day, ranges)| {
             let open: Vec<String> = ranges
