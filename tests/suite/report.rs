@@ -901,3 +901,26 @@ fn a_publish_waits_while_another_writes_the_site() {
     assert!(run.wait().unwrap().success());
     assert!(site.join("index.html").exists() && site.join("history/2026-10.json").exists());
 }
+
+#[test]
+fn a_previous_kpis_json_reads_back_to_the_same_numbers() {
+    // `--previous` reads figures that a run wrote; a parser that rounds the last digit differently
+    // makes the change against them differ from the change against the same period measured.
+    let out = tempfile::tempdir().unwrap();
+    report_sample(out.path(), &["--period", "2026-08"]);
+    let text = std::fs::read_to_string(out.path().join("kpis.json")).unwrap();
+    let mut checked = 0;
+    for piece in text.split("\"value\":").skip(1) {
+        let number: String = piece
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
+            .collect();
+        if number.contains('.') {
+            let exact: f64 = number.parse().unwrap();
+            let read: f64 = serde_json::from_str(&number).unwrap();
+            assert_eq!(read.to_bits(), exact.to_bits(), "{number}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} fractional values");
+}
