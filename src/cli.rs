@@ -200,6 +200,10 @@ pub struct KpisArgs {
     /// Only rows of this dimension (all, priority, kind, service, assignment_group).
     #[arg(long, value_name = "DIMENSION")]
     pub dimension: Option<String>,
+    /// A previous period's kpis.json: `--format json` gains the `changes` array that `report`
+    /// writes, the figures that moved against it and why.
+    #[arg(long, value_name = "KPIS_JSON")]
+    pub previous: Option<PathBuf>,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -305,14 +309,16 @@ fn run_explain(args: &ExplainArgs, quiet: bool) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// `--previous`: an earlier run's kpis.json, read before anything is computed.
+fn load_previous(path: Option<&Path>) -> anyhow::Result<Option<crate::what_changed::PreviousDoc>> {
+    path.map(crate::what_changed::PreviousDoc::load)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+}
+
 /// `deskpulse report`: every output file of the period in `--out`.
 fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
-    let previous = args
-        .previous
-        .as_deref()
-        .map(report::previous::PreviousDoc::load)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let previous = load_previous(args.previous.as_deref())?;
     let needs = match previous {
         Some(_) => Needs::Report,
         None => Needs::ReportAndPrevious,
@@ -322,9 +328,10 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
         result
             .previous
             .as_ref()
-            .map(report::previous::PreviousDoc::measured)
+            .map(crate::what_changed::PreviousDoc::measured)
     });
-    let written = report::write_report(&result, &args.out, previous.as_ref(), None);
+    let changes = crate::what_changed::compare(&result, previous);
+    let written = report::write_report(&result, &args.out, &changes, None);
     crate::log::done();
     let written = written?;
     if !quiet {
@@ -432,7 +439,19 @@ fn run_check(args: &CheckArgs, quiet: bool) -> anyhow::Result<u8> {
 
 /// `deskpulse kpis`: the KPI rows on stdout.
 fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
-    let result = compute(&args.input, quiet, Needs::Kpis)?;
+    if args.previous.is_some() && !matches!(args.format, KpiFormat::Json) {
+        anyhow::bail!(
+            "--previous: the changes against a previous period are written with --format json"
+        );
+    }
+    let previous = load_previous(args.previous.as_deref())?;
+    // the spike's drivers and the problem candidates are report tables
+    let needs = match previous {
+        Some(_) => Needs::Report,
+        None => Needs::Kpis,
+    };
+    let result = compute(&args.input, quiet, needs)?;
+    let changes = previous.map(|p| crate::what_changed::compare(&result, Some(p)));
     if let Some(dimension) = &args.dimension {
         known_dimension(dimension, &result.kpis)?;
     }
@@ -443,7 +462,7 @@ fn run_kpis(args: &KpisArgs, quiet: bool) -> anyhow::Result<u8> {
         .filter(|r| args.dimension.as_deref().is_none_or(|d| r.dimension == d))
         .collect();
     let text = match args.format {
-        KpiFormat::Json => report::kpis_json(&result),
+        KpiFormat::Json => report::kpis_json(&result, changes.as_ref()),
         KpiFormat::Table => crate::log::printable(&kpi_table(&rows, &result)).into_owned(),
         KpiFormat::Csv => kpi_csv(&rows)?,
     };

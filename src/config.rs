@@ -52,6 +52,7 @@ pub struct Config {
     pub changes: ChangeSettings,
     pub costs: CostSettings,
     pub thresholds: BTreeMap<String, Threshold>,
+    pub what_changed: WhatChangedSettings,
     /// The configuration text exactly as read, for the manifest's hash.
     pub raw_text: String,
 }
@@ -127,6 +128,21 @@ pub struct ChangeSettings {
     pub failure_window_days: u32,
 }
 
+/// `[what_changed]`: when the report's "What changed" section names a move or a spike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatChangedSettings {
+    /// A headline figure moved when it changed by at least this many percent of its previous
+    /// value.
+    pub min_change_pct: f64,
+    /// ... with at least this many tickets behind it in both periods (the larger count, for a
+    /// count). Defaults to `[report] min_tickets`.
+    pub min_tickets: u64,
+    /// The trailing months a volume spike is judged against.
+    pub spike_months: u32,
+    /// A month is a spike above the trailing median plus this many median absolute deviations.
+    pub spike_mads: f64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CostSettings {
     pub default_hourly_rate: Option<f64>,
@@ -179,6 +195,8 @@ struct RawConfig {
     costs: RawCosts,
     #[serde(default)]
     thresholds: BTreeMap<String, RawThreshold>,
+    #[serde(default)]
+    what_changed: RawWhatChanged,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -249,6 +267,15 @@ struct RawRepeat {
 #[serde(deny_unknown_fields)]
 struct RawChanges {
     failure_window_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWhatChanged {
+    min_change_pct: Option<f64>,
+    min_tickets: Option<u64>,
+    spike_months: Option<u32>,
+    spike_mads: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -465,6 +492,28 @@ fn breakdowns(given: Option<Vec<String>>) -> Result<Vec<String>, String> {
     Ok(seen)
 }
 
+fn validate_what_changed(
+    raw: RawWhatChanged,
+    min_tickets: u64,
+) -> Result<WhatChangedSettings, String> {
+    let settings = WhatChangedSettings {
+        min_change_pct: raw.min_change_pct.unwrap_or(10.0),
+        min_tickets: raw.min_tickets.unwrap_or(min_tickets),
+        spike_months: raw.spike_months.unwrap_or(6),
+        spike_mads: raw.spike_mads.unwrap_or(3.0),
+    };
+    if !(settings.min_change_pct.is_finite() && settings.min_change_pct >= 0.0) {
+        return Err("[what_changed] min_change_pct: a percentage, 0 or more (default 10)".into());
+    }
+    if !(3..=11).contains(&settings.spike_months) {
+        return Err("[what_changed] spike_months: from 3 to 11 (default 6)".to_string());
+    }
+    if !(settings.spike_mads.is_finite() && settings.spike_mads >= 0.0) {
+        return Err("[what_changed] spike_mads: a number, 0 or more (default 3)".to_string());
+    }
+    Ok(settings)
+}
+
 /// Below this many tickets, a median or a percentage moves by chance more than by performance.
 pub const DEFAULT_MIN_TICKETS: u64 = 20;
 
@@ -535,6 +584,7 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         failure_window_days: raw.changes.failure_window_days.unwrap_or(7),
     };
 
+    let what_changed = validate_what_changed(raw.what_changed, report.min_tickets)?;
     let costs = validate_costs(raw.costs)?;
     let thresholds = raw
         .thresholds
@@ -551,6 +601,7 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         sla,
         repeat,
         changes,
+        what_changed,
         costs,
         thresholds,
         raw_text: String::new(),

@@ -71,6 +71,35 @@ pub fn find<'a>(
         .find(|r| r.kpi == kpi && r.stat == stat && r.dimension == dimension && r.key == key)
 }
 
+/// A KPI's stats in the report's order: value, median, mean, p90, then any other.
+pub fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
+    let mut stats: Vec<String> = rows.iter().map(|r| r.stat.clone()).collect();
+    stats.sort_by_key(|s| match s.as_str() {
+        "value" => 0,
+        "median" => 1,
+        "mean" => 2,
+        "p90" => 3,
+        _ => 4,
+    });
+    stats.dedup();
+    stats
+}
+
+/// The stat a KPI's headline shows: its median where it has one, else its first stat. Only
+/// the contract's dimensions count: the age buckets' counts are not a stat of their own.
+pub fn headline_stat(rows: &[&KpiRow]) -> Option<String> {
+    let standard: Vec<&KpiRow> = rows
+        .iter()
+        .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
+        .copied()
+        .collect();
+    let stats = stats_of(if standard.is_empty() { rows } else { &standard });
+    match stats.iter().any(|s| s == "median") {
+        true => Some("median".to_string()),
+        false => stats.into_iter().next(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

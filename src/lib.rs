@@ -27,6 +27,7 @@ pub mod report;
 pub mod sql;
 pub mod table;
 pub mod ticket_clocks;
+pub mod what_changed;
 
 static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 

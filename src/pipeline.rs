@@ -83,6 +83,8 @@ pub struct RunResult {
     /// the period: what range the inputs do hold.
     pub empty_period_note: Option<String>,
     pub as_of: DateTime<Utc>,
+    /// When the first ticket of the inputs was created.
+    pub created_from: Option<DateTime<Utc>>,
     pub kpis: Vec<KpiRow>,
     /// The KPIs of the period before, measured from the same inputs (see
     /// [`RunOptions::previous`]).
@@ -173,6 +175,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         period_note,
         empty_period_note,
         as_of,
+        created_from: created_span.map(|(first, _)| first),
         kpis,
         previous,
         inputs,

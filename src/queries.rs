@@ -117,6 +117,10 @@ const TABLES: &[(&str, &str)] = &[
     ),
     ("monthly", include_str!("../queries/tables/monthly.sql")),
     (
+        "problem_candidates",
+        include_str!("../queries/tables/problem_candidates.sql"),
+    ),
+    (
         "quality_by_source",
         include_str!("../queries/tables/quality_by_source.sql"),
     ),
@@ -148,6 +152,10 @@ const TABLES: &[(&str, &str)] = &[
     (
         "source_counts",
         include_str!("../queries/tables/source_counts.sql"),
+    ),
+    (
+        "volume_by_key",
+        include_str!("../queries/tables/volume_by_key.sql"),
     ),
 ];
 

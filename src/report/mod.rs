@@ -2,13 +2,13 @@
 //! `manifest.json`, all byte-identical for the same inputs, configuration and as_of.
 
 pub mod breakdowns;
+pub mod changes;
 pub mod charts;
 pub mod distribution;
 pub mod explain;
 pub mod files;
 pub mod format;
 pub mod output_dir;
-pub mod previous;
 pub mod publish;
 pub mod reconciliation;
 pub mod render;
@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::digest::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
+use crate::what_changed::WhatChanged;
 use files::batches_to_csv;
 use output_dir::OutputDir;
 use render::Templates;
@@ -75,8 +76,9 @@ fn period_doc(result: &RunResult) -> PeriodDoc {
     }
 }
 
-/// `kpis.json`: the contract's shape, one KPI row per line so that two runs diff cleanly.
-pub fn kpis_json(result: &RunResult) -> String {
+/// `kpis.json`: the contract's shape, one KPI row per line so that two runs diff cleanly; with
+/// the `changes` array when the run was compared with a previous period.
+pub fn kpis_json(result: &RunResult, changes: Option<&WhatChanged>) -> String {
     let tz = result.period.timezone;
     let line = |v: &dyn erased::Json| v.json();
     let mut out = String::new();
@@ -115,12 +117,17 @@ pub fn kpis_json(result: &RunResult) -> String {
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
         out.push_str(&line(row));
     }
-    out.push_str(if result.kpis.is_empty() {
-        "]\n"
-    } else {
-        "\n  ]\n"
-    });
-    out.push_str("}\n");
+    out.push_str(if result.kpis.is_empty() { "]" } else { "\n  ]" });
+    if let Some(changes) = changes.filter(|c| c.previous.is_some()) {
+        out.push_str(",\n  \"changes\": [");
+        let entries = changes::json_entries(result, changes);
+        for (i, entry) in entries.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            out.push_str(&line(entry));
+        }
+        out.push_str(if entries.is_empty() { "]" } else { "\n  ]" });
+    }
+    out.push_str("\n}\n");
     out
 }
 
@@ -172,7 +179,7 @@ impl OutputFile {
 pub fn write_report(
     result: &RunResult,
     out: &Path,
-    previous: Option<&previous::PreviousDoc>,
+    changes: &WhatChanged,
     site_nav: Option<&str>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = OutputDir::prepare(out)?;
@@ -200,7 +207,7 @@ pub fn write_report(
             Ok(entry.join().expect("hashing does not panic"))
         });
         let rendered = || -> Result<(String, String), ReportError> {
-            let mut view = view::build(result, previous);
+            let mut view = view::build(result, Some(changes));
             view.site_nav = site_nav.map(str::to_string);
             Ok((
                 templates.render("report.html", &view)?,
@@ -215,7 +222,7 @@ pub fn write_report(
     });
     let (html, md) = rendered?;
     let pages = [
-        ("kpis.json", kpis_json(result).into_bytes()),
+        ("kpis.json", kpis_json(result, Some(changes)).into_bytes()),
         ("report.html", html.into_bytes()),
         ("report.md", md.into_bytes()),
     ];

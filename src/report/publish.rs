@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::output_dir::OutputDir;
-use super::previous::PreviousDoc;
 use super::render::Templates;
 use super::{ReportError, files::write_atomic, kpis_json, write_report};
 use crate::pipeline::RunResult;
 use crate::queries::Direction;
+use crate::what_changed::PreviousDoc;
 
 #[derive(Debug, Serialize)]
 struct Dashboard {
@@ -66,16 +66,19 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     let order = period_order(&history, &label, &start);
     let nav = site_nav(&order, &label);
     let page = site.join(page_dir(&label));
-    let mut written = write_report(result, &page, previous, Some(&nav))?;
+    let changes = crate::what_changed::compare(result, previous.cloned());
+    let mut written = write_report(result, &page, &changes, Some(&nav))?;
     // made only now, so that a run that fails leaves no empty folders behind
     std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
         path: history_dir.clone(),
         source,
     })?;
     let own = history_dir.join(format!("{}.json", page_dir(&label)));
-    write_atomic(&own, kpis_json(result).as_bytes()).map_err(|source| ReportError::Write {
-        path: own.clone(),
-        source,
+    write_atomic(&own, kpis_json(result, Some(&changes)).as_bytes()).map_err(|source| {
+        ReportError::Write {
+            path: own.clone(),
+            source,
+        }
     })?;
     written.push(own);
     let history = load_history(&history_dir)?;

@@ -51,6 +51,8 @@ pub struct ReportView {
     pub charts: Charts,
     /// The period the changes are measured against.
     pub previous: Option<String>,
+    /// "What changed": the figures that moved and why, the volume, the problem candidates.
+    pub changes: Option<super::changes::ChangesView>,
     /// In a published site, the links to the site's index and the neighbouring periods
     /// (HTML, see `publish::site_nav`).
     pub site_nav: Option<String>,
@@ -101,6 +103,8 @@ pub struct Card {
     pub missing: u64,
     /// The change against the previous period, in the KPI's unit (`+2.3 h`, `-1.5 pts`).
     pub delta: Option<String>,
+    /// Whether "What changed" explains the change (it moved beyond `[what_changed]`).
+    pub moved: bool,
     /// `better`, `worse` or `same`, by the KPI's direction; `neutral` for volumes. None for a
     /// small number, whose change says more about chance than about the help desk.
     pub trend: Option<&'static str>,
@@ -164,19 +168,6 @@ pub struct Definition {
 }
 
 /// The stats a KPI reports, in the order the report shows them.
-fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
-    let mut stats: Vec<String> = rows.iter().map(|r| r.stat.clone()).collect();
-    stats.sort_by_key(|s| match s.as_str() {
-        "value" => 0,
-        "median" => 1,
-        "mean" => 2,
-        "p90" => 3,
-        _ => 4,
-    });
-    stats.dedup();
-    stats
-}
-
 /// A ticket column's name as a heading: `assignment_group` is "Assignment group".
 pub(crate) fn column_label(column: &str) -> String {
     match column {
@@ -248,7 +239,8 @@ pub(crate) fn delta(
     (Some(text), Some(trend))
 }
 
-pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>) -> ReportView {
+pub fn build(result: &RunResult, changes: Option<&crate::what_changed::WhatChanged>) -> ReportView {
+    let previous = changes.and_then(|c| c.previous.as_ref());
     let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
     let metas = &result.catalogue.kpis;
@@ -277,13 +269,10 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
             .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
             .copied()
             .collect();
-        let stats = stats_of(if standard.is_empty() { rows } else { &standard });
+        let stats = crate::kpi::stats_of(if standard.is_empty() { rows } else { &standard });
         let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
-        let main_stat = if stats.iter().any(|s| s == "median") {
-            "median"
-        } else {
-            stats[0].as_str()
-        };
+        let main_stat = crate::kpi::headline_stat(rows).unwrap_or_default();
+        let main_stat = main_stat.as_str();
         if let Some(main) = all(main_stat) {
             let mean_p90 = (
                 all("mean").and_then(|r| r.value),
@@ -294,6 +283,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
                 Some(unmeasured) => quality.not_measured.push(unmeasured),
                 None => {
                     let mut card = card(&id, &meta, main, main_stat, mean_p90, previous, currency);
+                    card.moved = changes.is_some_and(|c| c.moves.iter().any(|m| m.kpi == id));
                     card.target = result
                         .config
                         .thresholds
@@ -359,6 +349,7 @@ pub fn build(result: &RunResult, previous: Option<&super::previous::PreviousDoc>
         },
         resolve_bands: bands.map(|(b, _)| b).unwrap_or_default(),
         previous: previous.map(|p| p.period.label.clone()),
+        changes: changes.map(|c| super::changes::build(result, c)),
         previous_origin: previous.map(|p| p.origin.clone()),
         site_nav: None,
         trend,
@@ -454,6 +445,7 @@ fn card(
         missing: main.missing,
         small: false,
         target: None,
+        moved: false,
     }
 }
 

@@ -15,3 +15,4 @@ mod sample;
 mod sla;
 mod uci;
 mod util;
+mod what_changed;

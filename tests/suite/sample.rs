@@ -135,30 +135,55 @@ fn sample_kpis_match_an_independent_computation() {
     }
 }
 
-#[test]
-fn kpis_json_on_stdout_is_the_report_kpis_json() {
-    let out = tempfile::tempdir().unwrap();
-    assert!(
-        report(out.path(), &["--period", "2026-09"])
-            .status
-            .success()
-    );
-    let written = std::fs::read(out.path().join("kpis.json")).unwrap();
+/// `deskpulse kpis --format json` with the arguments, on the sample: its stdout.
+fn kpis_stdout(args: &[&str]) -> Vec<u8> {
     let printed = deskpulse()
         .current_dir(repo())
         .args([
             "kpis",
             "--config",
             "sample_data/deskpulse.toml",
-            "--period",
-            "2026-09",
             "--format",
             "json",
         ])
+        .args(args)
         .output()
         .unwrap();
-    assert!(printed.status.success());
-    assert_eq!(printed.stdout, written);
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    printed.stdout
+}
+
+#[test]
+fn kpis_json_on_stdout_is_the_report_kpis_json() {
+    let out = tempfile::tempdir().unwrap();
+    let (before, measured, given) = (
+        out.path().join("2026-08"),
+        out.path().join("measured"),
+        out.path().join("given"),
+    );
+    assert!(report(&before, &["--period", "2026-08"]).status.success());
+    let previous = before.join("kpis.json");
+    let previous = previous.to_str().unwrap();
+    // the report measures the month before from the exports, or reads it from --previous:
+    // the same figures either way
+    assert!(report(&measured, &["--period", "2026-09"]).status.success());
+    let with = ["--period", "2026-09", "--previous", previous];
+    assert!(report(&given, &with).status.success());
+    let written = std::fs::read(measured.join("kpis.json")).unwrap();
+    assert!(written == std::fs::read(given.join("kpis.json")).unwrap());
+    // `kpis` compares only when given the previous kpis.json: measuring a second period
+    // would double its time
+    assert_eq!(kpis_stdout(&with), written);
+    let mut report_doc: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    assert!(report_doc["changes"].is_array(), "the months differ");
+    report_doc.as_object_mut().unwrap().remove("changes");
+    let printed: serde_json::Value =
+        serde_json::from_slice(&kpis_stdout(&["--period", "2026-09"])).unwrap();
+    assert_eq!(printed, report_doc);
 }
 
 #[test]

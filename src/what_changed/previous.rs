@@ -67,9 +67,24 @@ impl PreviousDoc {
     }
 
     pub fn value(&self, kpi: &str, stat: &str, dimension: &str, key: &str) -> Option<f64> {
+        self.row(kpi, stat, dimension, key).and_then(|r| r.value)
+    }
+
+    pub fn row(&self, kpi: &str, stat: &str, dimension: &str, key: &str) -> Option<&PreviousRow> {
         self.kpis
             .iter()
             .find(|r| r.kpi == kpi && r.stat == stat && r.dimension == dimension && r.key == key)
-            .and_then(|r| r.value)
+    }
+
+    /// A KPI's rows for one stat and dimension, every key.
+    pub fn rows<'a>(
+        &'a self,
+        kpi: &'a str,
+        stat: &'a str,
+        dimension: &'a str,
+    ) -> impl Iterator<Item = &'a PreviousRow> + 'a {
+        self.kpis
+            .iter()
+            .filter(move |r| r.kpi == kpi && r.stat == stat && r.dimension == dimension)
     }
 }
