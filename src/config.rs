@@ -19,7 +19,7 @@ use crate::model::{self, StatusClass};
 pub const CONFIG_FILE_NAME: &str = "deskpulse.toml";
 
 /// Extensions of files taken as exports when a directory without a configuration is given.
-pub const EXPORT_EXTENSIONS: &[&str] = &["csv", "json", "ndjson", "jsonl", "gz"];
+pub const EXPORT_EXTENSIONS: &[&str] = &["csv", "json", "ndjson", "jsonl", "gz", "xlsx"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -376,7 +376,7 @@ impl Config {
         skip_previous_outputs(dir, &mut files);
         if files.is_empty() {
             return Err(ConfigError::Input(format!(
-                "{}: no {CONFIG_FILE_NAME} and no exports (.csv, .json, .ndjson, .jsonl, .gz) in this directory",
+                "{}: no {CONFIG_FILE_NAME} and no exports (.csv, .json, .ndjson, .jsonl, .gz, .xlsx) in this directory",
                 dir.display()
             )));
         }

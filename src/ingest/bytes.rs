@@ -40,7 +40,7 @@ fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
 }
 
 /// The file as it is on disk: mapped, or read where it cannot be mapped.
-fn map_file(path: &Path) -> std::io::Result<Bytes> {
+pub fn map_file(path: &Path) -> std::io::Result<Bytes> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() == 0 {
         return Ok(Bytes::Owned(Arc::new(Vec::new())));

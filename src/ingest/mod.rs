@@ -8,6 +8,7 @@ pub mod normalize;
 pub mod profile;
 pub mod profile_list;
 pub mod read;
+pub mod spreadsheet;
 pub mod timestamps;
 
 use std::collections::{BTreeSet, HashMap};

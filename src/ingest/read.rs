@@ -116,6 +116,11 @@ pub fn open(
         file: shown.to_string(),
         message,
     };
+    let on_disk = super::bytes::map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if super::spreadsheet::is_zip(on_disk.as_slice()) {
+        return open_spreadsheet(path, shown, on_disk).map_err(fail);
+    }
+    drop(on_disk);
     let Text {
         on_disk,
         compressed,
@@ -141,6 +146,22 @@ pub fn open(
         encoding,
         compressed,
         content,
+    })
+}
+
+/// An `.xlsx` export: its first sheet as CSV text.
+fn open_spreadsheet(path: &Path, shown: &str, on_disk: Bytes) -> Result<ExportFile, String> {
+    let (csv, note) = super::spreadsheet::first_sheet_as_csv(on_disk.as_slice())?;
+    if let Some(note) = note {
+        crate::log::note(&format!("{shown}: {note}"));
+    }
+    Ok(ExportFile {
+        path: path.to_path_buf(),
+        shown: shown.to_string(),
+        scan: background_scan(on_disk),
+        encoding: "xlsx",
+        compressed: false,
+        content: csv_content(Bytes::Owned(Arc::new(csv)), 0)?,
     })
 }
 

@@ -336,3 +336,93 @@ fn the_ledger_lists_the_tickets_behind_the_period_with_their_values() {
     assert_eq!(&inc007[at("resolved_without_timestamp")], "false");
     assert_eq!(&inc007[at("resolve_hours")], "");
 }
+
+/// The export as an Excel workbook, as "Export > Excel" writes it: numbers as numbers, times as
+/// Excel dates, the rest as text; and a second sheet that is not the export.
+fn as_workbook(csv_path: &std::path::Path) -> Vec<u8> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    for (col, name) in reader.headers().unwrap().iter().enumerate() {
+        sheet.write_string(0, col as u16, name).unwrap();
+    }
+    for (r, record) in reader.records().enumerate() {
+        for (col, text) in record.unwrap().iter().enumerate() {
+            let (row, col) = (r as u32 + 1, col as u16);
+            let when = (text.contains('-') && text.contains(':'))
+                .then(|| ExcelDateTime::parse_from_str(text).ok())
+                .flatten();
+            if let Some(when) = when {
+                sheet
+                    .write_datetime_with_format(row, col, &when, &date)
+                    .unwrap();
+            } else if let Ok(number) = text.parse::<f64>() {
+                sheet.write_number(row, col, number).unwrap();
+            } else if !text.is_empty() {
+                sheet.write_string(row, col, text).unwrap();
+            }
+        }
+    }
+    workbook
+        .add_worksheet()
+        .set_name("Notes")
+        .unwrap()
+        .write_string(0, 0, "not tickets")
+        .unwrap();
+    workbook.save_to_buffer().unwrap()
+}
+
+#[test]
+fn an_xlsx_export_gives_the_kpis_of_the_same_export_as_csv() {
+    let csv_path = data("servicenow/incidents_fields.csv");
+    let config = |file: &str| {
+        format!(
+            "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"{file}\"\ntimezone = \"UTC\"\n"
+        )
+    };
+    let from_csv = project(&config("incidents.csv"), &[("incidents.csv", &csv_path)]);
+    let from_xlsx = project(&config("incidents.xlsx"), &[]);
+    std::fs::write(
+        from_xlsx.path().join("incidents.xlsx"),
+        as_workbook(&csv_path),
+    )
+    .unwrap();
+    let (a, b) = (
+        kpis(from_csv.path(), &["--period", "2026-10"]),
+        kpis(from_xlsx.path(), &["--period", "2026-10"]),
+    );
+    assert!(a["kpis"].as_array().unwrap().len() > 50);
+    assert_eq!(a["kpis"], b["kpis"]);
+    assert_eq!(a["inputs"][0]["rows"], b["inputs"][0]["rows"]);
+    assert_eq!(b["inputs"][0]["profile"], "servicenow");
+    // the other sheet is said, not read
+    let out = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(from_xlsx.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("incidents.xlsx: read its first sheet, Sheet1; not read: Notes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_zip_that_is_no_workbook_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("incidents.xlsx"),
+        b"PK\x03\x04 not a workbook",
+    )
+    .unwrap();
+    let out = deskpulse().arg("kpis").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("incidents.xlsx") && stderr.contains("not a readable .xlsx"),
+        "{stderr}"
+    );
+}
