@@ -8,7 +8,9 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::util::{data, deskpulse, kpis, project, read_json, report_october, row, value};
+use super::util::{
+    data, deskpulse, kpi_rows, kpis, project, read_json, report_october, row, value,
+};
 
 /// One source in `zone` (none: the export's own UTC instants), reported in UTC.
 fn config(files: &[&str], zone: Option<&str>) -> String {
@@ -251,6 +253,119 @@ fn glpi_french_csv_with_bom_and_multi_line_cells_gives_the_hand_computed_kpis() 
         v(&doc, "tickets_created", "value", "kind", "request"),
         Some(1.0)
     );
+}
+
+/// The French GLPI fixture as a Brazilian instance exports it: Portuguese labels and values,
+/// `dd/mm/yyyy` dates without leading zeros, every line ended by `;`, and GLPI's own verdict.
+fn glpi_in_portuguese() -> String {
+    let french = std::fs::read_to_string(data("glpi/glpi_tickets.csv")).unwrap();
+    let (header, body) = french.split_once("\r\n").unwrap();
+    let mut header = header.to_string();
+    for (fr, pt) in [
+        ("Titre", "Título"),
+        ("Entité", "Entidade"),
+        ("Statut", "Status"),
+        ("Date d'ouverture", "Data de abertura"),
+        ("Priorité", "Prioridade"),
+        ("\"Type\"", "\"Tipo\""),
+        ("Demandeur - Demandeur", "Requerente - Requerente"),
+        ("Attribué à - Technicien\"", "Atribuído - Técnico\""),
+        (
+            "Attribué à - Groupe de techniciens",
+            "Atribuído - Grupo técnico",
+        ),
+        ("Catégorie", "Categoria"),
+        ("Dernière modification", "Última atualização"),
+        ("Date de résolution", "Data da solução"),
+        ("Date de clôture", "Data de fechamento"),
+    ] {
+        assert!(header.contains(fr), "{fr}");
+        header = header.replace(fr, pt);
+    }
+    let mut body = body.to_string();
+    for (fr, pt) in [
+        ("\"Clos\"", "\"Fechado\""),
+        ("\"Résolu\"", "\"Solucionado\""),
+        ("\"En cours (Attribué)\"", "\"Em atendimento (atribuído)\""),
+        ("\"Très haute\"", "\"Muito alta\""),
+        ("\"Moyenne\"", "\"Média\""),
+        ("\"Basse\"", "\"Baixa\""),
+        ("\"Haute\"", "\"Alta\""),
+        ("\"Incident\"", "\"Incidente\""),
+        ("\"Demande\"", "\"Requisição\""),
+    ] {
+        body = body.replace(fr, pt);
+    }
+    // "01-10-2026 09:00" → "1/10/2026 9:00"
+    let mut out = String::new();
+    let mut rest = body.as_str();
+    while let Some(at) = rest.find('"') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let cell = rest.get(..16).unwrap_or("");
+        let b = cell.as_bytes();
+        if cell.len() == 16 && b[2] == b'-' && b[5] == b'-' && b[10] == b' ' && b[13] == b':' {
+            let unpadded = |t: &str| t.trim_start_matches('0').to_string();
+            let day = unpadded(&cell[..2]);
+            let hour = unpadded(&cell[11..13]);
+            let hour = if hour.is_empty() {
+                "0".to_string()
+            } else {
+                hour
+            };
+            out.push_str(&format!(
+                "{day}/{}/{} {hour}:{}",
+                &cell[3..5],
+                &cell[6..10],
+                &cell[14..16]
+            ));
+            rest = &rest[16..];
+        }
+    }
+    out.push_str(rest);
+    assert!(out.contains("\"1/10/2026 11:00\";\"Muito alta\""), "{out}");
+    // GLPI's verdict (ticket 1 exceeded its time to resolve), and `;` at every line's end
+    let records: Vec<String> = out
+        .trim_end()
+        .split("\r\n\"")
+        .enumerate()
+        .map(|(i, r)| {
+            let verdict = if i == 0 { "Sim" } else { "Não" };
+            format!("{}{r};\"{verdict}\";", if i == 0 { "" } else { "\"" })
+        })
+        .collect();
+    format!(
+        "{header};\"Tempo para resolver excedido\";\r\n{}\r\n",
+        records.join("\r\n")
+    )
+}
+
+#[test]
+fn glpi_in_portuguese_gives_the_kpis_of_the_same_tickets_in_french() {
+    let dir = project(&config(&["glpi.csv"], Some("Europe/Paris")), &[]);
+    std::fs::write(dir.path().join("glpi.csv"), glpi_in_portuguese()).unwrap();
+    let text = glpi_in_portuguese();
+    assert!(
+        text.lines()
+            .all(|l| !l.starts_with('"') || !l.ends_with('"')),
+        "{text}"
+    );
+    let pt = kpis(dir.path(), &["--period", "2026-10"]);
+    let fr = run("glpi/glpi_tickets.csv", Some("Europe/Paris"));
+    assert_input(&pt, "glpi", 9, 0);
+    let own_verdict = |doc: &Value| {
+        let mut rows = kpi_rows(doc);
+        rows.retain(|k, _| k.0 != "source_sla_met_pct");
+        rows
+    };
+    assert_eq!(own_verdict(&pt), own_verdict(&fr));
+    // ticket 1, resolved in October, exceeded its time: one verdict of those decided missed
+    let verdict = row(&pt, "source_sla_met_pct", "value", "all", "all");
+    let (met, decided) = (
+        verdict["numerator"].as_f64(),
+        verdict["denominator"].as_f64(),
+    );
+    assert_eq!(decided.unwrap() - met.unwrap(), 1.0, "{verdict}");
 }
 
 #[test]
