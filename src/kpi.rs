@@ -71,9 +71,18 @@ pub fn find<'a>(
         .find(|r| r.kpi == kpi && r.stat == stat && r.dimension == dimension && r.key == key)
 }
 
-/// A KPI's stats in the report's order: value, median, mean, p90, then any other.
+/// A KPI's stats in the report's order: value, median, mean, p90, then any other. Only the
+/// contract's dimensions count where the KPI has them: the age buckets' counts are no stat.
 pub fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
-    let mut stats: Vec<String> = rows.iter().map(|r| r.stat.clone()).collect();
+    let standard: Vec<&KpiRow> = rows
+        .iter()
+        .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
+        .copied()
+        .collect();
+    let mut stats: Vec<String> = if standard.is_empty() { rows } else { &standard }
+        .iter()
+        .map(|r| r.stat.clone())
+        .collect();
     stats.sort_by_key(|s| match s.as_str() {
         "value" => 0,
         "median" => 1,
@@ -85,18 +94,12 @@ pub fn stats_of(rows: &[&KpiRow]) -> Vec<String> {
     stats
 }
 
-/// The stat a KPI's headline shows: its median where it has one, else its first stat. Only
-/// the contract's dimensions count: the age buckets' counts are not a stat of their own.
-pub fn headline_stat(rows: &[&KpiRow]) -> Option<String> {
-    let standard: Vec<&KpiRow> = rows
-        .iter()
-        .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
-        .copied()
-        .collect();
-    let stats = stats_of(if standard.is_empty() { rows } else { &standard });
+/// The stat a KPI's headline shows, of its [`stats_of`]: the median where it has one, else
+/// its first stat.
+pub fn headline_stat(stats: &[String]) -> Option<&str> {
     match stats.iter().any(|s| s == "median") {
-        true => Some("median".to_string()),
-        false => stats.into_iter().next(),
+        true => Some("median"),
+        false => stats.first().map(String::as_str),
     }
 }
 

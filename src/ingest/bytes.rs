@@ -78,6 +78,15 @@ pub fn read_text(
     declared: Option<&'static encoding_rs::Encoding>,
 ) -> Result<Text, String> {
     let on_disk = map_file(path).map_err(|e| format!("cannot read it: {e}"))?;
+    decode_file(on_disk, shown, declared)
+}
+
+/// [`read_text`] of a file already read.
+pub fn decode_file(
+    on_disk: Bytes,
+    shown: &str,
+    declared: Option<&'static encoding_rs::Encoding>,
+) -> Result<Text, String> {
     let compressed = is_gzip(&on_disk);
     let (text, start, encoding) = decode(gunzip(&on_disk)?, declared)?;
     if encoding.ends_with(UNMARKED) {

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use serde_json::{Map, Value};
 
 use super::IngestError;
-use super::bytes::{Bytes, Text, read_text};
+use super::bytes::{Bytes, Text, decode_file, map_file};
 use super::field_count::{FieldCounter, MalformedRow};
 use super::json;
 use super::profile::HeaderIndex;
@@ -116,18 +116,17 @@ pub fn open(
         file: shown.to_string(),
         message,
     };
-    let on_disk = super::bytes::map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     if super::spreadsheet::is_zip(on_disk.as_slice()) {
         return open_spreadsheet(path, shown, on_disk).map_err(fail);
     }
-    drop(on_disk);
     let Text {
         on_disk,
         compressed,
         text,
         start,
         encoding,
-    } = read_text(path, shown, declared).map_err(fail)?;
+    } = decode_file(on_disk, shown, declared).map_err(fail)?;
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {

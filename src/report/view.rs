@@ -263,16 +263,9 @@ pub fn build(result: &RunResult, changes: Option<&crate::what_changed::WhatChang
     for id in ordered_kpis(&result.kpis, metas) {
         let meta = metas.get(&id).cloned().unwrap_or_else(|| fallback(&id));
         let rows = &by_kpi[id.as_str()];
-        // Stats of the standard breakdowns only: the age buckets' counts are not a column there.
-        let standard: Vec<&KpiRow> = rows
-            .iter()
-            .filter(|r| r.is_all() || crate::model::DIMENSIONS.contains(&r.dimension.as_str()))
-            .copied()
-            .collect();
-        let stats = crate::kpi::stats_of(if standard.is_empty() { rows } else { &standard });
+        let stats = crate::kpi::stats_of(rows);
         let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
-        let main_stat = crate::kpi::headline_stat(rows).unwrap_or_default();
-        let main_stat = main_stat.as_str();
+        let main_stat = crate::kpi::headline_stat(&stats).unwrap_or_default();
         if let Some(main) = all(main_stat) {
             let mean_p90 = (
                 all("mean").and_then(|r| r.value),

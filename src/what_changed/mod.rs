@@ -163,9 +163,10 @@ fn kpi_move(
     unit: &str,
     rules: &WhatChangedSettings,
 ) -> Option<KpiMove> {
-    let stat = crate::kpi::headline_stat(rows)?;
+    let stats = crate::kpi::stats_of(rows);
+    let stat = crate::kpi::headline_stat(&stats)?;
     let after_row = rows.iter().find(|r| r.is_all() && r.stat == stat)?;
-    let before_row = previous.row(kpi, &stat, "all", "all")?;
+    let before_row = previous.row(kpi, stat, "all", "all")?;
     let (after, before) = (after_row.value?, before_row.value?);
     if before == 0.0 {
         return None;
@@ -180,8 +181,8 @@ fn kpi_move(
     }
     Some(KpiMove {
         kpi: kpi.to_string(),
-        split: split(kpi, rows, previous, unit, &stat),
-        stat,
+        split: split(kpi, rows, previous, unit, stat),
+        stat: stat.to_string(),
         before,
         after,
         n_before: before_row.n,

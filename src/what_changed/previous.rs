@@ -70,10 +70,14 @@ impl PreviousDoc {
         self.row(kpi, stat, dimension, key).and_then(|r| r.value)
     }
 
-    pub fn row(&self, kpi: &str, stat: &str, dimension: &str, key: &str) -> Option<&PreviousRow> {
-        self.kpis
-            .iter()
-            .find(|r| r.kpi == kpi && r.stat == stat && r.dimension == dimension && r.key == key)
+    pub fn row<'a>(
+        &'a self,
+        kpi: &'a str,
+        stat: &'a str,
+        dimension: &'a str,
+        key: &str,
+    ) -> Option<&'a PreviousRow> {
+        self.rows(kpi, stat, dimension).find(|r| r.key == key)
     }
 
     /// A KPI's rows for one stat and dimension, every key.
