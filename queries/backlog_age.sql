@@ -19,8 +19,8 @@ WITH open_tickets AS (
     SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 ),
 agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            -- only open tickets have an age: the key rows add none to sums and percentiles
            count(*) FILTER (WHERE is_open) AS n,
            -- an integer sum: a float sum's digits would depend on the order threads add in
@@ -28,7 +28,8 @@ agg AS (
                / nullif(count(*) FILTER (WHERE is_open), 0) / 86400e6 AS mean,
            quantile_cont(age_days, [0.5, 0.9]) AS q
     FROM open_tickets
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
 )
 SELECT 'backlog_age_days' AS kpi, s.stat, dimension, key,
        CASE s.stat WHEN 'mean' THEN mean WHEN 'median' THEN q[1] ELSE q[2] END AS value,

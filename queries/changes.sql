@@ -19,8 +19,8 @@ caused AS (
      AND epoch_us(i.created_at) < epoch_us(c.closed_at) + change_failure_window_us()
 ),
 agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            count(*) FILTER (WHERE in_cohort AND implemented) AS implemented,
            count(*) FILTER (WHERE in_cohort AND change_outcome IS NULL) AS without_outcome,
            count(*) FILTER (WHERE in_cohort AND implemented AND change_outcome = 'successful') AS successful,
@@ -36,7 +36,8 @@ agg AS (
         -- every change key, for the keys with no change closed in the period
         SELECT * FROM ledger_keys WHERE kind = 'change' AND NOT is_cancelled
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
     HAVING has_kind('change')
 )
 SELECT 'change_success_pct' AS kpi, 'value' AS stat, dimension, key,

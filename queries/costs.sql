@@ -37,8 +37,8 @@ costed AS (
            OR trend_month(l.resolved_at) IS NOT NULL)
 ),
 labor AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            count(*) FILTER (WHERE in_cohort) AS resolved,
            count(*) FILTER (WHERE in_cohort AND labor_cents IS NULL) AS without_labor,
            coalesce(sum(labor_cents) FILTER (WHERE in_cohort), 0) AS labor_cents
@@ -48,7 +48,8 @@ labor AS (
         -- every key, for the keys with nothing resolved in the period
         SELECT * FROM ledger_keys WHERE NOT is_cancelled AND costs_configured()
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
     HAVING costs_configured()
 ),
 by_month AS (

@@ -3,8 +3,8 @@
 -- offered without an answer). Tickets never asked are in neither. No rows when no export
 -- carries ratings.
 WITH agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            count(*) FILTER (WHERE in_cohort AND csat = 'satisfied') AS satisfied,
            count(*) FILTER (WHERE in_cohort AND csat IN ('satisfied', 'dissatisfied')) AS answered,
            count(*) FILTER (WHERE in_cohort AND csat = 'offered') AS unanswered
@@ -17,7 +17,8 @@ WITH agg AS (
         -- every service-ticket key, for the keys with nothing resolved in the period
         SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
     HAVING has_values('csat')
 )
 SELECT 'csat_pct' AS kpi, 'value' AS stat, dimension, key,

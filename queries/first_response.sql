@@ -3,8 +3,8 @@
 -- No rows at all when no export carries a first-response time. An export with only the help
 -- desk's business first-reply minutes (a Zendesk CSV) measures the business clock alone.
 WITH agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            -- only the cohort's tickets carry durations: the key rows add none
            count(first_response_us) AS n,
            count(*) FILTER (WHERE created_in_period AND first_response_us IS NULL) AS missing,
@@ -24,7 +24,8 @@ WITH agg AS (
         -- every service-ticket key, for the keys with nothing created in the period
         SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
     -- the empty grouping set yields a row even over no tickets (a period before the exports begin):
 -- keep none when no export holds the data at all
     HAVING has_values('first_response_at')

@@ -3,8 +3,8 @@
 -- open hours of the ticket's calendar, net of pauses). Means come from exact sums of whole
 -- microseconds; percentiles interpolate linearly between the two nearest values.
 WITH agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            -- only the cohort's tickets carry durations: the key rows add none
            count(*) FILTER (WHERE resolved_in_period) AS n,
            sum(resolve_us) AS total_us,
@@ -23,7 +23,8 @@ WITH agg AS (
         -- every incident key, for the keys with no incident resolved in the period
         SELECT * FROM ledger_keys WHERE kind = 'incident' AND NOT is_cancelled
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
 )
 SELECT k.kpi, s.stat, dimension, key,
        CASE WHEN k.kpi = 'mttr_hours' THEN

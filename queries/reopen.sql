@@ -3,8 +3,8 @@
 -- A ticket whose export has neither a reopen count nor status history is missing; a run in
 -- which no ticket has either measures nothing.
 SELECT 'reopen_pct' AS kpi, 'value' AS stat,
-       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
        100.0 * count(*) FILTER (WHERE in_cohort AND reopened)
              / nullif(count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL), 0) AS value,
        count(*) FILTER (WHERE in_cohort AND reopened IS NOT NULL) AS n,
@@ -20,5 +20,6 @@ FROM (
     -- every service-ticket key, for the keys with nothing resolved in the period
     SELECT * FROM ledger_keys WHERE is_service AND NOT is_cancelled
 )
-GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                        (dim_assignment_group), (dim_category))
 HAVING has_values('reopen_count') OR has_values('reopened_in_history')

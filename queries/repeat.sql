@@ -6,7 +6,8 @@
 -- (Cohort and resolutions each read the ledger with their own filter: a shared CTE of all
 -- incidents would be materialised whole.)
 WITH cohort AS (
-    SELECT dim_priority, dim_kind, dim_service, dim_assignment_group, repeat_key, created_at
+    SELECT dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category,
+           repeat_key, created_at
     FROM ledger_keyed
     WHERE kind = 'incident' AND NOT is_cancelled
       AND created_at >= $period_start AND created_at < $period_end
@@ -32,8 +33,8 @@ flagged AS (
     SELECT * FROM ledger_keys WHERE kind = 'incident' AND NOT is_cancelled
 )
 SELECT 'repeat_incident_pct' AS kpi, 'value' AS stat,
-       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+       dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+       dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
        100.0 * count(*) FILTER (WHERE in_cohort AND is_repeat)
              / nullif(count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL), 0) AS value,
        count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL) AS n,
@@ -41,4 +42,5 @@ SELECT 'repeat_incident_pct' AS kpi, 'value' AS stat,
        count(*) FILTER (WHERE in_cohort AND is_repeat) AS numerator,
        count(*) FILTER (WHERE in_cohort AND repeat_key IS NOT NULL) AS denominator
 FROM flagged
-GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                        (dim_assignment_group), (dim_category))

@@ -34,15 +34,15 @@ slas AS (
 ),
 agg AS (
     SELECT kpi,
-           dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+           dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            count(*) FILTER (WHERE decided_at >= $period_start AND decided_at < $period_end) AS decided,
            count(*) FILTER (WHERE decided_at >= $period_start AND decided_at < $period_end
                               AND state = 'met') AS met,
            count(*) FILTER (WHERE breached_open) AS breached_open
     FROM slas
     GROUP BY GROUPING SETS ((kpi), (kpi, dim_priority), (kpi, dim_kind), (kpi, dim_service),
-                            (kpi, dim_assignment_group))
+                            (kpi, dim_assignment_group), (kpi, dim_category))
     UNION ALL
     -- over no ticket in scope (a period before the exports begin) the grouping sets yield no
     -- row: each KPI whose SLAs the exports hold still has its `all` row, with nothing decided

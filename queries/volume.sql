@@ -5,8 +5,8 @@
 -- Only the tickets of one of the three cohorts are aggregated; `ledger_keys` adds every key, so
 -- that a breakdown lists the keys whose cohorts are empty.
 WITH agg AS (
-    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group) AS dimension,
-           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group) AS key,
+    SELECT dimension_name(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS dimension,
+           dimension_key(dim_priority, dim_kind, dim_service, dim_assignment_group, dim_category) AS key,
            count(*) FILTER (WHERE created_at >= $period_start AND created_at < $period_end) AS created,
            count(*) FILTER (WHERE is_service
                               AND resolved_at >= $period_start AND resolved_at < $period_end) AS resolved,
@@ -27,7 +27,8 @@ WITH agg AS (
         UNION ALL BY NAME
         SELECT * FROM ledger_keys WHERE NOT is_cancelled
     )
-    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service), (dim_assignment_group))
+    GROUP BY GROUPING SETS ((), (dim_priority), (dim_kind), (dim_service),
+                            (dim_assignment_group), (dim_category))
 )
 SELECT k.kpi, 'value' AS stat, dimension, key,
        CASE k.kpi WHEN 'tickets_created' THEN created WHEN 'tickets_resolved' THEN resolved ELSE open END AS value,

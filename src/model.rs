@@ -255,8 +255,15 @@ impl FromStr for Kind {
     }
 }
 
-/// The dimensions every KPI is broken down by, besides `all`.
-pub const DIMENSIONS: &[&str] = &["priority", "kind", "service", "assignment_group"];
+/// The dimensions every KPI is broken down by, besides `all`: the contract's four, then
+/// `category`, which "What changed" splits a move by (docs/kpis.md, "Breakdowns").
+pub const DIMENSIONS: &[&str] = &[
+    "priority",
+    "kind",
+    "service",
+    "assignment_group",
+    "category",
+];
 
 /// The keys of `backlog_age_days`'s `age_bucket` dimension, youngest first: whole days of age.
 /// Its rows are counts of open tickets, not ages.

@@ -140,6 +140,15 @@ fn dimension_sql() -> String {
         .map(|d| format!("coalesce(CAST({d} AS VARCHAR), '{NONE_KEY}') AS {}", dim(d)))
         .collect();
     let args: Vec<String> = DIMENSIONS.iter().map(|d| dim(d)).collect();
+    // `category` came after the contract's four: a user's query written with four arguments
+    // still runs (its rows have no category, so the argument is NULL anyway)
+    let params: Vec<String> = DIMENSIONS
+        .iter()
+        .map(|d| match *d {
+            "category" => format!("{} := NULL", dim(d)),
+            _ => dim(d),
+        })
+        .collect();
     let mut raw: Vec<&str> = DIMENSIONS.to_vec();
     if !raw.contains(&"kind") {
         raw.push("kind");
@@ -155,12 +164,13 @@ fn dimension_sql() -> String {
              SELECT {keyed}, kind, is_service, is_cancelled, sla_response_target, sla_resolution_target
              FROM (SELECT DISTINCT {raw}, is_service, is_cancelled,
                           sla_response_target, sla_resolution_target FROM ledger);
-         CREATE OR REPLACE MACRO dimension_name({args}) AS CASE {cases} ELSE 'all' END;
-         CREATE OR REPLACE MACRO dimension_key({args}) AS coalesce({args}, 'all');",
+         CREATE OR REPLACE MACRO dimension_name({params}) AS CASE {cases} ELSE 'all' END;
+         CREATE OR REPLACE MACRO dimension_key({params}) AS coalesce({args}, 'all');",
         names = names.join(", "),
         keys = keys.join(", "),
         keyed = keyed.join(", "),
         args = args.join(", "),
+        params = params.join(", "),
         cases = name_cases.join(" "),
         raw = raw.join(", "),
     )

@@ -24,6 +24,7 @@ struct Ticket {
     status: Option<String>,
     service: Option<String>,
     group: Option<String>,
+    category: Option<String>,
     reopen_count: Option<u32>,
     made_sla: Option<bool>,
     /// (sys_mod_count, update time, status class)
@@ -124,6 +125,7 @@ fn read(source: &Source) -> (Vec<Ticket>, Counts) {
         "incident_state",
         "business_service",
         "assignment_group",
+        "category",
         "reopen_count",
         "made_sla",
         "sys_mod_count",
@@ -182,6 +184,7 @@ fn read(source: &Source) -> (Vec<Ticket>, Counts) {
             status: status.clone(),
             service: get("business_service").map(str::to_string),
             group: get("assignment_group").map(str::to_string),
+            category: get("category").map(str::to_string),
             reopen_count: get("reopen_count").and_then(|s| s.parse().ok()),
             made_sla: get("made_sla").and_then(|s| match s.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Some(true),
@@ -275,6 +278,7 @@ fn keys(t: &Ticket) -> Vec<(String, String)> {
             "assignment_group".into(),
             t.group.clone().unwrap_or_else(none),
         ),
+        ("category".into(), t.category.clone().unwrap_or_else(none)),
     ]
 }
 

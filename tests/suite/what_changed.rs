@@ -297,3 +297,64 @@ fn kpis_compares_only_in_json() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_category_that_slowed_leads_the_split_whether_september_is_measured_or_read() {
+    // Groups A and B each have 15 Network and 15 Hardware incidents a month, all 10 h to
+    // resolve in September; in October Network takes 20 h. The mean goes from 10 h to 15 h:
+    // all of it Network's rate by category, half of it each group's by group.
+    let mut rows = Vec::new();
+    for (month, network_hours) in [("2026-09", 10), ("2026-10", 20)] {
+        for group in ["A", "B"] {
+            rows.extend(month_of(month, group, 15, network_hours, "Network"));
+            let mut hardware = month_of(month, group, 15, 10, "Hardware");
+            for incident in &mut hardware {
+                incident.ci.push_str("-hw");
+            }
+            rows.extend(hardware);
+        }
+    }
+    let dir = project(CONFIG, &rows);
+    let (doc, md) = report_october(dir.path());
+    let mttr = change(&doc, "kpi_move", "mttr_hours");
+    assert_eq!(mttr["split"]["dimensions"][0]["dimension"], "category");
+    let categories = dimension(mttr, "category");
+    let network = part(categories, "Network");
+    assert_eq!(
+        (
+            number(&network["rate"]),
+            number(&network["mix"]),
+            number(&network["change"])
+        ),
+        (5.0, 0.0, 5.0)
+    );
+    assert_eq!(number(&part(categories, "Hardware")["change"]), 0.0);
+    let groups = dimension(mttr, "assignment_group");
+    for key in ["A", "B"] {
+        let p = part(groups, key);
+        assert_eq!((number(&p["rate"]), number(&p["mix"])), (2.5, 0.0), "{key}");
+    }
+    assert_parts_add_up(mttr);
+    let sentence = "100\u{a0}% of the rise is Category Network: its mean went from \
+                    10.0\u{a0}h to 20.0\u{a0}h on a similar share of the tickets (50\u{a0}%)";
+    assert!(md.contains(sentence), "{md}");
+
+    // September's kpis.json carries the category rows: read back, the same changes
+    let september = dir.path().join("september");
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-09", "--out"])
+        .arg(&september)
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("read");
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--previous"])
+        .arg(september.join("kpis.json"))
+        .arg("--out")
+        .arg(&out)
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert_eq!(read_json(&out.join("kpis.json"))["changes"], doc["changes"]);
+}
