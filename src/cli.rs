@@ -86,9 +86,21 @@ pub struct ExplainArgs {
     /// The period whose KPIs the ticket is explained for (as `report --period`).
     #[arg(short, long, value_name = "PERIOD")]
     pub period: Option<String>,
+    /// First day of a custom period (as `report --from`).
+    #[arg(long, value_name = "DATE", requires = "to", conflicts_with = "period")]
+    pub from: Option<String>,
+    /// Day after the last day of a custom period (exclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
     /// The instant the KPIs are computed at; default: the period's end.
     #[arg(long, value_name = "INSTANT")]
     pub as_of: Option<String>,
+    /// A directory of KPI SQL files, as given to the report.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    /// A directory of source profiles, as given to the report.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     pub format: ExplainFormat,
@@ -289,11 +301,11 @@ fn run_explain(args: &ExplainArgs, quiet: bool) -> anyhow::Result<u8> {
         input: Some(args.input.clone()),
         config: None,
         period: args.period.clone(),
-        from: None,
-        to: None,
+        from: args.from.clone(),
+        to: args.to.clone(),
         as_of: args.as_of.clone(),
-        queries: None,
-        profiles: None,
+        queries: args.queries.clone(),
+        profiles: args.profiles.clone(),
     };
     let result = compute(&input, quiet, Needs::Explain(&args.ids))?;
     let explanation = report::explain::build(&result, &args.ids).map_err(anyhow::Error::msg)?;
@@ -331,7 +343,8 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
             .map(crate::what_changed::PreviousDoc::measured)
     });
     let changes = crate::what_changed::compare(&result, previous);
-    let written = report::write_report(&result, &args.out, &changes, None);
+    let explain = explain_command(&args.input, &result);
+    let written = report::write_report(&result, &args.out, &changes, &explain, None);
     crate::log::done();
     let written = written?;
     if !quiet {
@@ -350,7 +363,8 @@ fn run_report(args: &ReportArgs, quiet: bool) -> anyhow::Result<u8> {
 /// `deskpulse publish`: the period's report and history added to a static site.
 fn run_publish(args: &PublishArgs, quiet: bool) -> anyhow::Result<u8> {
     let result = compute(&args.input, quiet, Needs::ReportAndPrevious)?;
-    let written = report::publish::publish(&result, &args.site);
+    let explain = explain_command(&args.input, &result);
+    let written = report::publish::publish(&result, &args.site, &explain);
     crate::log::done();
     let written = written?;
     if !quiet {
@@ -487,12 +501,26 @@ fn known_dimension(dimension: &str, kpis: &[KpiRow]) -> anyhow::Result<()> {
 }
 
 fn load_config(args: &InputArgs) -> anyhow::Result<Config> {
-    let target: &Path = match (&args.config, &args.input) {
+    Ok(Config::discover(config_target(args))?)
+}
+
+/// The configuration, directory or export a run reads, as given.
+fn config_target(args: &InputArgs) -> &Path {
+    match (&args.config, &args.input) {
         (Some(c), _) => c,
         (None, Some(i)) => i,
         (None, None) => Path::new("."),
+    }
+}
+
+/// The command a report prints beside each listed ticket to explain it.
+fn explain_command(args: &InputArgs, result: &RunResult) -> report::explain::ExplainCommand {
+    let inputs = report::explain::RunInputs {
+        input: config_target(args),
+        queries: args.queries.as_deref(),
+        profiles: args.profiles.as_deref(),
     };
-    Ok(Config::discover(target)?)
+    report::explain::ExplainCommand::new(&inputs, &result.period, result.as_of)
 }
 
 fn period_choice(args: &InputArgs) -> anyhow::Result<PeriodChoice> {

@@ -3,16 +3,82 @@
 //! recomputes a duration or a verdict: what the ledger says is what is shown.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
-use chrono::{DateTime, NaiveDate, Utc};
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::clock::calendar::{CalendarSpec, WEEKDAYS};
 use crate::config::Config;
-use crate::period::{format_instant, local_date};
+use crate::period::{Period, PeriodKind, format_instant, local_date};
 use crate::pipeline::RunResult;
 use crate::table::{column_bool, column_f64, column_i64, column_strings};
+
+/// The `deskpulse explain` command that reproduces a report's run for one of its tickets: the
+/// same inputs, period and options, quoted so that a shell reads them back as they were given.
+#[derive(Debug, Clone)]
+pub struct ExplainCommand {
+    /// `deskpulse explain deskpulse.toml`
+    before_id: String,
+    /// ` --period 2026-10`
+    after_id: String,
+}
+
+/// What a run was given that `explain` needs to see the same tickets the same way.
+pub struct RunInputs<'a> {
+    /// The configuration, directory or export, as given on the command line.
+    pub input: &'a Path,
+    pub queries: Option<&'a Path>,
+    pub profiles: Option<&'a Path>,
+}
+
+impl ExplainCommand {
+    /// `as_of` is left out where it is the period's end, explain's default.
+    pub fn new(inputs: &RunInputs, period: &Period, as_of: DateTime<Utc>) -> ExplainCommand {
+        let mut after = match &period.kind {
+            PeriodKind::Range { from, to } => vec![
+                "--from".to_string(),
+                from.to_string(),
+                "--to".to_string(),
+                to.to_string(),
+            ],
+            kind => vec!["--period".to_string(), kind.to_string()],
+        };
+        if as_of != period.end {
+            after.push("--as-of".to_string());
+            after.push(as_of.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        }
+        for (flag, dir) in [
+            ("--queries", inputs.queries),
+            ("--profiles", inputs.profiles),
+        ] {
+            if let Some(dir) = dir {
+                after.push(flag.to_string());
+                after.push(dir.to_string_lossy().into_owned());
+            }
+        }
+        ExplainCommand {
+            before_id: format!(
+                "deskpulse explain {}",
+                quoted(&inputs.input.to_string_lossy())
+            ),
+            after_id: after.iter().map(|a| format!(" {}", quoted(a))).collect(),
+        }
+    }
+
+    pub fn for_ticket(&self, id: &str) -> String {
+        format!("{} {}{}", self.before_id, quoted(id), self.after_id)
+    }
+}
+
+/// A word as a POSIX shell reads it back: as it is where it can be, else in quotes.
+fn quoted(word: &str) -> String {
+    // a NUL is the one byte no shell word holds; an id with one is shown without it
+    let word = word.replace('\0', "");
+    shlex::try_quote(&word).map_or(word.clone(), |q| q.into_owned())
+}
 
 #[derive(Debug, Serialize)]
 pub struct Explanation {

@@ -89,6 +89,23 @@ fn thousands_f(v: f64) -> String {
     format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
 }
 
+/// Text as a Markdown code span that stays in its table cell: copied from the page, it gives
+/// the text back. The fence is longer than any run of backticks inside; a pipe is escaped,
+/// because GFM splits a table's cells before it reads code spans; a line break is a space.
+pub fn markdown_code(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let text = text.replace(['\n', '\r'], " ").replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = match text.starts_with('`') || text.ends_with('`') {
+        true => " ",
+        false => "",
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 /// Escapes text for a Markdown table cell: no markup, no HTML, no column breaks.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -119,6 +136,16 @@ pub fn markdown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_span_gives_its_text_back_and_stays_in_its_cell() {
+        assert_eq!(markdown_code("sample_data *x*"), "`sample_data *x*`");
+        assert_eq!(markdown_code("a|b"), "`a\\|b`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`a``"), "``` `a`` ```");
+        assert_eq!(markdown_code("two\nlines"), "`two lines`");
+        assert_eq!(markdown_code(""), "");
+    }
 
     #[test]
     fn values_in_their_units() {

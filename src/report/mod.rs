@@ -27,6 +27,7 @@ use crate::digest::{sha256_hex, sha256_hex_of_pieces};
 use crate::period::format_instant;
 use crate::pipeline::RunResult;
 use crate::what_changed::WhatChanged;
+use explain::ExplainCommand;
 use files::batches_to_csv;
 use output_dir::OutputDir;
 use render::Templates;
@@ -180,6 +181,7 @@ pub fn write_report(
     result: &RunResult,
     out: &Path,
     changes: &WhatChanged,
+    explain: &ExplainCommand,
     site_nav: Option<&str>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = OutputDir::prepare(out)?;
@@ -207,7 +209,7 @@ pub fn write_report(
             Ok(entry.join().expect("hashing does not panic"))
         });
         let rendered = || -> Result<(String, String), ReportError> {
-            let mut view = view::build(result, Some(changes));
+            let mut view = view::build(result, Some(changes), explain);
             view.site_nav = site_nav.map(str::to_string);
             Ok((
                 templates.render("report.html", &view)?,

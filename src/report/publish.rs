@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::explain::ExplainCommand;
 use super::output_dir::OutputDir;
 use super::render::Templates;
 use super::{ReportError, files::write_atomic, kpis_json, write_report};
@@ -48,7 +49,11 @@ struct KpiTrend {
 }
 
 /// Writes this period into the site and regenerates the dashboard; returns the files written.
-pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportError> {
+pub fn publish(
+    result: &RunResult,
+    site: &Path,
+    explain: &ExplainCommand,
+) -> Result<Vec<PathBuf>, ReportError> {
     let _lock = lock_site(site)?;
     let label = result.period.label();
     let history_dir = site.join("history");
@@ -67,7 +72,7 @@ pub fn publish(result: &RunResult, site: &Path) -> Result<Vec<PathBuf>, ReportEr
     let nav = site_nav(&order, &label);
     let page = site.join(page_dir(&label));
     let changes = crate::what_changed::compare(result, previous.cloned());
-    let mut written = write_report(result, &page, &changes, Some(&nav))?;
+    let mut written = write_report(result, &page, &changes, explain, Some(&nav))?;
     // made only now, so that a run that fails leaves no empty folders behind
     std::fs::create_dir_all(&history_dir).map_err(|source| ReportError::Write {
         path: history_dir.clone(),

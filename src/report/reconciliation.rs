@@ -34,6 +34,8 @@ pub struct Gap {
     pub ours: String,
     pub theirs: String,
     pub gap: String,
+    /// The command that explains both values (filled in by the view).
+    pub explain: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -181,6 +183,7 @@ fn durations(name: &str, pairs: Vec<&Pair>) -> Option<Measure> {
                 ours: minutes(p.ours),
                 theirs: minutes(p.theirs),
                 gap: minutes(p.ours - p.theirs),
+                explain: String::new(),
             })
             .collect(),
     })
@@ -219,6 +222,7 @@ fn verdicts(result: &RunResult) -> Option<Measure> {
                 ours,
                 theirs,
                 gap: String::new(),
+                explain: String::new(),
             })
             .collect(),
     })

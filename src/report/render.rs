@@ -63,6 +63,12 @@ impl Templates {
                 format::markdown(&v.to_string())
             }
         });
+        env.add_filter("mdcode", |v: Value| -> String {
+            match v.is_none() || v.is_undefined() {
+                true => String::new(),
+                false => format::markdown_code(&v.to_string()),
+            }
+        });
         // a whole number with thousands separators (`84,961`); anything else as it is
         env.add_filter("count", |v: Value| -> String {
             match i64::try_from(v.clone()) {

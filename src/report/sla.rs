@@ -58,6 +58,8 @@ pub struct OpenBreach {
     pub sla: String,
     pub breach_at: String,
     pub overdue: String,
+    /// The command that explains why it is listed (filled in by the view).
+    pub explain: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,6 +72,8 @@ pub struct ResolvedBreach {
     pub resolved_at: String,
     /// How long after the breach it was resolved.
     pub late: String,
+    /// The command that explains why it is listed (filled in by the view).
+    pub explain: String,
 }
 
 /// The section, or `None` when no ticket has an SLA. Breaches by month start at `first_month`,
@@ -240,6 +244,7 @@ fn resolved_breaches(result: &RunResult) -> Vec<ResolvedBreach> {
                 breach_at: format::local_time(breach_at, tz),
                 resolved_at: format::local_time(resolved_at, tz),
                 late: format::on_page(&format::readable(Some(late), "hours")),
+                explain: String::new(),
             });
         }
     }
@@ -288,6 +293,7 @@ fn open_breaches(result: &RunResult) -> Vec<OpenBreach> {
                 sla: sla[i].clone().unwrap_or_default(),
                 breach_at: format::local_time(at, tz),
                 overdue: format::on_page(&format::readable(Some(overdue), "hours")),
+                explain: String::new(),
             });
         }
     }

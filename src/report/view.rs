@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::explain::ExplainCommand;
 use super::format;
 use crate::ingest::InputReport;
 use crate::kpi::KpiRow;
@@ -239,7 +240,11 @@ pub(crate) fn delta(
     (Some(text), Some(trend))
 }
 
-pub fn build(result: &RunResult, changes: Option<&crate::what_changed::WhatChanged>) -> ReportView {
+pub fn build(
+    result: &RunResult,
+    changes: Option<&crate::what_changed::WhatChanged>,
+    explain: &ExplainCommand,
+) -> ReportView {
     let previous = changes.and_then(|c| c.previous.as_ref());
     let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
@@ -331,8 +336,21 @@ pub fn build(result: &RunResult, changes: Option<&crate::what_changed::WhatChang
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect(),
-        sla: super::sla::build(result, first_month),
-        reconciliation: super::reconciliation::build(result),
+        sla: super::sla::build(result, first_month).map(|mut sla| {
+            for o in &mut sla.open {
+                o.explain = explain.for_ticket(&o.id);
+            }
+            for o in &mut sla.resolved {
+                o.explain = explain.for_ticket(&o.id);
+            }
+            sla
+        }),
+        reconciliation: super::reconciliation::build(result).map(|mut r| {
+            for g in r.measures.iter_mut().flat_map(|m| &mut m.gaps) {
+                g.explain = explain.for_ticket(&g.id);
+            }
+            r
+        }),
         breakdowns: super::breakdowns::build(result),
         sources: super::sources::build(result),
         charts: Charts {

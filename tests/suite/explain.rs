@@ -177,3 +177,131 @@ fn a_ticket_created_after_as_of_does_not_exist_yet_for_the_period() {
         "{text}"
     );
 }
+
+/// The ticket id and the explain command of each row of report.md's tables that ends with one
+/// (the breach lists, then the reconciliation's gaps).
+fn listed_commands(md: &str) -> Vec<(String, String)> {
+    let code = |cell: &str| cell.trim().trim_matches('`').replace("\\|", "|");
+    md.lines()
+        .filter(|l| l.starts_with('|') && l.contains("deskpulse explain"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").collect();
+            let id = cells.iter().find(|c| c.trim().starts_with('`')).unwrap();
+            (code(id), code(cells[cells.len() - 1]))
+        })
+        .collect()
+}
+
+#[test]
+fn each_listed_breach_carries_the_command_that_explains_it() {
+    // a custom period and an as_of before its end: the command must carry both
+    let out = tempfile::tempdir().unwrap();
+    deskpulse()
+        .current_dir(super::util::repo())
+        .args(["report", "sample_data", "--quiet", "--from", "2026-10-01"])
+        .args([
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-10-31T12:00:00+01:00",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let listed = listed_commands(&md);
+    assert!(listed.len() > 3, "{md}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    for (id, command) in &listed {
+        assert_eq!(
+            command,
+            &format!(
+                "deskpulse explain sample_data {id} --from 2026-10-01 --to 2026-11-01 \
+                 --as-of 2026-10-31T11:00:00Z"
+            )
+        );
+        assert!(html.contains(&format!("<code>{command}</code>")), "{id}");
+    }
+    // run as a user would paste it: the ticket it names, breached by the rule shown
+    for (id, command) in listed.iter().take(3) {
+        let words = shlex::split(command).unwrap();
+        assert_eq!(words[..2], ["deskpulse", "explain"]);
+        let run = deskpulse()
+            .current_dir(super::util::repo())
+            .args(&words[1..])
+            .args(["--quiet", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(doc["as_of"], "2026-10-31T12:00:00+01:00", "{doc}");
+        let ticket = &doc["tickets"][0];
+        assert_eq!(&ticket["id"], id);
+        assert!(
+            ticket["slas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["state"] == "breached"),
+            "{ticket}"
+        );
+    }
+}
+
+#[test]
+fn an_explain_command_quotes_what_a_shell_would_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("help desk");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("deskpulse.toml"),
+        "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"t.csv\"\nprofile = \"servicenow\"\n\
+         timezone = \"UTC\"\n\n[sla.P1]\nresolution = \"1h\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("t.csv"),
+        "number,opened_at,priority,state,resolved_at\n\
+         INC 1|a,2026-10-01 09:00:00,1 - Critical,Resolved,2026-10-01 12:00:00\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    deskpulse()
+        .current_dir(dir.path())
+        .args([
+            "report",
+            "help desk",
+            "--quiet",
+            "--period",
+            "2026-10",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let listed = listed_commands(&md);
+    assert_eq!(
+        listed,
+        [(
+            "INC 1|a".to_string(),
+            "deskpulse explain 'help desk' 'INC 1|a' --period 2026-10".to_string()
+        )],
+        "{md}"
+    );
+    let words = shlex::split(&listed[0].1).unwrap();
+    let run = deskpulse()
+        .current_dir(dir.path())
+        .args(&words[1..])
+        .args(["--quiet", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let doc: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["tickets"][0]["id"], "INC 1|a");
+}

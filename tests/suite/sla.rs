@@ -121,14 +121,26 @@ fn the_report_counts_breaches_by_month_and_lists_the_one_still_open() {
     );
     assert!(md.contains("Open and already breached: 1."), "{md}");
     let listed: Vec<&str> = md.lines().filter(|l| l.starts_with("| `SLA-")).collect();
+    // each row ends with the command that explains it, on the configuration as given
+    let explain = |id: &str| {
+        format!(
+            " `deskpulse explain {} {id} --period 2026-10` |",
+            dir.path().display()
+        )
+    };
     assert_eq!(
         listed,
         [
             // 271 h is 11.3 days, shown in days (with a no-break space), at local time
-            "| `SLA-F` | P3 | Desk | resolution | 20 Oct 2026 17:00 | 11.3\u{a0}d |",
+            "| `SLA-F` | P3 | Desk | resolution | 20 Oct 2026 17:00 | 11.3\u{a0}d |".to_string()
+                + &explain("SLA-F"),
             // D and E were resolved in October, half an hour after their breach
-            "| `SLA-D` | P1 | Desk | 10 Oct 2026 12:00 | 10 Oct 2026 12:30 | 30\u{a0}min |",
-            "| `SLA-E` | P3 | Desk | 19 Oct 2026 17:00 | 19 Oct 2026 17:30 | 30\u{a0}min |",
+            "| `SLA-D` | P1 | Desk | 10 Oct 2026 12:00 | 10 Oct 2026 12:30 | 30\u{a0}min |"
+                .to_string()
+                + &explain("SLA-D"),
+            "| `SLA-E` | P3 | Desk | 19 Oct 2026 17:00 | 19 Oct 2026 17:30 | 30\u{a0}min |"
+                .to_string()
+                + &explain("SLA-E"),
         ]
     );
     assert!(
