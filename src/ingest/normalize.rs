@@ -146,6 +146,8 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let (ids, distinct) = id_counts(&staged)?;
     let repeated = distinct < ids;
     let event_log = m.event_log.is_some() && repeated;
+    // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
+    let check_duplicates = repeated || m.id_digit_groups;
 
     // 3. The file's timestamp format.
     let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
@@ -218,7 +220,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     };
 
     // 6. Duplicates: a list export has each ticket once (an event log has it many times).
-    if repeated && !event_log {
+    if check_duplicates && !event_log {
         let first = accepted
             .clone()
             .lazy()
@@ -349,7 +351,11 @@ fn typed_columns(
             col(name)
         })
     };
-    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), text(&raw("id"))?.alias("id")];
+    let id = match ctx.mapping.id_digit_groups {
+        true => without_digit_groups(text(&raw("id"))?),
+        false => text(&raw("id"))?,
+    };
+    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), id.alias("id")];
     let mut rules: Vec<IssueRule> = Vec::new();
     for field in model::TEXT_FIELDS.iter().filter(|f| ctx.has(f)) {
         if !model::MAPPED_FIELDS.contains(field) {
@@ -699,6 +705,17 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
 pub(crate) fn trimmed(name: &str) -> Expr {
     let s = col(name).str().strip_chars(lit(NULL));
     when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
+}
+
+/// An id written as a number with a thousands separator (`52 267`, `1 196 020`; a space, a
+/// no-break space or a narrow no-break space) as the number; any other id as it is, so that a
+/// text id with a space in it (`INC 12`) keeps it.
+fn without_digit_groups(id: Expr) -> Expr {
+    const SEPARATOR: &str = "[ \u{a0}\u{202f}]";
+    let grouped = format!("^[0-9]{{1,3}}({SEPARATOR}[0-9]{{3}})+$");
+    when(id.clone().str().contains(lit(grouped), true))
+        .then(id.clone().str().replace_all(lit(SEPARATOR), lit(""), false))
+        .otherwise(id)
 }
 
 /// Whether any value of a text column has whitespace around it, or is empty once trimmed.

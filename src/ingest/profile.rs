@@ -57,6 +57,11 @@ pub struct Profile {
     /// with a warning naming the key.
     #[serde(default)]
     pub timezone_unstated: bool,
+    /// The export writes numeric ids with a thousands separator (`52 267`, as GLPI does in
+    /// French, Portuguese or Spanish): the separator between groups of three digits is dropped,
+    /// so that the id is the number the help desk's interface and URLs use.
+    #[serde(default)]
+    pub id_digit_groups: bool,
     /// Source column → the unit its durations are written in (`seconds`, `minutes`, `hours`,
     /// `hh:mm:ss`); durations are read as minutes when the column is not listed.
     #[serde(default)]
@@ -461,6 +466,8 @@ pub struct Mapping {
     pub timezone: Option<chrono_tz::Tz>,
     /// See [`Profile::timezone_unstated`].
     pub timezone_unstated: bool,
+    /// See [`Profile::id_digit_groups`].
+    pub id_digit_groups: bool,
 }
 
 impl Mapping {
@@ -533,6 +540,7 @@ impl Mapping {
             units,
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
             timezone_unstated: profile.timezone_unstated,
+            id_digit_groups: profile.id_digit_groups,
             fields,
             event_log,
             values,

@@ -1070,3 +1070,64 @@ fn freshdesk_problems_are_tickets_and_its_survey_labels_are_ratings() {
     close(v(&doc, "csat_pct", "value", "all", "all"), 60.0);
     close(v(&before, "csat_pct", "value", "all", "all"), 200.0 / 3.0);
 }
+
+#[test]
+fn glpi_ids_written_with_a_thousands_separator_are_the_numbers() {
+    // GLPI in Portuguese writes ticket 52001 as `52 001` (a space, a no-break space or a narrow
+    // no-break space); the tickets are the French fixture's, so the KPIs are too
+    let separators = [" ", "\u{a0}", "\u{202f}"];
+    let mut text = glpi_in_portuguese();
+    for n in [1, 2, 3, 4, 5, 7, 8, 9, 10] {
+        let sep = separators[n % 3];
+        let from = format!("\n\"{n}\";");
+        assert_eq!(text.matches(&from).count(), 1, "{from}");
+        text = text.replace(&from, &format!("\n\"52{sep}{n:03}\";"));
+    }
+    let dir = project(&config(&["glpi.csv"], Some("Europe/Paris")), &[]);
+    std::fs::write(dir.path().join("glpi.csv"), &text).unwrap();
+    let grouped = kpis(dir.path(), &["--period", "2026-10"]);
+    assert_input(&grouped, "glpi", 9, 0);
+    std::fs::write(dir.path().join("glpi.csv"), glpi_in_portuguese()).unwrap();
+    assert_eq!(
+        kpi_rows(&grouped),
+        kpi_rows(&kpis(dir.path(), &["--period", "2026-10"]))
+    );
+    std::fs::write(dir.path().join("glpi.csv"), &text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    deskpulse()
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    let mut ledger = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
+    let ids: Vec<String> = ledger
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| r.unwrap()["id"].clone())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id.starts_with("520")), "{ids:?}");
+    let explained = deskpulse()
+        .args(["explain", "--quiet", "--period", "2026-10"])
+        .arg(dir.path())
+        .arg("52001")
+        .output()
+        .unwrap();
+    assert!(
+        explained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explained.stderr)
+    );
+}
+
+#[test]
+fn two_spellings_of_one_glpi_id_in_one_file_are_a_duplicate() {
+    let mut text = glpi_in_portuguese();
+    text = text.replace("\n\"1\";", "\n\"52 261\";");
+    text = text.replace("\n\"2\";", "\n\"52261\";");
+    let dir = project(&config(&["glpi.csv"], Some("Europe/Paris")), &[]);
+    std::fs::write(dir.path().join("glpi.csv"), &text).unwrap();
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    // the second is reported, not counted
+    assert_input(&doc, "glpi", 9, 1);
+}
