@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::field_count::MalformedRow;
-use super::profile::{HeaderIndex, Mapping, Unit};
+use super::profile::{DurationWords, HeaderIndex, Mapping, Unit};
 use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
     also_written_in, choose_format, formats_in_shown_order, naive, naive_any, plausible_from,
@@ -412,7 +412,7 @@ fn typed_columns(
             .get(field)
             .copied()
             .unwrap_or(Unit::Minutes);
-        let v = minutes(text(&r)?, unit);
+        let v = minutes(text(&r)?, unit, &ctx.mapping.duration_words);
         // NaN, infinities and `1e308` are no duration either: set aside, not summed into costs.
         let plausible = v
             .clone()
@@ -880,9 +880,10 @@ pub fn count_by_file(frame: &DataFrame, file_column: &str) -> PolarsResult<BTree
 }
 
 /// A duration column's text → minutes (null where it is not a number in its unit).
-fn minutes(text: Expr, unit: Unit) -> Expr {
+fn minutes(text: Expr, unit: Unit, words: &DurationWords) -> Expr {
     let number = |e: Expr| e.cast(DataType::Float64);
     match unit {
+        Unit::Words => worded_minutes(text, words),
         Unit::Seconds => number(text) / lit(60.0),
         Unit::Minutes => number(text),
         Unit::Hours => number(text) * lit(60.0),
@@ -913,8 +914,45 @@ fn minutes(text: Expr, unit: Unit) -> Expr {
     }
 }
 
+/// `1 dias 5 horas 40 minutos`, `2 jours 3 heures`, `15 seconds` → minutes: each number is
+/// followed by one of the profile's words for its unit, in any case; a text that is anything
+/// else (a unit twice, a word the profile does not list) is no duration.
+fn worded_minutes(text: Expr, words: &DurationWords) -> Expr {
+    // longest first, so that `dias` is tried before `dia`
+    let alternation = |words: &[String]| {
+        let mut words = words.to_vec();
+        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        words.join("|")
+    };
+    let units = words.units();
+    let every: Vec<String> = units.iter().map(|(w, _)| alternation(w)).collect();
+    let each = format!("[0-9]+\\s*(?:{})", every.join("|"));
+    let whole = format!("(?i)^\\s*{each}(?:\\s+{each})*\\s*$");
+    let mut total = lit(0.0);
+    for ((_, per), pattern) in units.iter().zip(&every) {
+        let amount = text
+            .clone()
+            .str()
+            .extract(lit(format!("(?i)([0-9]+)\\s*(?:{pattern})\\b")), 1)
+            .cast(DataType::Float64)
+            .fill_null(lit(0.0));
+        total = total + amount * lit(*per);
+    }
+    let once_each = every.iter().fold(lit(true), |ok, pattern| {
+        let count = text
+            .clone()
+            .str()
+            .count_matches(lit(format!("(?i)[0-9]+\\s*(?:{pattern})\\b")), false);
+        ok.and(count.lt_eq(lit(1u32)))
+    });
+    when(text.str().contains(lit(whole), true).and(once_each))
+        .then(total)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
 fn unit_name(unit: Unit) -> &'static str {
     match unit {
+        Unit::Words => "words (`1 day 2 hours 5 minutes`)",
         Unit::Seconds => "seconds",
         Unit::Minutes => "minutes",
         Unit::Hours => "hours",

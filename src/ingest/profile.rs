@@ -66,6 +66,9 @@ pub struct Profile {
     /// `hh:mm:ss`); durations are read as minutes when the column is not listed.
     #[serde(default)]
     pub units: BTreeMap<String, Unit>,
+    /// The words of `words` durations (see [`Unit::Words`]).
+    #[serde(default)]
+    pub duration_words: DurationWords,
 }
 
 /// How a duration column is written.
@@ -80,6 +83,36 @@ pub enum Unit {
     /// `h:mm`, `hh:mm:ss`, or a decimal number of hours.
     #[serde(rename = "hh:mm:ss")]
     Clock,
+    /// Numbers followed by the profile's `[duration_words]`: `1 dias 5 horas 40 minutos`.
+    #[serde(rename = "words")]
+    Words,
+}
+
+/// The words a `words` duration column writes after each number, per unit, in every language
+/// the export may come in (`days = ["day", "days", "jours", "dias"]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationWords {
+    #[serde(default)]
+    pub days: Vec<String>,
+    #[serde(default)]
+    pub hours: Vec<String>,
+    #[serde(default)]
+    pub minutes: Vec<String>,
+    #[serde(default)]
+    pub seconds: Vec<String>,
+}
+
+impl DurationWords {
+    /// Each unit's words with the minutes it stands for.
+    pub fn units(&self) -> [(&[String], f64); 4] {
+        [
+            (&self.days, 1440.0),
+            (&self.hours, 60.0),
+            (&self.minutes, 1.0),
+            (&self.seconds, 1.0 / 60.0),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +214,30 @@ impl Profile {
             if !used {
                 return Err(format!(
                     "{at}: [units] `{column}` is not a column of a duration field in [columns]"
+                ));
+            }
+        }
+        self.validate_duration_words(&at)
+    }
+
+    /// A `words` column needs words for each unit, and a word is letters only: it goes into a
+    /// pattern as it is.
+    fn validate_duration_words(&self, at: &str) -> Result<(), String> {
+        if !self.units.values().any(|u| *u == Unit::Words) {
+            return Ok(());
+        }
+        for (words, _) in self.duration_words.units() {
+            if words.is_empty() {
+                return Err(format!(
+                    "{at}: a `words` duration needs [duration_words] days, hours, minutes and seconds"
+                ));
+            }
+            if let Some(w) = words
+                .iter()
+                .find(|w| w.is_empty() || !w.chars().all(char::is_alphabetic))
+            {
+                return Err(format!(
+                    "{at}: [duration_words] `{w}` is not a word (letters only)"
                 ));
             }
         }
@@ -468,6 +525,8 @@ pub struct Mapping {
     pub timezone_unstated: bool,
     /// See [`Profile::id_digit_groups`].
     pub id_digit_groups: bool,
+    /// See [`Profile::duration_words`].
+    pub duration_words: DurationWords,
 }
 
 impl Mapping {
@@ -541,6 +600,7 @@ impl Mapping {
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
             timezone_unstated: profile.timezone_unstated,
             id_digit_groups: profile.id_digit_groups,
+            duration_words: profile.duration_words.clone(),
             fields,
             event_log,
             values,
@@ -586,6 +646,29 @@ mod tests {
 
     fn header(cols: &[&str]) -> HeaderIndex {
         HeaderIndex::new(cols.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn a_words_duration_needs_every_unit_in_letters() {
+        let profile = |words: &str| {
+            let text = format!(
+                "name = \"x\"\ntitle = \"x\"\nkind = \"incident\"\n\
+                 [detect]\nany_of = [[\"ID\"]]\n\
+                 [columns]\nid = [\"ID\"]\ncreated_at = [\"At\"]\nreported_resolve_minutes = [\"Took\"]\n\
+                 [units]\n\"Took\" = \"words\"\n\
+                 [timestamps]\nformats = [\"%Y-%m-%d %H:%M\"]\n{words}"
+            );
+            Profile::parse("x", &text)
+        };
+        let all = "[duration_words]\ndays = [\"d\"]\nhours = [\"h\"]\nminutes = [\"m\"]\n";
+        let error = profile(all).unwrap_err();
+        assert!(
+            error.contains("[duration_words] days, hours, minutes and seconds"),
+            "{error}"
+        );
+        let error = profile(&format!("{all}seconds = [\"s.\"]\n")).unwrap_err();
+        assert!(error.contains("`s.` is not a word"), "{error}");
+        assert!(profile(&format!("{all}seconds = [\"segundos\"]\n")).is_ok());
     }
 
     #[test]

@@ -1131,3 +1131,74 @@ fn two_spellings_of_one_glpi_id_in_one_file_are_a_duplicate() {
     // the second is reported, not counted
     assert_input(&doc, "glpi", 9, 1);
 }
+
+#[test]
+fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
+    // GLPI writes its resolution time in words, in the interface's language, on its entity's
+    // calendar (here weekdays 08:00-18:00, October 1st a Thursday). Each value by hand:
+    // 1: `2 horas` = 120 min, Thursday 09:00-11:00;
+    // 2: `1 dias 5 horas 40 minutos` = 1,780 min, where the office hours from Friday 09:00 to
+    //    Saturday 14:40 are 540: a gap of −1,240 min, listed;
+    // 3: `3 minutos`; 4: `15 segundos` = 0.25 min against 0, within a minute;
+    // 5: `2 horas 3 horas` gives one unit twice: no duration, reported;
+    // 6: `19 Heures` (a French word in a Portuguese export still reads) = 1,140 min, Thursday
+    //    09:00-18:00 and Friday 08:00-18:00 up to Saturday noon.
+    let csv = "\u{feff}\"ID\";\"Título\";\"Status\";\"Data de abertura\";\"Prioridade\";\"Tipo\";\
+        \"Data da solução\";\"Estatísticas - Tempo de solução\"\r\n\
+        \"1\";\"a\";\"Solucionado\";\"01/10/2026 09:00\";\"Média\";\"Incidente\";\"01/10/2026 11:00\";\"2 horas\"\r\n\
+        \"2\";\"b\";\"Solucionado\";\"02/10/2026 09:00\";\"Média\";\"Incidente\";\"03/10/2026 14:40\";\"1 dias 5 horas 40 minutos\"\r\n\
+        \"3\";\"c\";\"Solucionado\";\"05/10/2026 09:00\";\"Média\";\"Incidente\";\"05/10/2026 09:03\";\"3 minutos\"\r\n\
+        \"4\";\"d\";\"Solucionado\";\"06/10/2026 09:00\";\"Média\";\"Incidente\";\"06/10/2026 09:00\";\"15 segundos\"\r\n\
+        \"5\";\"e\";\"Solucionado\";\"07/10/2026 09:00\";\"Média\";\"Incidente\";\"07/10/2026 10:00\";\"2 horas 3 horas\"\r\n\
+        \"6\";\"f\";\"Solucionado\";\"08/10/2026 09:00\";\"Média\";\"Incidente\";\"10/10/2026 12:00\";\"19 Heures\"\r\n";
+    let config = "[report]\ntimezone = \"Europe/Paris\"\n\n[[sources]]\npath = \"glpi.csv\"\n\
+        timezone = \"Europe/Paris\"\n\n[calendars.office]\ntimezone = \"Europe/Paris\"\n\
+        hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\", wed = \"08:00-18:00\", \
+        thu = \"08:00-18:00\", fri = \"08:00-18:00\" }\n\n[sla]\ncalendar = \"office\"\n";
+    let dir = project(config, &[]);
+    std::fs::write(dir.path().join("glpi.csv"), csv).unwrap();
+    let out = report_october(dir.path());
+    let mut ledger = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
+    let minutes: std::collections::BTreeMap<String, Option<f64>> = ledger
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            let value = r["reported_resolve_business_minutes"].parse().ok();
+            (r["id"].clone(), value)
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<String, Option<f64>> = [
+        ("1", Some(120.0)),
+        ("2", Some(1780.0)),
+        ("3", Some(3.0)),
+        ("4", Some(0.25)),
+        ("5", None),
+        ("6", Some(1140.0)),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b))
+    .collect();
+    assert_eq!(minutes, expected);
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    let line = rejects
+        .lines()
+        .find(|l| l.contains("2 horas 3 horas"))
+        .unwrap_or_else(|| panic!("{rejects}"));
+    assert!(line.contains("Estatísticas - Tempo de solução"), "{line}");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "**Time to resolve (business)**: 5 tickets with both values, 80.0 % within one minute"
+        ),
+        "{md}"
+    );
+    let gap = md
+        .lines()
+        .find(|l| l.starts_with("| glpi | `2` |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        gap.replace('\u{a0}', " ")
+            .starts_with("| glpi | `2` | 540 min | 1,780 min | -1,240 min |"),
+        "{gap}"
+    );
+}
