@@ -7,6 +7,19 @@ use std::path::Path;
 use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
+/// Whether a file's name is that of a temporary file of [`write_atomic`], `.NAME.PID.tmp`: one
+/// that a process killed between creating and renaming it leaves behind.
+pub fn is_atomic_temporary(file_name: &str) -> bool {
+    let inner = file_name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"));
+    inner
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(name, pid)| {
+            !name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 /// Writes a file atomically (a temporary file beside it, renamed into place): an interrupted
 /// run leaves the previous file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -294,6 +307,28 @@ mod tests {
         assert_eq!(neutralize("Network"), "Network");
         assert_eq!(neutralize("-100"), "-100");
         assert_eq!(neutralize("+31 20 555 0100"), "'+31 20 555 0100");
+    }
+
+    #[test]
+    fn atomic_temporaries_are_known_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.html");
+        let tmp = format!(".index.html.{}.tmp", std::process::id());
+        assert!(is_atomic_temporary(&tmp));
+        // the name write_atomic itself uses
+        std::fs::write(dir.path().join(&tmp), b"x").unwrap();
+        write_atomic(&p, b"page").unwrap();
+        assert!(!dir.path().join(&tmp).exists());
+        for other in [
+            "index.html",
+            ".tmp",
+            "..1.tmp",
+            ".a.b.tmp",
+            ".a.12x.tmp",
+            ".lock",
+        ] {
+            assert!(!is_atomic_temporary(other), "{other}");
+        }
     }
 
     #[test]

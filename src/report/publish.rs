@@ -55,6 +55,7 @@ pub fn publish(
     explain: &ExplainCommand,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let _lock = lock_site(site)?;
+    remove_leftovers(site);
     let label = result.period.label();
     let history_dir = site.join("history");
     let history = load_history(&history_dir)?;
@@ -140,6 +141,34 @@ fn lock_site(site: &Path) -> Result<std::fs::File, ReportError> {
         Err(std::fs::TryLockError::Error(e)) => return Err(write_error(&path)(e)),
     }
     Ok(file)
+}
+
+/// Removes the temporary files a killed publish left in the site (its root, `history/` and the
+/// pages): only a run that holds the site's lock writes one, so under the lock each is a
+/// leftover. One that cannot be removed is named and left; it hides nothing a reader sees.
+fn remove_leftovers(site: &Path) {
+    let leftovers = walkdir::WalkDir::new(site)
+        .max_depth(2)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| super::files::is_atomic_temporary(&e.file_name().to_string_lossy()));
+    let mut removed = 0;
+    for entry in leftovers {
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) => crate::log::note(&format!(
+                "could not remove {}, left by an interrupted publish: {e}",
+                entry.path().display()
+            )),
+        }
+    }
+    if removed > 0 {
+        crate::log::note(&format!(
+            "removed {removed} temporary file(s) an interrupted publish left in {}",
+            site.display()
+        ));
+    }
 }
 
 /// The periods of the site in order, this one among them: the history's, by start.

@@ -347,3 +347,28 @@ fn a_publish_killed_at_any_step_leaves_whole_pages_and_a_rerun_mends_the_site() 
         );
     }
 }
+
+#[test]
+fn a_publish_removes_the_temporary_files_a_killed_one_left() {
+    // a publish killed between writing a temporary file and renaming it leaves `.NAME.PID.tmp`
+    // beside the file; the next publish, holding the site's lock, removes them
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    assert!(publish(&site, "2026-09", None).status.success());
+    let leftovers = [
+        site.join(".index.html.4242.tmp"),
+        site.join("history").join(".2026-09.json.4242.tmp"),
+        site.join("2026-09").join(".report.html.4242.tmp"),
+    ];
+    for file in &leftovers {
+        std::fs::write(file, b"half a page").unwrap();
+    }
+    let mine = site.join("notes.4242.tmp");
+    std::fs::write(&mine, b"not deskpulse's").unwrap();
+    let run = publish(&site, "2026-10", None);
+    assert!(run.status.success(), "{}", stderr(&run));
+    for file in &leftovers {
+        assert!(!file.exists(), "{} left", file.display());
+    }
+    assert!(mine.exists(), "a file of another name is not touched");
+}
