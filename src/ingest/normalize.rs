@@ -928,23 +928,14 @@ fn worded_minutes(text: Expr, words: &DurationWords) -> Expr {
     let every: Vec<String> = units.iter().map(|(w, _)| alternation(w)).collect();
     let each = format!("[0-9]+\\s*(?:{})", every.join("|"));
     let whole = format!("(?i)^\\s*{each}(?:\\s+{each})*\\s*$");
-    let mut total = lit(0.0);
+    let (mut total, mut once_each) = (lit(0.0), lit(true));
     for ((_, per), pattern) in units.iter().zip(&every) {
-        let amount = text
-            .clone()
-            .str()
-            .extract(lit(format!("(?i)([0-9]+)\\s*(?:{pattern})\\b")), 1)
-            .cast(DataType::Float64)
-            .fill_null(lit(0.0));
-        total = total + amount * lit(*per);
+        let amount = lit(format!("(?i)([0-9]+)\\s*(?:{pattern})\\b"));
+        let value = text.clone().str().extract(amount.clone(), 1);
+        let count = text.clone().str().count_matches(amount, false);
+        total = total + value.cast(DataType::Float64).fill_null(lit(0.0)) * lit(*per);
+        once_each = once_each.and(count.lt_eq(lit(1u32)));
     }
-    let once_each = every.iter().fold(lit(true), |ok, pattern| {
-        let count = text
-            .clone()
-            .str()
-            .count_matches(lit(format!("(?i)[0-9]+\\s*(?:{pattern})\\b")), false);
-        ok.and(count.lt_eq(lit(1u32)))
-    });
     when(text.str().contains(lit(whole), true).and(once_each))
         .then(total)
         .otherwise(lit(NULL).cast(DataType::Float64))

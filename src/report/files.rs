@@ -20,6 +20,12 @@ pub fn is_atomic_temporary(file_name: &str) -> bool {
         })
 }
 
+/// The name of the temporary file [`write_atomic`] writes `path` to before renaming it.
+fn temporary_name(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(".{name}.{}.tmp", std::process::id())
+}
+
 /// Writes a file atomically (a temporary file beside it, renamed into place): an interrupted
 /// run leaves the previous file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -27,8 +33,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(temporary_name(path));
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -313,9 +318,9 @@ mod tests {
     fn atomic_temporaries_are_known_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("index.html");
-        let tmp = format!(".index.html.{}.tmp", std::process::id());
-        assert!(is_atomic_temporary(&tmp));
-        // the name write_atomic itself uses
+        let tmp = temporary_name(&p);
+        assert!(is_atomic_temporary(&tmp), "{tmp}");
+        // a leftover of this very name is replaced, then renamed away
         std::fs::write(dir.path().join(&tmp), b"x").unwrap();
         write_atomic(&p, b"page").unwrap();
         assert!(!dir.path().join(&tmp).exists());

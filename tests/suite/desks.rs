@@ -1071,6 +1071,21 @@ fn freshdesk_problems_are_tickets_and_its_survey_labels_are_ratings() {
     close(v(&before, "csat_pct", "value", "all", "all"), 200.0 / 3.0);
 }
 
+/// One column of a report's ledger.csv, by ticket id.
+fn ledger_column(
+    out: &std::path::Path,
+    column: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut ledger = csv::Reader::from_path(out.join("ledger.csv")).unwrap();
+    ledger
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["id"].clone(), r[column].clone())
+        })
+        .collect()
+}
+
 #[test]
 fn glpi_ids_written_with_a_thousands_separator_are_the_numbers() {
     // GLPI in Portuguese writes ticket 52001 as `52 001` (a space, a no-break space or a narrow
@@ -1093,18 +1108,8 @@ fn glpi_ids_written_with_a_thousands_separator_are_the_numbers() {
         kpi_rows(&kpis(dir.path(), &["--period", "2026-10"]))
     );
     std::fs::write(dir.path().join("glpi.csv"), &text).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    deskpulse()
-        .args(["report", "--quiet", "--period", "2026-10", "--out"])
-        .arg(out.path())
-        .arg(dir.path())
-        .assert()
-        .success();
-    let mut ledger = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
-    let ids: Vec<String> = ledger
-        .deserialize::<std::collections::HashMap<String, String>>()
-        .map(|r| r.unwrap()["id"].clone())
-        .collect();
+    let out = report_october(dir.path());
+    let ids: Vec<String> = ledger_column(out.path(), "id").into_keys().collect();
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| id.starts_with("520")), "{ids:?}");
     let explained = deskpulse()
@@ -1158,15 +1163,11 @@ fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
     let dir = project(config, &[]);
     std::fs::write(dir.path().join("glpi.csv"), csv).unwrap();
     let out = report_october(dir.path());
-    let mut ledger = csv::Reader::from_path(out.path().join("ledger.csv")).unwrap();
-    let minutes: std::collections::BTreeMap<String, Option<f64>> = ledger
-        .deserialize::<std::collections::HashMap<String, String>>()
-        .map(|r| {
-            let r = r.unwrap();
-            let value = r["reported_resolve_business_minutes"].parse().ok();
-            (r["id"].clone(), value)
-        })
-        .collect();
+    let minutes: std::collections::BTreeMap<String, Option<f64>> =
+        ledger_column(out.path(), "reported_resolve_business_minutes")
+            .into_iter()
+            .map(|(id, value)| (id, value.parse().ok()))
+            .collect();
     let expected: std::collections::BTreeMap<String, Option<f64>> = [
         ("1", Some(120.0)),
         ("2", Some(1780.0)),
