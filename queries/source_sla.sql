@@ -1,4 +1,4 @@
--- The help desk's own SLA verdict (ServiceNow made_sla), shown beside deskpulse's, never
+-- The help desk's own SLA verdict (made_sla, Jira's time left, Freshworks', GLPI's), shown beside deskpulse's, never
 -- instead of it: true / (true + false) over the service tickets resolved in the period.
 -- No rows at all when no ticket carries a verdict.
 SELECT 'source_sla_met_pct' AS kpi, 'value' AS stat,

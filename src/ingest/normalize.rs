@@ -42,6 +42,7 @@ const UPDATED: &str = "__updated_at";
 const REJECT: &str = "__reject";
 const RAW_SUFFIX: &str = "__raw";
 const NAIVE_SUFFIX: &str = "__naive";
+const DATE_TEXT_SUFFIX: &str = "__date_text";
 
 fn zoned_name(field: &str) -> String {
     format!("{field}__zoned")
@@ -49,6 +50,12 @@ fn zoned_name(field: &str) -> String {
 
 fn raw(field: &str) -> String {
     format!("{field}{RAW_SUFFIX}")
+}
+
+/// A timestamp column's text as its formats read it: the source text with the export's date
+/// words in English (see [`Mapping::date_words`]); the source text itself stays for messages.
+fn date_text(field: &str) -> String {
+    format!("{field}{DATE_TEXT_SUFFIX}")
 }
 
 fn null_text() -> Expr {
@@ -128,10 +135,14 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let mut select = vec![col(ROW_COLUMN)];
     for (field, idx) in &m.fields {
         select.push(col(column_name(*idx)).alias(raw(field)));
+        if model::TIMESTAMP_FIELDS.contains(&field.as_str()) {
+            select.push(col(column_name(*idx)).alias(date_text(field)));
+        }
     }
     if let Some((seq, at)) = m.event_log {
         select.push(col(column_name(seq)).alias(SEQ_RAW));
         select.push(col(column_name(at)).alias(UPDATED_RAW));
+        select.push(col(column_name(at)).alias(date_text(UPDATED)));
     }
     let mut lf = frame.lazy();
     if !malformed.is_empty() {
@@ -141,7 +152,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         );
         lf = lf.filter(col(ROW_COLUMN).is_in(lit(bad).implode(false), false).not());
     }
-    let staged = lf.select(select).collect()?;
+    let staged = dates_in_english(lf.select(select).collect()?, m)?;
     // 2. An event log repeats ticket ids; a list export that merely has the columns does not.
     let (ids, distinct) = id_counts(&staged)?;
     let repeated = distinct < ids;
@@ -293,6 +304,24 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     })
 }
 
+/// Step 1 of [`normalize`], where the export writes dates in words of its own language.
+fn dates_in_english(mut staged: DataFrame, m: &Mapping) -> PolarsResult<DataFrame> {
+    if m.date_words.is_empty() {
+        return Ok(staged);
+    }
+    let names: Vec<PlSmallStr> = staged
+        .get_column_names()
+        .into_iter()
+        .filter(|n| n.ends_with(DATE_TEXT_SUFFIX))
+        .cloned()
+        .collect();
+    for name in names {
+        let english = m.date_words.column_to_english(staged.column(&name)?)?;
+        staged.with_column(english)?;
+    }
+    Ok(staged)
+}
+
 /// Step 3 of [`normalize`]: the file's timestamp format, and each timestamp column's.
 fn timestamp_formats(
     staged: &DataFrame,
@@ -302,10 +331,10 @@ fn timestamp_formats(
     let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
         .iter()
         .filter(|f| ctx.has(f))
-        .map(|f| raw(f))
+        .map(|f| date_text(f))
         .collect();
     if event_log {
-        ts_raw.push(UPDATED_RAW.to_string());
+        ts_raw.push(date_text(UPDATED));
     }
     let profile_formats = formats_in_shown_order(staged, &ts_raw, &ctx.mapping.formats, ctx.shown)?;
     let format = choose_format(staged, &ts_raw, &profile_formats)?;
@@ -314,8 +343,8 @@ fn timestamp_formats(
     // `Created` as `25/Feb/26 10:17 PM` and the first-response chart date as ISO).
     let mut formats: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
-        let own = if reads_none(staged, &raw(field), &fmt)? {
-            choose_format(staged, &[raw(field)], &profile_formats)?
+        let own = if reads_none(staged, &date_text(field), &fmt)? {
+            choose_format(staged, &[date_text(field)], &profile_formats)?
         } else {
             None
         };
@@ -323,7 +352,7 @@ fn timestamp_formats(
         let mut read_by = vec![primary.clone()];
         read_by.extend(also_written_in(
             staged,
-            &raw(field),
+            &date_text(field),
             &primary,
             &profile_formats,
         )?);
@@ -363,6 +392,12 @@ fn typed_columns(
         }
     }
     for field in model::MAPPED_FIELDS.iter().filter(|f| ctx.has(f)) {
+        if *field == "source_sla_met" && ctx.mapping.verdict_is_time_left {
+            let (verdict, rule) = verdict_from_time_left(ctx);
+            typed.extend([verdict.alias(*field), col(raw(field).as_str())]);
+            rules.push(rule);
+            continue;
+        }
         let (expr, unknown) = map_values(staged, field, ctx.mapping)?;
         typed.push(expr.alias(*field));
         typed.push(col(raw(field).as_str()));
@@ -379,12 +414,13 @@ fn typed_columns(
     }
     let mut zone_names: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
-        typed.push(naive_any(text(&raw(field))?, &formats[field]).alias(naive_name(field)));
+        let read = naive_any(text(&date_text(field))?, &formats[field]);
+        typed.push(read.alias(naive_name(field)));
         typed.push(col(raw(field).as_str()));
         zone_names.push(field);
     }
     if event_log {
-        typed.push(naive(text(UPDATED_RAW)?, fmt).alias(naive_name(UPDATED)));
+        typed.push(naive(text(&date_text(UPDATED))?, fmt).alias(naive_name(UPDATED)));
         typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
         typed.push(col(SEQ_RAW));
         typed.push(col(UPDATED_RAW));
@@ -772,6 +808,44 @@ fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
             e.cast(polars_type(t)).alias(name)
         })
         .collect()
+}
+
+/// The help desk's verdict from the time its SLA had left (Jira's `2:18`, `-0:23`): less than
+/// nothing is a breach, anything else met; time left on a ticket not yet resolved is no
+/// verdict yet. A value that is no such time is set aside with its reason.
+fn verdict_from_time_left(ctx: &FileContext) -> (Expr, IssueRule) {
+    let written = col(raw("source_sla_met").as_str());
+    let left = written.clone().str().strip_chars(lit(NULL));
+    let is_time = left
+        .clone()
+        .str()
+        .contains(lit(r"^[-−]?\d+:[0-5]\d$"), true);
+    let breached = left
+        .clone()
+        .str()
+        .starts_with(lit("-"))
+        .or(left.str().starts_with(lit("−")));
+    let unresolved = ["resolved_at", "closed_at"]
+        .into_iter()
+        .filter(|f| ctx.has(f))
+        .map(|f| col(raw(f).as_str()).is_null())
+        .reduce(Expr::and)
+        .unwrap_or(lit(true));
+    let verdict = when(is_time.clone().not())
+        .then(null_text())
+        .when(breached.clone())
+        .then(lit("false"))
+        .when(unresolved)
+        .then(null_text())
+        .otherwise(lit("true"));
+    let rule = IssueRule {
+        when: written.clone().is_not_null().and(is_time.not()),
+        column: ctx.label("source_sla_met"),
+        value: written,
+        problem: "not the time left on an SLA goal (`2:18`, or `-0:23` when breached)".to_string(),
+        action: ACTION_VALUE_NULLED,
+    };
+    (verdict, rule)
 }
 
 /// Maps a field's distinct raw values through the profile's map. Returns the mapping expression

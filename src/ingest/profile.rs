@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::timestamps::{DateWords, ENGLISH_DATE_WORDS};
 use crate::config::SourceConfig;
 use crate::model;
 
@@ -69,6 +70,10 @@ pub struct Profile {
     /// The words of `words` durations (see [`Unit::Words`]).
     #[serde(default)]
     pub duration_words: DurationWords,
+    /// Columns of `source_sla_met` that hold the time the SLA had left (Jira's `2:18`, `-0:23`)
+    /// rather than a verdict word: less than nothing is a breach.
+    #[serde(default)]
+    pub sla_time_left: Vec<String>,
 }
 
 /// How a duration column is written.
@@ -127,6 +132,10 @@ pub struct Detect {
 pub struct Timestamps {
     #[serde(default)]
     pub formats: Vec<String>,
+    /// Words the export writes in its dates in the exporting user's language, each with the
+    /// English word the formats read: `ene = "Jan"`, `"a. m." = "AM"`.
+    #[serde(default)]
+    pub words: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +211,19 @@ impl Profile {
         if self.timestamps.formats.is_empty() {
             return Err(format!("{at}: [timestamps] formats is empty"));
         }
+        for (written, english) in &self.timestamps.words {
+            if !ENGLISH_DATE_WORDS.contains(&english.as_str()) {
+                return Err(format!(
+                    "{at}: [timestamps.words] \"{written}\" = \"{english}\": not one of {}",
+                    ENGLISH_DATE_WORDS.join(", ")
+                ));
+            }
+            if !written.chars().any(char::is_alphabetic) {
+                return Err(format!(
+                    "{at}: [timestamps.words] \"{written}\" is not a word"
+                ));
+            }
+        }
         if let Some(tz) = &self.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| format!("{at}: timezone `{tz}` is not an IANA time zone"))?;
@@ -214,6 +236,17 @@ impl Profile {
             if !used {
                 return Err(format!(
                     "{at}: [units] `{column}` is not a column of a duration field in [columns]"
+                ));
+            }
+        }
+        let verdicts = self.columns.get("source_sla_met").map(OneOrMany::names);
+        for column in &self.sla_time_left {
+            let mapped = verdicts
+                .as_ref()
+                .is_some_and(|names| names.iter().any(|n| n.eq_ignore_ascii_case(column)));
+            if !mapped {
+                return Err(format!(
+                    "{at}: sla_time_left `{column}` is not a column of `source_sla_met` in [columns]"
                 ));
             }
         }
@@ -527,6 +560,10 @@ pub struct Mapping {
     pub id_digit_groups: bool,
     /// See [`Profile::duration_words`].
     pub duration_words: DurationWords,
+    /// See [`Timestamps::words`].
+    pub date_words: DateWords,
+    /// `source_sla_met` is read from a column of [`Profile::sla_time_left`].
+    pub verdict_is_time_left: bool,
 }
 
 impl Mapping {
@@ -595,12 +632,21 @@ impl Mapping {
                 (field.clone(), unit)
             })
             .collect();
+        let verdict_is_time_left = fields.get("source_sla_met").is_some_and(|i| {
+            let column = header.names()[*i].trim();
+            profile
+                .sla_time_left
+                .iter()
+                .any(|c| c.trim().eq_ignore_ascii_case(column))
+        });
         Ok(Mapping {
+            verdict_is_time_left,
             units,
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
             timezone_unstated: profile.timezone_unstated,
             id_digit_groups: profile.id_digit_groups,
             duration_words: profile.duration_words.clone(),
+            date_words: DateWords::new(&profile.timestamps.words),
             fields,
             event_log,
             values,

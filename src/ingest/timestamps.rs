@@ -1,6 +1,9 @@
 //! Choosing the one timestamp format a file is written in, and the Polars expressions that read
 //! local wall-clock text into UTC instants.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -214,6 +217,86 @@ pub fn also_written_in(
     Ok(extra)
 }
 
+/// The words an export writes in its dates in the exporting user's language (`jul`, `août`,
+/// `Okt`, `a. m.`), each with the English word the timestamp formats read (`%b`, `%p`).
+#[derive(Debug, Clone, Default)]
+pub struct DateWords {
+    /// Lower-cased written word → English word, longest first so that `sept` wins over `sep`.
+    words: Vec<(String, String)>,
+}
+
+/// What a date word may stand for: what chrono's `%b` and `%p` read.
+pub const ENGLISH_DATE_WORDS: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "AM", "PM",
+];
+
+impl DateWords {
+    pub fn new(words: &BTreeMap<String, String>) -> DateWords {
+        let mut words: Vec<(String, String)> = words
+            .iter()
+            .map(|(written, english)| (written.trim().to_lowercase(), english.clone()))
+            .collect();
+        words.sort_by_key(|(written, _)| std::cmp::Reverse(written.len()));
+        DateWords { words }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// `18/jul/26 9:10 a. m.` → `18/Jul/26 9:10 AM`. A word is matched whole, in any case, and
+    /// the dot of an abbreviation after it (`janv.`) goes with it; text with none of the words
+    /// is returned as it is.
+    pub fn to_english<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        let lower = value.to_lowercase();
+        let mut out = String::with_capacity(lower.len());
+        let mut rest = lower.as_str();
+        let mut replaced = false;
+        let mut after_letter = false;
+        while let Some(c) = rest.chars().next() {
+            let found = (!after_letter).then(|| self.word_at(rest)).flatten();
+            if let Some((len, english)) = found {
+                out.push_str(english);
+                rest = &rest[len..];
+                replaced = true;
+                after_letter = true;
+                continue;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            after_letter = c.is_alphabetic();
+        }
+        if replaced {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(value)
+        }
+    }
+
+    /// The longest word `text` starts with, ending where the letters do: its length (with a
+    /// following dot) and its English word.
+    fn word_at(&self, text: &str) -> Option<(usize, &str)> {
+        self.words.iter().find_map(|(written, english)| {
+            let after = text.strip_prefix(written.as_str())?;
+            if after.chars().next().is_some_and(char::is_alphabetic) {
+                return None;
+            }
+            let dot = usize::from(!written.ends_with('.') && after.starts_with('.'));
+            Some((written.len() + dot, english.as_str()))
+        })
+    }
+
+    /// A text column with each value's words in English.
+    pub fn column_to_english(&self, column: &Column) -> PolarsResult<Column> {
+        let english: StringChunked = column
+            .str()?
+            .iter()
+            .map(|v| v.map(|v| self.to_english(v)))
+            .collect();
+        Ok(english.with_name(column.name().clone()).into_column())
+    }
+}
+
 /// Text → naive local date-time in the first of `formats` that reads it.
 pub fn naive_any(text: Expr, formats: &[String]) -> Expr {
     let mut parsed = formats.iter().map(|f| naive(text.clone(), f));
@@ -343,5 +426,45 @@ mod tests {
         assert_eq!(order_shown((29, 10)), Some(Order::DayFirst));
         assert_eq!(order_shown((10, 29)), Some(Order::MonthFirst));
         assert_eq!(order_shown((8, 12)), None);
+    }
+
+    fn words() -> DateWords {
+        let map: BTreeMap<String, String> = [
+            ("sep", "Sep"),
+            ("sept", "Sep"),
+            ("jul", "Jul"),
+            ("août", "Aug"),
+            ("Okt", "Oct"),
+            ("mär", "Mar"),
+            ("a. m.", "AM"),
+            ("p. m.", "PM"),
+        ]
+        .into_iter()
+        .map(|(w, e)| (w.to_string(), e.to_string()))
+        .collect();
+        DateWords::new(&map)
+    }
+
+    #[test]
+    fn date_words_in_any_language_read_as_english() {
+        let w = words();
+        let english = |v: &str| w.to_english(v).into_owned();
+        assert_eq!(english("18/jul/26 9:10 AM"), "18/Jul/26 9:10 am");
+        assert_eq!(english("18/jul/26 9:10 p. m."), "18/Jul/26 9:10 PM");
+        assert_eq!(english("3/sept./26 9:10 AM"), "3/Sep/26 9:10 am");
+        assert_eq!(english("3/SEPT/26"), "3/Sep/26");
+        assert_eq!(english("7/août/26 10:00"), "7/Aug/26 10:00");
+        assert_eq!(english("7/Okt/26 10:00"), "7/Oct/26 10:00");
+        assert_eq!(english("7/MÄR/26 10:00"), "7/Mar/26 10:00");
+        // whole words only: `julio` is no `jul`, and text without a word is left as it is
+        assert_eq!(english("7/julio/26"), "7/julio/26");
+        assert!(matches!(
+            w.to_english("25/Feb/26 10:17 PM"),
+            Cow::Borrowed(_)
+        ));
+        for written in ["18/jul/26 9:10 p. m.", "3/sept./26 9:10 AM"] {
+            let read = NaiveDateTime::parse_from_str(&english(written), "%d/%b/%y %I:%M %p");
+            assert!(read.is_ok(), "{written}");
+        }
     }
 }

@@ -123,6 +123,59 @@ fn jira_all_fields_csv_is_detected_and_gives_the_hand_computed_kpis() {
     );
 }
 
+/// Resolution goals on a 24x7 clock for the Jira fixtures, so that deskpulse decides a verdict
+/// for each ticket resolved in October: SD-1 (P1, 2 h of 4) met, SD-2 (P3, 24 h of 8) breached,
+/// SD-3 (P3, 4 h) met, SD-5 (P2, 72 h of 8) breached, SD-10 (P2, 6 h) met.
+const JIRA_SLA: &str = "\n[sla.P1]\nresolution = \"4h\"\n[sla.P2]\nresolution = \"8h\"\n[sla.P3]\nresolution = \"8h\"\n[sla.P4]\nresolution = \"3d\"\n";
+
+#[test]
+fn jira_in_spanish_gives_the_english_exports_kpis_and_its_own_verdict() {
+    // Spanish headers and values, `28/sept/26 11:00 AM` and `05/oct/26 10:00 a. m.` dates, and
+    // "Time to resolution" as the time the goal had left (`-16:00` is a breach).
+    let c = config(&["jsm_es.csv"], Some("Europe/Amsterdam")) + JIRA_SLA;
+    let dir = project(&c, &[("jsm_es.csv", &data("jira/jsm_es.csv"))]);
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    assert_input(&doc, "jira", 10, 0);
+    assert_shared(&doc, 6.0, "Network");
+    assert_first_response(&doc, false);
+    close(v(&doc, "csat_pct", "value", "all", "all"), 200.0 / 3.0);
+    assert_eq!(
+        v(&doc, "tickets_created", "value", "kind", "request"),
+        Some(1.0)
+    );
+    // Jira's own verdicts of the five resolved in October: met, breached (-16:00), met, met
+    // (SD-5, 1:30 left on Jira's clock), met. SD-4's 5:12 is still running: no verdict.
+    let verdict = row(&doc, "source_sla_met_pct", "value", "all", "all");
+    assert_eq!(verdict["numerator"].as_f64(), Some(4.0), "{verdict}");
+    assert_eq!(verdict["denominator"].as_f64(), Some(5.0), "{verdict}");
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "**Resolution SLA verdict**: 5 tickets with both values, 80.0 % the same verdict."
+        ),
+        "{md}"
+    );
+    assert!(md.contains("| jira | `SD-5` | breached | met |"), "{md}");
+}
+
+#[test]
+fn a_jira_sla_field_that_is_no_time_left_is_reported() {
+    let text = std::fs::read_to_string(data("jira/jsm_es.csv")).unwrap();
+    let c = config(&["jsm_es.csv"], Some("Europe/Amsterdam")) + JIRA_SLA;
+    let dir = project(&c, &[]);
+    let damaged = text.replace(",-16:00,", ",16h,");
+    std::fs::write(dir.path().join("jsm_es.csv"), damaged).unwrap();
+    let out = report_october(dir.path());
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    assert!(
+        rejects.contains(
+            "jsm_es.csv,3,Campo personalizado (Time to resolution),16h,\"not the time left on an SLA goal"
+        ),
+        "{rejects}"
+    );
+}
+
 #[test]
 fn a_jira_bug_is_reported_as_an_unknown_issue_type() {
     let fixture = data("jira/jsm_all_fields.csv");
