@@ -27,6 +27,9 @@ SELECT
     -- the export, before as_of): never guessed from closed_at, so in no "resolved in period"
     -- cohort
     k.resolved_without_timestamp,
+    -- ... nor a close time: when it stopped being open is unknown, so the open backlog counts
+    -- it as missing rather than open
+    k.end_unknown,
     -- unknown (null) when the export has neither a reopen count nor status history
     CASE WHEN k.reopen_count IS NOT NULL OR k.reopened_in_history IS NOT NULL
          THEN coalesce(k.reopen_count > 0, false) OR coalesce(k.reopened_in_history, false)

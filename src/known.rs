@@ -16,9 +16,13 @@ pub const EVENTS: [&str; 3] = ["first_response_at", "resolved_at", "closed_at"];
 
 /// Facts the ledger takes from the export as it was, before the later events are taken out.
 pub fn columns() -> Vec<(&'static str, ColumnType)> {
-    // resolved or closed in the help desk, and exported without a resolution time: a
-    // resolution after as_of does not make a ticket one of these
-    vec![("resolved_without_timestamp", ColumnType::Bool)]
+    // resolved or closed in the help desk, and exported without a resolution time (the second:
+    // nor a close time, so when it stopped being open is unknown): a resolution after as_of
+    // does not make a ticket one of these
+    vec![
+        ("resolved_without_timestamp", ColumnType::Bool),
+        ("end_unknown", ColumnType::Bool),
+    ]
 }
 
 /// The tickets with [`columns`] added and the [`EVENTS`] after `as_of` null.
@@ -26,15 +30,18 @@ pub fn at(tickets: DataFrame, as_of: DateTime<Utc>) -> PolarsResult<DataFrame> {
     let instant = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     let as_of = lit(as_of.timestamp_micros()).cast(instant.clone());
     let status_is = |s: &str| col("status").cast(DataType::String).eq(lit(s));
+    let done_without_resolution = col("resolved_at").is_null().and(
+        status_is("resolved")
+            .or(status_is("closed"))
+            .fill_null(lit(false)),
+    );
     let mut exprs = vec![
-        col("resolved_at")
-            .is_null()
-            .and(
-                status_is("resolved")
-                    .or(status_is("closed"))
-                    .fill_null(lit(false)),
-            )
+        done_without_resolution
+            .clone()
             .alias("resolved_without_timestamp"),
+        done_without_resolution
+            .and(col("closed_at").is_null())
+            .alias("end_unknown"),
     ];
     for event in EVENTS {
         exprs.push(
@@ -112,5 +119,8 @@ mod tests {
             unrecorded,
             [Some(false), Some(false), Some(true), Some(false)]
         );
+        // the third was closed at a known instant: whether it was open at any time is known
+        let end_unknown = known.column("end_unknown").unwrap().bool().unwrap();
+        assert_eq!(end_unknown.sum(), Some(0));
     }
 }

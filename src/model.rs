@@ -25,25 +25,6 @@ pub const TEXT_FIELDS: &[&str] = &[
     "change_type",
 ];
 
-/// Fields every run reads: ids, cohort timestamps, the dimensions, and what the ledger derives
-/// from. Any other field is read only when the run writes the per-ticket ledger, a KPI query
-/// names it, or the configuration uses it (a repeat key), so that a KPI run reads only the
-/// columns its KPIs use.
-pub const CORE_FIELDS: &[&str] = &[
-    "id",
-    "kind",
-    "created_at",
-    "first_response_at",
-    "resolved_at",
-    "closed_at",
-    "priority",
-    "status",
-    "service",
-    "assignment_group",
-    "reopen_count",
-    "source_sla_met",
-];
-
 /// Canonical timestamp columns (stored as UTC microseconds).
 pub const TIMESTAMP_FIELDS: &[&str] = &[
     "created_at",
@@ -56,19 +37,17 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
 pub const COUNT_FIELDS: &[&str] = &["reopen_count", "reassignment_count"];
 
 /// The help desk's own computed durations, in minutes, kept to reconcile deskpulse's figures
-/// with the help desk's. A KPI reads one only where the export has no instant to measure from
-/// (see [`STAND_INS`] and `first_response_business_minutes` in docs/kpis.md).
+/// with the help desk's. One stands in for an instant only where the export has no column for
+/// it: Zendesk's reply time gives `first_response_at`, ServiceNow's `calendar_duration` (opened
+/// to closed) gives `closed_at` (see `first_response_business_minutes` in docs/kpis.md and
+/// docs/sources.md).
 pub const REPORTED_FIELDS: &[&str] = &[
     "reported_resolve_minutes",
     "reported_resolve_business_minutes",
     "reported_first_response_minutes",
     "reported_first_response_business_minutes",
+    "reported_close_minutes",
 ];
-
-/// A canonical field taken from another where an export lacks it: Zendesk writes no first-reply
-/// instant, only the reply time, so `first_response_at` is created + that time. A run that
-/// reads the first field reads its stand-in too.
-pub const STAND_INS: &[(&str, &str)] = &[("first_response_at", "reported_first_response_minutes")];
 
 /// Canonical columns that hold a duration read in a unit (`[units]` of a profile): minutes.
 pub fn is_duration_field(name: &str) -> bool {

@@ -260,7 +260,7 @@ fn ingest_file(
         .tickets
         .column("reopen_count")
         .is_ok_and(|c| c.null_count() < c.len());
-    let report = InputReport {
+    let mut report = InputReport {
         files,
         path: shown.to_string(),
         source: source_name.clone(),
@@ -287,6 +287,13 @@ fn ingest_file(
         reopen_count,
         notes: mapping.repeated_columns(&header),
     };
+    if normalize::derives_close(&|f: &str| mapping.fields.contains_key(f)) {
+        report.notes.push(format!(
+            "no close column: a ticket's close time is its creation + `{}`, the help desk's own \
+             time from opening to close",
+            header.names()[mapping.fields["reported_close_minutes"]]
+        ));
+    }
     for note in &report.notes {
         crate::log::note(&format!("{shown}: {note}"));
     }

@@ -774,6 +774,20 @@ pub fn derives_first_response(has: &impl Fn(&str) -> bool) -> bool {
     !has("first_response_at") && has("reported_first_response_minutes") && has("created_at")
 }
 
+/// Whether the close time is created + the help desk's own time to close (ServiceNow's
+/// `calendar_duration`): the export has that duration but no close column.
+pub fn derives_close(has: &impl Fn(&str) -> bool) -> bool {
+    !has("closed_at") && has("reported_close_minutes") && has("created_at")
+}
+
+/// `start` + a duration in minutes: whole minutes or seconds, exact in microseconds.
+fn after_minutes(start: &str, minutes: &str) -> Expr {
+    col(start)
+        + (col(minutes) * lit(60e6))
+            .cast(DataType::Int64)
+            .cast(DataType::Duration(TimeUnit::Microseconds))
+}
+
 /// The expressions that give the canonical `tickets` columns, in the model's order.
 fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
     model::ticket_columns()
@@ -795,11 +809,12 @@ fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
                 // No first-reply instant in the export (Zendesk): created + the help desk's own
                 // calendar reply time.
                 "first_response_at" if derives_first_response(&has) => {
-                    col("created_at")
-                        + (col("reported_first_response_minutes") * lit(60e6))
-                            // whole minutes or seconds: exact in microseconds, nothing to round
-                            .cast(DataType::Int64)
-                            .cast(DataType::Duration(TimeUnit::Microseconds))
+                    after_minutes("created_at", "reported_first_response_minutes")
+                }
+                // No close column (a ServiceNow list without it): created + the help desk's own
+                // time from opening to close.
+                "closed_at" if derives_close(&has) => {
+                    after_minutes("created_at", "reported_close_minutes")
                 }
                 "source_sla_met" if has(name) => col(name).eq(lit("true")),
                 _ if has(name) => col(name),

@@ -1256,3 +1256,72 @@ fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
         "{gap}"
     );
 }
+
+#[test]
+fn a_servicenow_list_without_resolution_times_counts_its_backlog_honestly() {
+    // number, incident_state, opened_at, ..., calendar_duration, closed_by in Windows-1252: no
+    // resolved_at nor closed_at. calendar_duration (opened to closed, in seconds) gives the
+    // closed tickets their close time; the two Resolved ones have none.
+    let fixture = "incident_list_no_resolution_cp1252.csv";
+    let c = format!(
+        "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"{fixture}\"\nencoding = \"windows-1252\"\n"
+    );
+    let dir = project(&c, &[(fixture, &data(&format!("servicenow/{fixture}")))]);
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    assert_input(&doc, "servicenow", 10, 0);
+    // Created in October: 0001, 0003, 0004, 0006, 0007 (0008 is cancelled).
+    assert_eq!(v(&doc, "tickets_created", "value", "all", "all"), Some(5.0));
+    // Open at 1 November: 0004, 0005, 0006, and 0007, closed 12 days after 20 October.
+    // 0003 and 0010 are Resolved with no time at all: not open, not closed, but missing.
+    let backlog = row(&doc, "backlog_open", "value", "all", "all");
+    assert_eq!(backlog["value"].as_f64(), Some(4.0), "{backlog}");
+    assert_eq!(backlog["missing"].as_u64(), Some(2), "{backlog}");
+    // Network: 0005 and 0007 open, 0003 and 0010 unknown; Service Desk: 0004 and 0006 open.
+    for (group, open, missing) in [("Network", 2.0, 2), ("Service Desk", 2.0, 0)] {
+        let r = row(&doc, "backlog_open", "value", "assignment_group", group);
+        assert_eq!(r["value"].as_f64(), Some(open), "{r}");
+        assert_eq!(r["missing"].as_u64(), Some(missing), "{r}");
+    }
+    // Ages in days at 1 November: 16 d 14.5 h, 59 d 10 h, 1 h, 11 d 16 h.
+    let ages = [
+        16.0 + 14.5 / 24.0,
+        59.0 + 10.0 / 24.0,
+        1.0 / 24.0,
+        11.0 + 16.0 / 24.0,
+    ];
+    close(
+        v(&doc, "backlog_age_days", "mean", "all", "all"),
+        ages.iter().sum::<f64>() / 4.0,
+    );
+    close(
+        v(&doc, "backlog_age_days", "median", "all", "all"),
+        (ages[0] + ages[3]) / 2.0,
+    );
+    // No resolution time anywhere: nothing is resolved in a period, and MTTR is not measured.
+    assert_eq!(
+        v(&doc, "tickets_resolved", "value", "all", "all"),
+        Some(0.0)
+    );
+    assert!(
+        !doc["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kpi"] == "mttr_hours"),
+        "MTTR has rows"
+    );
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for said in [
+        "| Open backlog | 4 | +2 ⚠️ | 2 not measurable |",
+        "`mttr_hours`: needs a resolution time in the exports",
+        "6 resolved or closed without a resolution time",
+        "no close column: a ticket's close time is its creation + \\`calendar\\_duration\\`",
+    ] {
+        assert!(md.contains(said), "{said} not in\n{md}");
+    }
+    // 0007 is in the ledger as open (its close comes after the period), not as unknown.
+    let end_unknown = ledger_column(out.path(), "end_unknown");
+    assert_eq!(end_unknown["INC0020003"], "true");
+    assert_eq!(end_unknown["INC0020007"], "false");
+}
