@@ -1325,3 +1325,55 @@ fn a_servicenow_list_without_resolution_times_counts_its_backlog_honestly() {
     assert_eq!(end_unknown["INC0020003"], "true");
     assert_eq!(end_unknown["INC0020007"], "false");
 }
+
+#[test]
+fn glpi_in_spanish_gives_the_kpis_of_the_same_tickets_in_french() {
+    // The French fixture's tickets as a Spanish instance exports them: Spanish labels and
+    // values (the categories are the customer's own names), ids `196 001` (a space or a no-break space), `3-10-2026 9:00` beside padded
+    // dates, the deadline with its progress on a second line (`01-10-2026 15:00\n\n50%`), GLPI's
+    // verdict (Sí is exceeded) and its resolution time in words.
+    let es = run("glpi/glpi_es.csv", Some("Europe/Madrid"));
+    let fr = run("glpi/glpi_tickets.csv", Some("Europe/Paris"));
+    assert_input(&es, "glpi", 9, 0);
+    let without_own_verdict = |doc: &Value| {
+        let mut rows = kpi_rows(doc);
+        rows.retain(|k, _| k.0 != "source_sla_met_pct");
+        rows
+    };
+    assert_eq!(without_own_verdict(&es), without_own_verdict(&fr));
+    // Resolved in October: 196001 No, 196002 Sí, 196003 No, 196005 Sí, 196010 No.
+    let verdict = row(&es, "source_sla_met_pct", "value", "all", "all");
+    assert_eq!(verdict["numerator"].as_f64(), Some(3.0), "{verdict}");
+    assert_eq!(verdict["denominator"].as_f64(), Some(5.0), "{verdict}");
+
+    // GLPI's words against deskpulse's business time on a weekday 08:00-18:00 calendar:
+    // 196001 2 h, 196002 6 h (Friday 12:00-18:00), 196003 4 h, 196005 `1 días 6 horas` = 30 h
+    // (Monday 11:00 to Thursday 11:00); 196010, opened and solved on a Sunday, is 0 min here
+    // and `5 horas 30 minutos` on GLPI's entity calendar, which opens on Sundays.
+    let office = "\n[calendars.office]\ntimezone = \"Europe/Madrid\"\n\
+        hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\", wed = \"08:00-18:00\", \
+        thu = \"08:00-18:00\", fri = \"08:00-18:00\" }\n\n[sla]\ncalendar = \"office\"\n";
+    let c = config(&["glpi_es.csv"], Some("Europe/Madrid")) + office;
+    let dir = project(&c, &[("glpi_es.csv", &data("glpi/glpi_es.csv"))]);
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "**Time to resolve (business)**: 5 tickets with both values, 80.0 % within one minute"
+        ),
+        "{md}"
+    );
+    let gap = md
+        .lines()
+        .find(|l| l.starts_with("| glpi | `196010` |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        gap.starts_with("| glpi | `196010` | 0.0 min | 330 min | -330 min |"),
+        "{gap}"
+    );
+    let ids = ledger_column(out.path(), "id");
+    assert!(
+        ids.contains_key("196001") && ids.contains_key("196002"),
+        "{ids:?}"
+    );
+}
