@@ -287,6 +287,13 @@ fn ingest_file(
         reopen_count,
         notes: mapping.repeated_columns(&header),
     };
+    let merged_rows = report.accepted - report.tickets;
+    if mapping.rows_repeat_tickets && merged_rows > 0 {
+        report.notes.push(format!(
+            "{merged_rows} rows repeat the ticket of an earlier row (the export writes a row per \
+             value of an attribute): each ticket is read once, from its first row"
+        ));
+    }
     if normalize::derives_close(&|f: &str| mapping.fields.contains_key(f)) {
         report.notes.push(format!(
             "no close column: a ticket's close time is its creation + `{}`, the help desk's own \

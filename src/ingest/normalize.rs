@@ -158,7 +158,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let repeated = distinct < ids;
     let event_log = m.event_log.is_some() && repeated;
     // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
-    let check_duplicates = repeated || m.id_digit_groups;
+    let check_duplicates = repeated || m.id_digit_groups || m.rows_repeat_tickets;
 
     // 3. The file's timestamp format.
     let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
@@ -238,7 +238,10 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             .select([col("id").is_first_distinct().alias("first")])
             .collect()?;
         let first = first.column("first")?.bool()?.clone();
-        if first.sum().unwrap_or(0) as usize != accepted.height() {
+        if m.rows_repeat_tickets {
+            // the rows of one ticket, one per value of an attribute: counted by the caller
+            accepted = accepted.filter(&first)?;
+        } else if first.sum().unwrap_or(0) as usize != accepted.height() {
             let dups = accepted.filter(&!&first)?;
             issue_frames.push(issue_frame(
                 dups.lazy(),

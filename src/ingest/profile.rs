@@ -21,6 +21,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("jira", include_str!("profiles/jira.toml")),
     ("zendesk", include_str!("profiles/zendesk.toml")),
     ("zendesk_csv", include_str!("profiles/zendesk_csv.toml")),
+    (
+        "zendesk_explore",
+        include_str!("profiles/zendesk_explore.toml"),
+    ),
     ("freshservice", include_str!("profiles/freshservice.toml")),
     (
         "freshservice_csv",
@@ -70,6 +74,11 @@ pub struct Profile {
     /// The words of `words` durations (see [`Unit::Words`]).
     #[serde(default)]
     pub duration_words: DurationWords,
+    /// The export writes one ticket on several rows (a Zendesk Explore report: a row per value
+    /// of an attribute such as a tag): the rows of one id are that ticket, read from its first
+    /// row, not duplicates to reject.
+    #[serde(default)]
+    pub rows_repeat_tickets: bool,
     /// Columns of `source_sla_met` that hold the time the SLA had left (Jira's `2:18`, `-0:23`)
     /// rather than a verdict word: less than nothing is a breach.
     #[serde(default)]
@@ -564,6 +573,8 @@ pub struct Mapping {
     pub date_words: DateWords,
     /// `source_sla_met` is read from a column of [`Profile::sla_time_left`].
     pub verdict_is_time_left: bool,
+    /// See [`Profile::rows_repeat_tickets`].
+    pub rows_repeat_tickets: bool,
 }
 
 impl Mapping {
@@ -641,6 +652,7 @@ impl Mapping {
         });
         Ok(Mapping {
             verdict_is_time_left,
+            rows_repeat_tickets: profile.rows_repeat_tickets,
             units,
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),
             timezone_unstated: profile.timezone_unstated,

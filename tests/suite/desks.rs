@@ -251,6 +251,37 @@ fn zendesk_csv_export_in_the_account_zone_gives_the_hand_computed_kpis() {
 }
 
 #[test]
+fn a_zendesk_explore_report_reads_each_ticket_once_from_its_rows() {
+    // An Explore report split by tag: 16 rows for 8 tickets, ISO local times, blanks that are a
+    // no-break space, satisfaction Good / Bad / Offered / Unoffered.
+    let fixture = "zendesk/explore_report.csv";
+    let doc = run(fixture, Some("Europe/Amsterdam"));
+    assert_input(&doc, "zendesk_explore", 16, 0);
+    assert_shared(&doc, 6.0, "Network");
+    // Rated among those resolved in October: 35401 Good, 35402 Bad, 35405 Good; 35403 was
+    // offered a survey and did not answer.
+    close(v(&doc, "csat_pct", "value", "all", "all"), 200.0 / 3.0);
+    close(
+        v(&doc, "csat_response_rate_pct", "value", "all", "all"),
+        75.0,
+    );
+    let dir = project(
+        &config(&["explore_report.csv"], Some("Europe/Amsterdam")),
+        &[("explore_report.csv", &data(fixture))],
+    );
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for said in [
+        "| `explore\\_report.csv` | zendesk\\_explore | zendesk\\_explore | 16 | 16 | 0 | 8 |",
+        "8 rows repeat the ticket of an earlier row",
+    ] {
+        assert!(md.contains(said), "{said} not in\n{md}");
+    }
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 1, "{rejects}");
+}
+
+#[test]
 fn freshservice_and_freshdesk_json_and_csv_give_the_hand_computed_kpis() {
     // The JSON: numeric codes where priority 4 is the most urgent, UTC, `stats` times. The CSV:
     // labels, the account's zone, `HH:MM:SS` hour columns, "Resolution status" as the verdict.
