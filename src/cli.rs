@@ -67,6 +67,26 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the source profiles (built-in and your own) or print one, to start your own from.
     Profiles(ProfilesArgs),
+    /// What an export holds and how deskpulse reads it: its columns, sample values, the field
+    /// each feeds, the formats that read its dates, unknown values, and a starter profile (TOML
+    /// on stdout: `deskpulse inspect export.csv > profiles/mine.toml`).
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The export: CSV, JSON, NDJSON or .xlsx, gzipped or not.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Its text encoding when it is not UTF-8 and has no byte-order mark (`windows-1252`).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// A deskpulse.toml or its directory: its `profiles/` directory is tried too.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A directory of your own profiles (*.toml), tried with the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -292,7 +312,41 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(args) => run_check(&args, quiet),
         Command::Kpis(args) => run_kpis(&args, quiet),
         Command::Explain(args) => run_explain(&args, quiet),
+        Command::Inspect(args) => run_inspect(&args),
     }
+}
+
+/// `deskpulse inspect`: the analysis and a starter profile on stdout.
+fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
+    let encoding = match &args.encoding {
+        Some(label) => Some(
+            encoding_rs::Encoding::for_label(label.trim().as_bytes())
+                .ok_or_else(|| anyhow::anyhow!("--encoding `{label}` is not an encoding's name"))?,
+        ),
+        None => None,
+    };
+    let loaded = load_profiles(args.config.as_deref(), args.profiles.as_deref())?;
+    let profiles: Vec<_> = loaded.into_iter().map(|l| l.profile).collect();
+    let shown = args.file.to_string_lossy();
+    let text = crate::ingest::inspect::inspect(&args.file, &shown, encoding, &profiles)?;
+    print!("{text}");
+    Ok(exit::OK)
+}
+
+/// The built-in profiles with those of a configuration's `profiles/` and of `--profiles`.
+fn load_profiles(
+    config: Option<&std::path::Path>,
+    profiles: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<crate::ingest::profile::Loaded>> {
+    let mut dirs = Vec::new();
+    if let Some(c) = config {
+        let config = Config::discover(c)?;
+        dirs = crate::pipeline::profile_dirs(&config, None);
+    }
+    if let Some(d) = profiles {
+        dirs.push((d.to_path_buf(), false));
+    }
+    crate::ingest::profile::load(&dirs).map_err(anyhow::Error::msg)
 }
 
 /// `deskpulse explain`: each ticket as the run's ledger has it.
@@ -381,15 +435,7 @@ fn run_publish(args: &PublishArgs, quiet: bool) -> anyhow::Result<u8> {
 
 /// `deskpulse profiles list|show`.
 fn run_profiles(args: &ProfilesArgs) -> anyhow::Result<u8> {
-    let mut dirs = Vec::new();
-    if let Some(c) = &args.config {
-        let config = Config::discover(c)?;
-        dirs = crate::pipeline::profile_dirs(&config, None);
-    }
-    if let Some(d) = &args.profiles {
-        dirs.push((d.clone(), false));
-    }
-    let loaded = crate::ingest::profile::load(&dirs).map_err(anyhow::Error::msg)?;
+    let loaded = load_profiles(args.config.as_deref(), args.profiles.as_deref())?;
     match &args.action {
         ProfilesAction::List => print!("{}", crate::ingest::profile_list::list(&loaded)),
         ProfilesAction::Show { name } => {

@@ -3,6 +3,7 @@
 
 pub mod bytes;
 pub mod field_count;
+pub mod inspect;
 pub mod json;
 pub mod normalize;
 pub mod profile;

@@ -286,6 +286,20 @@ impl Profile {
         Ok(())
     }
 
+    /// Canonical field → the index of the first of its columns the header has.
+    pub fn columns_in(&self, header: &HeaderIndex) -> BTreeMap<String, usize> {
+        self.columns
+            .iter()
+            .filter_map(|(field, candidates)| {
+                let i = candidates
+                    .names()
+                    .into_iter()
+                    .find_map(|c| header.find(c))?;
+                Some((field.clone(), i))
+            })
+            .collect()
+    }
+
     /// Whether a header (or the keys of a JSON record) is this profile's, and the column set that
     /// decided it.
     pub fn matches<'a>(&'a self, header: &HeaderIndex) -> Option<&'a [String]> {
@@ -295,6 +309,21 @@ impl Profile {
             .find(|set| set.iter().all(|c| header.find(c).is_some()))
             .map(Vec::as_slice)
     }
+}
+
+/// Canonical field → (lower-cased, trimmed source value → canonical value), the later maps
+/// winning.
+pub fn value_maps<'a>(
+    maps: impl Iterator<Item = (&'a String, &'a BTreeMap<String, String>)>,
+) -> BTreeMap<String, HashMap<String, String>> {
+    let mut values: BTreeMap<String, HashMap<String, String>> = BTreeMap::new();
+    for (field, map) in maps {
+        let entry = values.entry(field.clone()).or_default();
+        for (from, to) in map {
+            entry.insert(from.trim().to_lowercase(), to.clone());
+        }
+    }
+    values
 }
 
 /// All built-in profiles, parsed.
@@ -466,7 +495,7 @@ pub fn choose<'p>(
 /// The profile whose detection set the header comes nearest to: it has some of the set's
 /// columns and lacks at most two; with the columns it lacks (the first profile and set on a
 /// tie).
-fn near_miss<'p>(
+pub fn near_miss<'p>(
     profiles: &'p [Profile],
     header: &HeaderIndex,
 ) -> Option<(&'p Profile, Vec<String>)> {
@@ -482,7 +511,9 @@ fn near_miss<'p>(
             (p, set.len(), lacked)
         })
         .filter(|(_, of, lacked)| lacked.len() <= 2 && lacked.len() < *of)
-        .min_by_key(|(_, _, lacked)| lacked.len())
+        // fewest lacking, then most present: `Key, Summary, Status, Created` is nearer Jira's
+        // four-column set than ServiceNow's `Number` + `Created`
+        .min_by_key(|(_, of, lacked)| (lacked.len(), std::cmp::Reverse(*of)))
         .map(|(p, _, lacked)| (p, lacked))
 }
 
@@ -584,12 +615,7 @@ impl Mapping {
         header: &HeaderIndex,
         file: &str,
     ) -> Result<Mapping, String> {
-        let mut fields = BTreeMap::new();
-        for (field, candidates) in &profile.columns {
-            if let Some(i) = candidates.names().into_iter().find_map(|c| header.find(c)) {
-                fields.insert(field.clone(), i);
-            }
-        }
+        let mut fields = profile.columns_in(header);
         for (field, column) in &source.columns {
             let i = header.find(column).ok_or_else(|| {
                 format!(
@@ -619,13 +645,7 @@ impl Mapping {
             let at = log.updated_at.iter().find_map(|c| header.find(c))?;
             Some((seq, at))
         });
-        let mut values: BTreeMap<String, HashMap<String, String>> = BTreeMap::new();
-        for (field, map) in profile.values.iter().chain(source.values.iter()) {
-            let entry = values.entry(field.clone()).or_default();
-            for (from, to) in map {
-                entry.insert(from.trim().to_lowercase(), to.clone());
-            }
-        }
+        let values = value_maps(profile.values.iter().chain(source.values.iter()));
         let formats = match &source.timestamp_format {
             Some(f) => vec![f.clone()],
             None => profile.timestamps.formats.clone(),

@@ -304,7 +304,7 @@ pub fn naive_any(text: Expr, formats: &[String]) -> Expr {
     parsed.fold(first, |acc, next| acc.fill_null(next))
 }
 
-fn parses(value: &str, format: &str) -> bool {
+pub(crate) fn parses(value: &str, format: &str) -> bool {
     NaiveDateTime::parse_from_str(value, format).is_ok()
 }
 

@@ -7,6 +7,7 @@ mod explain;
 mod formats;
 mod fuzz;
 mod hostile;
+mod inspect;
 mod layout;
 mod oracle;
 mod outputs;

@@ -1,0 +1,676 @@
+//! `deskpulse inspect FILE`: what an export holds and how deskpulse would read it, written as a
+//! starter profile whose comments are the analysis, so that `deskpulse inspect export.csv >
+//! profiles/mine.toml` is the first step of a profile of one's own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::IngestError;
+use super::profile::{self, HeaderIndex, Profile, Unit, value_maps};
+use super::read::{self, column_name};
+use super::timestamps::{DateWords, parses};
+use crate::model;
+
+/// Values of each column the timestamp formats are tried on.
+const SAMPLE: usize = 500;
+/// Share of a column's sampled values a format must read for the column to count as a date.
+const DATE_SHARE: f64 = 0.5;
+/// Unknown values listed per field.
+const UNKNOWN_LISTED: usize = 10;
+
+/// How the export fits the profiles.
+enum Fit<'p> {
+    Detected(&'p Profile, String),
+    /// No profile fits; this one's detection set has the most of its columns.
+    NearMiss {
+        profile: &'p Profile,
+        lacks: Vec<String>,
+    },
+    Nothing(String),
+}
+
+impl<'p> Fit<'p> {
+    fn profile(&self) -> Option<&'p Profile> {
+        match self {
+            Fit::Detected(p, _) | Fit::NearMiss { profile: p, .. } => Some(p),
+            Fit::Nothing(_) => None,
+        }
+    }
+}
+
+/// One column of the export as inspected.
+struct Column {
+    name: String,
+    values: usize,
+    samples: Vec<String>,
+    /// The canonical field the profile reads from it.
+    field: Option<String>,
+    /// Formats that read some of its sampled values, with the share they read, best first.
+    formats: Vec<(String, f64)>,
+    /// Whether its dates are read through the profile's date words (`sept`, `a. m.`).
+    in_words: bool,
+}
+
+impl Column {
+    fn is_date(&self) -> bool {
+        self.formats.first().is_some_and(|(_, s)| *s >= DATE_SHARE)
+    }
+}
+
+/// The inspection of `path` against `profiles`, as a commented starter profile.
+pub fn inspect(
+    path: &Path,
+    shown: &str,
+    encoding: Option<&'static encoding_rs::Encoding>,
+    profiles: &[Profile],
+) -> Result<String, IngestError> {
+    let mut export = read::open(path, shown, encoding, false)?;
+    let header = export.header().clone();
+    let fit = fit(profiles, &header, shown);
+    let nulls = fit
+        .profile()
+        .map_or_else(|| vec![String::new()], |p| p.nulls.clone());
+    let all: Vec<usize> = (0..header.names().len()).collect();
+    let raw = read::read_columns(&mut export, &all, &nulls)?;
+    let summary = format!(
+        "{shown}: {} rows, {} columns, {} ({})",
+        raw.rows,
+        all.len(),
+        export.format(),
+        export.encoding
+    );
+    let fields = fit
+        .profile()
+        .map(|p| p.columns_in(&header))
+        .unwrap_or_default();
+    let columns = columns(&raw.frame, &header, &fields, fit.profile(), profiles)?;
+    let unknown = match fit.profile() {
+        Some(p) => unknown_values(&raw.frame, &header, &fields, p)?,
+        None => BTreeMap::new(),
+    };
+    let mut out = String::new();
+    write_analysis(&mut out, &summary, &fit, &columns, &unknown);
+    write_starter(&mut out, path, &fit, &columns, &raw.frame, &fields)?;
+    Ok(out)
+}
+
+/// The profile that fits, or the one that came closest and what it lacked.
+fn fit<'p>(profiles: &'p [Profile], header: &HeaderIndex, shown: &str) -> Fit<'p> {
+    match profile::choose(profiles, "auto", header, shown) {
+        Ok((p, why)) => Fit::Detected(p, why),
+        Err(why) => match profile::near_miss(profiles, header) {
+            Some((profile, lacks)) => Fit::NearMiss { profile, lacks },
+            None => {
+                let why = why.strip_prefix(&format!("{shown}: ")).unwrap_or(&why);
+                Fit::Nothing(why.replace('\n', " "))
+            }
+        },
+    }
+}
+
+/// Every column with its samples, the field the profile reads from it and the formats that
+/// read it as a date.
+fn columns(
+    frame: &DataFrame,
+    header: &HeaderIndex,
+    fields: &BTreeMap<String, usize>,
+    fitting: Option<&Profile>,
+    profiles: &[Profile],
+) -> PolarsResult<Vec<Column>> {
+    let words = fitting.map_or_else(DateWords::default, |p| DateWords::new(&p.timestamps.words));
+    let formats = candidate_formats(fitting, profiles);
+    let by_index: HashMap<usize, &String> = fields.iter().map(|(f, i)| (*i, f)).collect();
+    let mut out = Vec::new();
+    for (i, name) in header.names().iter().enumerate() {
+        let values = frame.column(&column_name(i))?.str()?.clone();
+        let present: Vec<&str> = values
+            .iter()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+            .collect();
+        let mut in_words = false;
+        let sample: Vec<String> = present
+            .iter()
+            .take(SAMPLE)
+            .map(|v| {
+                let english = words.to_english(v.trim());
+                in_words |= matches!(english, std::borrow::Cow::Owned(_));
+                english.into_owned()
+            })
+            .collect();
+        out.push(Column {
+            name: name.clone(),
+            values: present.len(),
+            samples: distinct_samples(&present),
+            field: by_index.get(&i).map(|f| f.to_string()),
+            formats: reading_formats(&sample, &formats),
+            in_words,
+        });
+    }
+    Ok(out)
+}
+
+/// The fitting profile's formats first, then every other profile's, each once.
+fn candidate_formats(fitting: Option<&Profile>, profiles: &[Profile]) -> Vec<String> {
+    let mut formats: Vec<String> = Vec::new();
+    let all = fitting.into_iter().chain(profiles);
+    for f in all.flat_map(|p| &p.timestamps.formats) {
+        if !formats.contains(f) {
+            formats.push(f.clone());
+        }
+    }
+    formats
+}
+
+/// The formats that read some of `sample`, with the share each reads, best first (the
+/// candidates' order on a tie).
+fn reading_formats(sample: &[String], formats: &[String]) -> Vec<(String, f64)> {
+    if sample.is_empty() {
+        return Vec::new();
+    }
+    let mut read: Vec<(String, f64)> = formats
+        .iter()
+        .map(|f| {
+            let n = sample.iter().filter(|v| parses(v, f)).count();
+            (f.clone(), n as f64 / sample.len() as f64)
+        })
+        .filter(|(_, share)| *share > 0.0)
+        .collect();
+    read.sort_by(|a, b| b.1.total_cmp(&a.1));
+    read
+}
+
+/// Up to three distinct values, short and on one line.
+fn distinct_samples(present: &[&str]) -> Vec<String> {
+    let mut samples: Vec<String> = Vec::new();
+    for v in present {
+        let one_line: String = v.trim().replace(['\r', '\n'], " ");
+        let short: String = match one_line.chars().count() > 24 {
+            true => one_line.chars().take(23).chain(['…']).collect(),
+            false => one_line,
+        };
+        if !samples.contains(&short) {
+            samples.push(short);
+        }
+        if samples.len() == 3 {
+            break;
+        }
+    }
+    samples
+}
+
+/// For each mapped field with a value map, the values of its column the map does not know,
+/// with their counts, most frequent first.
+fn unknown_values(
+    frame: &DataFrame,
+    header: &HeaderIndex,
+    fields: &BTreeMap<String, usize>,
+    profile: &Profile,
+) -> PolarsResult<BTreeMap<String, Vec<(String, usize)>>> {
+    let maps = value_maps(profile.values.iter());
+    let mut out = BTreeMap::new();
+    for field in model::MAPPED_FIELDS {
+        let Some(i) = fields.get(*field) else {
+            continue;
+        };
+        if reads_time_left(profile, field, &header.names()[*i]) {
+            continue;
+        }
+        let known = |v: &str| {
+            let key = v.trim().to_lowercase();
+            maps.get(*field).is_some_and(|m| m.contains_key(&key))
+                || model::allowed_values(field)
+                    .is_some_and(|a| a.iter().any(|c| c.eq_ignore_ascii_case(v.trim())))
+                || model::default_value(field, v).is_some()
+        };
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for v in frame.column(&column_name(*i))?.str()?.iter().flatten() {
+            if !v.trim().is_empty() && !known(v) {
+                *counts.entry(v.trim().to_string()).or_default() += 1;
+            }
+        }
+        let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if !counts.is_empty() {
+            out.insert(field.to_string(), counts);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `field`'s column `name` holds the time an SLA had left, not a value to map.
+fn reads_time_left(profile: &Profile, field: &str, name: &str) -> bool {
+    field == "source_sla_met"
+        && profile
+            .sla_time_left
+            .iter()
+            .any(|c| c.trim().eq_ignore_ascii_case(name.trim()))
+}
+
+/// The analysis, as TOML comments.
+fn write_analysis(
+    out: &mut String,
+    summary: &str,
+    fit: &Fit,
+    columns: &[Column],
+    unknown: &BTreeMap<String, Vec<(String, usize)>>,
+) {
+    let _ = writeln!(out, "# deskpulse inspect · {summary}");
+    match fit {
+        Fit::Detected(p, why) => {
+            let _ = writeln!(
+                out,
+                "# Profile: {why}; the columns below are as it reads them."
+            );
+            let _ = writeln!(
+                out,
+                "# A profile of your own starts from it: deskpulse profiles show {}",
+                p.name
+            );
+        }
+        Fit::NearMiss { profile, lacks } => {
+            let _ = writeln!(
+                out,
+                "# No profile recognises this export. Near miss: `{}` ({}) lacks {}; the \
+                 columns below are as it would read them.",
+                profile.name,
+                profile.title,
+                quoted(lacks)
+            );
+        }
+        Fit::Nothing(why) => {
+            let _ = writeln!(out, "# {why}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "#\n# Columns (values: non-empty cells; read as: the canonical field)"
+    );
+    for c in columns {
+        let dates = match c.formats.as_slice() {
+            [] => String::new(),
+            read => {
+                let shown: Vec<String> = read
+                    .iter()
+                    .take(3)
+                    .map(|(f, share)| format!("`{f}` reads {:.0} %", share * 100.0))
+                    .collect();
+                format!(" · dates: {}", shown.join(", "))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "#   {:<32} {:>7} values · read as {:<18} e.g. {}{dates}",
+            c.name,
+            c.values,
+            c.field.as_deref().unwrap_or("-"),
+            c.samples.join(" | "),
+        );
+    }
+    for (field, values) in unknown {
+        let listed: Vec<String> = values
+            .iter()
+            .take(UNKNOWN_LISTED)
+            .map(|(v, n)| format!("\"{v}\" ({n})"))
+            .collect();
+        let more = values.len().saturating_sub(UNKNOWN_LISTED);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "#\n# Unknown {field} values (not in the profile's [values.{field}]): {}{more}",
+            listed.join(", ")
+        );
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A TOML string literal, as the `toml` crate writes it.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// A TOML array of strings.
+fn toml_strings<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(toml_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The starter profile: the fields found (or guessed for the id and the creation time), the
+/// formats that read the date columns, and the values of the mapped columns.
+fn write_starter(
+    out: &mut String,
+    path: &Path,
+    fit: &Fit,
+    columns: &[Column],
+    frame: &DataFrame,
+    fields: &BTreeMap<String, usize>,
+) -> PolarsResult<()> {
+    let mut fields: BTreeMap<String, usize> = fields.clone();
+    let guessed = guess_required(&mut fields, columns);
+    let name = profile_name(path);
+    let _ = writeln!(out, "\nname = {}", toml_string(&name));
+    let _ = writeln!(out, "title = {}", toml_string(&format!("{name} export")));
+    let kind = match fit {
+        Fit::Detected(p, _) => p.kind.as_str(),
+        _ => "incident",
+    };
+    let _ = writeln!(
+        out,
+        "# the kind of a ticket no column types: {}\nkind = {}",
+        model::Kind::NAMES.join(", "),
+        toml_string(kind)
+    );
+    let nulls = fit
+        .profile()
+        .map_or(vec![String::new()], |p| p.nulls.clone());
+    let _ = writeln!(
+        out,
+        "nulls = {}",
+        toml_strings(nulls.iter().map(String::as_str))
+    );
+    let _ = writeln!(
+        out,
+        "# the export's times carry no zone: each source says it (`timezone` in [[sources]])\n\
+         timezone_unstated = true"
+    );
+    if let Some(p) = fit.profile() {
+        write_flags(out, p, &fields, columns);
+    }
+    write_detect(out, &fields, columns);
+    write_columns(out, &fields, columns, &guessed);
+    write_formats(out, &fields, columns);
+    if let Some(p) = fit.profile() {
+        write_readers(out, p, &fields, columns);
+        write_values(out, &fields, columns, frame, p)?;
+    }
+    Ok(())
+}
+
+/// The fitting profile's top-level settings that its reading of these columns relies on.
+fn write_flags(
+    out: &mut String,
+    p: &Profile,
+    fields: &BTreeMap<String, usize>,
+    columns: &[Column],
+) {
+    if p.id_digit_groups {
+        let _ = writeln!(out, "id_digit_groups = true");
+    }
+    if p.rows_repeat_tickets {
+        let _ = writeln!(out, "rows_repeat_tickets = true");
+    }
+    if let Some(i) = fields.get("source_sla_met") {
+        let name = columns[*i].name.as_str();
+        if reads_time_left(p, "source_sla_met", name) {
+            let _ = writeln!(out, "sla_time_left = {}", toml_strings([name]));
+        }
+    }
+}
+
+/// The fitting profile's date words, and the units (and duration words) of the duration
+/// columns it reads.
+fn write_readers(
+    out: &mut String,
+    p: &Profile,
+    fields: &BTreeMap<String, usize>,
+    columns: &[Column],
+) {
+    let dates_in_words = model::TIMESTAMP_FIELDS
+        .iter()
+        .filter_map(|f| fields.get(*f))
+        .any(|i| columns[*i].in_words);
+    if dates_in_words {
+        let _ = writeln!(out, "\n[timestamps.words]");
+        for (written, english) in &p.timestamps.words {
+            let _ = writeln!(out, "{} = {}", toml_string(written), toml_string(english));
+        }
+    }
+    let units: Vec<(&str, Unit)> = fields
+        .iter()
+        .filter(|(f, _)| model::is_duration_field(f))
+        .filter_map(|(_, i)| {
+            let name = columns[*i].name.as_str();
+            let unit = p
+                .units
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(name))?
+                .1;
+            Some((name, *unit))
+        })
+        .collect();
+    if units.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n[units]");
+    for (name, unit) in &units {
+        let unit = toml::Value::try_from(unit).map_or_else(|_| String::new(), |v| v.to_string());
+        let _ = writeln!(out, "{} = {unit}", toml_string(name));
+    }
+    if units.iter().any(|(_, u)| *u == Unit::Words) {
+        let _ = writeln!(out, "\n[duration_words]");
+        for (unit, (words, _)) in ["days", "hours", "minutes", "seconds"]
+            .iter()
+            .zip(p.duration_words.units())
+        {
+            let _ = writeln!(
+                out,
+                "{unit} = {}",
+                toml_strings(words.iter().map(String::as_str))
+            );
+        }
+    }
+}
+
+/// Fills in `id` and `created_at` when the profile found none, from the columns' names and
+/// dates; returns the fields guessed.
+fn guess_required(fields: &mut BTreeMap<String, usize>, columns: &[Column]) -> Vec<String> {
+    let named = |c: &Column, words: &[&str]| {
+        let lower = c.name.to_lowercase();
+        words.iter().any(|w| lower.contains(w))
+    };
+    let mut guessed = Vec::new();
+    if !fields.contains_key("id") {
+        let id = ["id", "number", "key", "ticket", "#", "nº"];
+        if let Some(i) = columns.iter().position(|c| !c.is_date() && named(c, &id)) {
+            fields.insert("id".into(), i);
+            guessed.push("id".to_string());
+        }
+    }
+    if !fields.contains_key("created_at") {
+        let created = [
+            "creat", "open", "submit", "logged", "report", "abert", "apert",
+        ];
+        let dates = || columns.iter().enumerate().filter(|(_, c)| c.is_date());
+        let pick = dates()
+            .find(|(_, c)| named(c, &created))
+            .or_else(|| dates().next());
+        if let Some((i, _)) = pick {
+            fields.insert("created_at".into(), i);
+            guessed.push("created_at".to_string());
+        }
+    }
+    guessed
+}
+
+fn write_detect(out: &mut String, fields: &BTreeMap<String, usize>, columns: &[Column]) {
+    let set: Vec<&str> = ["id", "created_at", "status", "priority"]
+        .iter()
+        .filter_map(|f| fields.get(*f))
+        .map(|i| columns[*i].name.as_str())
+        .collect();
+    let _ = writeln!(out, "\n[detect]\nany_of = [{}]", toml_strings(set));
+}
+
+fn write_columns(
+    out: &mut String,
+    fields: &BTreeMap<String, usize>,
+    columns: &[Column],
+    guessed: &[String],
+) {
+    let _ = writeln!(out, "\n[columns]");
+    for required in ["id", "created_at"] {
+        if !fields.contains_key(required) {
+            let _ = writeln!(
+                out,
+                "# {required} = [\"...\"]   # required: no column looked like it"
+            );
+        }
+    }
+    for (field, i) in fields {
+        let note = if guessed.contains(field) {
+            "   # guessed from the column's name: check it"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{field} = {}{note}",
+            toml_strings([columns[*i].name.as_str()])
+        );
+    }
+    let unread: Vec<&str> = columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.values > 0 && !fields.values().any(|j| j == i))
+        .map(|(_, c)| c.name.as_str())
+        .collect();
+    if !unread.is_empty() {
+        let unread: Vec<String> = unread.iter().map(|s| s.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "# not read: {}\n# (the canonical fields: {})",
+            quoted(&unread),
+            model::canonical_fields().join(", ")
+        );
+    }
+}
+
+/// The formats that read the timestamp fields' columns, by how much of them they read.
+fn write_formats(out: &mut String, fields: &BTreeMap<String, usize>, columns: &[Column]) {
+    let mut score: Vec<(String, f64)> = Vec::new();
+    for field in model::TIMESTAMP_FIELDS {
+        let Some(i) = fields.get(*field) else {
+            continue;
+        };
+        for (format, share) in &columns[*i].formats {
+            match score.iter_mut().find(|(f, _)| f == format) {
+                Some((_, s)) => *s += share,
+                None => score.push((format.clone(), *share)),
+            }
+        }
+    }
+    score.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let formats: Vec<&str> = match score.is_empty() {
+        true => vec!["%Y-%m-%d %H:%M:%S"],
+        false => score.iter().map(|(f, _)| f.as_str()).collect(),
+    };
+    let _ = writeln!(out, "\n[timestamps]\nformats = {}", toml_strings(formats));
+}
+
+/// Each mapped field's values present in the export: those the profile knows with its
+/// canonical value, the others commented out with the values allowed.
+fn write_values(
+    out: &mut String,
+    fields: &BTreeMap<String, usize>,
+    columns: &[Column],
+    frame: &DataFrame,
+    profile: &Profile,
+) -> PolarsResult<()> {
+    let maps = value_maps(profile.values.iter());
+    for field in model::MAPPED_FIELDS {
+        let (Some(i), Some(allowed)) = (fields.get(*field), model::allowed_values(field)) else {
+            continue;
+        };
+        if reads_time_left(profile, field, &columns[*i].name) {
+            continue;
+        }
+        let column = frame.column(&column_name(*i))?.str()?.clone();
+        let mut present: Vec<String> = Vec::new();
+        for v in column.iter().flatten().map(str::trim) {
+            if !v.is_empty() && !present.iter().any(|p| p == v) {
+                present.push(v.to_string());
+            }
+        }
+        if present.is_empty() {
+            continue;
+        }
+        let mut lines = Vec::new();
+        for v in present.iter().take(50) {
+            let read_anyway = allowed.iter().any(|a| a.eq_ignore_ascii_case(v))
+                || model::default_value(field, v).is_some();
+            match maps.get(*field).and_then(|m| m.get(&v.to_lowercase())) {
+                Some(c) => lines.push(format!("{} = {}", toml_string(v), toml_string(c))),
+                // a canonical value, or one every profile reads (a 1-5 rating)
+                None if read_anyway => {}
+                None => lines.push(format!(
+                    "# {} = \"?\"   # one of {}",
+                    toml_string(v),
+                    allowed.join(", ")
+                )),
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n[values.{field}]\n{}", lines.join("\n"));
+        }
+    }
+    Ok(())
+}
+
+/// A profile name from the file's: `Incidents (Oct).csv` → `incidents_oct`.
+fn profile_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let stem = stem.split('.').next().unwrap_or("");
+    let words: Vec<String> = stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    match words.is_empty() {
+        true => "my_export".to_string(),
+        false => words.join("_"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_name_comes_from_the_files() {
+        assert_eq!(
+            profile_name(Path::new("x/Incidents (Oct).csv")),
+            "incidents_oct"
+        );
+        assert_eq!(profile_name(Path::new("tickets.json.gz")), "tickets");
+        assert_eq!(profile_name(Path::new("données.csv")), "donn_es");
+    }
+
+    #[test]
+    fn formats_are_ranked_by_what_they_read() {
+        let sample: Vec<String> = ["2026-10-01 09:00", "2026-10-02 10:00", "01/10/2026 09:00"]
+            .map(String::from)
+            .to_vec();
+        let formats = ["%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"].map(String::from);
+        let read = reading_formats(&sample, &formats);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].0, "%Y-%m-%d %H:%M");
+        assert!((read[0].1 - 2.0 / 3.0).abs() < 1e-12);
+    }
+}
