@@ -75,13 +75,21 @@ pub fn inspect(
         .map_or_else(|| vec![String::new()], |p| p.nulls.clone());
     let all: Vec<usize> = (0..header.names().len()).collect();
     let raw = read::read_columns(&mut export, &all, &nulls)?;
-    let summary = format!(
+    let mut summary = format!(
         "{shown}: {} rows, {} columns, {} ({})",
         raw.rows,
         all.len(),
         export.format(),
         export.encoding
     );
+    if let Some(first) = raw.malformed.first() {
+        summary.push_str(&format!(
+            "; {} rows cannot be read, the first row {}: {}",
+            raw.malformed.len(),
+            first.row,
+            first.problem
+        ));
+    }
     let fields = fit
         .profile()
         .map(|p| p.columns_in(&header))
@@ -457,7 +465,7 @@ fn write_readers(
     }
     let _ = writeln!(out, "\n[units]");
     for (name, unit) in &units {
-        let unit = toml::Value::try_from(unit).map_or_else(|_| String::new(), |v| v.to_string());
+        let unit = toml::Value::try_from(unit).expect("a unit serialises as its name");
         let _ = writeln!(out, "{} = {unit}", toml_string(name));
     }
     if units.iter().any(|(_, u)| *u == Unit::Words) {

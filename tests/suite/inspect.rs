@@ -153,3 +153,16 @@ fn inspecting_a_file_that_is_not_there_is_an_error_naming_it() {
             "no-such-export.csv: cannot read it",
         ));
 }
+
+#[test]
+fn rows_that_cannot_be_read_are_counted_in_the_summary() {
+    let text = inspect(&data("hostile/ragged_rows.csv"), &[]);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.ends_with(
+            "5 rows, 10 columns, CSV (UTF-8); 2 rows cannot be read, the first row 3: row has 4 \
+             fields, the header has 10"
+        ),
+        "{first}"
+    );
+}
