@@ -18,6 +18,7 @@ SELECT
     k.created_at,
     k.first_response_at, k.resolved_at, k.closed_at,
     k.reopen_count, k.reassignment_count, k.labor_minutes, k.source_sla_met,
+    k.source_response_sla_met,
     -- the help desk's own durations, for reconciliation only
     k.reported_resolve_minutes, k.reported_resolve_business_minutes,
     k.reported_first_response_minutes,

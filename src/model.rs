@@ -54,10 +54,14 @@ pub fn is_duration_field(name: &str) -> bool {
     name == "labor_minutes" || REPORTED_FIELDS.contains(&name)
 }
 
+/// The help desk's own SLA verdicts, true when met: of the resolution, and of the first
+/// response. Kept beside deskpulse's to reconcile; `source_sla_met` also has a KPI of its own.
+pub const VERDICT_FIELDS: &[&str] = &["source_sla_met", "source_response_sla_met"];
+
 /// Canonical fields a profile or a source may map a source column to.
 pub fn is_canonical_field(name: &str) -> bool {
     name == "id"
-        || name == "source_sla_met"
+        || VERDICT_FIELDS.contains(&name)
         || is_duration_field(name)
         || TEXT_FIELDS.contains(&name)
         || TIMESTAMP_FIELDS.contains(&name)
@@ -70,7 +74,8 @@ pub fn canonical_fields() -> Vec<&'static str> {
     all.extend_from_slice(TEXT_FIELDS);
     all.extend_from_slice(TIMESTAMP_FIELDS);
     all.extend_from_slice(COUNT_FIELDS);
-    all.extend_from_slice(&["labor_minutes", "source_sla_met"]);
+    all.push("labor_minutes");
+    all.extend_from_slice(VERDICT_FIELDS);
     all.extend_from_slice(REPORTED_FIELDS);
     all
 }
@@ -84,6 +89,7 @@ pub const MAPPED_FIELDS: &[&str] = &[
     "change_outcome",
     "change_type",
     "source_sla_met",
+    "source_response_sla_met",
 ];
 
 /// Why a value of a mapped field is set aside: its profile's map does not know it.
@@ -108,7 +114,7 @@ pub fn allowed_values(field: &str) -> Option<&'static [&'static str]> {
             "cancelled",
         ],
         "change_type" => &["standard", "normal", "emergency"],
-        "source_sla_met" => &["true", "false"],
+        "source_sla_met" | "source_response_sla_met" => &["true", "false"],
         _ => return None,
     })
 }
@@ -127,7 +133,7 @@ pub fn default_value(field: &str, raw: &str) -> Option<Option<&'static str>> {
             "unoffered" | "not offered" | "-" => Some(None),
             _ => None,
         },
-        "source_sla_met" => match v.as_str() {
+        "source_sla_met" | "source_response_sla_met" => match v.as_str() {
             "true" | "yes" | "1" => Some(Some("true")),
             "false" | "no" | "0" => Some(Some("false")),
             _ => None,
@@ -264,7 +270,7 @@ pub fn ticket_columns() -> Vec<(&'static str, ColumnType)> {
     cols.extend(TIMESTAMP_FIELDS.iter().map(|f| (*f, ColumnType::Timestamp)));
     cols.extend(COUNT_FIELDS.iter().map(|f| (*f, ColumnType::Count)));
     cols.push(("labor_minutes", ColumnType::Float));
-    cols.push(("source_sla_met", ColumnType::Bool));
+    cols.extend(VERDICT_FIELDS.iter().map(|f| (*f, ColumnType::Bool)));
     cols.extend(REPORTED_FIELDS.iter().map(|f| (*f, ColumnType::Float)));
     cols.push(("source_file", ColumnType::Text));
     cols.push(("source_row", ColumnType::Row));

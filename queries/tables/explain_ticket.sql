@@ -13,7 +13,7 @@ SELECT l.*,
                 AND l.sla_resolution_decided_at < $period_end, false)
            AS sla_resolution_decided_in_period,
        -- the backlog's own test (queries/backlog_age.sql)
-       l.is_service AND NOT l.is_cancelled AND l.created_at < $backlog_at
+       l.is_service AND NOT l.is_cancelled AND NOT l.end_unknown AND l.created_at < $backlog_at
            AND NOT coalesce(l.resolved_at <= $backlog_at, false)
            AND NOT coalesce(l.closed_at <= $backlog_at, false) AS open_at_period_end,
        CASE WHEN costs_configured() THEN

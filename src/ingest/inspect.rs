@@ -251,11 +251,7 @@ fn unknown_values(
 
 /// Whether `field`'s column `name` holds the time an SLA had left, not a value to map.
 fn reads_time_left(profile: &Profile, field: &str, name: &str) -> bool {
-    field == "source_sla_met"
-        && profile
-            .sla_time_left
-            .iter()
-            .any(|c| c.trim().eq_ignore_ascii_case(name.trim()))
+    model::VERDICT_FIELDS.contains(&field) && profile.reads_time_left(name)
 }
 
 /// The analysis, as TOML comments.
@@ -421,11 +417,14 @@ fn write_flags(
     if p.rows_repeat_tickets {
         let _ = writeln!(out, "rows_repeat_tickets = true");
     }
-    if let Some(i) = fields.get("source_sla_met") {
-        let name = columns[*i].name.as_str();
-        if reads_time_left(p, "source_sla_met", name) {
-            let _ = writeln!(out, "sla_time_left = {}", toml_strings([name]));
-        }
+    let time_left: Vec<&str> = model::VERDICT_FIELDS
+        .iter()
+        .filter_map(|f| fields.get(*f))
+        .map(|i| columns[*i].name.as_str())
+        .filter(|name| p.reads_time_left(name))
+        .collect();
+    if !time_left.is_empty() {
+        let _ = writeln!(out, "sla_time_left = {}", toml_strings(time_left));
     }
 }
 

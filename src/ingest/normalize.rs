@@ -395,8 +395,8 @@ fn typed_columns(
         }
     }
     for field in model::MAPPED_FIELDS.iter().filter(|f| ctx.has(f)) {
-        if *field == "source_sla_met" && ctx.mapping.verdict_is_time_left {
-            let (verdict, rule) = verdict_from_time_left(ctx);
+        if ctx.mapping.verdicts_as_time_left.iter().any(|f| f == field) {
+            let (verdict, rule) = verdict_from_time_left(ctx, field);
             typed.extend([verdict.alias(*field), col(raw(field).as_str())]);
             rules.push(rule);
             continue;
@@ -819,7 +819,9 @@ fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
                 "closed_at" if derives_close(&has) => {
                     after_minutes("created_at", "reported_close_minutes")
                 }
-                "source_sla_met" if has(name) => col(name).eq(lit("true")),
+                _ if model::VERDICT_FIELDS.contains(&name) && has(name) => {
+                    col(name).eq(lit("true"))
+                }
                 _ if has(name) => col(name),
                 _ => lit(NULL).cast(polars_type(t)),
             };
@@ -829,10 +831,11 @@ fn ticket_exprs(ctx: &FileContext, has: impl Fn(&str) -> bool) -> Vec<Expr> {
 }
 
 /// The help desk's verdict from the time its SLA had left (Jira's `2:18`, `-0:23`): less than
-/// nothing is a breach, anything else met; time left on a ticket not yet resolved is no
-/// verdict yet. A value that is no such time is set aside with its reason.
-fn verdict_from_time_left(ctx: &FileContext) -> (Expr, IssueRule) {
-    let written = col(raw("source_sla_met").as_str());
+/// nothing is a breach, anything else met; time left on a ticket whose SLA has not stopped
+/// (not yet resolved, or not yet answered for the first response's) is no verdict yet. A value
+/// that is no such time is set aside with its reason.
+fn verdict_from_time_left(ctx: &FileContext, field: &str) -> (Expr, IssueRule) {
+    let written = col(raw(field).as_str());
     let left = written.clone().str().strip_chars(lit(NULL));
     let is_time = left
         .clone()
@@ -843,8 +846,13 @@ fn verdict_from_time_left(ctx: &FileContext) -> (Expr, IssueRule) {
         .str()
         .starts_with(lit("-"))
         .or(left.str().starts_with(lit("−")));
-    let unresolved = ["resolved_at", "closed_at"]
-        .into_iter()
+    let stops: &[&str] = match field {
+        "source_response_sla_met" => &["first_response_at", "resolved_at", "closed_at"],
+        _ => &["resolved_at", "closed_at"],
+    };
+    let unresolved = stops
+        .iter()
+        .copied()
         .filter(|f| ctx.has(f))
         .map(|f| col(raw(f).as_str()).is_null())
         .reduce(Expr::and)
@@ -858,7 +866,7 @@ fn verdict_from_time_left(ctx: &FileContext) -> (Expr, IssueRule) {
         .otherwise(lit("true"));
     let rule = IssueRule {
         when: written.clone().is_not_null().and(is_time.not()),
-        column: ctx.label("source_sla_met"),
+        column: ctx.label(field),
         value: written,
         problem: "not the time left on an SLA goal (`2:18`, or `-0:23` when breached)".to_string(),
         action: ACTION_VALUE_NULLED,

@@ -79,8 +79,9 @@ pub struct Profile {
     /// row, not duplicates to reject.
     #[serde(default)]
     pub rows_repeat_tickets: bool,
-    /// Columns of `source_sla_met` that hold the time the SLA had left (Jira's `2:18`, `-0:23`)
-    /// rather than a verdict word: less than nothing is a breach.
+    /// Columns of a verdict (`source_sla_met`, `source_response_sla_met`) that hold the time
+    /// the SLA had left (Jira's `2:18`, `-0:23`) rather than a verdict word: less than nothing
+    /// is a breach.
     #[serde(default)]
     pub sla_time_left: Vec<String>,
 }
@@ -248,14 +249,16 @@ impl Profile {
                 ));
             }
         }
-        let verdicts = self.columns.get("source_sla_met").map(OneOrMany::names);
         for column in &self.sla_time_left {
-            let mapped = verdicts
-                .as_ref()
-                .is_some_and(|names| names.iter().any(|n| n.eq_ignore_ascii_case(column)));
+            let mapped = model::VERDICT_FIELDS.iter().any(|f| {
+                self.columns
+                    .get(*f)
+                    .is_some_and(|c| c.names().iter().any(|n| n.eq_ignore_ascii_case(column)))
+            });
             if !mapped {
                 return Err(format!(
-                    "{at}: sla_time_left `{column}` is not a column of `source_sla_met` in [columns]"
+                    "{at}: sla_time_left `{column}` is not a column of a verdict ({}) in [columns]",
+                    model::VERDICT_FIELDS.join(", ")
                 ));
             }
         }
@@ -284,6 +287,13 @@ impl Profile {
             }
         }
         Ok(())
+    }
+
+    /// Whether the column `name` holds the time an SLA had left (see [`Profile::sla_time_left`]).
+    pub fn reads_time_left(&self, name: &str) -> bool {
+        self.sla_time_left
+            .iter()
+            .any(|c| c.trim().eq_ignore_ascii_case(name.trim()))
     }
 
     /// Canonical field → the index of the first of its columns the header has.
@@ -602,8 +612,8 @@ pub struct Mapping {
     pub duration_words: DurationWords,
     /// See [`Timestamps::words`].
     pub date_words: DateWords,
-    /// `source_sla_met` is read from a column of [`Profile::sla_time_left`].
-    pub verdict_is_time_left: bool,
+    /// The verdict fields read from a column of [`Profile::sla_time_left`].
+    pub verdicts_as_time_left: Vec<String>,
     /// See [`Profile::rows_repeat_tickets`].
     pub rows_repeat_tickets: bool,
 }
@@ -663,15 +673,17 @@ impl Mapping {
                 (field.clone(), unit)
             })
             .collect();
-        let verdict_is_time_left = fields.get("source_sla_met").is_some_and(|i| {
-            let column = header.names()[*i].trim();
-            profile
-                .sla_time_left
-                .iter()
-                .any(|c| c.trim().eq_ignore_ascii_case(column))
-        });
+        let verdicts_as_time_left = model::VERDICT_FIELDS
+            .iter()
+            .filter(|f| {
+                fields
+                    .get(**f)
+                    .is_some_and(|i| profile.reads_time_left(&header.names()[*i]))
+            })
+            .map(|f| f.to_string())
+            .collect();
         Ok(Mapping {
-            verdict_is_time_left,
+            verdicts_as_time_left,
             rows_repeat_tickets: profile.rows_repeat_tickets,
             units,
             timezone: profile.timezone.as_deref().and_then(|t| t.parse().ok()),

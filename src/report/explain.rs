@@ -159,6 +159,8 @@ pub struct Counts {
     pub sla_response_decided_in_period: bool,
     pub sla_resolution_decided_in_period: bool,
     pub open_at_period_end: bool,
+    /// Resolved or closed in the help desk with neither time in the export.
+    pub end_unknown: bool,
     pub created_month: Option<String>,
     pub resolved_month: Option<String>,
     pub sla_resolution_decided_month: Option<String>,
@@ -273,7 +275,7 @@ fn ticket(row: &Row, result: &RunResult) -> Result<Ticket, String> {
         ),
         durations,
         counts: counts(row, tz)?,
-        help_desk: help_desk_figures(row, slas[1].state.as_deref())?,
+        help_desk: help_desk_figures(row, [slas[1].state.as_deref(), slas[0].state.as_deref()])?,
         slas,
         reopened: row.flag("reopened")?,
         reopen_count: row.whole("reopen_count")?,
@@ -314,6 +316,7 @@ fn counts(row: &Row, tz: chrono_tz::Tz) -> Result<Counts, String> {
         sla_response_decided_in_period: flag("sla_response_decided_in_period")?,
         sla_resolution_decided_in_period: flag("sla_resolution_decided_in_period")?,
         open_at_period_end: flag("open_at_period_end")?,
+        end_unknown: flag("end_unknown")?,
         created_month: month("created_at")?,
         resolved_month: month("resolved_at")?,
         sla_resolution_decided_month: month("sla_resolution_decided_at")?,
@@ -415,8 +418,12 @@ fn sla_rule(state: Option<&str>, breach: Option<DateTime<Utc>>, tz: chrono_tz::T
     }
 }
 
-/// The help desk's own durations (minutes) and verdict beside deskpulse's, where it gave them.
-fn help_desk_figures(row: &Row, our_verdict: Option<&str>) -> Result<Vec<HelpDeskFigure>, String> {
+/// The help desk's own durations (minutes) and verdicts beside deskpulse's, where it gave them;
+/// `our_verdicts` are deskpulse's resolution and response SLA states.
+fn help_desk_figures(
+    row: &Row,
+    our_verdicts: [Option<&str>; 2],
+) -> Result<Vec<HelpDeskFigure>, String> {
     const REASONS: &str = "docs/reconciliation.md#why-gaps-are-systematic";
     let mut out = Vec::new();
     for (measure, ours, theirs) in [
@@ -445,16 +452,22 @@ fn help_desk_figures(row: &Row, our_verdict: Option<&str>) -> Result<Vec<HelpDes
             });
         }
     }
-    if let Some(met) = row.flag("source_sla_met")? {
-        let verdict = |met: bool| if met { 1.0 } else { 0.0 };
+    let verdicts = [
+        ("resolution SLA met (1 yes, 0 no)", "source_sla_met"),
+        ("response SLA met (1 yes, 0 no)", "source_response_sla_met"),
+    ];
+    for ((measure, theirs), ours) in verdicts.into_iter().zip(our_verdicts) {
+        let Some(met) = row.flag(theirs)? else {
+            continue;
+        };
         out.push(HelpDeskFigure {
-            measure: "resolution SLA met (1 yes, 0 no)",
-            deskpulse: match our_verdict {
+            measure,
+            deskpulse: match ours {
                 Some("met") => Some(1.0),
                 Some("breached") => Some(0.0),
                 _ => None,
             },
-            help_desk: Some(verdict(met)),
+            help_desk: Some(if met { 1.0 } else { 0.0 }),
             reasons: REASONS,
         });
     }
@@ -609,9 +622,13 @@ fn count_sentences(t: &Ticket) -> Vec<String> {
     } else if let Some(m) = &c.sla_resolution_decided_month {
         out.push(format!("resolution SLA decided in {m}"));
     }
-    out.push(match c.open_at_period_end {
-        true => "open at the period's end: in the backlog".to_string(),
-        false => "not open at the period's end: not in the backlog".to_string(),
+    out.push(match (c.open_at_period_end, c.end_unknown) {
+        (true, _) => "open at the period's end: in the backlog".to_string(),
+        (false, true) => "resolved or closed in the help desk, with neither time in the export: \
+                          whether it was open at the period's end is unknown, so it is the \
+                          backlog's missing"
+            .to_string(),
+        (false, false) => "not open at the period's end: not in the backlog".to_string(),
     });
     out
 }

@@ -3,6 +3,8 @@
 //! ticket metrics, Freshservice's `stats`, the Freshworks CSV hour columns), ticket by ticket.
 //! Disagreement is information: docs/reconciliation.md gives the reasons a gap is systematic.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::format;
@@ -189,26 +191,34 @@ fn durations(name: &str, pairs: Vec<&Pair>) -> Option<Measure> {
     })
 }
 
-/// deskpulse's resolution SLA verdict beside the help desk's (`made_sla`, "Resolution status"):
-/// the `reconciliation_verdicts` table.
-fn verdicts(result: &RunResult) -> Option<Measure> {
-    let mut rows = Vec::new();
+/// deskpulse's SLA verdicts beside the help desk's (`made_sla`, "Resolution status", Jira's
+/// time left), resolution then first response: the `reconciliation_verdicts` table.
+fn verdicts(result: &RunResult) -> Vec<Measure> {
+    let mut rows: BTreeMap<String, Vec<[String; 4]>> = BTreeMap::new();
     for batch in result.tables.get("reconciliation_verdicts") {
-        let cols = ["source", "id", "ours", "theirs"].map(|c| column_strings(batch, c));
-        let [Ok(s), Ok(i), Ok(o), Ok(t)] = cols else {
+        let cols = ["measure", "source", "id", "ours", "theirs"].map(|c| column_strings(batch, c));
+        let [Ok(m), Ok(s), Ok(i), Ok(o), Ok(t)] = cols else {
             continue;
         };
-        for (((s, i), o), t) in s.into_iter().zip(i).zip(o).zip(t) {
-            rows.push([s, i, o, t].map(Option::unwrap_or_default));
+        for ((((m, s), i), o), t) in m.into_iter().zip(s).zip(i).zip(o).zip(t) {
+            let row = [s, i, o, t].map(Option::unwrap_or_default);
+            rows.entry(m.unwrap_or_default()).or_default().push(row);
         }
     }
-    if rows.is_empty() {
-        return None;
-    }
+    rows.into_iter()
+        .map(|(measure, rows)| verdict_measure(&measure, rows))
+        .collect()
+}
+
+fn verdict_measure(measure: &str, rows: Vec<[String; 4]>) -> Measure {
     let n = rows.len();
     let same = rows.iter().filter(|[_, _, o, t]| o == t).count();
-    Some(Measure {
-        name: "Resolution SLA verdict".to_string(),
+    let name = match measure {
+        "response" => "Response SLA verdict",
+        _ => "Resolution SLA verdict",
+    };
+    Measure {
+        name: name.to_string(),
         n: n as u64,
         agree: share(same, n),
         median_gap: String::new(),
@@ -225,7 +235,7 @@ fn verdicts(result: &RunResult) -> Option<Measure> {
                 explain: String::new(),
             })
             .collect(),
-    })
+    }
 }
 
 fn share(part: usize, whole: usize) -> String {

@@ -123,10 +123,12 @@ fn jira_all_fields_csv_is_detected_and_gives_the_hand_computed_kpis() {
     );
 }
 
-/// Resolution goals on a 24x7 clock for the Jira fixtures, so that deskpulse decides a verdict
-/// for each ticket resolved in October: SD-1 (P1, 2 h of 4) met, SD-2 (P3, 24 h of 8) breached,
-/// SD-3 (P3, 4 h) met, SD-5 (P2, 72 h of 8) breached, SD-10 (P2, 6 h) met.
-const JIRA_SLA: &str = "\n[sla.P1]\nresolution = \"4h\"\n[sla.P2]\nresolution = \"8h\"\n[sla.P3]\nresolution = \"8h\"\n[sla.P4]\nresolution = \"3d\"\n";
+/// Goals on a 24x7 clock for the Jira fixtures, so that deskpulse decides a verdict for each
+/// ticket. Resolved in October: SD-1 (P1, 2 h of 4) met, SD-2 (P3, 24 h of 8) breached, SD-3
+/// (P3, 4 h) met, SD-5 (P2, 72 h of 8) breached, SD-10 (P2, 6 h) met. First responses of those
+/// created in October: SD-1 (P1, 15 min of 30), SD-2 (P3, 60 min of 60), SD-3 (30 min), SD-4
+/// (P4, 2 h of 4), SD-7 (30 min) and SD-10 (P2, 45 min of 60), all met.
+const JIRA_SLA: &str = "\n[sla.P1]\nresponse = \"30m\"\nresolution = \"4h\"\n[sla.P2]\nresponse = \"1h\"\nresolution = \"8h\"\n[sla.P3]\nresponse = \"1h\"\nresolution = \"8h\"\n[sla.P4]\nresponse = \"4h\"\nresolution = \"3d\"\n";
 
 #[test]
 fn jira_in_spanish_gives_the_english_exports_kpis_and_its_own_verdict() {
@@ -157,6 +159,15 @@ fn jira_in_spanish_gives_the_english_exports_kpis_and_its_own_verdict() {
         "{md}"
     );
     assert!(md.contains("| jira | `SD-5` | breached | met |"), "{md}");
+    // Jira's "Time to first response": SD-2 answered 10 minutes late on Jira's clock (`-0:10`),
+    // on time on deskpulse's; the five others agree.
+    assert!(
+        md.contains(
+            "**Response SLA verdict**: 6 tickets with both values, 83.3 % the same verdict."
+        ),
+        "{md}"
+    );
+    assert!(md.contains("| jira | `SD-2` | met | breached |"), "{md}");
 }
 
 #[test]
@@ -1355,6 +1366,17 @@ fn a_servicenow_list_without_resolution_times_counts_its_backlog_honestly() {
     let end_unknown = ledger_column(out.path(), "end_unknown");
     assert_eq!(end_unknown["INC0020003"], "true");
     assert_eq!(end_unknown["INC0020007"], "false");
+    let explained = deskpulse()
+        .args(["explain", "--period", "2026-10"])
+        .arg(dir.path())
+        .arg("INC0020003")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&explained.stdout);
+    assert!(
+        text.contains("whether it was open at the period's end is unknown"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1407,4 +1429,39 @@ fn glpi_in_spanish_gives_the_kpis_of_the_same_tickets_in_french() {
         ids.contains_key("196001") && ids.contains_key("196002"),
         "{ids:?}"
     );
+}
+
+#[test]
+fn freshdesks_first_response_status_is_reconciled_with_deskpulses_response_verdict() {
+    // Created in October, first replies after 15 min (1001, P1), 60 (1002, P3), 30 (1003),
+    // 2 h (1004, P4), 30 (1007), 60 (1009) and 45 (1010, P2): all within JIRA_SLA's goals.
+    // Freshdesk says "Within SLA" for each but 1009, made "SLA Violated" here.
+    let original = std::fs::read_to_string(data("freshdesk/freshdesk_export.csv")).unwrap();
+    let edited: Vec<String> = original
+        .lines()
+        .map(|l| match l.starts_with("1009,") {
+            // Resolution status, then First response status
+            true => l.replacen("Within SLA,Within SLA", "Within SLA,SLA Violated", 1),
+            false => l.to_string(),
+        })
+        .collect();
+    assert_ne!(edited.join("\n"), original.trim_end());
+    let c = config(&["fd.csv"], Some("America/New_York")) + JIRA_SLA;
+    let dir = project(&c, &[]);
+    std::fs::write(dir.path().join("fd.csv"), edited.join("\n")).unwrap();
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "**Response SLA verdict**: 7 tickets with both values, 85.7 % the same verdict."
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| freshdesk\\_csv | `1009` | met | breached |"),
+        "{md}"
+    );
+    let verdicts = ledger_column(out.path(), "source_response_sla_met");
+    assert_eq!(verdicts["1009"], "false");
+    assert_eq!(verdicts["1001"], "true");
 }

@@ -46,7 +46,7 @@ fn the_starter_profile_reads_the_export_as_the_help_desks_own_profile_does() {
         "`%d/%b/%y %I:%M %p` reads 90 %",
         "`%Y-%m-%d %H:%M` reads 10 %",
         "Unknown kind values (not in the profile's [values.kind]): \"Error\" (1)",
-        "sla_time_left = [\"Campo personalizado (Time to resolution)\"]",
+        "sla_time_left = [\"Campo personalizado (Time to resolution)\", \"Campo personalizado (Time to first response)\"]",
         "\"sept\" = \"Sep\"",
         "# \"Error\" = \"?\"   # one of incident, request, problem, change",
     ] {
