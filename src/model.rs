@@ -23,6 +23,9 @@ pub const TEXT_FIELDS: &[&str] = &[
     "caused_by_change",
     "change_outcome",
     "change_type",
+    // the help desk's own time brackets (Zendesk Explore's `0-1 hrs`), kept to reconcile
+    "reported_first_response_bracket",
+    "reported_resolve_bracket",
 ];
 
 /// Canonical timestamp columns (stored as UTC microseconds).

@@ -125,6 +125,10 @@ const TABLES: &[(&str, &str)] = &[
         include_str!("../queries/tables/quality_by_source.sql"),
     ),
     (
+        "reconciliation_brackets",
+        include_str!("../queries/tables/reconciliation_brackets.sql"),
+    ),
+    (
         "reconciliation_durations",
         include_str!("../queries/tables/reconciliation_durations.sql"),
     ),

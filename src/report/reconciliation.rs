@@ -1,6 +1,7 @@
 //! The report's reconciliation section: deskpulse's durations and SLA verdicts beside the ones
 //! the help desk computed itself (ServiceNow `calendar_stc`/`business_stc`/`made_sla`, Zendesk's
-//! ticket metrics, Freshservice's `stats`, the Freshworks CSV hour columns), ticket by ticket.
+//! ticket metrics and Explore's time brackets, Freshservice's `stats`, the Freshworks CSV hour
+//! columns, GLPI's and Jira's figures), ticket by ticket.
 //! Disagreement is information: docs/reconciliation.md gives the reasons a gap is systematic.
 
 use std::collections::BTreeMap;
@@ -22,8 +23,11 @@ pub struct Measure {
     pub name: String,
     /// Tickets with both values.
     pub n: u64,
-    /// Share of them within one minute (durations) or with the same verdict.
+    /// Share of them within one minute (durations), with the same verdict, or inside the help
+    /// desk's bracket.
     pub agree: String,
+    /// What `agree` is the share of, as the report words it.
+    pub agreement: String,
     /// Median of deskpulse − help desk, in minutes; empty for verdicts.
     pub median_gap: String,
     pub gaps: Vec<Gap>,
@@ -111,6 +115,7 @@ pub fn build(result: &RunResult) -> Option<Reconciliation> {
         pairs("first_response"),
     ));
     measures.extend(verdicts(result));
+    measures.extend(brackets(result));
     if measures.is_empty() && notes.is_empty() {
         return None;
     }
@@ -175,6 +180,7 @@ fn durations(name: &str, pairs: Vec<&Pair>) -> Option<Measure> {
         name: name.to_string(),
         n: n as u64,
         agree: share(within, n),
+        agreement: format!("within one minute, median gap {}", minutes(median)),
         median_gap: minutes(median),
         gaps: apart
             .into_iter()
@@ -221,6 +227,7 @@ fn verdict_measure(measure: &str, rows: Vec<[String; 4]>) -> Measure {
         name: name.to_string(),
         n: n as u64,
         agree: share(same, n),
+        agreement: "the same verdict".to_string(),
         median_gap: String::new(),
         gaps: rows
             .into_iter()
@@ -231,6 +238,74 @@ fn verdict_measure(measure: &str, rows: Vec<[String; 4]>) -> Measure {
                 id,
                 ours,
                 theirs,
+                gap: String::new(),
+                explain: String::new(),
+            })
+            .collect(),
+    }
+}
+
+/// One ticket's duration beside the bracket the help desk gave it.
+struct Bracketed {
+    source: String,
+    id: String,
+    ours: f64,
+    bracket: String,
+    inside: bool,
+}
+
+/// deskpulse's durations against the help desk's time brackets (Zendesk Explore's `0-1 hrs`):
+/// the `reconciliation_brackets` table.
+fn brackets(result: &RunResult) -> Vec<Measure> {
+    let mut rows: BTreeMap<String, Vec<Bracketed>> = BTreeMap::new();
+    for batch in result.tables.get("reconciliation_brackets") {
+        let text = |c: &str| column_strings(batch, c).unwrap_or_default();
+        let (measures, sources, ids, written) =
+            (text("measure"), text("source"), text("id"), text("bracket"));
+        let ours = column_f64(batch, "ours").unwrap_or_default();
+        let inside = column_bool(batch, "inside").unwrap_or_default();
+        for i in 0..batch.num_rows() {
+            let (Some(ours), Some(inside)) = (ours[i], inside[i]) else {
+                continue;
+            };
+            let row = Bracketed {
+                source: sources[i].clone().unwrap_or_default(),
+                id: ids[i].clone().unwrap_or_default(),
+                ours,
+                bracket: written[i].clone().unwrap_or_default(),
+                inside,
+            };
+            let measure = measures[i].clone().unwrap_or_default();
+            rows.entry(measure).or_default().push(row);
+        }
+    }
+    rows.into_iter()
+        .map(|(measure, rows)| bracket_measure(&measure, rows))
+        .collect()
+}
+
+fn bracket_measure(measure: &str, rows: Vec<Bracketed>) -> Measure {
+    let n = rows.len();
+    let inside = rows.iter().filter(|r| r.inside).count();
+    let name = match measure {
+        "first_response" => "First reply time bracket",
+        _ => "Full resolution time bracket",
+    };
+    Measure {
+        name: name.to_string(),
+        n: n as u64,
+        agree: share(inside, n),
+        agreement: "inside the help desk's bracket".to_string(),
+        median_gap: String::new(),
+        gaps: rows
+            .into_iter()
+            .filter(|r| !r.inside)
+            .take(LISTED)
+            .map(|r| Gap {
+                source: r.source,
+                id: r.id,
+                ours: minutes(r.ours),
+                theirs: r.bracket.trim().to_string(),
                 gap: String::new(),
                 explain: String::new(),
             })

@@ -285,6 +285,10 @@ fn a_zendesk_explore_report_reads_each_ticket_once_from_its_rows() {
     for said in [
         "| `explore\\_report.csv` | zendesk\\_explore | zendesk\\_explore | 16 | 16 | 0 | 8 |",
         "8 rows repeat the ticket of an earlier row",
+        // Resolved in October after 2 h, 24 h, 4 h, 72 h and 6 h: 35410's 6 h is not in the
+        // `0-5 hrs` Zendesk gave it (its full resolution of 300 minutes, as in the CSV export)
+        "**Full resolution time bracket**: 5 tickets with both values, 80.0 % inside the help desk's bracket.",
+        "| zendesk\\_explore | `35410` | 360 min | 0-5 hrs |",
     ] {
         assert!(md.contains(said), "{said} not in\n{md}");
     }
@@ -1464,4 +1468,29 @@ fn freshdesks_first_response_status_is_reconciled_with_deskpulses_response_verdi
     let verdicts = ledger_column(out.path(), "source_response_sla_met");
     assert_eq!(verdicts["1009"], "false");
     assert_eq!(verdicts["1001"], "true");
+}
+
+#[test]
+fn explore_brackets_are_read_with_their_units_and_bounds() {
+    // Resolved in October after 31 days (`>30 days`, inside), 2 days (`7-30 days`, outside),
+    // 3 hours (`Unsolved`, no span: outside), 90 minutes (`1-8 hrs`, inside) and exactly 8 hours
+    // (`8-24 hrs`, inside: bounds count).
+    let csv = "\"Ticket ID\",\"Ticket created - Timestamp\",\"Ticket solved - Timestamp\",\
+        \"Full resolution time brackets\",\"Ticket status\",\"Tickets\"\n\
+        \"1\",\"2026-09-20T10:00:00\",\"2026-10-21T10:00:00\",\">30 days\",\"Solved\",\"1\"\n\
+        \"2\",\"2026-10-01T10:00:00\",\"2026-10-03T10:00:00\",\"7-30 days\",\"Solved\",\"1\"\n\
+        \"3\",\"2026-10-04T10:00:00\",\"2026-10-04T13:00:00\",\"Unsolved\",\"Solved\",\"1\"\n\
+        \"4\",\"2026-10-05T10:00:00\",\"2026-10-05T11:30:00\",\"1-8 hrs\",\"Solved\",\"1\"\n\
+        \"5\",\"2026-10-06T10:00:00\",\"2026-10-06T18:00:00\",\"8-24 hrs\",\"Closed\",\"1\"\n";
+    let dir = project(&config(&["explore.csv"], Some("UTC")), &[]);
+    std::fs::write(dir.path().join("explore.csv"), csv).unwrap();
+    let out = report_october(dir.path());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    for said in [
+        "**Full resolution time bracket**: 5 tickets with both values, 60.0 % inside the help desk's bracket.",
+        "| zendesk\\_explore | `2` | 2,880 min | 7-30 days |",
+        "| zendesk\\_explore | `3` | 180 min | Unsolved |",
+    ] {
+        assert!(md.contains(said), "{said} not in\n{md}");
+    }
 }
