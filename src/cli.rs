@@ -81,6 +81,9 @@ pub struct InspectArgs {
     /// Its text encoding when it is not UTF-8 and has no byte-order mark (`windows-1252`).
     #[arg(long, value_name = "LABEL")]
     pub encoding: Option<String>,
+    /// The worksheet of a workbook to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
     /// A deskpulse.toml or its directory: its `profiles/` directory is tried too.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -328,7 +331,12 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     let loaded = load_profiles(args.config.as_deref(), args.profiles.as_deref())?;
     let profiles: Vec<_> = loaded.into_iter().map(|l| l.profile).collect();
     let shown = args.file.to_string_lossy();
-    let text = crate::ingest::inspect::inspect(&args.file, &shown, encoding, &profiles)?;
+    let options = crate::ingest::read::ReadOptions {
+        encoding,
+        backslash_escapes: false,
+        sheet: args.sheet.as_deref(),
+    };
+    let text = crate::ingest::inspect::inspect(&args.file, &shown, options, &profiles)?;
     print!("{text}");
     Ok(exit::OK)
 }

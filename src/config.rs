@@ -19,7 +19,9 @@ use crate::model::{self, StatusClass};
 pub const CONFIG_FILE_NAME: &str = "deskpulse.toml";
 
 /// Extensions of files taken as exports when a directory without a configuration is given.
-pub const EXPORT_EXTENSIONS: &[&str] = &["csv", "json", "ndjson", "jsonl", "gz", "xlsx"];
+pub const EXPORT_EXTENSIONS: &[&str] = &[
+    "csv", "json", "ndjson", "jsonl", "gz", "xlsx", "xls", "xlsb", "ods",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -95,6 +97,8 @@ pub struct SourceConfig {
     /// Whether a CSV export escapes a quote inside a quoted field with a backslash (`\"`)
     /// rather than doubling it (`escape = "\\"`).
     pub backslash_escapes: bool,
+    /// The worksheet of a workbook export to read (default: the first).
+    pub sheet: Option<String>,
     /// What the tickets' `source` says (default: the profile's name); two sources with the same
     /// name share one id space.
     pub name: Option<String>,
@@ -232,6 +236,8 @@ struct RawSource {
     encoding: Option<String>,
     #[serde(default)]
     escape: Option<String>,
+    #[serde(default)]
+    sheet: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -719,6 +725,7 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
         name: s.name,
         encoding,
         backslash_escapes,
+        sheet: s.sheet,
         related,
         pattern: s.path,
         resolved_pattern,

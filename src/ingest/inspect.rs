@@ -64,10 +64,10 @@ impl Column {
 pub fn inspect(
     path: &Path,
     shown: &str,
-    encoding: Option<&'static encoding_rs::Encoding>,
+    options: read::ReadOptions,
     profiles: &[Profile],
 ) -> Result<String, IngestError> {
-    let mut export = read::open(path, shown, encoding, false)?;
+    let mut export = read::open(path, shown, options)?;
     let header = export.header().clone();
     let fit = fit(profiles, &header, shown);
     let nulls = fit

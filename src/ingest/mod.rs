@@ -169,7 +169,12 @@ fn ingest_file(
 ) -> Result<(normalize::Normalized, InputReport), IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
-        read::open(path, shown, source.encoding, source.backslash_escapes)?
+        let options = read::ReadOptions {
+            encoding: source.encoding,
+            backslash_escapes: source.backslash_escapes,
+            sheet: source.sheet.as_deref(),
+        };
+        read::open(path, shown, options)?
     };
     let mut files = vec![path.to_path_buf()];
     if !source.related.is_empty() {

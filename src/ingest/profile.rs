@@ -825,6 +825,7 @@ mod tests {
             timestamp_format: None,
             encoding: None,
             backslash_escapes: false,
+            sheet: None,
             name: None,
             related: Vec::new(),
         };

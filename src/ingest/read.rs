@@ -105,20 +105,36 @@ fn background_scan(on_disk: Bytes) -> Scan {
     }))
 }
 
-/// Opens an export; `declared` is the encoding its source declares, if any (see [`decode`]).
-pub fn open(
-    path: &Path,
-    shown: &str,
-    declared: Option<&'static encoding_rs::Encoding>,
-    backslash_escapes: bool,
-) -> Result<ExportFile, IngestError> {
+/// How a source asks its files to be read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// The encoding the source declares, if any (see [`decode`]).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// A CSV quote escaped by a backslash rather than doubled.
+    pub backslash_escapes: bool,
+    /// The worksheet of a workbook to read (default: the first).
+    pub sheet: Option<&'a str>,
+}
+
+/// Opens an export.
+pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile, IngestError> {
+    let ReadOptions {
+        encoding: declared,
+        backslash_escapes,
+        sheet,
+    } = options;
     let fail = |message: String| IngestError::Unreadable {
         file: shown.to_string(),
         message,
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    if super::spreadsheet::is_zip(on_disk.as_slice()) {
-        return open_spreadsheet(path, shown, on_disk).map_err(fail);
+    if super::spreadsheet::is_workbook(on_disk.as_slice()) {
+        return open_spreadsheet(path, shown, on_disk, sheet).map_err(fail);
+    }
+    if let Some(sheet) = sheet {
+        return Err(fail(format!(
+            "the source names sheet `{sheet}`, but the file is no workbook"
+        )));
     }
     let Text {
         on_disk,
@@ -149,8 +165,14 @@ pub fn open(
 }
 
 /// An `.xlsx` export: its first sheet as CSV text.
-fn open_spreadsheet(path: &Path, shown: &str, on_disk: Bytes) -> Result<ExportFile, String> {
-    let (csv, note) = super::spreadsheet::first_sheet_as_csv(on_disk.as_slice())?;
+fn open_spreadsheet(
+    path: &Path,
+    shown: &str,
+    on_disk: Bytes,
+    sheet: Option<&str>,
+) -> Result<ExportFile, String> {
+    let super::spreadsheet::SheetText { csv, kind, note } =
+        super::spreadsheet::sheet_as_csv(on_disk.as_slice(), sheet)?;
     if let Some(note) = note {
         crate::log::note(&format!("{shown}: {note}"));
     }
@@ -158,7 +180,7 @@ fn open_spreadsheet(path: &Path, shown: &str, on_disk: Bytes) -> Result<ExportFi
         path: path.to_path_buf(),
         shown: shown.to_string(),
         scan: background_scan(on_disk),
-        encoding: "xlsx",
+        encoding: kind,
         compressed: false,
         content: csv_content(Bytes::Owned(Arc::new(csv)), 0)?,
     })

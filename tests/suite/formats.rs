@@ -411,6 +411,76 @@ fn an_xlsx_export_gives_the_kpis_of_the_same_export_as_csv() {
 }
 
 #[test]
+fn an_opendocument_sheet_gives_the_kpis_of_the_same_export_as_csv() {
+    // tests/data/servicenow/incidents_fields.ods holds the CSV's cells, numbers as numbers
+    let config = |file: &str| {
+        format!(
+            "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"{file}\"\ntimezone = \"UTC\"\n"
+        )
+    };
+    let from_csv = project(
+        &config("incidents.csv"),
+        &[("incidents.csv", &data("servicenow/incidents_fields.csv"))],
+    );
+    let from_ods = project(
+        &config("incidents.ods"),
+        &[("incidents.ods", &data("servicenow/incidents_fields.ods"))],
+    );
+    let (a, b) = (
+        kpis(from_csv.path(), &["--period", "2026-10"]),
+        kpis(from_ods.path(), &["--period", "2026-10"]),
+    );
+    assert!(a["kpis"].as_array().unwrap().len() > 50);
+    assert_eq!(a["kpis"], b["kpis"]);
+    assert_eq!(a["inputs"][0]["rows"], b["inputs"][0]["rows"]);
+}
+
+#[test]
+fn a_source_reads_the_sheet_it_names() {
+    // The tickets on the second sheet, "Tickets", behind a cover sheet.
+    use rust_xlsxwriter::Workbook;
+    let mut reader = csv::Reader::from_path(data("servicenow/incidents_fields.csv")).unwrap();
+    let mut workbook = Workbook::new();
+    workbook
+        .add_worksheet()
+        .set_name("Cover")
+        .unwrap()
+        .write_string(0, 0, "October incidents")
+        .unwrap();
+    let sheet = workbook.add_worksheet().set_name("Tickets").unwrap();
+    for (col, name) in reader.headers().unwrap().iter().enumerate() {
+        sheet.write_string(0, col as u16, name).unwrap();
+    }
+    for (r, record) in reader.records().enumerate() {
+        for (col, text) in record.unwrap().iter().enumerate() {
+            sheet.write_string(r as u32 + 1, col as u16, text).unwrap();
+        }
+    }
+    let bytes = workbook.save_to_buffer().unwrap();
+    let config = |sheet: &str| {
+        format!(
+            "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"export.xlsx\"\n\
+             timezone = \"UTC\"\nsheet = \"{sheet}\"\n"
+        )
+    };
+    let dir = project(&config("tickets"), &[]);
+    std::fs::write(dir.path().join("export.xlsx"), &bytes).unwrap();
+    let doc = kpis(dir.path(), &["--period", "2026-10"]);
+    assert_eq!(doc["inputs"][0]["profile"], "servicenow");
+    assert_eq!(doc["inputs"][0]["rows"].as_u64(), Some(10));
+    // a sheet the workbook does not have: an input error that lists the sheets
+    std::fs::write(dir.path().join("deskpulse.toml"), config("Incidents")).unwrap();
+    deskpulse()
+        .args(["kpis", "--period", "2026-10", "--config"])
+        .arg(dir.path().join("deskpulse.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "export.xlsx: the workbook has no sheet `Incidents` (its sheets: Cover, Tickets)",
+        ));
+}
+
+#[test]
 fn a_zip_that_is_no_workbook_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
