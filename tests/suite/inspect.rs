@@ -125,6 +125,8 @@ fn each_fixture_is_claimed_by_one_built_in_profile() {
         ("freshdesk/freshdesk_export.csv", "freshdesk_csv"),
         ("glpi/glpi_tickets.csv", "glpi"),
         ("glpi/glpi_es.csv", "glpi"),
+        ("glpi/glpi_pt.csv", "glpi"),
+        ("servicenow/incidents_fields.ods", "servicenow"),
     ] {
         let encoding: &[&str] = if fixture.contains("cp1252") {
             &["--encoding", "windows-1252"]
