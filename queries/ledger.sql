@@ -22,6 +22,7 @@ SELECT
     -- the help desk's own durations, for reconciliation only
     k.reported_resolve_minutes, k.reported_resolve_business_minutes,
     k.reported_first_response_minutes,
+    k.reported_close_minutes,
     k.reported_first_response_bracket, k.reported_resolve_bracket,
     k.kind IN ('incident', 'request') AS is_service,
     coalesce(k.status = 'cancelled', false) AS is_cancelled,

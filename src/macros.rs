@@ -112,15 +112,19 @@ pub fn reconciliation_macros(config: &Config, inputs: &[crate::ingest::InputRepo
     };
     let from_reply_time = sources(|i| i.first_response_derived);
     let business_only = sources(|i| i.first_response_business_only);
+    let close_from_duration = sources(|i| i.close_derived);
     format!(
         "CREATE OR REPLACE MACRO business_calendar(name) AS name NOT IN ({});
          CREATE OR REPLACE MACRO first_response_from_reply_time(source) AS
              coalesce(source IN ({}), false);
          CREATE OR REPLACE MACRO first_response_business_only(source) AS
+             coalesce(source IN ({}), false);
+         CREATE OR REPLACE MACRO close_from_duration(source) AS
              coalesce(source IN ({}), false);",
         sql_list(&always_open),
         sql_list(&from_reply_time),
         sql_list(&business_only),
+        sql_list(&close_from_duration),
     )
 }
 

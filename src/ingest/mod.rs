@@ -69,6 +69,10 @@ pub struct InputReport {
     /// Whether that first response is created + the help desk's own reply time, for want of a
     /// first-reply timestamp in the export.
     pub first_response_derived: bool,
+    /// Whether the close time is created + the help desk's own time to close, for want of a
+    /// close column (ServiceNow's `calendar_duration`).
+    #[serde(skip)]
+    pub close_derived: bool,
     /// Whether the export gives the first reply only as the help desk's business minutes: no
     /// instant and no calendar reply time (a Zendesk CSV trimmed to its business columns).
     #[serde(skip)]
@@ -291,6 +295,7 @@ fn ingest_file(
                 .fields
                 .contains_key("reported_first_response_business_minutes"),
         reopen_count,
+        close_derived: normalize::derives_close(&|f: &str| mapping.fields.contains_key(f)),
         notes: mapping.repeated_columns(&header),
     };
     let merged_rows = report.accepted - report.tickets;
@@ -300,7 +305,7 @@ fn ingest_file(
              value of an attribute): each ticket is read once, from its first row"
         ));
     }
-    if normalize::derives_close(&|f: &str| mapping.fields.contains_key(f)) {
+    if report.close_derived {
         report.notes.push(format!(
             "no close column: a ticket's close time is its creation + `{}`, the help desk's own \
              time from opening to close",

@@ -114,6 +114,16 @@ pub fn build(result: &RunResult) -> Option<Reconciliation> {
         "First response (calendar)",
         pairs("first_response"),
     ));
+    measures.extend(durations(
+        "Time to close (calendar)",
+        pairs("close_calendar"),
+    ));
+    for s in InputReport::sources_where(&result.inputs, |i| i.close_derived) {
+        notes.push(format!(
+            "{s}: the close time is taken from the help desk's own time to close (the export \
+             has no close column), so it is not compared with itself"
+        ));
+    }
     measures.extend(verdicts(result));
     measures.extend(brackets(result));
     if measures.is_empty() && notes.is_empty() {
