@@ -75,7 +75,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The export: CSV, JSON, NDJSON or .xlsx, gzipped or not.
+    /// The export: CSV, JSON, NDJSON or a workbook (.xlsx, .ods, .xls), gzipped or not.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Its text encoding when it is not UTF-8 and has no byte-order mark (`windows-1252`).

@@ -850,7 +850,7 @@ fn verdict_from_time_left(ctx: &FileContext, field: &str) -> (Expr, IssueRule) {
         "source_response_sla_met" => &["first_response_at", "resolved_at", "closed_at"],
         _ => &["resolved_at", "closed_at"],
     };
-    let unresolved = stops
+    let still_running = stops
         .iter()
         .copied()
         .filter(|f| ctx.has(f))
@@ -861,7 +861,7 @@ fn verdict_from_time_left(ctx: &FileContext, field: &str) -> (Expr, IssueRule) {
         .then(null_text())
         .when(breached.clone())
         .then(lit("false"))
-        .when(unresolved)
+        .when(still_running)
         .then(null_text())
         .otherwise(lit("true"));
     let rule = IssueRule {

@@ -221,19 +221,7 @@ impl Profile {
         if self.timestamps.formats.is_empty() {
             return Err(format!("{at}: [timestamps] formats is empty"));
         }
-        for (written, english) in &self.timestamps.words {
-            if !ENGLISH_DATE_WORDS.contains(&english.as_str()) {
-                return Err(format!(
-                    "{at}: [timestamps.words] \"{written}\" = \"{english}\": not one of {}",
-                    ENGLISH_DATE_WORDS.join(", ")
-                ));
-            }
-            if !written.chars().any(char::is_alphabetic) {
-                return Err(format!(
-                    "{at}: [timestamps.words] \"{written}\" is not a word"
-                ));
-            }
-        }
+        self.validate_date_words(&at)?;
         if let Some(tz) = &self.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| format!("{at}: timezone `{tz}` is not an IANA time zone"))?;
@@ -249,6 +237,30 @@ impl Profile {
                 ));
             }
         }
+        self.validate_time_left(&at)?;
+        self.validate_duration_words(&at)
+    }
+
+    /// A date word stands for what `%b` or `%p` reads, and has a letter to match.
+    fn validate_date_words(&self, at: &str) -> Result<(), String> {
+        for (written, english) in &self.timestamps.words {
+            if !ENGLISH_DATE_WORDS.contains(&english.as_str()) {
+                return Err(format!(
+                    "{at}: [timestamps.words] \"{written}\" = \"{english}\": not one of {}",
+                    ENGLISH_DATE_WORDS.join(", ")
+                ));
+            }
+            if !written.chars().any(char::is_alphabetic) {
+                return Err(format!(
+                    "{at}: [timestamps.words] \"{written}\" is not a word"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A column read as the time an SLA had left is a column of one of the verdicts.
+    fn validate_time_left(&self, at: &str) -> Result<(), String> {
         for column in &self.sla_time_left {
             let mapped = model::VERDICT_FIELDS.iter().any(|f| {
                 self.columns
@@ -262,7 +274,7 @@ impl Profile {
                 ));
             }
         }
-        self.validate_duration_words(&at)
+        Ok(())
     }
 
     /// A `words` column needs words for each unit, and a word is letters only: it goes into a
@@ -759,6 +771,33 @@ mod tests {
         let error = profile(&format!("{all}seconds = [\"s.\"]\n")).unwrap_err();
         assert!(error.contains("`s.` is not a word"), "{error}");
         assert!(profile(&format!("{all}seconds = [\"segundos\"]\n")).is_ok());
+    }
+
+    #[test]
+    fn date_words_and_time_left_columns_are_checked() {
+        let profile = |extra: &str, words: &str| {
+            let text = format!(
+                "name = \"x\"\ntitle = \"x\"\nkind = \"incident\"\n{extra}\
+                 [detect]\nany_of = [[\"ID\"]]\n\
+                 [columns]\nid = [\"ID\"]\ncreated_at = [\"At\"]\nsource_sla_met = [\"Left\"]\n\
+                 [timestamps]\nformats = [\"%d/%b/%y\"]\n{words}"
+            );
+            Profile::parse("x", &text)
+        };
+        let error = profile("", "[timestamps.words]\njanv = \"January\"\n").unwrap_err();
+        assert!(
+            error.contains("\"janv\" = \"January\": not one of Jan,"),
+            "{error}"
+        );
+        let error = profile("", "[timestamps.words]\n\"1.\" = \"Jan\"\n").unwrap_err();
+        assert!(error.contains("\"1.\" is not a word"), "{error}");
+        assert!(profile("", "[timestamps.words]\njanv = \"Jan\"\n").is_ok());
+        let error = profile("sla_time_left = [\"At\"]\n", "").unwrap_err();
+        assert!(
+            error.contains("sla_time_left `At` is not a column of a verdict"),
+            "{error}"
+        );
+        assert!(profile("sla_time_left = [\"left\"]\n", "").is_ok());
     }
 
     #[test]
