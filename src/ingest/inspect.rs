@@ -305,14 +305,17 @@ fn write_analysis(
                 format!(" · dates: {}", shown.join(", "))
             }
         };
-        let _ = writeln!(
-            out,
-            "#   {:<32} {:>7} values · read as {:<18} e.g. {}{dates}",
+        let samples = match c.samples.is_empty() {
+            true => String::new(),
+            false => format!(" e.g. {}", c.samples.join(" | ")),
+        };
+        let line = format!(
+            "#   {:<32} {:>7} values · read as {:<18}{samples}{dates}",
             c.name,
             c.values,
             c.field.as_deref().unwrap_or("-"),
-            c.samples.join(" | "),
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for (field, values) in unknown {
         let listed: Vec<String> = values
@@ -386,11 +389,19 @@ fn write_starter(
         "nulls = {}",
         toml_strings(nulls.iter().map(String::as_str))
     );
-    let _ = writeln!(
-        out,
-        "# the export's times carry no zone: each source says it (`timezone` in [[sources]])\n\
-         timezone_unstated = true"
-    );
+    match fit.profile().and_then(|p| p.timezone.as_deref()) {
+        // an API that writes one zone (UTC) whatever the account's
+        Some(zone) => {
+            let _ = writeln!(out, "timezone = {}", toml_string(zone));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "# the export's times carry no zone: each source says it (`timezone` in \
+                 [[sources]])\ntimezone_unstated = true"
+            );
+        }
+    }
     if let Some(p) = fit.profile() {
         write_flags(out, p, &fields, columns);
     }

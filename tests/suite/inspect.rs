@@ -168,3 +168,11 @@ fn rows_that_cannot_be_read_are_counted_in_the_summary() {
         "{first}"
     );
 }
+
+#[test]
+fn a_starter_from_an_api_export_keeps_the_zone_its_profile_fixes() {
+    let text = inspect(&data("zendesk/tickets.ndjson"), &[]);
+    assert!(text.contains("\ntimezone = \"UTC\"\n"), "{text}");
+    assert!(!text.contains("timezone_unstated"), "{text}");
+    assert!(text.lines().all(|l| l == l.trim_end()), "{text}");
+}
