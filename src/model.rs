@@ -34,6 +34,8 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
     "first_response_at",
     "resolved_at",
     "closed_at",
+    // the last update the export knows of: which of two versions of a ticket is the later
+    "updated_at",
 ];
 
 /// Canonical whole-number columns.
@@ -346,6 +348,8 @@ impl ColumnType {
 /// Rows of an ingest issue say what happened to the value or the row.
 pub const ACTION_ROW_REJECTED: &str = "row_rejected";
 pub const ACTION_VALUE_NULLED: &str = "value_nulled";
+/// A row of a ticket that another file of the same source holds in a later version.
+pub const ACTION_ROW_REPLACED: &str = "row_replaced";
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::config::{Config, SourceConfig};
-use crate::model::{self, ACTION_ROW_REJECTED};
+use crate::model;
 use normalize::{FileContext, empty_frame, normalize};
 use profile::{Mapping, Profile};
 
@@ -149,10 +149,14 @@ pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestE
         }
     };
     let tickets = union(tickets, &model::ticket_columns())?;
-    let status_changes = union(history, &model::status_change_columns())?;
+    let mut status_changes = union(history, &model::status_change_columns())?;
+    if several_files(&inputs) {
+        // the same update, exported in two overlapping slices, is one status change
+        status_changes = status_changes.unique_stable(None, UniqueKeepStrategy::First, None)?;
+    }
     let issues = union(issues, &model::issue_columns())?;
-    let t = crate::log::stage("cross-file duplicates");
-    let (tickets, issues) = reject_cross_file_duplicates(tickets, issues, &mut inputs)?;
+    let t = crate::log::stage("tickets in several files");
+    let (tickets, issues) = merge_slices(tickets, issues, &mut inputs)?;
     drop(t);
     Ok(Ingested {
         tickets,
@@ -437,47 +441,103 @@ fn shown_path(path: &Path, base: &Path) -> String {
     rel.to_string_lossy().replace('\\', "/")
 }
 
-/// A ticket id seen in an earlier file of the same source is kept there and rejected here.
-fn reject_cross_file_duplicates(
+/// Export slices overlap: a ticket open in September's file and resolved in October's is one
+/// ticket. Where a source's files repeat an id, the later version is kept: the one updated
+/// later (`updated_at`), else, where the versions carry no update time, the one in the later
+/// file. Each older version is kept in the issues as replaced, and the file that held it is
+/// told so; rows read stay accepted.
+fn merge_slices(
     tickets: DataFrame,
     issues: DataFrame,
     inputs: &mut [InputReport],
 ) -> Result<(DataFrame, DataFrame), IngestError> {
-    let mut files_per_source: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::new();
-    for input in inputs.iter() {
-        *files_per_source.entry(input.source.as_str()).or_default() += 1;
-    }
-    if files_per_source.values().all(|n| *n < 2) {
+    if !several_files(inputs) {
         return Ok((tickets, issues));
     }
-    let first = col("id").is_first_distinct().over([col("source")])?;
-    let dups = tickets
+    let repeated = len().over([col("source"), col("id")])?.gt(lit(1));
+    let versions = tickets.clone().lazy().filter(repeated.clone()).collect()?;
+    if versions.height() == 0 {
+        return Ok((tickets, issues));
+    }
+    let order: Vec<String> = inputs.iter().map(|i| i.path.clone()).collect();
+    let file_order = col("source_file").replace_strict(
+        lit(Series::new("file".into(), order.clone())),
+        lit(Series::new(
+            "order".into(),
+            (0..order.len() as u32).collect::<Vec<_>>(),
+        )),
+        None,
+        Some(DataType::UInt32),
+    );
+    let latest_first = versions
+        .lazy()
+        .with_column(file_order.alias(FILE_ORDER))
+        .sort(
+            ["source", "id", "updated_at", FILE_ORDER],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([false, false, true, true])
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .with_column(
+            col("id")
+                .is_first_distinct()
+                .over([col("source")])?
+                .alias(KEPT),
+        )
+        .collect()?;
+    let kept = latest_first
         .clone()
         .lazy()
-        .filter(first.clone().not())
+        .filter(col(KEPT))
+        .drop(by_name([FILE_ORDER, KEPT], true, false))
         .collect()?;
-    if dups.height() == 0 {
-        return Ok((tickets, issues));
-    }
-    let counts = normalize::count_by_file(&dups, "source_file")?;
-    for input in inputs.iter_mut() {
-        if let Some(n) = counts.get(&input.path) {
-            input.rejected += n;
-            input.accepted -= n;
-            input.tickets -= n;
-        }
-    }
-    let dup_issues = dups.lazy().select([
+    let replaced = latest_first.lazy().filter(col(KEPT).not()).collect()?;
+    tell_files_of_replaced(&replaced, inputs)?;
+    let replaced_issues = replaced.lazy().select([
         col("source_file"),
         col("source_row"),
         lit("id").alias("column"),
         col("id").alias("value"),
-        lit("duplicate ticket id: an earlier file of the same source has it and is kept")
-            .alias("problem"),
-        lit(ACTION_ROW_REJECTED).alias("action"),
+        lit(REPLACED_PROBLEM).alias("problem"),
+        lit(model::ACTION_ROW_REPLACED).alias("action"),
     ]);
-    let issues = concat([issues.lazy(), dup_issues], UnionArgs::default())?.collect()?;
-    let tickets = tickets.lazy().filter(first).collect()?;
+    let issues = concat([issues.lazy(), replaced_issues], UnionArgs::default())?.collect()?;
+    let unique = tickets.lazy().filter(repeated.not());
+    let tickets = concat([unique, kept.lazy()], UnionArgs::default())?.collect()?;
     Ok((tickets, issues))
+}
+
+/// Whether some source reads more than one file.
+fn several_files(inputs: &[InputReport]) -> bool {
+    let mut files_per_source: HashMap<&str, usize> = HashMap::new();
+    for input in inputs {
+        *files_per_source.entry(input.source.as_str()).or_default() += 1;
+    }
+    files_per_source.values().any(|n| *n > 1)
+}
+
+const FILE_ORDER: &str = "__file_order";
+const KEPT: &str = "__kept";
+const REPLACED_PROBLEM: &str = "an older version of a ticket another file of the source has again: \
+     the version updated last (or, with no update time, the later file's) is kept";
+
+/// Each file whose rows were replaced has fewer tickets, and says how many.
+fn tell_files_of_replaced(
+    replaced: &DataFrame,
+    inputs: &mut [InputReport],
+) -> Result<(), IngestError> {
+    let counts = normalize::count_by_file(replaced, "source_file")?;
+    for input in inputs.iter_mut() {
+        if let Some(n) = counts.get(&input.path) {
+            input.tickets -= n;
+            input.notes.push(format!(
+                "{n} of its tickets are in another file of source `{}` in a later version, \
+                 which is kept (the one updated last, or the later file's where the versions \
+                 have no update time)",
+                input.source
+            ));
+        }
+    }
+    Ok(())
 }

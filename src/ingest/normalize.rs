@@ -607,7 +607,9 @@ fn impossible_values(
             problem: "date in 2100 or later, not a real event".to_string(),
             action: ACTION_VALUE_NULLED,
         });
-        if ctx.has("created_at") {
+        // An update stamp is bookkeeping that decides between two versions of a ticket; an
+        // `opened_at` an agent set later than the record's last update does not make it false.
+        if ctx.has("created_at") && *field != "updated_at" {
             nulled_before_creation.push(field);
             rules.push(IssueRule {
                 when: before_creation(field),

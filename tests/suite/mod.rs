@@ -14,6 +14,7 @@ mod outputs;
 mod report;
 mod sample;
 mod sla;
+mod slices;
 mod uci;
 mod util;
 mod what_changed;
