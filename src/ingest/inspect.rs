@@ -9,7 +9,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::IngestError;
-use super::profile::{self, HeaderIndex, Profile, Unit, value_maps};
+use super::profile::{self, HeaderIndex, Profile, Unit, ValueReading, read_value, value_maps};
 use super::read::{self, column_name};
 use super::timestamps::{DateWords, parses};
 use crate::model;
@@ -95,13 +95,13 @@ pub fn inspect(
         .map(|p| p.columns_in(&header))
         .unwrap_or_default();
     let columns = columns(&raw.frame, &header, &fields, fit.profile(), profiles)?;
-    let unknown = match fit.profile() {
-        Some(p) => unknown_values(&raw.frame, &header, &fields, p)?,
-        None => BTreeMap::new(),
+    let survey = match fit.profile() {
+        Some(p) => value_survey(&raw.frame, &header, &fields, p)?,
+        None => Vec::new(),
     };
     let mut out = String::new();
-    write_analysis(&mut out, &summary, &fit, &columns, &unknown);
-    write_starter(&mut out, path, &fit, &columns, &raw.frame, &fields)?;
+    write_analysis(&mut out, &summary, &fit, &columns, &survey);
+    write_starter(&mut out, path, &fit, &columns, &fields, &survey);
     Ok(out)
 }
 
@@ -210,16 +210,30 @@ fn distinct_samples(present: &[&str]) -> Vec<String> {
     samples
 }
 
-/// For each mapped field with a value map, the values of its column the map does not know,
-/// with their counts, most frequent first.
-fn unknown_values(
+/// The values of one mapped field's column, each once in the order they first appear, with
+/// the rows that have it and how the profile reads it.
+struct FieldValues {
+    field: &'static str,
+    values: Vec<(String, usize, Reading)>,
+}
+
+/// [`ValueReading`] with its canonical value owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reading {
+    Mapped(String),
+    ReadAnyway,
+    Unknown,
+}
+
+/// Each mapped field's values (a verdict read as time left has none to map).
+fn value_survey(
     frame: &DataFrame,
     header: &HeaderIndex,
     fields: &BTreeMap<String, usize>,
     profile: &Profile,
-) -> PolarsResult<BTreeMap<String, Vec<(String, usize)>>> {
+) -> PolarsResult<Vec<FieldValues>> {
     let maps = value_maps(profile.values.iter());
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for field in model::MAPPED_FIELDS {
         let Some(i) = fields.get(*field) else {
             continue;
@@ -227,24 +241,32 @@ fn unknown_values(
         if reads_time_left(profile, field, &header.names()[*i]) {
             continue;
         }
-        let known = |v: &str| {
-            let key = v.trim().to_lowercase();
-            maps.get(*field).is_some_and(|m| m.contains_key(&key))
-                || model::allowed_values(field)
-                    .is_some_and(|a| a.iter().any(|c| c.eq_ignore_ascii_case(v.trim())))
-                || model::default_value(field, v).is_some()
-        };
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for v in frame.column(&column_name(*i))?.str()?.iter().flatten() {
-            if !v.trim().is_empty() && !known(v) {
-                *counts.entry(v.trim().to_string()).or_default() += 1;
-            }
-        }
-        let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        if !counts.is_empty() {
-            out.insert(field.to_string(), counts);
-        }
+        let value = col(column_name(*i).as_str()).str().strip_chars(lit(NULL));
+        let counted = frame
+            .clone()
+            .lazy()
+            .select([value.alias("value")])
+            .filter(col("value").neq(lit("")))
+            .group_by_stable([col("value")])
+            .agg([len().alias("rows")])
+            .collect()?;
+        let rows = counted.column("rows")?.cast(&DataType::UInt64)?;
+        let values = counted
+            .column("value")?
+            .str()?
+            .iter()
+            .zip(rows.u64()?.iter())
+            .filter_map(|(v, n)| Some((v?.to_string(), n? as usize)))
+            .map(|(v, n)| {
+                let reading = match read_value(&maps, field, &v) {
+                    ValueReading::Mapped(c) => Reading::Mapped(c.to_string()),
+                    ValueReading::Canonical(_) | ValueReading::Nothing => Reading::ReadAnyway,
+                    ValueReading::Unknown => Reading::Unknown,
+                };
+                (v, n, reading)
+            })
+            .collect();
+        out.push(FieldValues { field, values });
     }
     Ok(out)
 }
@@ -260,7 +282,7 @@ fn write_analysis(
     summary: &str,
     fit: &Fit,
     columns: &[Column],
-    unknown: &BTreeMap<String, Vec<(String, usize)>>,
+    survey: &[FieldValues],
 ) {
     let _ = writeln!(out, "# deskpulse inspect · {summary}");
     match fit {
@@ -317,13 +339,19 @@ fn write_analysis(
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    for (field, values) in unknown {
-        let listed: Vec<String> = values
+    for FieldValues { field, values } in survey {
+        let mut unknown: Vec<&(String, usize, Reading)> =
+            values.iter().filter(|v| v.2 == Reading::Unknown).collect();
+        if unknown.is_empty() {
+            continue;
+        }
+        unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let listed: Vec<String> = unknown
             .iter()
             .take(UNKNOWN_LISTED)
-            .map(|(v, n)| format!("\"{v}\" ({n})"))
+            .map(|(v, n, _)| format!("\"{v}\" ({n})"))
             .collect();
-        let more = values.len().saturating_sub(UNKNOWN_LISTED);
+        let more = unknown.len().saturating_sub(UNKNOWN_LISTED);
         let more = if more > 0 {
             format!(" and {more} more")
         } else {
@@ -363,9 +391,9 @@ fn write_starter(
     path: &Path,
     fit: &Fit,
     columns: &[Column],
-    frame: &DataFrame,
     fields: &BTreeMap<String, usize>,
-) -> PolarsResult<()> {
+    survey: &[FieldValues],
+) {
     let mut fields: BTreeMap<String, usize> = fields.clone();
     let guessed = guess_required(&mut fields, columns);
     let name = profile_name(path);
@@ -410,9 +438,8 @@ fn write_starter(
     write_formats(out, &fields, columns);
     if let Some(p) = fit.profile() {
         write_readers(out, p, &fields, columns);
-        write_values(out, &fields, columns, frame, p)?;
     }
-    Ok(())
+    write_values(out, survey);
 }
 
 /// The fitting profile's top-level settings that its reading of these columns relies on.
@@ -599,53 +626,29 @@ fn write_formats(out: &mut String, fields: &BTreeMap<String, usize>, columns: &[
     let _ = writeln!(out, "\n[timestamps]\nformats = {}", toml_strings(formats));
 }
 
-/// Each mapped field's values present in the export: those the profile knows with its
-/// canonical value, the others commented out with the values allowed.
-fn write_values(
-    out: &mut String,
-    fields: &BTreeMap<String, usize>,
-    columns: &[Column],
-    frame: &DataFrame,
-    profile: &Profile,
-) -> PolarsResult<()> {
-    let maps = value_maps(profile.values.iter());
-    for field in model::MAPPED_FIELDS {
-        let (Some(i), Some(allowed)) = (fields.get(*field), model::allowed_values(field)) else {
-            continue;
-        };
-        if reads_time_left(profile, field, &columns[*i].name) {
-            continue;
-        }
-        let column = frame.column(&column_name(*i))?.str()?.clone();
-        let mut present: Vec<String> = Vec::new();
-        for v in column.iter().flatten().map(str::trim) {
-            if !v.is_empty() && !present.iter().any(|p| p == v) {
-                present.push(v.to_string());
-            }
-        }
-        if present.is_empty() {
-            continue;
-        }
-        let mut lines = Vec::new();
-        for v in present.iter().take(50) {
-            let read_anyway = allowed.iter().any(|a| a.eq_ignore_ascii_case(v))
-                || model::default_value(field, v).is_some();
-            match maps.get(*field).and_then(|m| m.get(&v.to_lowercase())) {
-                Some(c) => lines.push(format!("{} = {}", toml_string(v), toml_string(c))),
-                // a canonical value, or one every profile reads (a 1-5 rating)
-                None if read_anyway => {}
-                None => lines.push(format!(
+/// Each mapped field's values present in the export: those the profile maps with its canonical
+/// value, the unknown ones commented out with the values allowed; those read as they are (a
+/// canonical value, a 1-5 rating) need no line.
+fn write_values(out: &mut String, survey: &[FieldValues]) {
+    for FieldValues { field, values } in survey {
+        let allowed = model::allowed_values(field).unwrap_or(&[]);
+        let lines: Vec<String> = values
+            .iter()
+            .take(50)
+            .filter_map(|(v, _, reading)| match reading {
+                Reading::Mapped(c) => Some(format!("{} = {}", toml_string(v), toml_string(c))),
+                Reading::ReadAnyway => None,
+                Reading::Unknown => Some(format!(
                     "# {} = \"?\"   # one of {}",
                     toml_string(v),
                     allowed.join(", ")
                 )),
-            }
-        }
+            })
+            .collect();
         if !lines.is_empty() {
             let _ = writeln!(out, "\n[values.{field}]\n{}", lines.join("\n"));
         }
     }
-    Ok(())
 }
 
 /// A profile name from the file's: `Incidents (Oct).csv` → `incidents_oct`.

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::field_count::MalformedRow;
-use super::profile::{DurationWords, HeaderIndex, Mapping, Unit};
+use super::profile::{DurationWords, HeaderIndex, Mapping, Unit, ValueReading, read_value};
 use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
     also_written_in, choose_format, formats_in_shown_order, naive, naive_any, plausible_from,
@@ -879,7 +879,6 @@ fn verdict_from_time_left(ctx: &FileContext, field: &str) -> (Expr, IssueRule) {
 /// Maps a field's distinct raw values through the profile's map. Returns the mapping expression
 /// and the values the map does not know (a raw value that already is a canonical value passes).
 fn map_values(staged: &DataFrame, field: &str, m: &Mapping) -> PolarsResult<(Expr, Vec<String>)> {
-    let allowed = model::allowed_values(field).unwrap_or(&[]);
     let distinct = staged.column(&raw(field))?.unique_stable()?;
     let mut old = Vec::new();
     let mut new = Vec::new();
@@ -888,24 +887,14 @@ fn map_values(staged: &DataFrame, field: &str, m: &Mapping) -> PolarsResult<(Exp
         if v.trim().is_empty() {
             continue;
         }
-        if let Some(c) = m.map_value(field, v).or_else(|| {
-            allowed
-                .iter()
-                .find(|a| a.eq_ignore_ascii_case(v.trim()))
-                .copied()
-        }) {
-            old.push(v.to_string());
-            new.push(c.to_string());
-            continue;
-        }
-        match model::default_value(field, v) {
-            // a value that means "nothing" (a survey never offered): null, not an issue
-            Some(None) => {}
-            Some(Some(c)) => {
+        match read_value(&m.values, field, v) {
+            ValueReading::Mapped(c) | ValueReading::Canonical(c) => {
                 old.push(v.to_string());
                 new.push(c.to_string());
             }
-            None => unknown.push(v.to_string()),
+            // a value that means "nothing" (a survey never offered): null, not an issue
+            ValueReading::Nothing => {}
+            ValueReading::Unknown => unknown.push(v.to_string()),
         }
     }
     let src = col(raw(field).as_str());

@@ -348,6 +348,42 @@ pub fn value_maps<'a>(
     values
 }
 
+/// How a profile reads one value of a mapped field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueReading<'a> {
+    /// Through the value maps.
+    Mapped(&'a str),
+    /// As it is written (a canonical value), or as every help desk writes it (a 1-5 rating).
+    Canonical(&'static str),
+    /// As no value (a survey never offered).
+    Nothing,
+    Unknown,
+}
+
+/// How `raw`, a value of `field`, is read under `maps` (see [`value_maps`]): the maps first,
+/// then the canonical values, then what the value means in every help desk.
+pub fn read_value<'a>(
+    maps: &'a BTreeMap<String, HashMap<String, String>>,
+    field: &str,
+    raw: &str,
+) -> ValueReading<'a> {
+    let mapped = maps
+        .get(field)
+        .and_then(|m| m.get(&raw.trim().to_lowercase()));
+    if let Some(c) = mapped {
+        return ValueReading::Mapped(c);
+    }
+    let allowed = model::allowed_values(field).unwrap_or(&[]);
+    if let Some(c) = allowed.iter().find(|a| a.eq_ignore_ascii_case(raw.trim())) {
+        return ValueReading::Canonical(c);
+    }
+    match model::default_value(field, raw) {
+        Some(Some(c)) => ValueReading::Canonical(c),
+        Some(None) => ValueReading::Nothing,
+        None => ValueReading::Unknown,
+    }
+}
+
 /// All built-in profiles, parsed.
 pub fn built_in() -> Vec<Profile> {
     BUILT_IN
@@ -731,14 +767,6 @@ impl Mapping {
                 })
             })
             .collect()
-    }
-
-    /// Looks a raw value up in a field's map, ignoring case and surrounding spaces.
-    pub fn map_value(&self, field: &str, raw: &str) -> Option<&str> {
-        self.values
-            .get(field)?
-            .get(&raw.trim().to_lowercase())
-            .map(String::as_str)
     }
 }
 

@@ -286,7 +286,9 @@ impl DateWords {
         })
     }
 
-    /// A text column with each value's words in English.
+    /// A text column with each value's words in English. Value by value in Rust: Polars'
+    /// replacements match substrings, not whole words (`mar` inside `mars`), and only a Jira
+    /// export in another language comes here.
     pub fn column_to_english(&self, column: &Column) -> PolarsResult<Column> {
         let english: StringChunked = column
             .str()?

@@ -1092,6 +1092,15 @@ fn freshdesk_problems_are_tickets_and_its_survey_labels_are_ratings() {
 }
 
 /// One column of a report's ledger.csv, by ticket id.
+/// A weekday 08:00-18:00 calendar in `zone`, the SLA calendar of every priority.
+fn weekday_office(zone: &str) -> String {
+    format!(
+        "\n[calendars.office]\ntimezone = \"{zone}\"\nhours = {{ mon = \"08:00-18:00\", \
+         tue = \"08:00-18:00\", wed = \"08:00-18:00\", thu = \"08:00-18:00\", \
+         fri = \"08:00-18:00\" }}\n\n[sla]\ncalendar = \"office\"\n"
+    )
+}
+
 fn ledger_column(
     out: &std::path::Path,
     column: &str,
@@ -1177,10 +1186,10 @@ fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
         \"5\";\"e\";\"Solucionado\";\"07/10/2026 09:00\";\"Média\";\"Incidente\";\"07/10/2026 10:00\";\"2 horas 3 horas\"\r\n\
         \"6\";\"f\";\"Solucionado\";\"08/10/2026 09:00\";\"Média\";\"Incidente\";\"10/10/2026 12:00\";\"19 Heures\"\r\n";
     let config = "[report]\ntimezone = \"Europe/Paris\"\n\n[[sources]]\npath = \"glpi.csv\"\n\
-        timezone = \"Europe/Paris\"\n\n[calendars.office]\ntimezone = \"Europe/Paris\"\n\
-        hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\", wed = \"08:00-18:00\", \
-        thu = \"08:00-18:00\", fri = \"08:00-18:00\" }\n\n[sla]\ncalendar = \"office\"\n";
-    let dir = project(config, &[]);
+        timezone = \"Europe/Paris\"\n"
+        .to_string()
+        + &weekday_office("Europe/Paris");
+    let dir = project(&config, &[]);
     std::fs::write(dir.path().join("glpi.csv"), csv).unwrap();
     let out = report_october(dir.path());
     let minutes: std::collections::BTreeMap<String, Option<f64>> =
@@ -1329,10 +1338,7 @@ fn glpi_in_spanish_gives_the_kpis_of_the_same_tickets_in_french() {
     // 196001 2 h, 196002 6 h (Friday 12:00-18:00), 196003 4 h, 196005 `1 días 6 horas` = 30 h
     // (Monday 11:00 to Thursday 11:00); 196010, opened and solved on a Sunday, is 0 min here
     // and `5 horas 30 minutos` on GLPI's entity calendar, which opens on Sundays.
-    let office = "\n[calendars.office]\ntimezone = \"Europe/Madrid\"\n\
-        hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\", wed = \"08:00-18:00\", \
-        thu = \"08:00-18:00\", fri = \"08:00-18:00\" }\n\n[sla]\ncalendar = \"office\"\n";
-    let c = config(&["glpi_es.csv"], Some("Europe/Madrid")) + office;
+    let c = config(&["glpi_es.csv"], Some("Europe/Madrid")) + &weekday_office("Europe/Madrid");
     let dir = project(&c, &[("glpi_es.csv", &data("glpi/glpi_es.csv"))]);
     let out = report_october(dir.path());
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
