@@ -7,7 +7,9 @@
 #   benches/compare_outputs.sh check DIR    # after it: byte for byte against DIR; exit 1 on a difference
 #
 # Set BIN to compare another build (default: the release build). SMALL=1 skips the million
-# tickets. The generated export is kept in $BENCH_DIR (default /tmp/deskpulse-bench).
+# tickets. STORE=1 checks the reports made from a ticket store that holds the same exports
+# (`ingest --store`, then `report --store`); the `--store DIR` their explain command carries
+# is left out of the comparison. The generated export is kept in $BENCH_DIR (default /tmp/deskpulse-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,9 +65,19 @@ status=0
 run() {
     local name="$1"
     shift
-    "$BIN" report "$@" --out "$out/$name" --quiet
+    local store=()
+    if [[ -n "${STORE:-}" ]]; then
+        store=(--store "$out/$name.store")
+        "$BIN" ingest "$1" "${store[@]}" --quiet
+    fi
+    "$BIN" report "$@" "${store[@]}" --out "$out/$name" --quiet
     for file in kpis.json report.md report.html ledger.csv rejects.csv; do
         local have="$out/$name/$file" want="$ref/$name/$file"
+        if [[ -n "${STORE:-}" ]]; then
+            local path="$out/$name.store" in_html
+            in_html="$(printf '%s' "$path" | sed 's|/|\&#x2f;|g')"
+            sed -i -e "s| --store $path||g" -e "s| --store $in_html||g" "$have"
+        fi
         if [[ "$mode" == save ]]; then
             mkdir -p "$ref/$name"
             cp "$have" "$want"

@@ -67,10 +67,48 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the source profiles (built-in and your own) or print one, to start your own from.
     Profiles(ProfilesArgs),
+    /// Add the configuration's exports to a ticket store (Parquet, one directory per source and
+    /// month): files it holds already are skipped, later versions of its tickets replace older
+    /// ones. `report --store` then reads the store instead of the exports.
+    Ingest(IngestArgs),
+    /// What a ticket store holds: its sources, tickets and months, and the files it read.
+    Store(StoreArgs),
     /// What an export holds and how deskpulse reads it: its columns, sample values, the field
     /// each feeds, the formats that read its dates, unknown values, and a starter profile (TOML
     /// on stdout: `deskpulse inspect export.csv > profiles/mine.toml`).
     Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// A deskpulse.toml, a directory (its deskpulse.toml, else every export in it) or one export file.
+    #[arg(value_name = "CONFIG_OR_DIR")]
+    pub input: Option<PathBuf>,
+    /// The configuration file (instead of CONFIG_OR_DIR).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "input")]
+    pub config: Option<PathBuf>,
+    /// The ticket store: a directory, made on the first ingest.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub store: PathBuf,
+    /// A directory of source profiles, as given to the report.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub action: StoreAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Its sources, tickets and months of creation, and every file ingested.
+    Info {
+        /// The ticket store's directory.
+        #[arg(value_name = "DIR")]
+        store: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +162,9 @@ pub struct ExplainArgs {
     /// A directory of source profiles, as given to the report.
     #[arg(long, value_name = "DIR")]
     pub profiles: Option<PathBuf>,
+    /// A ticket store to read the tickets from, as given to the report.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     pub format: ExplainFormat,
@@ -204,6 +245,10 @@ pub struct InputArgs {
     /// name replaces it. A `profiles/` directory next to the configuration is read as well.
     #[arg(long, value_name = "DIR")]
     pub profiles: Option<PathBuf>,
+    /// Read the tickets from this ticket store (`deskpulse ingest --store`) instead of the
+    /// configuration's exports.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -316,7 +361,48 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Kpis(args) => run_kpis(&args, quiet),
         Command::Explain(args) => run_explain(&args, quiet),
         Command::Inspect(args) => run_inspect(&args),
+        Command::Ingest(args) => run_ingest(&args, quiet),
+        Command::Store(args) => match &args.action {
+            StoreAction::Info { store } => {
+                print!("{}", crate::store::info(store)?);
+                Ok(exit::OK)
+            }
+        },
     }
+}
+
+/// `deskpulse ingest --store`: the configuration's exports added to the store.
+fn run_ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<u8> {
+    let target = args.config.as_deref().or(args.input.as_deref());
+    let config = Config::discover(target.unwrap_or(Path::new(".")))?;
+    let dirs = pipeline::profile_dirs(&config, args.profiles.as_deref());
+    let profiles: Vec<_> = crate::ingest::profile::load(&dirs)
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .map(|l| l.profile)
+        .collect();
+    let outcome = crate::store::ingest(&args.store, &config, &profiles);
+    crate::log::done();
+    let message = match outcome? {
+        crate::store::Ingest::Unchanged { files } => format!(
+            "{}: unchanged; it holds every export given already ({files} files)",
+            args.store.display()
+        ),
+        crate::store::Ingest::Added { files, tickets } => {
+            if !quiet {
+                say_inputs(&files);
+            }
+            format!(
+                "{}: added {} files; it holds {tickets} tickets",
+                args.store.display(),
+                files.len()
+            )
+        }
+    };
+    if !quiet {
+        crate::log::say(&format!("deskpulse: {message}"));
+    }
+    Ok(exit::OK)
 }
 
 /// `deskpulse inspect`: the analysis and a starter profile on stdout.
@@ -368,6 +454,7 @@ fn run_explain(args: &ExplainArgs, quiet: bool) -> anyhow::Result<u8> {
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
         profiles: args.profiles.clone(),
+        store: args.store.clone(),
     };
     let result = compute(&input, quiet, Needs::Explain(&args.ids))?;
     let explanation = report::explain::build(&result, &args.ids).map_err(anyhow::Error::msg)?;
@@ -555,6 +642,10 @@ fn known_dimension(dimension: &str, kpis: &[KpiRow]) -> anyhow::Result<()> {
 }
 
 fn load_config(args: &InputArgs) -> anyhow::Result<Config> {
+    if args.store.is_some() && args.input.is_none() && args.config.is_none() {
+        // The tickets come from the store; the report's settings are the defaults.
+        return Ok(Config::parse("", None, PathBuf::from("."))?);
+    }
     Ok(Config::discover(config_target(args))?)
 }
 
@@ -573,6 +664,7 @@ fn explain_command(args: &InputArgs, result: &RunResult) -> report::explain::Exp
         input: config_target(args),
         queries: args.queries.as_deref(),
         profiles: args.profiles.as_deref(),
+        store: args.store.as_deref(),
     };
     report::explain::ExplainCommand::new(&inputs, &result.period, result.as_of)
 }
@@ -612,6 +704,7 @@ fn compute(args: &InputArgs, quiet: bool, needs: Needs<'_>) -> anyhow::Result<Ru
         as_of: args.as_of.clone(),
         queries: args.queries.clone(),
         profiles: args.profiles.clone(),
+        store: args.store.clone(),
         report: !matches!(needs, Needs::Kpis | Needs::Explain(_)),
         previous: matches!(needs, Needs::ReportAndPrevious),
         explain: match needs {
@@ -623,12 +716,7 @@ fn compute(args: &InputArgs, quiet: bool, needs: Needs<'_>) -> anyhow::Result<Ru
     crate::log::done();
     let result = result?;
     if !quiet {
-        for input in &result.inputs {
-            crate::log::say(&format!(
-                "deskpulse: {}: {} rows, {} accepted, {} rejected ({})",
-                input.path, input.rows, input.accepted, input.rejected, input.profile_reason
-            ));
-        }
+        say_inputs(&result.inputs);
         if let Some(note) = &result.period_note {
             crate::log::say(&format!("deskpulse: note: {note}"));
         }
@@ -640,6 +728,16 @@ fn compute(args: &InputArgs, quiet: bool, needs: Needs<'_>) -> anyhow::Result<Ru
         }
     }
     Ok(result)
+}
+
+/// One line per file read: its rows, and how its profile was chosen.
+fn say_inputs(inputs: &[crate::ingest::InputReport]) {
+    for input in inputs {
+        crate::log::say(&format!(
+            "deskpulse: {}: {} rows, {} accepted, {} rejected ({})",
+            input.path, input.rows, input.accepted, input.rejected, input.profile_reason
+        ));
+    }
 }
 
 /// Where an `age_bucket` row goes among its buckets, youngest first (other rows: 0).

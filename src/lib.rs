@@ -25,6 +25,8 @@ pub mod quality;
 pub mod queries;
 pub mod report;
 pub mod sql;
+pub mod store;
+pub mod swap;
 pub mod table;
 pub mod ticket_clocks;
 pub mod what_changed;

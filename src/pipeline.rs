@@ -49,6 +49,9 @@ pub struct RunOptions {
     /// Whether the run measures the period before too, when the inputs hold it, for the
     /// report's changes (`report` without `--previous`, and `publish`).
     pub previous: bool,
+    /// A ticket store (`deskpulse ingest --store`) to read the tickets from, instead of the
+    /// configuration's exports.
+    pub store: Option<PathBuf>,
     /// Ticket ids whose ledger rows and histories the run computes (`explain`), in the tables
     /// [`queries::EXPLAIN_TABLES`]; an id no export has is an error.
     pub explain: Vec<String>,
@@ -62,6 +65,8 @@ pub enum RunError {
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Catalogue(#[from] crate::queries::CatalogueError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
@@ -112,7 +117,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .as_deref()
             .or(config.report.queries.as_deref()),
     )?;
-    let ingested = read_exports(&config, options)?;
+    let ingested = read_inputs(&config, options)?;
     tickets_exist(&ingested.tickets, &options.explain)?;
     let (period, period_note) = choose_period(&config, options, &ingested.tickets)?;
     let created_span = created_span(&ingested.tickets)?;
@@ -297,6 +302,12 @@ fn files_read(config: &Config, options: &RunOptions, inputs: &[InputReport]) -> 
             .map(|(path, _)| path.clone()),
     );
     files.extend(inputs.iter().flat_map(|i| i.files.iter().cloned()));
+    files.extend(
+        options
+            .store
+            .iter()
+            .map(|store| store.join(crate::store::MANIFEST)),
+    );
     let dirs = profile_dirs(config, options.profiles.as_deref())
         .into_iter()
         .map(|(dir, _)| dir)
@@ -354,16 +365,36 @@ fn thresholds_name_kpis(
     )))
 }
 
-/// Every export of the configuration, through the profiles it may use.
-fn read_exports(config: &Config, options: &RunOptions) -> Result<Ingested, RunError> {
+/// The tickets of the run: from the store when one is given, else every export of the
+/// configuration, through the profiles it may use.
+fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunError> {
+    if let Some(store) = &options.store {
+        let _s = crate::log::stage("read the ticket store");
+        if !config.sources.is_empty() {
+            crate::log::note(&format!(
+                "the tickets are read from the store {}; the configuration's [[sources]] are \
+                 not (`deskpulse ingest` adds them to it)",
+                store.display()
+            ));
+        }
+        return Ok(crate::store::load(store)?);
+    }
     let _s = crate::log::stage("ingest");
-    let profiles: Vec<ingest::profile::Profile> =
+    Ok(ingest::ingest(config, &load_profiles(config, options)?)?)
+}
+
+/// The built-in profiles, the configuration's own and those of `--profiles`.
+pub fn load_profiles(
+    config: &Config,
+    options: &RunOptions,
+) -> Result<Vec<ingest::profile::Profile>, RunError> {
+    Ok(
         ingest::profile::load(&profile_dirs(config, options.profiles.as_deref()))
             .map_err(ingest::IngestError::Source)?
             .into_iter()
             .map(|l| l.profile)
-            .collect();
-    Ok(ingest::ingest(config, &profiles)?)
+            .collect(),
+    )
 }
 
 /// The period the user chose, and what to tell them when they did not name it.

@@ -132,14 +132,7 @@ pub(super) fn query_batches(
     let result = stmt
         .query_arrow(named.as_slice())
         .map_err(|e| query_error(query, e))?;
-    let schema = result.get_schema();
-    let batches: Vec<RecordBatch> = result.collect();
-    // An empty result still names its columns (its CSV has a header).
-    Ok(if batches.is_empty() {
-        vec![RecordBatch::new_empty(schema)]
-    } else {
-        batches
-    })
+    Ok(super::collect_batches(result))
 }
 
 /// A KPI family's rows, run on `conn`.

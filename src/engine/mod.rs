@@ -1,12 +1,14 @@
 //! The DuckDB session: canonical tables handed over as Arrow (duckdb-rs's `arrow(?)` scan,
-//! `store`), the ledger and the views over it (`views`), and every KPI family and report table
+//! `load`), the ledger and the views over it (`views`), and every KPI family and report table
 //! of the catalogue run with the period as bind parameters (`catalogue`).
 
 mod catalogue;
-mod store;
+mod load;
+mod parquet;
 mod views;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use duckdb::Connection;
@@ -72,6 +74,16 @@ impl Engine {
     /// An in-memory database that never loads or downloads an extension and cannot read files:
     /// the only data it sees is what deskpulse hands it.
     pub fn new() -> Result<Engine, EngineError> {
+        Engine::open(None)
+    }
+
+    /// The same, except that it reads and writes the Parquet files under `dir` (a ticket
+    /// store), and no other file.
+    pub fn with_files_under(dir: &Path) -> Result<Engine, EngineError> {
+        Engine::open(Some(dir))
+    }
+
+    fn open(files_under: Option<&Path>) -> Result<Engine, EngineError> {
         let mut config = duckdb::Config::default()
             .enable_autoload_extension(false)?
             .with("autoinstall_known_extensions", "false")?
@@ -84,13 +96,22 @@ impl Engine {
                 .map_err(|_| EngineError::Open(memory_limit_error(limit)))?
                 .with("temp_directory", spill.to_string_lossy())?;
         }
-        let config = config.enable_external_access(false)?;
+        if files_under.is_none() {
+            config = config.enable_external_access(false)?;
+        }
         let conn = Connection::open_in_memory_with_flags(config).map_err(|e| match MEMORY_LIMIT
             .get()
         {
             Some(limit) => EngineError::Open(format!("{} ({e})", memory_limit_error(limit))),
             None => EngineError::Duck(e),
         })?;
+        if let Some(dir) = files_under {
+            // Allowed before external access is switched off: once off, the list is fixed.
+            conn.execute_batch(&format!(
+                "SET allowed_directories = [{}]; SET enable_external_access = false;",
+                crate::sql::sql_text(&dir.to_string_lossy())
+            ))?;
+        }
         // `arrow(?)` scans a record batch bound as its parameter: how frames reach DuckDB.
         conn.register_table_function::<ArrowVTab>("arrow")?;
         Ok(Engine { conn })
@@ -103,7 +124,19 @@ impl Engine {
         frame: &DataFrame,
         columns: &[(&str, ColumnType)],
     ) -> Result<(), EngineError> {
-        store::store(&self.conn, name, frame, columns)
+        load::load_frame(&self.conn, name, frame, columns)
+    }
+}
+
+/// A result's record batches: at least one, empty where no row is, so that its columns are
+/// always named (an empty table's CSV still has a header).
+fn collect_batches(result: duckdb::Arrow<'_>) -> Vec<arrow::array::RecordBatch> {
+    let schema = result.get_schema();
+    let batches: Vec<_> = result.collect();
+    if batches.is_empty() {
+        vec![arrow::array::RecordBatch::new_empty(schema)]
+    } else {
+        batches
     }
 }
 

@@ -5,7 +5,7 @@
 use polars::prelude::DataFrame;
 
 use super::catalogue::{param_value, query_error};
-use super::{Engine, EngineError, Window, store::store};
+use super::{Engine, EngineError, Window, load::load_frame};
 use crate::model::{self, ColumnType, DIMENSIONS, NONE_KEY};
 use crate::queries::QueryFile;
 use crate::sql::{sql_instant, sql_list, sql_text};
@@ -91,7 +91,7 @@ impl Engine {
             .collect();
         {
             let _t = crate::log::stage("tickets table");
-            store(&self.conn, "__ticket_values", tickets, &stored)?;
+            load_frame(&self.conn, "__ticket_values", tickets, &stored)?;
         }
         let select: Vec<String> = columns
             .iter()

@@ -38,8 +38,9 @@ impl From<PolarsError> for IngestError {
     }
 }
 
-/// What one input file contributed.
-#[derive(Debug, Clone, serde::Serialize)]
+/// What one input file contributed. A ticket store keeps it whole (`store::StoredInput`):
+/// `kpis.json` shows the fields not skipped.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InputReport {
     pub path: String,
     /// The files read for it (the export, then its related files), as the run opened them.
@@ -111,14 +112,56 @@ pub struct Ingested {
     pub sources_with_first_response: BTreeSet<String>,
 }
 
+impl Ingested {
+    /// Nothing read yet.
+    pub fn empty() -> Ingested {
+        Ingested {
+            tickets: empty_frame(&model::ticket_columns()),
+            status_changes: empty_frame(&model::status_change_columns()),
+            issues: empty_frame(&model::issue_columns()),
+            inputs: Vec::new(),
+            sources_with_history: BTreeSet::new(),
+            sources_with_first_response: BTreeSet::new(),
+        }
+    }
+}
+
 /// Reads every source of the configuration, every canonical field its profile maps.
 pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestError> {
-    let mut tickets = Vec::new();
-    let mut history = Vec::new();
-    let mut issues = Vec::new();
-    let mut inputs = Vec::new();
-    let mut sources_with_history = BTreeSet::new();
-    let mut sources_with_first_response = BTreeSet::new();
+    ingest_onto(Ingested::empty(), config, profiles)
+}
+
+/// Reads every source of the configuration onto the tables of files read before (a ticket
+/// store's), as if those files came first: a file whose bytes were read before is skipped, and
+/// a ticket read again replaces the earlier version by the rules of export slices.
+pub fn ingest_onto(
+    held: Ingested,
+    config: &Config,
+    profiles: &[Profile],
+) -> Result<Ingested, IngestError> {
+    if config.sources.is_empty() {
+        // A configuration for runs from a ticket store may name none.
+        return Err(IngestError::Source(
+            "no [[sources]]: name at least one export (`[[sources]]` with `path = ...`)"
+                .to_string(),
+        ));
+    }
+    // Each file's frames alone where nothing was read before.
+    let (mut tickets, mut history, mut issues) = match held.inputs.is_empty() {
+        true => (Vec::new(), Vec::new(), Vec::new()),
+        false => (
+            vec![held.tickets.lazy()],
+            vec![held.status_changes.lazy()],
+            vec![held.issues.lazy()],
+        ),
+    };
+    let mut inputs = held.inputs;
+    let mut sources_with_history = held.sources_with_history;
+    let mut sources_with_first_response = held.sources_with_first_response;
+    let seen: HashMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.sha256.clone(), i.path.clone()))
+        .collect();
     let mut read_by = HashMap::new();
     for (i, source) in config.sources.iter().enumerate() {
         for path in expand(source, i, &config.base_dir)? {
@@ -126,7 +169,11 @@ pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestE
             if !first_reading(&mut read_by, &path, &shown, i)? {
                 continue;
             }
-            let (normalized, report) = ingest_file(&path, &shown, source, config, profiles)?;
+            let shown = unique_name(shown, &inputs);
+            let read = ingest_file(&path, &shown, source, config, profiles, &seen)?;
+            let Some((normalized, report)) = read else {
+                continue;
+            };
             if let Some(h) = normalized.history {
                 sources_with_history.insert(report.source.clone());
                 history.push(h.lazy());
@@ -174,7 +221,8 @@ fn ingest_file(
     source: &SourceConfig,
     config: &Config,
     profiles: &[Profile],
-) -> Result<(normalize::Normalized, InputReport), IngestError> {
+    seen: &HashMap<String, String>,
+) -> Result<Option<(normalize::Normalized, InputReport)>, IngestError> {
     let mut export = {
         let _s = crate::log::stage(format!("{shown}: read, hash and decode"));
         let options = read::ReadOptions {
@@ -184,6 +232,14 @@ fn ingest_file(
         };
         read::open(path, shown, options)?
     };
+    if !seen.is_empty()
+        && let Some(first) = seen.get(&export.sha256())
+    {
+        crate::log::note(&format!(
+            "{shown}: already read, as {first} (the same bytes); skipped"
+        ));
+        return Ok(None);
+    }
     let mut files = vec![path.to_path_buf()];
     if !source.related.is_empty() {
         let mut related = Vec::new();
@@ -319,7 +375,20 @@ fn ingest_file(
     for note in &report.notes {
         crate::log::note(&format!("{shown}: {note}"));
     }
-    Ok((normalized, report))
+    Ok(Some((normalized, report)))
+}
+
+/// A file's name as reports show it, made unique among the files read before: a monthly export
+/// saved under the same name each month is `incidents.csv`, then `incidents.csv (2)`.
+fn unique_name(shown: String, inputs: &[InputReport]) -> String {
+    let taken = |name: &str| inputs.iter().any(|i| i.path == name);
+    if !taken(&shown) {
+        return shown;
+    }
+    (2..)
+        .map(|n| format!("{shown} ({n})"))
+        .find(|name| !taken(name))
+        .expect("some number is free")
 }
 
 /// Whether the run reads `path` for the first time: the same file again through a symbolic

@@ -31,6 +31,7 @@ pub struct RunInputs<'a> {
     pub input: &'a Path,
     pub queries: Option<&'a Path>,
     pub profiles: Option<&'a Path>,
+    pub store: Option<&'a Path>,
 }
 
 impl ExplainCommand {
@@ -52,6 +53,7 @@ impl ExplainCommand {
         for (flag, dir) in [
             ("--queries", inputs.queries),
             ("--profiles", inputs.profiles),
+            ("--store", inputs.store),
         ] {
             if let Some(dir) = dir {
                 after.push(flag.to_string());

@@ -12,15 +12,12 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::previous_run::{MANIFEST, previous_outputs};
+use crate::swap::{ASIDE, abort_point, exchange, remove_dead, sync_dir};
 
 /// Where the staging directory of a swap goes: `.<out name>.deskpulse-<pid>` beside `--out`.
 const STAGING_MARK: &str = ".deskpulse-";
-
-/// The previous outputs, moved aside where directories cannot be exchanged in one step.
-const ASIDE: &str = ".old";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -203,19 +200,6 @@ impl OutputDir {
     }
 }
 
-/// Test-only: with `DESKPULSE_ABORT_AT_STEP=n`, the process aborts at the n-th step of writing
-/// and putting outputs in place, counted over the whole run (no destructor runs, as under
-/// `kill -9`), so that a test can check what each instant leaves behind.
-pub fn abort_point() {
-    static STEPS: AtomicUsize = AtomicUsize::new(0);
-    let step = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
-    if let Ok(at) = std::env::var("DESKPULSE_ABORT_AT_STEP")
-        && at.parse() == Ok(step)
-    {
-        std::process::abort();
-    }
-}
-
 impl Drop for OutputDir {
     fn drop(&mut self) {
         if !self.committed {
@@ -325,28 +309,6 @@ fn restore_moved_aside(parent: &Path, beside: &str, target: &Path) {
     }
 }
 
-/// Removes each entry of `dir` whose name yields, through `pid_of`, the pid of a dead process.
-fn remove_dead(dir: &Path, pid_of: impl Fn(&str) -> Option<&str>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = pid_of(&name).and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
-            continue;
-        }
-        let path = entry.path();
-        let _ = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-    }
-}
-
 /// The names of `dir`'s entries, sorted.
 fn names_in(dir: &Path) -> Result<Vec<String>, OutputError> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -357,32 +319,4 @@ fn names_in(dir: &Path) -> Result<Vec<String>, OutputError> {
         .collect();
     names.sort();
     Ok(names)
-}
-
-/// Swaps two directories in one step where the system can (Linux); elsewhere the target is
-/// moved aside, then the staging directory put in its place.
-fn exchange(staging: &Path, target: &Path) -> std::io::Result<()> {
-    if !target.exists() {
-        return std::fs::rename(staging, target);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{CWD, RenameFlags, renameat_with};
-        match renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE) {
-            Ok(()) => return Ok(()),
-            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let aside = PathBuf::from(format!("{}{ASIDE}", staging.display()));
-    std::fs::rename(target, &aside)?;
-    std::fs::rename(staging, target)?;
-    std::fs::rename(&aside, staging)
-}
-
-/// Makes a directory's entries durable (a power cut, not only a kill); best effort.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }

@@ -15,6 +15,7 @@ mod report;
 mod sample;
 mod sla;
 mod slices;
+mod store;
 mod uci;
 mod util;
 mod what_changed;

@@ -3,10 +3,10 @@
 
 use super::util::{deskpulse, kpi_rows, kpis, project, report_october, value};
 
-const HEADER: &str = "number,opened_at,state,priority,resolved_at,sys_updated_on\n";
+pub(super) const HEADER: &str = "number,opened_at,state,priority,resolved_at,sys_updated_on\n";
 
 /// September's slice, exported on 1 October: INC1 in progress, INC2 resolved, INC3 new.
-const SEPTEMBER: &str = "\
+pub(super) const SEPTEMBER: &str = "\
 INC1,2026-09-10 09:00:00,In Progress,3 - Moderate,,2026-09-20 10:00:00
 INC2,2026-09-12 09:00:00,Resolved,3 - Moderate,2026-09-13 09:00:00,2026-09-13 09:00:00
 INC3,2026-09-25 09:00:00,New,3 - Moderate,,2026-09-25 09:00:00
@@ -14,7 +14,7 @@ INC3,2026-09-25 09:00:00,New,3 - Moderate,,2026-09-25 09:00:00
 
 /// October's slice: INC1 resolved, INC3 in progress, INC4 new and resolved; and INC2 as a stale
 /// copy updated before September's version.
-const OCTOBER: &str = "\
+pub(super) const OCTOBER: &str = "\
 INC1,2026-09-10 09:00:00,Resolved,3 - Moderate,2026-10-02 09:00:00,2026-10-02 09:00:00
 INC2,2026-09-12 09:00:00,In Progress,3 - Moderate,,2026-09-12 10:00:00
 INC3,2026-09-25 09:00:00,In Progress,3 - Moderate,,2026-10-20 12:00:00
@@ -22,7 +22,7 @@ INC4,2026-10-05 10:00:00,Resolved,3 - Moderate,2026-10-05 14:00:00,2026-10-05 14
 ";
 
 /// One export of the final state.
-const FINAL: &str = "\
+pub(super) const FINAL: &str = "\
 INC1,2026-09-10 09:00:00,Resolved,3 - Moderate,2026-10-02 09:00:00,2026-10-02 09:00:00
 INC2,2026-09-12 09:00:00,Resolved,3 - Moderate,2026-09-13 09:00:00,2026-09-13 09:00:00
 INC3,2026-09-25 09:00:00,In Progress,3 - Moderate,,2026-10-20 12:00:00
@@ -33,7 +33,7 @@ const CONFIG: &str = "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"expo
     profile = \"servicenow\"\ntimezone = \"UTC\"\n";
 
 /// A project with the given files under `exports/`.
-fn with_exports(files: &[(&str, String)]) -> tempfile::TempDir {
+pub(super) fn with_exports(files: &[(&str, String)]) -> tempfile::TempDir {
     let dir = project(CONFIG, &[]);
     std::fs::create_dir(dir.path().join("exports")).unwrap();
     for (name, text) in files {
@@ -48,6 +48,17 @@ fn without_update_column(text: &str) -> String {
         .collect()
 }
 
+/// October's KPIs of the final state, by hand: created in October INC4; resolved INC1 (22 days)
+/// and INC4 (4 h); open at its end INC3; INC2 resolved in September, its stale October copy
+/// notwithstanding.
+pub(super) fn assert_october_of_the_final_state(doc: &serde_json::Value) {
+    let v = |kpi: &str, stat: &str| value(doc, kpi, stat, "all", "all");
+    assert_eq!(v("tickets_created", "value"), Some(1.0));
+    assert_eq!(v("tickets_resolved", "value"), Some(2.0));
+    assert_eq!(v("backlog_open", "value"), Some(1.0));
+    assert_eq!(v("mttr_hours", "mean"), Some((22.0 * 24.0 + 4.0) / 2.0));
+}
+
 #[test]
 fn overlapping_slices_give_the_kpis_of_one_export_of_the_final_state() {
     let slices = with_exports(&[
@@ -58,13 +69,7 @@ fn overlapping_slices_give_the_kpis_of_one_export_of_the_final_state() {
     let merged = kpis(slices.path(), &["--period", "2026-10"]);
     let one = kpis(whole.path(), &["--period", "2026-10"]);
     assert_eq!(kpi_rows(&merged), kpi_rows(&one));
-    // By hand: created in October INC4; resolved INC1 (22 days) and INC4 (4 h); open at its
-    // end INC3; INC2 resolved in September, its stale October copy notwithstanding.
-    let v = |kpi: &str, stat: &str| value(&merged, kpi, stat, "all", "all");
-    assert_eq!(v("tickets_created", "value"), Some(1.0));
-    assert_eq!(v("tickets_resolved", "value"), Some(2.0));
-    assert_eq!(v("backlog_open", "value"), Some(1.0));
-    assert_eq!(v("mttr_hours", "mean"), Some((22.0 * 24.0 + 4.0) / 2.0));
+    assert_october_of_the_final_state(&merged);
     // Every row read is accepted; none is rejected.
     for (input, rows) in merged["inputs"].as_array().unwrap().iter().zip([3, 4]) {
         assert_eq!(input["rows"].as_u64(), Some(rows), "{input}");

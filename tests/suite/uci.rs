@@ -17,7 +17,7 @@ const LOG_BYTES: u64 = 46_212_397;
 
 /// Extracts the log from the original zip (a single deflated member) into Cargo's directory for
 /// test files, once: later runs reuse it, and nothing is left in the system's temporary folder.
-fn log_csv() -> &'static PathBuf {
+pub(super) fn log_csv() -> &'static PathBuf {
     static CSV: OnceLock<PathBuf> = OnceLock::new();
     CSV.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uci");
@@ -47,7 +47,7 @@ fn log_csv() -> &'static PathBuf {
     })
 }
 
-const CONFIG: &str = r#"
+pub(super) const CONFIG: &str = r#"
 [report]
 title = "UCI incident event log"
 timezone = "America/Sao_Paulo"

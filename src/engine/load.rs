@@ -1,4 +1,4 @@
-//! Storing a Polars frame as a DuckDB table, through duckdb-rs's public `arrow(?)` scan.
+//! Loading a Polars frame into a DuckDB table, through duckdb-rs's public `arrow(?)` scan.
 
 use arrow::array::RecordBatch;
 use duckdb::Connection;
@@ -15,7 +15,7 @@ use crate::model::ColumnType;
 /// duckdb-rs's `arrow(?)` scan converts a batch on the thread that runs the query, so the
 /// frame is inserted in parts, one per core, each from a connection of its own: storing a
 /// million tickets went from 0.62 s to under 0.4 s (docs/benchmarks.md).
-pub(super) fn store(
+pub(super) fn load_frame(
     conn: &Connection,
     name: &str,
     frame: &DataFrame,

@@ -1,0 +1,52 @@
+//! Parquet in and out, for the ticket store: DuckDB's own reader and writer (its `parquet`
+//! extension, compiled in), on a session opened with [`Engine::with_files_under`].
+
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use polars::prelude::DataFrame;
+
+use super::{Engine, EngineError};
+use crate::interop;
+use crate::sql::sql_text;
+
+impl Engine {
+    /// Writes the rows of `select` as zstd-compressed Parquet under `dir`: one directory per
+    /// value of the `partition_by` columns (Hive layout, `source=servicenow/created_month=2026-10/`,
+    /// values percent-encoded), or, with none, the single file `dir/data_0.parquet`.
+    pub fn write_parquet(
+        &self,
+        select: &str,
+        dir: &Path,
+        partition_by: &[&str],
+    ) -> Result<(), EngineError> {
+        let (target, partitions) = if partition_by.is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::Open(e.to_string()))?;
+            (dir.join("data_0.parquet"), String::new())
+        } else {
+            let quoted: Vec<String> = partition_by.iter().map(|c| format!("\"{c}\"")).collect();
+            (
+                dir.to_path_buf(),
+                format!(", PARTITION_BY ({})", quoted.join(", ")),
+            )
+        };
+        self.conn.execute_batch(&format!(
+            "COPY ({select}) TO {} (FORMAT parquet, COMPRESSION zstd{partitions})",
+            sql_text(&target.to_string_lossy())
+        ))?;
+        Ok(())
+    }
+
+    /// The rows of `select` as a frame, columns typed as DuckDB gives them.
+    pub fn read_frame(&self, select: &str) -> Result<DataFrame, EngineError> {
+        let batches = self.query(select)?;
+        let schema = batches[0].schema();
+        Ok(interop::to_data_frame(&schema, &batches)?)
+    }
+
+    /// The rows of `select` (see [`super::collect_batches`]).
+    pub fn query(&self, select: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        let mut statement = self.conn.prepare(select)?;
+        Ok(super::collect_batches(statement.query_arrow([])?))
+    }
+}

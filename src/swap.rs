@@ -1,0 +1,76 @@
+//! Replacing a directory as a whole: a new version is written beside it and exchanged with it
+//! in one step, so that a reader, or a run killed at any instant, finds the old version or the
+//! new one, never a mix. The report's `--out` and the ticket store are both written this way.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The suffix of the old version, moved aside where directories cannot be exchanged in one step.
+pub const ASIDE: &str = ".old";
+
+/// Test-only: with `DESKPULSE_ABORT_AT_STEP=n`, the process aborts at the n-th step of writing
+/// and putting outputs in place, counted over the whole run (no destructor runs, as under
+/// `kill -9`), so that a test can check what each instant leaves behind.
+pub fn abort_point() {
+    static STEPS: AtomicUsize = AtomicUsize::new(0);
+    let step = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(at) = std::env::var("DESKPULSE_ABORT_AT_STEP")
+        && at.parse() == Ok(step)
+    {
+        std::process::abort();
+    }
+}
+
+/// Swaps two directories in one step where the system can (Linux); elsewhere the target is
+/// moved aside, then the staging directory put in its place.
+pub fn exchange(staging: &Path, target: &Path) -> std::io::Result<()> {
+    if !target.exists() {
+        return std::fs::rename(staging, target);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let aside = PathBuf::from(format!("{}{ASIDE}", staging.display()));
+    std::fs::rename(target, &aside)?;
+    std::fs::rename(staging, target)?;
+    std::fs::rename(&aside, staging)
+}
+
+/// Makes a directory's entries durable (a power cut, not only a kill); best effort.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes each entry of `dir` whose name yields, through `pid_of`, the pid of a dead process.
+/// Only where `/proc` tells which processes live.
+pub fn remove_dead(dir: &Path, pid_of: impl Fn(&str) -> Option<&str>) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = pid_of(&name).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+}

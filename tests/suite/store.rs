@@ -1,0 +1,405 @@
+//! The ticket store (issue 16): `deskpulse ingest --store` adds exports to Parquet files that a
+//! run reads instead of the exports, with the same numbers and the same report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::slices::{
+    FINAL, HEADER, OCTOBER, SEPTEMBER, assert_october_of_the_final_state, with_exports,
+};
+use super::util::{deskpulse, kpi_rows, kpis, project, repo, value};
+
+/// `deskpulse ingest` of a project into a store, which must succeed; its stderr.
+fn ingest(project: &Path, store: &Path) -> String {
+    let out = deskpulse()
+        .arg("ingest")
+        .arg(project)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "ingest failed: {stderr}");
+    stderr
+}
+
+/// Every file under `dir`, by relative path, with its bytes.
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+            files.insert(rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
+
+/// `deskpulse report` into a new directory, from the exports or, with `store`, from the store.
+fn report(project: &Path, store: Option<&Path>, period: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = deskpulse();
+    cmd.args(["report", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(project)
+        .args(period);
+    if let Some(store) = store {
+        cmd.arg("--store").arg(store);
+    }
+    cmd.assert().success();
+    out
+}
+
+/// The two reports' files are the same bytes, but for the `--store DIR` that the explain command
+/// a report prints carries when it was made from a store, and for the sizes and hashes of the
+/// pages that print it, in the report's manifest.
+fn assert_same_report(from_exports: &Path, from_store: &Path, store: &Path) {
+    let (a, b) = (files_under(from_exports), files_under(from_store));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let flag = format!(" --store {}", store.display());
+    let flag_in_html = flag.replace('/', "&#x2f;");
+    for (name, bytes) in &a {
+        if name == Path::new("manifest.json") {
+            assert_eq!(
+                manifest_but_pages(bytes),
+                manifest_but_pages(&b[name]),
+                "manifest.json"
+            );
+            continue;
+        }
+        let other = match String::from_utf8(b[name].clone()) {
+            Ok(text) => text
+                .replace(&flag, "")
+                .replace(&flag_in_html, "")
+                .into_bytes(),
+            Err(_) => b[name].clone(),
+        };
+        assert!(
+            *bytes == other,
+            "{} differs:\n{}\n---\n{}",
+            name.display(),
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&other)
+        );
+    }
+}
+
+/// A report's manifest without the entries of report.md and report.html.
+fn manifest_but_pages(bytes: &[u8]) -> serde_json::Value {
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let outputs = doc["outputs"].as_array_mut().unwrap();
+    outputs.retain(|o| !matches!(o["file"].as_str(), Some("report.md" | "report.html")));
+    doc
+}
+
+#[test]
+fn the_sample_report_is_the_same_from_the_store() {
+    let sample = repo().join("sample_data");
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().join("tickets.store");
+    ingest(&sample, &store);
+    let a = report(&sample, None, &[]);
+    let b = report(&sample, Some(&store), &[]);
+    assert_same_report(a.path(), b.path(), &store);
+}
+
+#[test]
+fn a_month_of_the_uci_log_is_the_same_from_the_store() {
+    let dir = project(
+        super::uci::CONFIG,
+        &[("incident_event_log.csv", super::uci::log_csv())],
+    );
+    let store = dir.path().join("tickets.store");
+    ingest(dir.path(), &store);
+    let a = report(dir.path(), None, &["--period", "2016-03"]);
+    let b = report(dir.path(), Some(&store), &["--period", "2016-03"]);
+    assert_same_report(a.path(), b.path(), &store);
+}
+
+#[test]
+fn slices_ingested_month_by_month_give_the_kpis_of_the_final_state() {
+    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    let whole = with_exports(&[("all.csv", format!("{HEADER}{FINAL}"))]);
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().join("tickets.store");
+    ingest(september.path(), &store);
+    ingest(october.path(), &store);
+    let store_arg = store.to_str().unwrap();
+    let merged = kpis(
+        october.path(),
+        &["--period", "2026-10", "--store", store_arg],
+    );
+    let one = kpis(whole.path(), &["--period", "2026-10"]);
+    assert_eq!(kpi_rows(&merged), kpi_rows(&one));
+    assert_october_of_the_final_state(&merged);
+    let inputs = merged["inputs"].as_array().unwrap();
+    let paths: Vec<&str> = inputs.iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["exports/2026-09.csv", "exports/2026-10.csv"]);
+}
+
+#[test]
+fn a_file_saved_under_the_same_name_each_month_is_a_new_slice() {
+    let project = with_exports(&[("incidents.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let file = project.path().join("exports/incidents.csv");
+    std::fs::write(&file, format!("{HEADER}{OCTOBER}")).unwrap();
+    ingest(project.path(), &store);
+    let doc = kpis(
+        project.path(),
+        &["--period", "2026-10", "--store", store.to_str().unwrap()],
+    );
+    let paths: Vec<&str> = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["exports/incidents.csv", "exports/incidents.csv (2)"]
+    );
+    assert_eq!(
+        value(&doc, "tickets_resolved", "value", "all", "all"),
+        Some(2.0)
+    );
+}
+
+#[test]
+fn ingesting_a_file_twice_changes_nothing() {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let before = files_under(&store);
+    let stderr = ingest(project.path(), &store);
+    assert!(stderr.contains("already read"), "{stderr}");
+    assert!(stderr.contains("unchanged"), "{stderr}");
+    assert_eq!(files_under(&store), before);
+    // The same bytes under another name are the same export.
+    std::fs::copy(
+        project.path().join("exports/2026-09.csv"),
+        project.path().join("exports/copy.csv"),
+    )
+    .unwrap();
+    ingest(project.path(), &store);
+    assert_eq!(files_under(&store), before);
+}
+
+#[test]
+fn a_killed_ingest_leaves_the_store_as_it_was() {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let parent = tempfile::tempdir().unwrap();
+    let store = parent.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let before = files_under(&store);
+    let september = kpis(
+        project.path(),
+        &["--period", "2026-10", "--store", store.to_str().unwrap()],
+    );
+    std::fs::write(
+        project.path().join("exports/2026-10.csv"),
+        format!("{HEADER}{OCTOBER}"),
+    )
+    .unwrap();
+    // Steps: each of the three tables written, the manifest written, the new version put in
+    // place. Killed at any of them, the store is the old version or the new one, whole.
+    let mut old_versions = 0;
+    for step in 1..=5 {
+        let out = deskpulse()
+            .arg("ingest")
+            .arg(project.path())
+            .arg("--store")
+            .arg(&store)
+            .env("DESKPULSE_ABORT_AT_STEP", step.to_string())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "step {step}: the ingest was killed");
+        let now = kpis(
+            project.path(),
+            &["--period", "2026-10", "--store", store.to_str().unwrap()],
+        );
+        if files_under(&store) == before {
+            old_versions += 1;
+            assert_eq!(kpi_rows(&now), kpi_rows(&september), "step {step}");
+        } else {
+            assert_eq!(now["inputs"].as_array().unwrap().len(), 2, "step {step}");
+            // back to the old version for the next step
+            std::fs::remove_dir_all(&store).unwrap();
+            std::fs::remove_file(project.path().join("exports/2026-10.csv")).unwrap();
+            ingest(project.path(), &store);
+            std::fs::write(
+                project.path().join("exports/2026-10.csv"),
+                format!("{HEADER}{OCTOBER}"),
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(
+        old_versions, 4,
+        "killed before the exchange, the old version"
+    );
+    // The next ingest removes what the killed ones left beside the store.
+    ingest(project.path(), &store);
+    let left: Vec<String> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["tickets.store"]);
+}
+
+/// The `| column | type |` rows of a table in docs/store.md, after the line that names it.
+fn documented_schema(table: &str) -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(repo().join("docs/store.md")).unwrap();
+    let marker = format!("<!-- schema: {table} -->");
+    let start = doc
+        .find(&marker)
+        .unwrap_or_else(|| panic!("docs/store.md has no {marker}"));
+    doc[start + marker.len()..]
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(|c| c.trim().trim_matches('`')).collect();
+            (cells[1].to_string(), cells[2].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn duckdb_reads_the_store_with_the_documented_schema() {
+    // An event log beside the list exports, for status changes.
+    let log = std::fs::read_to_string(super::util::data("servicenow/incident_log.csv")).unwrap();
+    let project = with_exports(&[
+        ("2026-09.csv", format!("{HEADER}{SEPTEMBER}")),
+        ("2026-10.csv", format!("{HEADER}{OCTOBER}")),
+        ("incident_log.csv", log),
+    ]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let duck = duckdb::Connection::open_in_memory().unwrap();
+    let schema = |files: &str, hive: bool| -> Vec<(String, String)> {
+        let scan = format!(
+            "read_parquet('{}/{files}', hive_partitioning = {hive})",
+            store.display()
+        );
+        let mut statement = duck
+            .prepare(&format!("DESCRIBE SELECT * FROM {scan}"))
+            .unwrap();
+        statement
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let tickets = schema("tickets/*/*/*.parquet", true);
+    assert_eq!(tickets, documented_schema("tickets"));
+    assert_eq!(
+        schema("status_changes/*/*/*.parquet", true),
+        documented_schema("status_changes")
+    );
+    assert_eq!(
+        schema("rejects/*.parquet", false),
+        documented_schema("rejects")
+    );
+    // The tickets of the final state, one row each, with their months of creation.
+    let rows: Vec<(String, String, String)> = duck
+        .prepare(&format!(
+            "SELECT id, status, created_month FROM read_parquet('{}/tickets/**/*.parquet', \
+             hive_partitioning = true) WHERE source_file LIKE 'exports/2026-%' ORDER BY id",
+            store.display()
+        ))
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected = [
+        ("INC1", "resolved", "2026-09"),
+        ("INC2", "resolved", "2026-09"),
+        ("INC3", "active", "2026-09"),
+        ("INC4", "resolved", "2026-10"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn store_info_says_what_the_store_holds() {
+    let project = with_exports(&[
+        ("2026-09.csv", format!("{HEADER}{SEPTEMBER}")),
+        ("2026-10.csv", format!("{HEADER}{OCTOBER}")),
+    ]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let out = deskpulse()
+        .args(["store", "info"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("servicenow  4 tickets created 2026-09 to 2026-10 (2 months)"),
+        "{text}"
+    );
+    assert!(text.contains("files ingested: 2"), "{text}");
+    assert!(text.contains("exports/2026-10.csv  4 rows"), "{text}");
+}
+
+#[test]
+fn a_directory_that_is_not_a_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    for args in [
+        vec!["ingest".to_string(), project.path().display().to_string()],
+        vec!["kpis".to_string(), project.path().display().to_string()],
+    ] {
+        let out = deskpulse()
+            .args(&args)
+            .arg("--store")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not a ticket store"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn a_configuration_without_sources_reads_a_store_and_no_exports() {
+    let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let settings = project.path().join("settings");
+    std::fs::create_dir(&settings).unwrap();
+    std::fs::write(
+        settings.join("deskpulse.toml"),
+        "[report]\ntimezone = \"UTC\"\n",
+    )
+    .unwrap();
+    let doc = kpis(
+        &settings,
+        &["--period", "2026-10", "--store", store.to_str().unwrap()],
+    );
+    assert_october_of_the_final_state(&doc);
+    let out = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no [[sources]]"), "{stderr}");
+}
