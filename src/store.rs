@@ -25,7 +25,7 @@ use crate::ingest::normalize::polars_type;
 use crate::ingest::profile::Profile;
 use crate::ingest::{self, IngestError, Ingested, InputReport};
 use crate::model::{self, ColumnType};
-use crate::sql::{sql_list, sql_text};
+use crate::sql::sql_text;
 use crate::swap::{abort_point, exchange, sync_dir};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -40,36 +40,24 @@ struct Table {
     columns: fn() -> Vec<(&'static str, ColumnType)>,
     /// The partition columns: `source`, then the UTC month of this timestamp column.
     month_of: Option<(&'static str, &'static str)>,
-    /// The order a run reads the rows in.
-    order: fn(&Manifest) -> String,
 }
 
 const TICKETS: Table = Table {
     name: "tickets",
     columns: model::ticket_columns,
     month_of: Some(("created_month", "created_at")),
-    // The order of the exports: file by file, row by row.
-    order: |m| {
-        let paths: Vec<&str> = m.files.iter().map(|f| f.report.path.as_str()).collect();
-        format!(
-            "list_position([{}], source_file), source_row",
-            sql_list(&paths)
-        )
-    },
 };
 
 const STATUS_CHANGES: Table = Table {
     name: "status_changes",
     columns: model::status_change_columns,
     month_of: Some(("month", "at")),
-    order: |_| r#""source", "id", "seq", "at", "raw_status", "status""#.to_string(),
 };
 
 const REJECTS: Table = Table {
     name: "rejects",
     columns: model::issue_columns,
     month_of: None,
-    order: |_| "file_row_number".to_string(),
 };
 
 const TABLES: [Table; 3] = [TICKETS, STATUS_CHANGES, REJECTS];
@@ -113,6 +101,9 @@ pub struct Manifest {
     pub sources_with_first_response: BTreeSet<String>,
     /// Rows per table.
     pub rows: BTreeMap<String, u64>,
+    /// Per table, the columns in which some row has a value: a run reads only these (the
+    /// others are null in every row, as in the exports).
+    pub filled: BTreeMap<String, Vec<String>>,
 }
 
 /// A file's account, whole: the fields `kpis.json` leaves out too.
@@ -204,14 +195,13 @@ fn scan(dir: &Path, table: &Table) -> String {
                 ", hive_partitioning = true, hive_types = {{'source': VARCHAR, '{month}': VARCHAR}}"
             ),
         ),
-        None => (
-            dir.join(table.name).join("*.parquet"),
-            ", file_row_number = true".to_string(),
-        ),
+        None => (dir.join(table.name).join("*.parquet"), String::new()),
     };
     format!("read_parquet({}{hive})", sql_text(&files.to_string_lossy()))
 }
 
+/// A stored table, its rows in the order of its files (partitions in order, each file's rows
+/// as written), its columns those of the canonical model.
 fn read_table(
     engine: &Engine,
     dir: &Path,
@@ -222,16 +212,27 @@ fn read_table(
     if manifest.rows.get(table.name).copied().unwrap_or(0) == 0 {
         return Ok(ingest::normalize::empty_frame(&columns));
     }
-    let names: Vec<String> = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect();
+    let _s = crate::log::stage(format!("read {}", table.name));
+    let filled = manifest
+        .filled
+        .get(table.name)
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| StoreError::Invalid {
+            path: dir.join(MANIFEST),
+            message: format!("no columns listed for table {} under `filled`", table.name),
+        })?;
+    let read: Vec<String> = filled.iter().map(|c| format!("\"{c}\"")).collect();
     let frame = engine.read_frame(&format!(
-        "SELECT {} FROM {} ORDER BY {}",
-        names.join(", "),
-        scan(dir, table),
-        (table.order)(manifest)
+        "SELECT {} FROM {}",
+        read.join(", "),
+        scan(dir, table)
     ))?;
     let typed: Vec<Expr> = columns
         .iter()
-        .map(|(c, t)| col(*c).cast(polars_type(*t)))
+        .map(|(c, t)| match filled.iter().any(|f| f == c) {
+            true => col(*c).cast(polars_type(*t)),
+            false => lit(NULL).cast(polars_type(*t)).alias(*c),
+        })
         .collect();
     Ok(frame.lazy().select(typed).collect()?)
 }
@@ -277,10 +278,17 @@ fn write(dir: &Path, ingested: &Ingested) -> Result<(), StoreError> {
         &ingested.status_changes,
         &ingested.issues,
     ];
-    let mut rows = BTreeMap::new();
+    let (mut rows, mut filled) = (BTreeMap::new(), BTreeMap::new());
     for (table, frame) in TABLES.iter().zip(frames) {
         write_table(&engine, &staging, table, frame)?;
         rows.insert(table.name.to_string(), frame.height() as u64);
+        let with_values = frame
+            .columns()
+            .iter()
+            .filter(|c| c.null_count() < c.len())
+            .map(|c| c.name().to_string())
+            .collect();
+        filled.insert(table.name.to_string(), with_values);
         abort_point();
     }
     let manifest = Manifest {
@@ -290,6 +298,7 @@ fn write(dir: &Path, ingested: &Ingested) -> Result<(), StoreError> {
         sources_with_history: ingested.sources_with_history.clone(),
         sources_with_first_response: ingested.sources_with_first_response.clone(),
         rows,
+        filled,
     };
     let path = staging.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest serializes") + "\n";

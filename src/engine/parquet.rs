@@ -37,11 +37,14 @@ impl Engine {
         Ok(())
     }
 
-    /// The rows of `select` as a frame, columns typed as DuckDB gives them.
+    /// The rows of `select` as a frame, columns typed as DuckDB gives them. The result is
+    /// streamed, batch by batch, rather than held whole by DuckDB beside its Arrow copy.
     pub fn read_frame(&self, select: &str) -> Result<DataFrame, EngineError> {
-        let batches = self.query(select)?;
-        let schema = batches[0].schema();
-        Ok(interop::to_data_frame(&schema, &batches)?)
+        let mut statement = self.conn.prepare(select)?;
+        let stream = statement.stream_arrow([])?;
+        let schema = stream.get_schema();
+        let batches = stream.collect::<Result<Vec<RecordBatch>, _>>()?;
+        Ok(interop::to_data_frame(&schema, batches)?)
     }
 
     /// The rows of `select` (see [`super::collect_batches`]).
