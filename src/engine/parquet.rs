@@ -27,7 +27,11 @@ impl Engine {
             let quoted: Vec<String> = partition_by.iter().map(|c| format!("\"{c}\"")).collect();
             (
                 dir.to_path_buf(),
-                format!(", PARTITION_BY ({})", quoted.join(", ")),
+                // Written part by part: each part adds its partitions to the directory.
+                format!(
+                    ", PARTITION_BY ({}), OVERWRITE_OR_IGNORE",
+                    quoted.join(", ")
+                ),
             )
         };
         self.conn.execute_batch(&format!(
