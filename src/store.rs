@@ -186,18 +186,25 @@ pub fn load(dir: &Path) -> Result<Ingested, StoreError> {
     })
 }
 
-/// The `read_parquet` call over a stored table's files, its partitions read as text.
-fn scan(dir: &Path, table: &Table) -> String {
-    let (files, hive) = match table.month_of {
-        Some((month, _)) => (
-            dir.join(table.name).join("*").join("*").join("*.parquet"),
-            format!(
-                ", hive_partitioning = true, hive_types = {{'source': VARCHAR, '{month}': VARCHAR}}"
-            ),
-        ),
-        None => (dir.join(table.name).join("*.parquet"), String::new()),
+/// The files of a stored table, as a `read_parquet` pattern.
+fn all_files(dir: &Path, table: &Table) -> String {
+    let files = match table.month_of {
+        Some(_) => dir.join(table.name).join("*").join("*").join("*.parquet"),
+        None => dir.join(table.name).join("*.parquet"),
     };
-    format!("read_parquet({}{hive})", sql_text(&files.to_string_lossy()))
+    sql_text(&files.to_string_lossy())
+}
+
+/// The `read_parquet` call over `files` (a pattern or a list) of a stored table, its
+/// partitions read as text, each row with the file it is in.
+fn scan(files: &str, table: &Table) -> String {
+    let hive = match table.month_of {
+        Some((month, _)) => format!(
+            ", hive_partitioning = true, hive_types = {{'source': VARCHAR, '{month}': VARCHAR}}"
+        ),
+        None => String::new(),
+    };
+    format!("read_parquet({files}{hive}, filename = true)")
 }
 
 /// A stored table, its rows in the order of its files (partitions in order, each file's rows
@@ -208,10 +215,21 @@ fn read_table(
     table: &Table,
     manifest: &Manifest,
 ) -> Result<DataFrame, StoreError> {
-    let columns = (table.columns)();
-    if manifest.rows.get(table.name).copied().unwrap_or(0) == 0 {
-        return Ok(ingest::normalize::empty_frame(&columns));
+    match manifest.rows.get(table.name).copied().unwrap_or(0) {
+        0 => Ok(ingest::normalize::empty_frame(&(table.columns)())),
+        _ => read_files(engine, dir, table, manifest, &all_files(dir, table)),
     }
+}
+
+/// The rows of some files of a stored table (`files`: a `read_parquet` pattern or list).
+fn read_files(
+    engine: &Engine,
+    dir: &Path,
+    table: &Table,
+    manifest: &Manifest,
+    files: &str,
+) -> Result<DataFrame, StoreError> {
+    let columns = (table.columns)();
     let _s = crate::log::stage(format!("read {}", table.name));
     let filled = manifest
         .filled
@@ -225,7 +243,7 @@ fn read_table(
     let frame = engine.read_frame(&format!(
         "SELECT {} FROM {}",
         read.join(", "),
-        scan(dir, table)
+        scan(files, table)
     ))?;
     let typed: Vec<Expr> = columns
         .iter()
@@ -249,44 +267,262 @@ pub enum Ingest {
 }
 
 /// Adds the configuration's exports to the store at `dir` (made if there is none): files it
-/// holds already are skipped, later versions of its tickets replace the older ones.
+/// holds already are skipped, later versions of its tickets replace the older ones. Only the
+/// partitions the new exports touch are read and written again; the others are carried into
+/// the new version as they are.
 pub fn ingest(dir: &Path, config: &Config, profiles: &[Profile]) -> Result<Ingest, StoreError> {
     let new_store = !dir.exists() || dir.read_dir().is_ok_and(|mut d| d.next().is_none());
-    let held = match new_store {
-        true => Ingested::empty(),
-        false => load(dir)?,
+    let manifest = match new_store {
+        true => None,
+        false => Some(Manifest::read(dir)?),
     };
-    let before = held.inputs.len();
-    let ingested = ingest::ingest_onto(held, config, profiles)?;
-    let added = ingested.inputs.len() - before;
-    if added == 0 {
-        return Ok(Ingest::Unchanged { files: before });
+    let before: Vec<InputReport> = manifest
+        .iter()
+        .flat_map(|m| m.files.iter().map(|f| f.report.clone()))
+        .collect();
+    let files = ingest::read_new(config, profiles, &before)?;
+    if files.is_empty() {
+        return Ok(Ingest::Unchanged {
+            files: before.len(),
+        });
     }
-    write(dir, &ingested)?;
+    let added: Vec<InputReport> = files.iter().map(|f| f.report.clone()).collect();
+    let (target, staging) = staging_for(dir)?;
+    let written = write_version(&target, &staging, manifest, files);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
     Ok(Ingest::Added {
-        files: ingested.inputs[before..].to_vec(),
-        tickets: ingested.tickets.height(),
+        files: added,
+        tickets: written?.rows[TICKETS.name] as usize,
     })
 }
 
-/// Writes the tables as a new version of the store and puts it in place in one step.
-fn write(dir: &Path, ingested: &Ingested) -> Result<(), StoreError> {
-    let (target, staging) = staging_for(dir)?;
+/// The new version of the store: its untouched partitions carried over, the others written
+/// again with the new exports; put in place in one step.
+fn write_version(
+    target: &Path,
+    staging: &Path,
+    manifest: Option<Manifest>,
+    files: Vec<ingest::FileRead>,
+) -> Result<Manifest, StoreError> {
     let engine = Engine::with_files_under(target.parent().expect("a store has a parent"))?;
+    let touched = match manifest {
+        Some(manifest) => touched_by(&engine, target, manifest, &files)?,
+        None => Touched::nothing(),
+    };
+    let combined = ingest::combine(touched.held, files)?;
+    for kept in &touched.kept {
+        carry(target, staging, kept)?;
+    }
+    let manifest = write(
+        &engine,
+        staging,
+        &combined,
+        &touched.rows_kept,
+        touched.filled,
+    )?;
+    put_in_place(staging, target)?;
+    Ok(manifest)
+}
+
+/// What of a store the new exports touch.
+struct Touched {
+    /// The touched partitions' rows, all the rejects, and every file's account.
+    held: Ingested,
+    /// The files of the partitions not touched, relative to the store.
+    kept: Vec<PathBuf>,
+    /// Per table, the rows of those files.
+    rows_kept: BTreeMap<String, u64>,
+    /// The columns with values before.
+    filled: BTreeMap<String, Vec<String>>,
+}
+
+impl Touched {
+    fn nothing() -> Touched {
+        Touched {
+            held: Ingested::empty(),
+            kept: Vec::new(),
+            rows_kept: BTreeMap::new(),
+            filled: BTreeMap::new(),
+        }
+    }
+}
+
+/// The partitions the new exports touch: of the tickets, those of their months and those that
+/// hold another version of one of them; of the status changes, those of their months.
+fn touched_by(
+    engine: &Engine,
+    dir: &Path,
+    manifest: Manifest,
+    files: &[ingest::FileRead],
+) -> Result<Touched, StoreError> {
+    let _s = crate::log::stage("read the partitions the exports touch");
+    let new_tickets = files.iter().map(|f| {
+        f.tables.tickets.clone().lazy().select([
+            col("source"),
+            col("id"),
+            col("created_at").dt().strftime("%Y-%m").alias("month"),
+        ])
+    });
+    let new_changes = files.iter().filter_map(|f| {
+        let history = f.tables.history.clone()?;
+        Some(history.lazy().select([
+            col("source"),
+            lit(NULL).cast(DataType::String).alias("id"),
+            col("at").dt().strftime("%Y-%m").alias("month"),
+        ]))
+    });
+    let keys = concat(new_tickets.collect::<Vec<_>>(), UnionArgs::default())?.collect()?;
+    let months = match new_changes.collect::<Vec<_>>() {
+        m if m.is_empty() => keys.clone().lazy().filter(lit(false)).collect()?,
+        m => concat(m, UnionArgs::default())?.collect()?,
+    };
+    let key_columns = [
+        ("source", ColumnType::Text),
+        ("id", ColumnType::Text),
+        ("month", ColumnType::Text),
+    ];
+    engine.load("new_tickets", &keys, &key_columns)?;
+    engine.load("new_changes", &months, &key_columns)?;
+    let mut held = Ingested::empty();
+    let mut touched_files = BTreeSet::new();
+    let mut rows_kept = BTreeMap::new();
+    for (table, new) in [(&TICKETS, "new_tickets"), (&STATUS_CHANGES, "new_changes")] {
+        let stored = manifest.rows.get(table.name).copied().unwrap_or(0);
+        let files = match stored {
+            0 => Vec::new(),
+            _ => touched_files_of(engine, dir, table, new)?,
+        };
+        let frame = match files.is_empty() {
+            true => ingest::normalize::empty_frame(&(table.columns)()),
+            false => {
+                let list: Vec<String> = files.iter().map(|f| sql_text(f)).collect();
+                let list = format!("[{}]", list.join(", "));
+                read_files(engine, dir, table, &manifest, &list)?
+            }
+        };
+        rows_kept.insert(table.name.to_string(), stored - frame.height() as u64);
+        match table.name {
+            "tickets" => held.tickets = frame,
+            _ => held.status_changes = frame,
+        }
+        touched_files.extend(files);
+    }
+    held.issues = read_table(engine, dir, &REJECTS, &manifest)?;
+    let kept = stored_files(dir)?
+        .into_iter()
+        .filter(|f| !touched_files.contains(&dir.join(f).to_string_lossy().into_owned()))
+        .collect();
+    held.sources_with_history = manifest.sources_with_history;
+    held.sources_with_first_response = manifest.sources_with_first_response;
+    held.inputs = manifest
+        .files
+        .into_iter()
+        .map(StoredInput::into_report)
+        .collect();
+    Ok(Touched {
+        held,
+        kept,
+        rows_kept,
+        filled: manifest.filled,
+    })
+}
+
+/// The files of a partitioned table that hold a row of a partition in `new` (a loaded table
+/// of source, id and month), or another version of one of its tickets.
+fn touched_files_of(
+    engine: &Engine,
+    dir: &Path,
+    table: &Table,
+    new: &str,
+) -> Result<Vec<String>, StoreError> {
+    let (month, _) = table.month_of.expect("a partitioned table");
+    let stored = scan(&all_files(dir, table), table);
+    let batches = engine.query(&format!(
+        "SELECT DISTINCT t.filename FROM {stored} t
+         SEMI JOIN (SELECT DISTINCT source, month FROM \"{new}\") n
+             ON t.source = n.source AND t.\"{month}\" = n.month
+         UNION
+         SELECT DISTINCT t.filename FROM {stored} t
+         SEMI JOIN \"{new}\" n ON t.source = n.source AND t.id = n.id
+         ORDER BY 1"
+    ))?;
+    let mut files = Vec::new();
+    for batch in &batches {
+        let names = crate::table::column_strings(batch, "filename").map_err(|message| {
+            StoreError::Invalid {
+                path: dir.to_path_buf(),
+                message,
+            }
+        })?;
+        files.extend(names.into_iter().flatten());
+    }
+    Ok(files)
+}
+
+/// The Parquet files of the store's partitioned tables, relative to it.
+fn stored_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut files = Vec::new();
+    for table in [&TICKETS, &STATUS_CHANGES] {
+        let root = dir.join(table.name);
+        if !root.exists() {
+            // a table with no rows has no files
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let entry = entry.map_err(|e| StoreError::Invalid {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            if entry.file_type().is_file() {
+                let relative = entry.path().strip_prefix(dir).expect("under the store");
+                files.push(relative.to_path_buf());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Puts a file of the store into the new version: a hard link, or a copy where the file
+/// system has none.
+fn carry(dir: &Path, staging: &Path, file: &Path) -> Result<(), StoreError> {
+    let (from, to) = (dir.join(file), staging.join(file));
+    let parent = to.parent().expect("a file has a directory");
+    std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    if std::fs::hard_link(&from, &to).is_err() {
+        std::fs::copy(&from, &to).map_err(io_error(&to))?;
+    }
+    Ok(())
+}
+
+/// Writes the tables into the new version, beside the files carried over (`rows_kept` rows),
+/// and its manifest.
+fn write(
+    engine: &Engine,
+    staging: &Path,
+    ingested: &Ingested,
+    rows_kept: &BTreeMap<String, u64>,
+    mut filled: BTreeMap<String, Vec<String>>,
+) -> Result<Manifest, StoreError> {
     let frames = [
         &ingested.tickets,
         &ingested.status_changes,
         &ingested.issues,
     ];
-    let (mut rows, mut filled) = (BTreeMap::new(), BTreeMap::new());
+    let mut rows = BTreeMap::new();
     for (table, frame) in TABLES.iter().zip(frames) {
-        write_table(&engine, &staging, table, frame)?;
-        rows.insert(table.name.to_string(), frame.height() as u64);
+        write_table(engine, staging, table, frame)?;
+        let kept = rows_kept.get(table.name).copied().unwrap_or(0);
+        rows.insert(table.name.to_string(), kept + frame.height() as u64);
+        let before = filled.remove(table.name).unwrap_or_default();
         let with_values = frame
             .columns()
             .iter()
-            .filter(|c| c.null_count() < c.len())
             .map(|c| c.name().to_string())
+            .filter(|c| {
+                before.contains(c) || frame.column(c).is_ok_and(|c| c.null_count() < c.len())
+            })
             .collect();
         filled.insert(table.name.to_string(), with_values);
         abort_point();
@@ -304,7 +540,7 @@ fn write(dir: &Path, ingested: &Ingested) -> Result<(), StoreError> {
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest serializes") + "\n";
     std::fs::write(&path, text).map_err(io_error(&path))?;
     abort_point();
-    put_in_place(&staging, &target)
+    Ok(manifest)
 }
 
 /// Writes a table's files; a partitioned one month by month, so that DuckDB holds one month of
@@ -445,7 +681,7 @@ fn months_by_source(
         "SELECT source, count(*) AS tickets, count(DISTINCT created_month) AS months,
                 min(created_month) AS first_month, max(created_month) AS last_month
          FROM {} GROUP BY source ORDER BY source",
-        scan(dir, &TICKETS)
+        scan(&all_files(dir, &TICKETS), &TICKETS)
     ))?;
     let mut out = String::from("sources:\n");
     for batch in &batches {

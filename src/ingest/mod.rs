@@ -139,6 +139,23 @@ pub fn ingest_onto(
     config: &Config,
     profiles: &[Profile],
 ) -> Result<Ingested, IngestError> {
+    let files = read_new(config, profiles, &held.inputs)?;
+    combine(held, files)
+}
+
+/// One export as read: its canonical tables and its account.
+pub struct FileRead {
+    pub tables: normalize::Normalized,
+    pub report: InputReport,
+}
+
+/// Reads the exports of the configuration whose bytes none of the files `before` had, each
+/// shown under a name none of them has.
+pub fn read_new(
+    config: &Config,
+    profiles: &[Profile],
+    before: &[InputReport],
+) -> Result<Vec<FileRead>, IngestError> {
     if config.sources.is_empty() {
         // A configuration for runs from a ticket store may name none.
         return Err(IngestError::Source(
@@ -146,6 +163,34 @@ pub fn ingest_onto(
                 .to_string(),
         ));
     }
+    let seen: HashMap<String, String> = before
+        .iter()
+        .map(|i| (i.sha256.clone(), i.path.clone()))
+        .collect();
+    let mut names: Vec<String> = before.iter().map(|i| i.path.clone()).collect();
+    let mut files = Vec::new();
+    let mut read_by = HashMap::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        for path in expand(source, i, &config.base_dir)? {
+            let shown = shown_path(&path, &config.base_dir);
+            if !first_reading(&mut read_by, &path, &shown, i)? {
+                continue;
+            }
+            let shown = unique_name(shown, &names);
+            if let Some((tables, report)) =
+                ingest_file(&path, &shown, source, config, profiles, &seen)?
+            {
+                names.push(shown);
+                files.push(FileRead { tables, report });
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The tables of files read before (`held`) and of the files read after them, as one ingest
+/// of them all: export slices merged, the files' accounts in order.
+pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestError> {
     // Each file's frames alone where nothing was read before.
     let (mut tickets, mut history, mut issues) = match held.inputs.is_empty() {
         true => (Vec::new(), Vec::new(), Vec::new()),
@@ -158,33 +203,17 @@ pub fn ingest_onto(
     let mut inputs = held.inputs;
     let mut sources_with_history = held.sources_with_history;
     let mut sources_with_first_response = held.sources_with_first_response;
-    let seen: HashMap<String, String> = inputs
-        .iter()
-        .map(|i| (i.sha256.clone(), i.path.clone()))
-        .collect();
-    let mut read_by = HashMap::new();
-    for (i, source) in config.sources.iter().enumerate() {
-        for path in expand(source, i, &config.base_dir)? {
-            let shown = shown_path(&path, &config.base_dir);
-            if !first_reading(&mut read_by, &path, &shown, i)? {
-                continue;
-            }
-            let shown = unique_name(shown, &inputs);
-            let read = ingest_file(&path, &shown, source, config, profiles, &seen)?;
-            let Some((normalized, report)) = read else {
-                continue;
-            };
-            if let Some(h) = normalized.history {
-                sources_with_history.insert(report.source.clone());
-                history.push(h.lazy());
-            }
-            if report.first_response {
-                sources_with_first_response.insert(report.source.clone());
-            }
-            tickets.push(normalized.tickets.lazy());
-            issues.push(normalized.issues.lazy());
-            inputs.push(report);
+    for FileRead { tables, report } in files {
+        if let Some(h) = tables.history {
+            sources_with_history.insert(report.source.clone());
+            history.push(h.lazy());
         }
+        if report.first_response {
+            sources_with_first_response.insert(report.source.clone());
+        }
+        tickets.push(tables.tickets.lazy());
+        issues.push(tables.issues.lazy());
+        inputs.push(report);
     }
     let union = |frames: Vec<LazyFrame>,
                  columns: &[(&str, model::ColumnType)]|
@@ -380,8 +409,8 @@ fn ingest_file(
 
 /// A file's name as reports show it, made unique among the files read before: a monthly export
 /// saved under the same name each month is `incidents.csv`, then `incidents.csv (2)`.
-fn unique_name(shown: String, inputs: &[InputReport]) -> String {
-    let taken = |name: &str| inputs.iter().any(|i| i.path == name);
+fn unique_name(shown: String, names: &[String]) -> String {
+    let taken = |name: &str| names.iter().any(|n| n == name);
     if !taken(&shown) {
         return shown;
     }

@@ -403,3 +403,45 @@ fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no [[sources]]"), "{stderr}");
 }
+
+#[test]
+fn an_ingest_writes_again_only_the_months_it_touches() {
+    // August's ticket is in no file of October's slice, and in none of its months: its file is
+    // carried into the new version as it was.
+    let august =
+        "INC8,2026-08-20 09:00:00,Resolved,3 - Moderate,2026-08-21 09:00:00,2026-08-21 09:00:00\n";
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{august}{SEPTEMBER}"))]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let month = |m: &str| {
+        store.join(format!(
+            "tickets/source=servicenow/created_month={m}/data_0.parquet"
+        ))
+    };
+    let before = [month("2026-08"), month("2026-09")].map(|f| std::fs::read(f).unwrap());
+    std::fs::write(
+        project.path().join("exports/2026-10.csv"),
+        format!("{HEADER}{OCTOBER}"),
+    )
+    .unwrap();
+    ingest(project.path(), &store);
+    assert_eq!(std::fs::read(month("2026-08")).unwrap(), before[0]);
+    assert_ne!(std::fs::read(month("2026-09")).unwrap(), before[1]);
+    assert!(month("2026-10").exists());
+    let doc = kpis(
+        project.path(),
+        &["--period", "2026-10", "--store", store.to_str().unwrap()],
+    );
+    assert_october_of_the_final_state(&doc);
+    let info = deskpulse()
+        .args(["store", "info"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(info.stdout).unwrap();
+    assert!(text.contains("tickets                    5 rows"), "{text}");
+    assert!(
+        text.contains("servicenow  5 tickets created 2026-08 to 2026-10 (3 months)"),
+        "{text}"
+    );
+}
