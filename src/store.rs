@@ -10,7 +10,8 @@
 //! rejects/data_0.parquet                               the ingest issues (rejects.csv's rows)
 //! ```
 //!
-//! Every ingest writes a whole new version beside the store and exchanges the two in one step
+//! Every ingest makes a new version beside the store, the partitions the new exports touch
+//! written again and the others carried over as hard links, and exchanges the two in one step
 //! (`swap`): a reader, or an ingest killed at any instant, finds one version or the other.
 
 use std::collections::{BTreeMap, BTreeSet};
