@@ -375,12 +375,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 fn run_ingest(args: &IngestArgs, quiet: bool) -> anyhow::Result<u8> {
     let target = args.config.as_deref().or(args.input.as_deref());
     let config = Config::discover(target.unwrap_or(Path::new(".")))?;
-    let dirs = pipeline::profile_dirs(&config, args.profiles.as_deref());
-    let profiles: Vec<_> = crate::ingest::profile::load(&dirs)
-        .map_err(anyhow::Error::msg)?
-        .into_iter()
-        .map(|l| l.profile)
-        .collect();
+    let profiles = pipeline::load_profiles(&config, args.profiles.as_deref())?;
     let outcome = crate::store::ingest(&args.store, &config, &profiles);
     crate::log::done();
     let message = match outcome? {

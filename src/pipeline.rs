@@ -380,21 +380,20 @@ fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunErr
         return Ok(crate::store::load(store)?);
     }
     let _s = crate::log::stage("ingest");
-    Ok(ingest::ingest(config, &load_profiles(config, options)?)?)
+    let profiles = load_profiles(config, options.profiles.as_deref())?;
+    Ok(ingest::ingest(config, &profiles)?)
 }
 
-/// The built-in profiles, the configuration's own and those of `--profiles`.
+/// The built-in profiles, the configuration's own and those of `--profiles` (`extra`).
 pub fn load_profiles(
     config: &Config,
-    options: &RunOptions,
+    extra: Option<&Path>,
 ) -> Result<Vec<ingest::profile::Profile>, RunError> {
-    Ok(
-        ingest::profile::load(&profile_dirs(config, options.profiles.as_deref()))
-            .map_err(ingest::IngestError::Source)?
-            .into_iter()
-            .map(|l| l.profile)
-            .collect(),
-    )
+    Ok(ingest::profile::load(&profile_dirs(config, extra))
+        .map_err(ingest::IngestError::Source)?
+        .into_iter()
+        .map(|l| l.profile)
+        .collect())
 }
 
 /// The period the user chose, and what to tell them when they did not name it.

@@ -128,19 +128,7 @@ impl Ingested {
 
 /// Reads every source of the configuration, every canonical field its profile maps.
 pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestError> {
-    ingest_onto(Ingested::empty(), config, profiles)
-}
-
-/// Reads every source of the configuration onto the tables of files read before (a ticket
-/// store's), as if those files came first: a file whose bytes were read before is skipped, and
-/// a ticket read again replaces the earlier version by the rules of export slices.
-pub fn ingest_onto(
-    held: Ingested,
-    config: &Config,
-    profiles: &[Profile],
-) -> Result<Ingested, IngestError> {
-    let files = read_new(config, profiles, &held.inputs)?;
-    combine(held, files)
+    combine(Ingested::empty(), read_new(config, profiles, &[])?)
 }
 
 /// One export as read: its canonical tables and its account.

@@ -23,6 +23,14 @@ fn ingest(project: &Path, store: &Path) -> String {
     stderr
 }
 
+/// `deskpulse kpis` for October 2026, the tickets read from `store`.
+fn october_from(project: &Path, store: &Path) -> serde_json::Value {
+    kpis(
+        project,
+        &["--period", "2026-10", "--store", store.to_str().unwrap()],
+    )
+}
+
 /// Every file under `dir`, by relative path, with its bytes.
 fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
@@ -126,11 +134,7 @@ fn slices_ingested_month_by_month_give_the_kpis_of_the_final_state() {
     let store = store.path().join("tickets.store");
     ingest(september.path(), &store);
     ingest(october.path(), &store);
-    let store_arg = store.to_str().unwrap();
-    let merged = kpis(
-        october.path(),
-        &["--period", "2026-10", "--store", store_arg],
-    );
+    let merged = october_from(october.path(), &store);
     let one = kpis(whole.path(), &["--period", "2026-10"]);
     assert_eq!(kpi_rows(&merged), kpi_rows(&one));
     assert_october_of_the_final_state(&merged);
@@ -147,10 +151,7 @@ fn a_file_saved_under_the_same_name_each_month_is_a_new_slice() {
     let file = project.path().join("exports/incidents.csv");
     std::fs::write(&file, format!("{HEADER}{OCTOBER}")).unwrap();
     ingest(project.path(), &store);
-    let doc = kpis(
-        project.path(),
-        &["--period", "2026-10", "--store", store.to_str().unwrap()],
-    );
+    let doc = october_from(project.path(), &store);
     let paths: Vec<&str> = doc["inputs"]
         .as_array()
         .unwrap()
@@ -194,10 +195,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
     let store = parent.path().join("tickets.store");
     ingest(project.path(), &store);
     let before = files_under(&store);
-    let september = kpis(
-        project.path(),
-        &["--period", "2026-10", "--store", store.to_str().unwrap()],
-    );
+    let september = october_from(project.path(), &store);
     std::fs::write(
         project.path().join("exports/2026-10.csv"),
         format!("{HEADER}{OCTOBER}"),
@@ -216,10 +214,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
             .output()
             .unwrap();
         assert!(!out.status.success(), "step {step}: the ingest was killed");
-        let now = kpis(
-            project.path(),
-            &["--period", "2026-10", "--store", store.to_str().unwrap()],
-        );
+        let now = october_from(project.path(), &store);
         if files_under(&store) == before {
             old_versions += 1;
             assert_eq!(kpi_rows(&now), kpi_rows(&september), "step {step}");
@@ -389,10 +384,7 @@ fn a_configuration_without_sources_reads_a_store_and_no_exports() {
         "[report]\ntimezone = \"UTC\"\n",
     )
     .unwrap();
-    let doc = kpis(
-        &settings,
-        &["--period", "2026-10", "--store", store.to_str().unwrap()],
-    );
+    let doc = october_from(&settings, &store);
     assert_october_of_the_final_state(&doc);
     let out = deskpulse()
         .args(["kpis", "--period", "2026-10"])
@@ -428,10 +420,7 @@ fn an_ingest_writes_again_only_the_months_it_touches() {
     assert_eq!(std::fs::read(month("2026-08")).unwrap(), before[0]);
     assert_ne!(std::fs::read(month("2026-09")).unwrap(), before[1]);
     assert!(month("2026-10").exists());
-    let doc = kpis(
-        project.path(),
-        &["--period", "2026-10", "--store", store.to_str().unwrap()],
-    );
+    let doc = october_from(project.path(), &store);
     assert_october_of_the_final_state(&doc);
     let info = deskpulse()
         .args(["store", "info"])
