@@ -434,3 +434,31 @@ fn an_ingest_writes_again_only_the_months_it_touches() {
         "{text}"
     );
 }
+
+#[test]
+fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let parent = tempfile::tempdir().unwrap();
+    let store = parent.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let before = files_under(&store);
+    // October's slice without its id column: no ServiceNow export.
+    let without_ids = format!("{HEADER}{OCTOBER}").replace("number,", "");
+    std::fs::write(project.path().join("exports/2026-10.csv"), without_ids).unwrap();
+    let out = deskpulse()
+        .arg("ingest")
+        .arg(project.path())
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2026-10.csv"), "{stderr}");
+    assert_eq!(files_under(&store), before);
+    let left: Vec<String> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["tickets.store"]);
+}
