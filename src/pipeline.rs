@@ -377,11 +377,43 @@ fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunErr
                 store.display()
             ));
         }
-        return Ok(crate::store::load(store)?);
+        let stored = crate::store::load(store)?;
+        let missing = not_in_store(config, &stored.inputs);
+        if !missing.is_empty() {
+            crate::log::note(&format!(
+                "warning: [[sources]] names exports that are not in the store, so not in this \
+                 run (`deskpulse ingest` adds them): {}",
+                missing.join(", ")
+            ));
+        }
+        return Ok(stored);
     }
     let _s = crate::log::stage("ingest");
     let profiles = load_profiles(config, options.profiles.as_deref())?;
     Ok(ingest::ingest(config, &profiles)?)
+}
+
+/// The exports of the configuration that no file of the store was read under the name of
+/// (a re-export saved under the same name is `name (2)` there). By name only: an export
+/// changed since it was ingested is not seen.
+fn not_in_store(config: &Config, stored: &[InputReport]) -> Vec<String> {
+    let base_name = |path: &str| -> String {
+        match path.rsplit_once(" (") {
+            Some((name, n))
+                if n.strip_suffix(')')
+                    .is_some_and(|n| n.parse::<u32>().is_ok()) =>
+            {
+                name.to_string()
+            }
+            _ => path.to_string(),
+        }
+    };
+    let held: std::collections::BTreeSet<String> =
+        stored.iter().map(|i| base_name(&i.path)).collect();
+    ingest::export_names(config)
+        .into_iter()
+        .filter(|name| !held.contains(name))
+        .collect()
 }
 
 /// The built-in profiles, the configuration's own and those of `--profiles` (`extra`).

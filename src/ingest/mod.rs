@@ -131,6 +131,18 @@ pub fn ingest(config: &Config, profiles: &[Profile]) -> Result<Ingested, IngestE
     combine(Ingested::empty(), read_new(config, profiles, &[])?)
 }
 
+/// The exports the configuration names, as reports show them; a pattern that matches nothing
+/// names none.
+pub fn export_names(config: &Config) -> Vec<String> {
+    config
+        .sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, source)| expand(source, i, &config.base_dir).unwrap_or_default())
+        .map(|path| shown_path(&path, &config.base_dir))
+        .collect()
+}
+
 /// One export as read: its canonical tables and its account.
 pub struct FileRead {
     pub tables: normalize::Normalized,

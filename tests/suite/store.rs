@@ -462,3 +462,33 @@ fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
         .collect();
     assert_eq!(left, ["tickets.store"]);
 }
+
+#[test]
+fn a_run_from_the_store_names_the_exports_it_does_not_hold() {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let store = project.path().join("tickets.store");
+    ingest(project.path(), &store);
+    std::fs::write(
+        project.path().join("exports/2026-10.csv"),
+        format!("{HEADER}{OCTOBER}"),
+    )
+    .unwrap();
+    let run = || {
+        let out = deskpulse()
+            .args(["kpis", "--period", "2026-10", "--store"])
+            .arg(&store)
+            .arg(project.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = run();
+    assert!(
+        stderr.contains("warning: [[sources]] names exports that are not in the store"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exports/2026-10.csv"), "{stderr}");
+    ingest(project.path(), &store);
+    assert!(!run().contains("not in the store"));
+}
