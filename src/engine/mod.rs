@@ -1,6 +1,7 @@
 //! The DuckDB session: canonical tables handed over as Arrow (duckdb-rs's `arrow(?)` scan,
 //! `load`), the ledger and the views over it (`views`), and every KPI family and report table
-//! of the catalogue run with the period as bind parameters (`catalogue`).
+//! of the catalogue run with the period as bind parameters (`catalogue`); and, for the ticket
+//! store, Parquet written and read (`parquet`).
 
 mod catalogue;
 mod load;
