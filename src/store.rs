@@ -556,6 +556,7 @@ fn write_table(
     let mut columns = (table.columns)();
     let dir = staging.join(table.name);
     let Some((month, of)) = table.month_of else {
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         engine.load(table.name, frame, &columns)?;
         engine.write_parquet(&select_in_order(&columns, &[], table.name), &dir, &[])?;
         return Ok(());

@@ -13,7 +13,8 @@ use crate::sql::sql_text;
 impl Engine {
     /// Writes the rows of `select` as zstd-compressed Parquet under `dir`: one directory per
     /// value of the `partition_by` columns (Hive layout, `source=servicenow/created_month=2026-10/`,
-    /// values percent-encoded), or, with none, the single file `dir/data_0.parquet`.
+    /// values percent-encoded), or, with none, the single file `dir/data_0.parquet` (`dir` must
+    /// then exist).
     pub fn write_parquet(
         &self,
         select: &str,
@@ -21,7 +22,6 @@ impl Engine {
         partition_by: &[&str],
     ) -> Result<(), EngineError> {
         let (target, partitions) = if partition_by.is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| EngineError::Open(e.to_string()))?;
             (dir.join("data_0.parquet"), String::new())
         } else {
             let quoted: Vec<String> = partition_by.iter().map(|c| format!("\"{c}\"")).collect();
