@@ -1166,6 +1166,15 @@ fn two_spellings_of_one_glpi_id_in_one_file_are_a_duplicate() {
     assert_input(&doc, "glpi", 9, 1);
 }
 
+/// The report.md line of a listed reconciliation gap that starts with `start`, its no-break
+/// spaces (thousands separators) read as spaces.
+fn listed_gap(md: &str, start: &str) -> String {
+    md.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("{start} not in\n{md}"))
+        .replace('\u{a0}', " ")
+}
+
 #[test]
 fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
     // GLPI writes its resolution time in words, in the interface's language, on its entity's
@@ -1222,13 +1231,9 @@ fn glpi_durations_in_words_are_its_own_resolution_times_and_reconcile() {
         ),
         "{md}"
     );
-    let gap = md
-        .lines()
-        .find(|l| l.starts_with("| glpi | `2` |"))
-        .unwrap_or_else(|| panic!("{md}"));
+    let gap = listed_gap(&md, "| glpi | `2` |");
     assert!(
-        gap.replace('\u{a0}', " ")
-            .starts_with("| glpi | `2` | 540 min | 1,780 min | -1,240 min |"),
+        gap.starts_with("| glpi | `2` | 540 min | 1,780 min | -1,240 min |"),
         "{gap}"
     );
 }
@@ -1348,10 +1353,7 @@ fn glpi_in_spanish_gives_the_kpis_of_the_same_tickets_in_french() {
         ),
         "{md}"
     );
-    let gap = md
-        .lines()
-        .find(|l| l.starts_with("| glpi | `196010` |"))
-        .unwrap_or_else(|| panic!("{md}"));
+    let gap = listed_gap(&md, "| glpi | `196010` |");
     assert!(
         gap.starts_with("| glpi | `196010` | 0.0 min | 330 min | -330 min |"),
         "{gap}"

@@ -11,16 +11,27 @@ use super::util::{deskpulse, kpi_rows, kpis, project, repo, value};
 
 /// `deskpulse ingest` of a project into a store, which must succeed; its stderr.
 fn ingest(project: &Path, store: &Path) -> String {
-    let out = deskpulse()
-        .arg("ingest")
-        .arg(project)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
+    let out = ingest_command(project, store).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "ingest failed: {stderr}");
     stderr
+}
+
+/// `deskpulse ingest PROJECT --store STORE`, to run.
+fn ingest_command(project: &Path, store: &Path) -> assert_cmd::Command {
+    let mut cmd = deskpulse();
+    cmd.arg("ingest").arg(project).arg("--store").arg(store);
+    cmd
+}
+
+/// The names of the entries of `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// `deskpulse kpis` for October 2026, the tickets read from `store`.
@@ -205,11 +216,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
     // place. Killed at any of them, the store is the old version or the new one, whole.
     let mut old_versions = 0;
     for step in 1..=5 {
-        let out = deskpulse()
-            .arg("ingest")
-            .arg(project.path())
-            .arg("--store")
-            .arg(&store)
+        let out = ingest_command(project.path(), &store)
             .env("DESKPULSE_ABORT_AT_STEP", step.to_string())
             .output()
             .unwrap();
@@ -237,11 +244,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
     );
     // The next ingest removes what the killed ones left beside the store.
     ingest(project.path(), &store);
-    let left: Vec<String> = std::fs::read_dir(parent.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, ["tickets.store"]);
+    assert_eq!(names_in(parent.path()), ["tickets.store"]);
 }
 
 /// The `| column | type |` rows of a table in docs/store.md, after the line that names it.
@@ -445,22 +448,12 @@ fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
     // October's slice without its id column: no ServiceNow export.
     let without_ids = format!("{HEADER}{OCTOBER}").replace("number,", "");
     std::fs::write(project.path().join("exports/2026-10.csv"), without_ids).unwrap();
-    let out = deskpulse()
-        .arg("ingest")
-        .arg(project.path())
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap();
+    let out = ingest_command(project.path(), &store).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("2026-10.csv"), "{stderr}");
     assert_eq!(files_under(&store), before);
-    let left: Vec<String> = std::fs::read_dir(parent.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, ["tickets.store"]);
+    assert_eq!(names_in(parent.path()), ["tickets.store"]);
 }
 
 #[test]
