@@ -121,17 +121,66 @@ type Formats = (Option<String>, String, BTreeMap<&'static str, Vec<String>>);
 /// A reason to reject a row: when, which column, the value to show, and what is wrong.
 type Reason = (Expr, String, Expr, String);
 
+/// A file's rows → its tickets, history and issues, step by step: the columns staged under
+/// canonical names (1), whether it is an event log (2), its timestamp formats (3), typed (4),
+/// rejected rows set aside (5), duplicates (6), impossible values nulled (7), the canonical
+/// tables (8).
 pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
     let m = ctx.mapping;
-    let label = |field: &str| ctx.label(field);
     let RawFrame {
         frame,
         malformed,
         rows,
         ..
     } = raw_frame;
+    let staged = staged_columns(frame, &malformed, m)?;
+    // An event log repeats ticket ids; a list export that merely has the columns does not.
+    let (ids, distinct) = id_counts(&staged)?;
+    let repeated = distinct < ids;
+    let event_log = m.event_log.is_some() && repeated;
+    // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
+    let check_duplicates = repeated || m.id_digit_groups || m.rows_repeat_tickets;
+    let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
+    let reasons = rejection_reasons(ctx, &formats, &fmt, event_log);
+    let (typed, mut rules) = typed_rows(staged, ctx, &formats, &fmt, event_log, &reasons)?;
 
-    // 1. The source columns under canonical names; null markers were recognised while reading.
+    let mut issue_frames = Vec::new();
+    let mut accepted = without_rejected(typed, &reasons, ctx, &mut issue_frames)?;
+    if !malformed.is_empty() {
+        issue_frames.push(malformed_frame(&malformed, ctx)?.lazy());
+    }
+    // A list export has each ticket once (an event log has it many times).
+    if check_duplicates && !event_log {
+        accepted = without_duplicates(accepted, ctx, &mut issue_frames)?;
+    }
+    let (more_rules, nulled_before_creation) = impossible_values(ctx, &formats);
+    rules.extend(more_rules);
+    let any_nulled = values_set_aside(&accepted, rules, ctx, &mut issue_frames)?;
+    let (issues, rejected) = issue_table(issue_frames)?;
+    let (tickets, history) = canonical_tables(
+        accepted,
+        &nulled_before_creation,
+        any_nulled,
+        ctx,
+        event_log,
+    )?;
+    Ok(Normalized {
+        tickets,
+        history,
+        issues,
+        rows,
+        rejected,
+        timestamp_format: format,
+    })
+}
+
+/// Step 1 of [`normalize`]: the source columns under canonical names, the malformed rows left
+/// out; null markers were recognised while reading.
+fn staged_columns(
+    frame: DataFrame,
+    malformed: &[MalformedRow],
+    m: &Mapping,
+) -> PolarsResult<DataFrame> {
     let mut select = vec![col(ROW_COLUMN)];
     for (field, idx) in &m.fields {
         select.push(col(column_name(*idx)).alias(raw(field)));
@@ -152,20 +201,23 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         );
         lf = lf.filter(col(ROW_COLUMN).is_in(lit(bad).implode(false), false).not());
     }
-    let staged = dates_in_english(lf.select(select).collect()?, m)?;
-    // 2. An event log repeats ticket ids; a list export that merely has the columns does not.
-    let (ids, distinct) = id_counts(&staged)?;
-    let repeated = distinct < ids;
-    let event_log = m.event_log.is_some() && repeated;
-    // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
-    let check_duplicates = repeated || m.id_digit_groups || m.rows_repeat_tickets;
+    dates_in_english(lf.select(select).collect()?, m)
+}
 
-    // 3. The file's timestamp format.
-    let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
-
-    // 4. Typed columns; the naive parse is kept to tell a bad format from a DST gap.
-    let (typed, mut rules, zone_names) = typed_columns(&staged, ctx, &formats, &fmt, event_log)?;
-    // Naive → UTC (ambiguous: first occurrence; gap: null), then placeholders out.
+/// Steps 4 and 5 of [`normalize`]: the typed columns beside their source text, the timestamps
+/// in UTC (a placeholder date null), and each row's rejection code (0: accepted; else the
+/// first of `reasons` that holds, counted from 1); with the rules that set a value aside.
+fn typed_rows(
+    staged: DataFrame,
+    ctx: &FileContext,
+    formats: &BTreeMap<&'static str, Vec<String>>,
+    fmt: &str,
+    event_log: bool,
+    reasons: &[Reason],
+) -> PolarsResult<(DataFrame, Vec<IssueRule>)> {
+    let (typed, rules, zone_names) = typed_columns(&staged, ctx, formats, fmt, event_log)?;
+    // Naive → UTC (ambiguous: first occurrence; gap: null), then placeholders out; the naive
+    // parse is kept to tell a bad format from a DST gap.
     let zoned: Vec<Expr> = zone_names
         .iter()
         .map(|f| to_utc(col(naive_name(f).as_str()), ctx.timezone).alias(zoned_name(f)))
@@ -184,9 +236,6 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
                 .alias(*f)
         })
         .collect();
-
-    // 5. Row rejections, first reason wins.
-    let reasons = rejection_reasons(ctx, &formats, &fmt, event_log);
     let mut code = lit(0u32);
     for (i, (cond, ..)) in reasons.iter().enumerate().rev() {
         code = when(cond.clone()).then(lit(i as u32 + 1)).otherwise(code);
@@ -198,8 +247,17 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .with_columns(plausible)
         .with_column(code.alias(REJECT))
         .collect()?;
+    Ok((typed, rules))
+}
 
-    let mut issue_frames: Vec<LazyFrame> = Vec::new();
+/// Step 5 of [`normalize`]: each rejected row as an issue, with its first reason; the rows
+/// that remain.
+fn without_rejected(
+    typed: DataFrame,
+    reasons: &[Reason],
+    ctx: &FileContext,
+    issue_frames: &mut Vec<LazyFrame>,
+) -> PolarsResult<DataFrame> {
     let reject_counts = counts(
         &typed,
         (1..=reasons.len())
@@ -221,44 +279,53 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             ));
         }
     }
-    if !malformed.is_empty() {
-        issue_frames.push(malformed_frame(&malformed, ctx)?.lazy());
-    }
-    let mut accepted = if reject_counts.iter().any(|n| *n > 0) {
-        typed.lazy().filter(col(REJECT).eq(lit(0u32))).collect()?
+    if reject_counts.iter().any(|n| *n > 0) {
+        typed.lazy().filter(col(REJECT).eq(lit(0u32))).collect()
     } else {
-        typed
-    };
-
-    // 6. Duplicates: a list export has each ticket once (an event log has it many times).
-    if check_duplicates && !event_log {
-        let first = accepted
-            .clone()
-            .lazy()
-            .select([col("id").is_first_distinct().alias("first")])
-            .collect()?;
-        let first = first.column("first")?.bool()?.clone();
-        if m.rows_repeat_tickets {
-            // the rows of one ticket, one per value of an attribute: counted by the caller
-            accepted = accepted.filter(&first)?;
-        } else if first.sum().unwrap_or(0) as usize != accepted.height() {
-            let dups = accepted.filter(&!&first)?;
-            issue_frames.push(issue_frame(
-                dups.lazy(),
-                ctx.shown,
-                &label("id"),
-                col("id"),
-                "duplicate ticket id: an earlier row has it and is kept",
-                ACTION_ROW_REJECTED,
-            ));
-            accepted = accepted.filter(&first)?;
-        }
+        Ok(typed)
     }
+}
 
-    // 7. Values that cannot be true, on accepted rows.
-    let (more_rules, nulled_before_creation) = impossible_values(ctx, &formats);
-    rules.extend(more_rules);
-    let rule_counts = counts(&accepted, rules.iter().map(|r| r.when.clone()).collect())?;
+/// Step 6 of [`normalize`]: each ticket from its first row. The rows of one ticket in an
+/// export that writes a row per value of an attribute are counted by the caller; any other
+/// repeated id is an issue.
+fn without_duplicates(
+    accepted: DataFrame,
+    ctx: &FileContext,
+    issue_frames: &mut Vec<LazyFrame>,
+) -> PolarsResult<DataFrame> {
+    let first = accepted
+        .clone()
+        .lazy()
+        .select([col("id").is_first_distinct().alias("first")])
+        .collect()?;
+    let first = first.column("first")?.bool()?.clone();
+    if ctx.mapping.rows_repeat_tickets {
+        return accepted.filter(&first);
+    }
+    if first.sum().unwrap_or(0) as usize == accepted.height() {
+        return Ok(accepted);
+    }
+    let dups = accepted.filter(&!&first)?;
+    issue_frames.push(issue_frame(
+        dups.lazy(),
+        ctx.shown,
+        &ctx.label("id"),
+        col("id"),
+        "duplicate ticket id: an earlier row has it and is kept",
+        ACTION_ROW_REJECTED,
+    ));
+    accepted.filter(&first)
+}
+
+/// Step 7 of [`normalize`]: an issue for each value a rule sets aside; whether any is.
+fn values_set_aside(
+    accepted: &DataFrame,
+    rules: Vec<IssueRule>,
+    ctx: &FileContext,
+    issue_frames: &mut Vec<LazyFrame>,
+) -> PolarsResult<bool> {
+    let rule_counts = counts(accepted, rules.iter().map(|r| r.when.clone()).collect())?;
     for (rule, n) in rules.into_iter().zip(&rule_counts) {
         if *n > 0 {
             issue_frames.push(issue_frame(
@@ -271,6 +338,11 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
             ));
         }
     }
+    Ok(rule_counts.iter().any(|n| *n > 0))
+}
+
+/// The file's issues in row order, and how many rows they reject.
+fn issue_table(issue_frames: Vec<LazyFrame>) -> PolarsResult<(DataFrame, u64)> {
     let issues = if issue_frames.is_empty() {
         empty_frame(&model::issue_columns())
     } else {
@@ -287,24 +359,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         .iter()
         .filter(|a| *a == Some(ACTION_ROW_REJECTED))
         .count() as u64;
-
-    // 8. Canonical tables.
-    let any_nulled = rule_counts.iter().any(|n| *n > 0);
-    let (tickets, history) = canonical_tables(
-        accepted,
-        &nulled_before_creation,
-        any_nulled,
-        ctx,
-        event_log,
-    )?;
-    Ok(Normalized {
-        tickets,
-        history,
-        issues,
-        rows,
-        rejected,
-        timestamp_format: format,
-    })
+    Ok((issues, rejected))
 }
 
 /// Step 1 of [`normalize`], where the export writes dates in words of its own language.
