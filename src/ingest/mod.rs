@@ -244,6 +244,8 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
     })
 }
 
+/// Reads one export and its related files into its canonical tables and its account; `None`
+/// when a file read before had the same bytes.
 fn ingest_file(
     path: &Path,
     shown: &str,
@@ -270,56 +272,9 @@ fn ingest_file(
         return Ok(None);
     }
     let mut files = vec![path.to_path_buf()];
-    if !source.related.is_empty() {
-        let mut related = Vec::new();
-        for pattern in &source.related {
-            let related_at = format!("related of {shown}");
-            for path in expand_pattern(pattern, &pattern.to_string_lossy(), &related_at)? {
-                files.push(path.clone());
-                let shown_related = path.to_string_lossy().to_string();
-                related.extend(json::related_records(
-                    &path,
-                    &shown_related,
-                    source.encoding,
-                )?);
-            }
-        }
-        export
-            .join_related(related)
-            .map_err(|message| IngestError::Unreadable {
-                file: shown.to_string(),
-                message,
-            })?;
-    }
+    files.extend(join_related(&mut export, source, shown)?);
     let header = export.header().clone();
-    let (profile, reason) =
-        profile::choose(profiles, &source.profile, &header, shown).map_err(|message| {
-            if source.profile == "auto" {
-                IngestError::Unreadable {
-                    file: shown.to_string(),
-                    message: message
-                        .trim_start_matches(&format!("{shown}: "))
-                        .to_string(),
-                }
-            } else {
-                IngestError::Source(message)
-            }
-        })?;
-    let mapping = Mapping::build(profile, source, &header, shown).map_err(|message| {
-        // A profile named in the configuration that does not fit: say which one would.
-        let fits = (source.profile != "auto")
-            .then(|| profile::choose(profiles, "auto", &header, shown).ok())
-            .flatten()
-            .filter(|(p, _)| p.name != profile.name);
-        IngestError::Source(match fits {
-            Some((p, _)) => format!(
-                "{message}; the header is that of a `{0}` export (profile = \"{0}\", or leave \
-                 `profile` out to have it detected)",
-                p.name
-            ),
-            None => message,
-        })
-    })?;
+    let (profile, reason, mapping) = choose_mapping(profiles, source, &header, shown)?;
     let mut wanted: Vec<usize> = mapping.fields.values().copied().collect();
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
@@ -328,7 +283,12 @@ fn ingest_file(
         let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
         read::read_columns(&mut export, &wanted, &mapping.nulls)?
     };
-    let (sha256, format, encoding) = (export.sha256(), export.format(), export.encoding);
+    let read = FileFacts {
+        files,
+        sha256: export.sha256(),
+        format: export.format(),
+        encoding: export.encoding.to_string(),
+    };
     drop(export);
     let timezone = source
         .timezone
@@ -352,40 +312,133 @@ fn ingest_file(
     };
     let normalized =
         normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
-    let history_rows = normalized.history.as_ref().map_or(0, |h| h.height() as u64);
-    let first_response_derived =
-        normalize::derives_first_response(&|f: &str| mapping.fields.contains_key(f));
-    let reopen_count = normalized
-        .tickets
-        .column("reopen_count")
-        .is_ok_and(|c| c.null_count() < c.len());
+    let report = input_report(read, &ctx, (&profile.name, reason), &normalized);
+    for note in &report.notes {
+        crate::log::note(&format!("{shown}: {note}"));
+    }
+    Ok(Some((normalized, report)))
+}
+
+/// What reading a file found out about it besides its rows.
+struct FileFacts {
+    /// The export, then its related files.
+    files: Vec<PathBuf>,
+    sha256: String,
+    format: String,
+    encoding: String,
+}
+
+/// Joins the records of the source's related files (Zendesk's ticket metrics, ...) to the
+/// export's; the files read, in order.
+fn join_related(
+    export: &mut read::ExportFile,
+    source: &SourceConfig,
+    shown: &str,
+) -> Result<Vec<PathBuf>, IngestError> {
+    if source.related.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    let mut related = Vec::new();
+    for pattern in &source.related {
+        let related_at = format!("related of {shown}");
+        for path in expand_pattern(pattern, &pattern.to_string_lossy(), &related_at)? {
+            let shown_related = path.to_string_lossy().to_string();
+            related.extend(json::related_records(
+                &path,
+                &shown_related,
+                source.encoding,
+            )?);
+            files.push(path);
+        }
+    }
+    export
+        .join_related(related)
+        .map_err(|message| IngestError::Unreadable {
+            file: shown.to_string(),
+            message,
+        })?;
+    Ok(files)
+}
+
+/// The profile that reads the header (the one named, or the one detected), why, and its
+/// mapping of the header's columns; an error that says which profile would fit when the one
+/// named does not.
+fn choose_mapping<'p>(
+    profiles: &'p [Profile],
+    source: &SourceConfig,
+    header: &profile::HeaderIndex,
+    shown: &str,
+) -> Result<(&'p Profile, String, Mapping), IngestError> {
+    let (profile, reason) =
+        profile::choose(profiles, &source.profile, header, shown).map_err(|message| {
+            if source.profile == "auto" {
+                IngestError::Unreadable {
+                    file: shown.to_string(),
+                    message: message
+                        .trim_start_matches(&format!("{shown}: "))
+                        .to_string(),
+                }
+            } else {
+                IngestError::Source(message)
+            }
+        })?;
+    let mapping = Mapping::build(profile, source, header, shown).map_err(|message| {
+        let fits = (source.profile != "auto")
+            .then(|| profile::choose(profiles, "auto", header, shown).ok())
+            .flatten()
+            .filter(|(p, _)| p.name != profile.name);
+        IngestError::Source(match fits {
+            Some((p, _)) => format!(
+                "{message}; the header is that of a `{0}` export (profile = \"{0}\", or leave \
+                 `profile` out to have it detected)",
+                p.name
+            ),
+            None => message,
+        })
+    })?;
+    Ok((profile, reason, mapping))
+}
+
+/// A file's account: what it held, what was read of it, and the notes a reader of the report
+/// needs (repeated rows, a derived close time, columns the profile reads twice).
+fn input_report(
+    read: FileFacts,
+    ctx: &FileContext,
+    (profile, profile_reason): (&str, String),
+    normalized: &normalize::Normalized,
+) -> InputReport {
+    let mapping = ctx.mapping;
+    let has = |f: &str| mapping.fields.contains_key(f);
+    let first_response_derived = normalize::derives_first_response(&has);
     let mut report = InputReport {
-        files,
-        path: shown.to_string(),
-        source: source_name.clone(),
-        profile: profile.name.clone(),
-        profile_reason: reason,
-        sha256,
-        format,
-        encoding: encoding.to_string(),
+        files: read.files,
+        path: ctx.shown.to_string(),
+        source: ctx.source.to_string(),
+        profile: profile.to_string(),
+        profile_reason,
+        sha256: read.sha256,
+        format: read.format,
+        encoding: read.encoding,
         timestamp_format: normalized.timestamp_format.clone(),
-        timezone: timezone.name().to_string(),
+        timezone: ctx.timezone.name().to_string(),
         rows: normalized.rows,
         accepted: normalized.rows - normalized.rejected,
         rejected: normalized.rejected,
         tickets: normalized.tickets.height() as u64,
-        history_rows,
+        history_rows: normalized.history.as_ref().map_or(0, |h| h.height() as u64),
         event_log: normalized.history.is_some(),
-        first_response: mapping.fields.contains_key("first_response_at") || first_response_derived,
+        first_response: has("first_response_at") || first_response_derived,
         first_response_derived,
-        first_response_business_only: !mapping.fields.contains_key("first_response_at")
+        first_response_business_only: !has("first_response_at")
             && !first_response_derived
-            && mapping
-                .fields
-                .contains_key("reported_first_response_business_minutes"),
-        reopen_count,
-        close_derived: normalize::derives_close(&|f: &str| mapping.fields.contains_key(f)),
-        notes: mapping.repeated_columns(&header),
+            && has("reported_first_response_business_minutes"),
+        reopen_count: normalized
+            .tickets
+            .column("reopen_count")
+            .is_ok_and(|c| c.null_count() < c.len()),
+        close_derived: normalize::derives_close(&has),
+        notes: mapping.repeated_columns(ctx.header),
     };
     let merged_rows = report.accepted - report.tickets;
     if mapping.rows_repeat_tickets && merged_rows > 0 {
@@ -398,13 +451,10 @@ fn ingest_file(
         report.notes.push(format!(
             "no close column: a ticket's close time is its creation + `{}`, the help desk's own \
              time from opening to close",
-            header.names()[mapping.fields["reported_close_minutes"]]
+            ctx.header.names()[mapping.fields["reported_close_minutes"]]
         ));
     }
-    for note in &report.notes {
-        crate::log::note(&format!("{shown}: {note}"));
-    }
-    Ok(Some((normalized, report)))
+    report
 }
 
 /// A file's name as reports show it, made unique among the files read before: a monthly export
