@@ -248,7 +248,6 @@ struct Policy<'a> {
     resolution: Option<i64>,
 }
 
-/// Computes the clock columns, one row per ticket in the frame's order.
 /// Each calendar's timeline (the built-in always-open one included) from `from` to `to`.
 fn timelines(config: &Config, from: i64, to: i64) -> HashMap<&str, Timeline> {
     let always_open = CalendarSpec::always_open();
@@ -280,6 +279,7 @@ fn policies(config: &Config) -> HashMap<&str, Policy<'_>> {
         .collect()
 }
 
+/// Computes the clock columns, one row per ticket in the frame's order.
 pub fn compute(
     tickets: &DataFrame,
     history: &DataFrame,
@@ -303,23 +303,10 @@ pub fn compute(
     let closed = micros("closed_at")?;
     let reported_response = reported_response_minutes(tickets)?;
     let histories = group_history(history)?;
-
-    let min_created = created.min().unwrap_or(as_of);
-    // Deadlines can fall after as_of (an SLA still running); a year past it covers any target.
-    let horizon = as_of.max(created.max().unwrap_or(as_of)) + 400 * 24 * 60 * MINUTE;
-    let timelines = timelines(config, min_created - 24 * 60 * MINUTE, horizon);
-    let policies = policies(config);
+    let rules = ClockRules::new(config, facts, as_of, created.min(), created.max());
 
     let n = tickets.height();
-    let mut known_col: Vec<bool> = Vec::with_capacity(n);
-    let mut reopened_col: Vec<Option<bool>> = Vec::with_capacity(n);
-    let mut paused_col: Vec<Option<i64>> = Vec::with_capacity(n);
-    let mut resolve_col: Vec<Option<i64>> = Vec::with_capacity(n);
-    let mut response_col: Vec<Option<i64>> = Vec::with_capacity(n);
-    let mut sla: [SlaColumns; 2] = [SlaColumns::with_capacity(n), SlaColumns::with_capacity(n)];
-    let empty: Vec<(i64, Option<StatusClass>)> = Vec::new();
-    let cut = |t: Option<i64>| t.filter(|t| *t <= as_of);
-
+    let mut columns = ClockColumns::with_capacity(n);
     let rows = sources
         .iter()
         .zip(ids.iter())
@@ -334,80 +321,193 @@ pub fn compute(
     {
         let source = source.unwrap_or_default();
         let known = facts.with_history.contains(source);
-        known_col.push(known);
-        let policy = priority.and_then(|p| policies.get(p));
-        let calendar = policy.map_or(config.sla.calendar.as_str(), |p| p.calendar);
-        let Some(c) = created else {
-            reopened_col.push(None);
-            paused_col.push(None);
-            resolve_col.push(None);
-            response_col.push(None);
-            for s in &mut sla {
-                s.push(None);
+        let clocks = match created {
+            None => TicketClocks::default(),
+            Some(created) => {
+                let history = known.then(|| {
+                    id.and_then(|id| histories.get(&(source.to_string(), id.to_string())))
+                        .map_or(&[][..], Vec::as_slice)
+                });
+                let times = TicketTimes {
+                    source,
+                    priority,
+                    created,
+                    first_response,
+                    resolved,
+                    closed,
+                    reported,
+                };
+                rules.clocks(&times, history)
             }
-            continue;
         };
-        let timeline = &timelines[calendar];
-        let h = if known {
-            id.and_then(|id| histories.get(&(source.to_string(), id.to_string())))
-                .unwrap_or(&empty)
-        } else {
-            &empty
-        };
-        reopened_col.push(known.then(|| reopened(h, as_of)));
-        let ticket_pauses = pauses(c, h, &config.sla.pause, as_of);
-        let response_at = cut(first_response);
-        let resolution_at = cut(resolved);
-        let stop_resolution = resolution_at.or(cut(closed));
-        let end = stop_resolution.unwrap_or(as_of);
-        paused_col.push(Some(
-            ticket_pauses
-                .iter()
-                .map(|(s, e)| (*e).min(end) - (*s).min(end))
-                .sum(),
-        ));
-        resolve_col.push(resolution_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)));
-        response_col.push(match facts.business_minutes_only.contains(source) {
-            true => reported_business_response(reported),
-            false => response_at.map(|r| timeline.open_between_net(c, r, &ticket_pauses)),
-        });
-        let targets = [
-            policy
-                .and_then(|p| p.response)
-                .filter(|_| facts.with_first_response.contains(source)),
-            policy.and_then(|p| p.resolution),
-        ];
-        let stops = [response_at, stop_resolution];
-        for k in 0..2 {
-            sla[k].push(targets[k].map(|target| {
-                let breach = timeline.deadline(c, target, &ticket_pauses);
-                sla_outcome(breach, stops[k], as_of)
-            }));
+        columns.push(known, clocks);
+    }
+    columns.into_frame(n)
+}
+
+/// What every ticket's clocks are computed with: the configuration's calendars as timelines
+/// over the tickets' span, its SLA policies, and the instant of measurement.
+struct ClockRules<'a> {
+    config: &'a Config,
+    facts: &'a SourceFacts<'a>,
+    as_of: i64,
+    timelines: HashMap<&'a str, Timeline>,
+    policies: HashMap<&'a str, Policy<'a>>,
+}
+
+/// One ticket's row as the clocks read it, in microseconds.
+struct TicketTimes<'a> {
+    source: &'a str,
+    priority: Option<&'a str>,
+    created: i64,
+    first_response: Option<i64>,
+    resolved: Option<i64>,
+    closed: Option<i64>,
+    /// The help desk's own business first-reply time, in minutes.
+    reported: Option<f64>,
+}
+
+/// One ticket's clocks, as [`clock_columns`] holds them; all unknown without a creation.
+#[derive(Default)]
+struct TicketClocks {
+    reopened: Option<bool>,
+    paused: Option<i64>,
+    resolve: Option<i64>,
+    response: Option<i64>,
+    /// Response, then resolution.
+    sla: [Option<SlaOutcome>; 2],
+}
+
+impl<'a> ClockRules<'a> {
+    fn new(
+        config: &'a Config,
+        facts: &'a SourceFacts<'a>,
+        as_of: i64,
+        first_created: Option<i64>,
+        last_created: Option<i64>,
+    ) -> Self {
+        let from = first_created.unwrap_or(as_of) - 24 * 60 * MINUTE;
+        // Deadlines can fall after as_of (an SLA still running); a year past it covers any target.
+        let horizon = as_of.max(last_created.unwrap_or(as_of)) + 400 * 24 * 60 * MINUTE;
+        ClockRules {
+            config,
+            facts,
+            as_of,
+            timelines: timelines(config, from, horizon),
+            policies: policies(config),
         }
     }
 
-    let ts = |name: &str, v: Vec<Option<i64>>| -> PolarsResult<Column> {
-        Column::new(name.into(), v).cast(&DataType::Datetime(
-            TimeUnit::Microseconds,
-            Some(TimeZone::UTC),
-        ))
-    };
-    let [response, resolution] = sla;
-    // in the order of `clock_columns`
-    let columns = vec![
-        Column::new("pauses_known".into(), known_col),
-        Column::new("reopened_in_history".into(), reopened_col),
-        Column::new("paused_us".into(), paused_col),
-        Column::new("resolve_business_us".into(), resolve_col),
-        Column::new("first_response_business_us".into(), response_col),
-        ts("sla_response_breach_at", response.breach_at)?,
-        Column::new("sla_response_state".into(), response.state),
-        ts("sla_response_decided_at", response.decided_at)?,
-        ts("sla_resolution_breach_at", resolution.breach_at)?,
-        Column::new("sla_resolution_state".into(), resolution.state),
-        ts("sla_resolution_decided_at", resolution.decided_at)?,
-    ];
-    DataFrame::new(n, columns)
+    /// A ticket's clocks; `history` is its status history where its source has one.
+    fn clocks(
+        &self,
+        t: &TicketTimes,
+        history: Option<&[(i64, Option<StatusClass>)]>,
+    ) -> TicketClocks {
+        let as_of = self.as_of;
+        let cut = |t: Option<i64>| t.filter(|t| *t <= as_of);
+        let policy = t.priority.and_then(|p| self.policies.get(p));
+        let calendar = policy.map_or(self.config.sla.calendar.as_str(), |p| p.calendar);
+        let timeline = &self.timelines[calendar];
+        let pauses = pauses(
+            t.created,
+            history.unwrap_or_default(),
+            &self.config.sla.pause,
+            as_of,
+        );
+        let response_at = cut(t.first_response);
+        let resolution_at = cut(t.resolved);
+        let stop_resolution = resolution_at.or(cut(t.closed));
+        let end = stop_resolution.unwrap_or(as_of);
+        let net = |stop: i64| timeline.open_between_net(t.created, stop, &pauses);
+        let targets = [
+            policy
+                .and_then(|p| p.response)
+                .filter(|_| self.facts.with_first_response.contains(t.source)),
+            policy.and_then(|p| p.resolution),
+        ];
+        let stops = [response_at, stop_resolution];
+        let sla = [0, 1].map(|k| {
+            targets[k].map(|target| {
+                let breach = timeline.deadline(t.created, target, &pauses);
+                sla_outcome(breach, stops[k], as_of)
+            })
+        });
+        TicketClocks {
+            reopened: history.map(|h| reopened(h, as_of)),
+            paused: Some(
+                pauses
+                    .iter()
+                    .map(|(s, e)| (*e).min(end) - (*s).min(end))
+                    .sum(),
+            ),
+            resolve: resolution_at.map(net),
+            response: match self.facts.business_minutes_only.contains(t.source) {
+                true => reported_business_response(t.reported),
+                false => response_at.map(net),
+            },
+            sla,
+        }
+    }
+}
+
+/// The clock columns, built a ticket at a time.
+struct ClockColumns {
+    known: Vec<bool>,
+    reopened: Vec<Option<bool>>,
+    paused: Vec<Option<i64>>,
+    resolve: Vec<Option<i64>>,
+    response: Vec<Option<i64>>,
+    sla: [SlaColumns; 2],
+}
+
+impl ClockColumns {
+    fn with_capacity(n: usize) -> Self {
+        ClockColumns {
+            known: Vec::with_capacity(n),
+            reopened: Vec::with_capacity(n),
+            paused: Vec::with_capacity(n),
+            resolve: Vec::with_capacity(n),
+            response: Vec::with_capacity(n),
+            sla: [SlaColumns::with_capacity(n), SlaColumns::with_capacity(n)],
+        }
+    }
+
+    fn push(&mut self, known: bool, clocks: TicketClocks) {
+        self.known.push(known);
+        self.reopened.push(clocks.reopened);
+        self.paused.push(clocks.paused);
+        self.resolve.push(clocks.resolve);
+        self.response.push(clocks.response);
+        for (columns, outcome) in self.sla.iter_mut().zip(clocks.sla) {
+            columns.push(outcome);
+        }
+    }
+
+    /// The frame, in the order of [`clock_columns`].
+    fn into_frame(self, n: usize) -> PolarsResult<DataFrame> {
+        let ts = |name: &str, v: Vec<Option<i64>>| -> PolarsResult<Column> {
+            Column::new(name.into(), v).cast(&DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+        };
+        let [response, resolution] = self.sla;
+        let columns = vec![
+            Column::new("pauses_known".into(), self.known),
+            Column::new("reopened_in_history".into(), self.reopened),
+            Column::new("paused_us".into(), self.paused),
+            Column::new("resolve_business_us".into(), self.resolve),
+            Column::new("first_response_business_us".into(), self.response),
+            ts("sla_response_breach_at", response.breach_at)?,
+            Column::new("sla_response_state".into(), response.state),
+            ts("sla_response_decided_at", response.decided_at)?,
+            ts("sla_resolution_breach_at", resolution.breach_at)?,
+            Column::new("sla_resolution_state".into(), resolution.state),
+            ts("sla_resolution_decided_at", resolution.decided_at)?,
+        ];
+        DataFrame::new(n, columns)
+    }
 }
 
 pub(crate) fn calendar_is_always_open(config: &Config, name: &str) -> bool {
