@@ -13,6 +13,7 @@ use crate::model::NONE_KEY;
 use crate::pipeline::RunResult;
 use crate::quality::{NotMeasured, Quality};
 use crate::queries::KpiMeta;
+use crate::what_changed::WhatChanged;
 
 /// Keys a KPI's breakdown lists by name, the largest first; `kpis.json` has every key.
 pub const SHOWN_KEYS: usize = 10;
@@ -240,102 +241,30 @@ pub(crate) fn delta(
     (Some(text), Some(trend))
 }
 
+/// The view of a run the templates render; `changes` compares it with the previous period.
 pub fn build(
     result: &RunResult,
-    changes: Option<&crate::what_changed::WhatChanged>,
+    changes: Option<&WhatChanged>,
     explain: &ExplainCommand,
 ) -> ReportView {
     let previous = changes.and_then(|c| c.previous.as_ref());
     let currency = result.config.report.currency.as_str();
     let tz = result.period.timezone;
-    let metas = &result.catalogue.kpis;
-    let mut by_kpi: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
-    for r in &result.kpis {
-        by_kpi.entry(r.kpi.as_str()).or_default().push(r);
-    }
-    let fallback = |id: &str| KpiMeta {
-        title: id.to_string(),
-        unit: String::new(),
-        direction: crate::queries::Direction::Neutral,
-        definition: String::new(),
-        needs: None,
-        order: i32::MAX,
-    };
-    let mut headline = Vec::new();
     let mut quality = result.quality.clone();
-    let mut sections = Vec::new();
-    let mut definitions = Vec::new();
-    for id in ordered_kpis(&result.kpis, metas) {
-        let meta = metas.get(&id).cloned().unwrap_or_else(|| fallback(&id));
-        let rows = &by_kpi[id.as_str()];
-        let stats = crate::kpi::stats_of(rows);
-        let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
-        let main_stat = crate::kpi::headline_stat(&stats).unwrap_or_default();
-        if let Some(main) = all(main_stat) {
-            let mean_p90 = (
-                all("mean").and_then(|r| r.value),
-                all("p90").and_then(|r| r.value),
-            );
-            let previous = previous.and_then(|p| p.value(&id, main_stat, "all", "all"));
-            match nothing_measured(&id, &meta, main) {
-                Some(unmeasured) => quality.not_measured.push(unmeasured),
-                None => {
-                    let mut card = card(&id, &meta, main, main_stat, mean_p90, previous, currency);
-                    card.moved = changes.is_some_and(|c| c.moves.iter().any(|m| m.kpi == id));
-                    card.target = result
-                        .config
-                        .thresholds
-                        .get(&id)
-                        .filter(|t| t.dimension == "all")
-                        .map(|t| {
-                            target(
-                                t,
-                                &all(&t.stat).and_then(|r| r.value),
-                                main_stat,
-                                &meta.unit,
-                                currency,
-                            )
-                        });
-                    if is_statistic(&meta) && main.n < result.config.report.min_tickets {
-                        card.small = true;
-                        card.trend = None;
-                    }
-                    headline.push(card);
-                }
-            }
-        }
-        let breakdowns = breakdowns(rows, &stats, &meta.unit, currency);
-        sections.push(KpiSection {
-            kpi: id.clone(),
-            title: meta.title.clone(),
-            unit: meta.unit.clone(),
-            show_n: meta.unit != "count",
-            stats,
-            breakdowns,
-        });
-        definitions.push(Definition {
-            kpi: id.clone(),
-            title: meta.title.clone(),
-            definition: meta.definition.clone(),
-        });
-    }
+    let kpis = kpi_views(result, changes, &mut quality);
     let bands = super::distribution::build(result);
-    let targets = headline.iter().any(|c| c.target.is_some());
-    let summary = summary(result, &headline, previous.map(|p| p.period.label.as_str()));
+    let targets = kpis.headline.iter().any(|c| c.target.is_some());
+    let summary = summary(
+        result,
+        &kpis.headline,
+        previous.map(|p| p.period.label.as_str()),
+    );
     let trend = super::trend::build(result);
     let first_month = trend.first().map(|t| t.month.as_str());
     ReportView {
         targets,
         summary,
-        commentary: result
-            .config
-            .report
-            .commentary
-            .iter()
-            .flat_map(|(_, text)| text.split("\n\n"))
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
+        commentary: commentary(result),
         sla: super::sla::build(result, first_month).map(|mut sla| {
             for o in &mut sla.open {
                 o.explain = explain.for_ticket(&o.id);
@@ -379,12 +308,123 @@ pub fn build(
         period_note: result.period_note.clone(),
         empty_period_note: result.empty_period_note.clone(),
         inputs: result.inputs.clone(),
-        headline,
-        sections,
+        headline: kpis.headline,
+        sections: kpis.sections,
         quality,
         min_tickets: result.config.report.min_tickets,
-        definitions,
+        definitions: kpis.definitions,
     }
+}
+
+/// The configuration's commentary, a paragraph at a time.
+fn commentary(result: &RunResult) -> Vec<String> {
+    result
+        .config
+        .report
+        .commentary
+        .iter()
+        .flat_map(|(_, text)| text.split("\n\n"))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The KPIs as the report shows them, in catalogue order.
+struct KpiViews {
+    headline: Vec<Card>,
+    sections: Vec<KpiSection>,
+    definitions: Vec<Definition>,
+}
+
+/// A card for each KPI with a figure for all tickets, a section and a definition for each; a
+/// figure nothing was measured for goes under the quality section's "Not measured" instead of
+/// on a card.
+fn kpi_views(result: &RunResult, changes: Option<&WhatChanged>, quality: &mut Quality) -> KpiViews {
+    let metas = &result.catalogue.kpis;
+    let mut by_kpi: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+    for r in &result.kpis {
+        by_kpi.entry(r.kpi.as_str()).or_default().push(r);
+    }
+    let mut views = KpiViews {
+        headline: Vec::new(),
+        sections: Vec::new(),
+        definitions: Vec::new(),
+    };
+    for id in ordered_kpis(&result.kpis, metas) {
+        let meta = metas.get(&id).cloned().unwrap_or_else(|| KpiMeta {
+            title: id.to_string(),
+            unit: String::new(),
+            direction: crate::queries::Direction::Neutral,
+            definition: String::new(),
+            needs: None,
+            order: i32::MAX,
+        });
+        let rows = &by_kpi[id.as_str()];
+        let stats = crate::kpi::stats_of(rows);
+        match headline_card(result, changes, &id, &meta, rows, &stats) {
+            Some(Ok(card)) => views.headline.push(card),
+            Some(Err(unmeasured)) => quality.not_measured.push(unmeasured),
+            None => {}
+        }
+        let currency = result.config.report.currency.as_str();
+        views.sections.push(KpiSection {
+            kpi: id.clone(),
+            title: meta.title.clone(),
+            unit: meta.unit.clone(),
+            show_n: meta.unit != "count",
+            breakdowns: breakdowns(rows, &stats, &meta.unit, currency),
+            stats,
+        });
+        views.definitions.push(Definition {
+            kpi: id.clone(),
+            title: meta.title.clone(),
+            definition: meta.definition.clone(),
+        });
+    }
+    views
+}
+
+/// A KPI's headline card, from its row for all tickets of its main statistic (none without
+/// one), with the change against the previous period and the threshold; or why nothing was
+/// measured.
+fn headline_card(
+    result: &RunResult,
+    changes: Option<&WhatChanged>,
+    id: &str,
+    meta: &KpiMeta,
+    rows: &[&KpiRow],
+    stats: &[String],
+) -> Option<Result<Card, NotMeasured>> {
+    let currency = result.config.report.currency.as_str();
+    let all = |stat: &str| rows.iter().find(|r| r.is_all() && r.stat == stat).copied();
+    let main_stat = crate::kpi::headline_stat(stats).unwrap_or_default();
+    let main = all(main_stat)?;
+    if let Some(unmeasured) = nothing_measured(id, meta, main) {
+        return Some(Err(unmeasured));
+    }
+    let mean_p90 = (
+        all("mean").and_then(|r| r.value),
+        all("p90").and_then(|r| r.value),
+    );
+    let previous = changes
+        .and_then(|c| c.previous.as_ref())
+        .and_then(|p| p.value(id, main_stat, "all", "all"));
+    let mut card = card(id, meta, main, main_stat, mean_p90, previous, currency);
+    card.moved = changes.is_some_and(|c| c.moves.iter().any(|m| m.kpi == id));
+    card.target = result
+        .config
+        .thresholds
+        .get(id)
+        .filter(|t| t.dimension == "all")
+        .map(|t| {
+            let value = all(&t.stat).and_then(|r| r.value);
+            target(t, &value, main_stat, &meta.unit, currency)
+        });
+    if is_statistic(meta) && main.n < result.config.report.min_tickets {
+        card.small = true;
+        card.trend = None;
+    }
+    Some(Ok(card))
 }
 
 /// A duration or a percentage: a figure that rests on a sample of tickets, where a count or
