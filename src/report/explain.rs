@@ -478,125 +478,137 @@ fn help_desk_figures(
 
 /// The explanation as text for a terminal.
 pub fn text(explanation: &Explanation) -> String {
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
+    let mut lines = Vec::new();
     for t in &explanation.tickets {
-        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
-        line(format!(
+        lines.extend(export_lines(t, explanation));
+        lines.extend(measure_lines(t, explanation));
+        lines.push(String::new());
+    }
+    for id in &explanation.created_after_as_of {
+        lines.push(format!(
+            "{id}: created after {} (as of): it does not exist yet for {} and counts from a \
+             later period; explain it with a later --period",
+            explanation.as_of, explanation.period
+        ));
+    }
+    lines.into_iter().map(|l| l + "\n").collect()
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "—".to_string())
+}
+
+/// What the export says of a ticket: where it was read, its status, times and history.
+fn export_lines(t: &Ticket, explanation: &Explanation) -> Vec<String> {
+    let mut lines = vec![
+        format!(
             "{} {} · {} · {} · {}",
             t.source,
             t.id,
             t.kind,
             or_dash(&t.priority),
             or_dash(&t.title)
-        ));
-        line(format!(
+        ),
+        format!(
             "  read from {} row {}",
             or_dash(&t.source_file),
             t.source_row.map_or("—".to_string(), |r| r.to_string())
-        ));
-        line(format!(
+        ),
+        format!(
             "  status {} ({}) · times in {} · period {} · as of {}",
             or_dash(&t.status),
             or_dash(&t.raw_status),
             explanation.timezone,
             explanation.period,
             explanation.as_of
-        ));
-        for (what, at) in [
-            ("created", &t.created_at),
-            ("first response", &t.first_response_at),
-            ("resolved", &t.resolved_at),
-            ("closed", &t.closed_at),
-        ] {
-            line(format!("  {what:<15} {}", or_dash(at)));
-        }
-        if !t.history.is_empty() {
-            line("  history:".to_string());
-            for s in &t.history {
-                let pause = if s.pauses_clock {
-                    "  (the SLA clock stands still)"
-                } else {
-                    ""
-                };
-                line(format!(
-                    "    {}  {} → {}{pause}",
-                    s.at,
-                    or_dash(&s.raw_status),
-                    or_dash(&s.status)
-                ));
-            }
-        }
-        line(format!(
-            "  calendar {} ({}): {}",
-            t.calendar.name,
-            t.calendar.timezone,
-            t.calendar.hours.join("; ")
-        ));
-        if !t.calendar.holidays.is_empty() {
-            line(format!(
-                "    holidays it spans: {}",
-                t.calendar.holidays.join(", ")
-            ));
-        }
-        for (name, hours) in &t.durations {
-            if let Some(h) = hours {
-                line(format!("  {name:<30} {h:.2} h"));
-            }
-        }
-        for sla in &t.slas {
-            line(format!(
-                "  {} SLA {}: {}",
-                sla.name,
-                sla.target.as_deref().unwrap_or("—"),
-                sla.rule
-            ));
-        }
-        line(format!("  counts in {}:", explanation.period));
-        for sentence in count_sentences(t) {
-            line(format!("    {sentence}"));
-        }
-        let reopen = match t.reopened {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "unknown (no reopen count or history)",
-        };
-        line(format!("  reopened: {reopen}"));
-        if let Some(first) = &t.repeat_of {
-            line(format!(
-                "  a repeat of {first} (same repeat key, resolved within the window)"
-            ));
-        }
-        if let Some(minutes) = t.labor_minutes {
-            let cost = t
-                .labor_cost
-                .map(|c| format!(", cost {c:.2}"))
-                .unwrap_or_default();
-            line(format!("  time worked {minutes:.0} min{cost}"));
-        }
-        for f in &t.help_desk {
-            let show = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
-            line(format!(
-                "  help desk's own {}: {} (deskpulse {}); gaps: {}",
-                f.measure,
-                show(f.help_desk),
-                show(f.deskpulse),
-                f.reasons
-            ));
-        }
-        line(String::new());
+        ),
+    ];
+    for (what, at) in [
+        ("created", &t.created_at),
+        ("first response", &t.first_response_at),
+        ("resolved", &t.resolved_at),
+        ("closed", &t.closed_at),
+    ] {
+        lines.push(format!("  {what:<15} {}", or_dash(at)));
     }
-    for id in &explanation.created_after_as_of {
-        line(format!(
-            "{id}: created after {} (as of): it does not exist yet for {} and counts from a \
-             later period; explain it with a later --period",
-            explanation.as_of, explanation.period
+    if !t.history.is_empty() {
+        lines.push("  history:".to_string());
+        for s in &t.history {
+            let pause = if s.pauses_clock {
+                "  (the SLA clock stands still)"
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "    {}  {} → {}{pause}",
+                s.at,
+                or_dash(&s.raw_status),
+                or_dash(&s.status)
+            ));
+        }
+    }
+    lines
+}
+
+/// How deskpulse measures a ticket: its calendar, durations, SLAs, where it counts, reopen,
+/// repeat, cost, and the help desk's own figures beside deskpulse's.
+fn measure_lines(t: &Ticket, explanation: &Explanation) -> Vec<String> {
+    let mut lines = vec![format!(
+        "  calendar {} ({}): {}",
+        t.calendar.name,
+        t.calendar.timezone,
+        t.calendar.hours.join("; ")
+    )];
+    if !t.calendar.holidays.is_empty() {
+        lines.push(format!(
+            "    holidays it spans: {}",
+            t.calendar.holidays.join(", ")
         ));
     }
-    out
+    for (name, hours) in &t.durations {
+        if let Some(h) = hours {
+            lines.push(format!("  {name:<30} {h:.2} h"));
+        }
+    }
+    for sla in &t.slas {
+        lines.push(format!(
+            "  {} SLA {}: {}",
+            sla.name,
+            sla.target.as_deref().unwrap_or("—"),
+            sla.rule
+        ));
+    }
+    lines.push(format!("  counts in {}:", explanation.period));
+    lines.extend(count_sentences(t).iter().map(|s| format!("    {s}")));
+    let reopen = match t.reopened {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown (no reopen count or history)",
+    };
+    lines.push(format!("  reopened: {reopen}"));
+    if let Some(first) = &t.repeat_of {
+        lines.push(format!(
+            "  a repeat of {first} (same repeat key, resolved within the window)"
+        ));
+    }
+    if let Some(minutes) = t.labor_minutes {
+        let cost = t
+            .labor_cost
+            .map(|c| format!(", cost {c:.2}"))
+            .unwrap_or_default();
+        lines.push(format!("  time worked {minutes:.0} min{cost}"));
+    }
+    for f in &t.help_desk {
+        let show = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+        lines.push(format!(
+            "  help desk's own {}: {} (deskpulse {}); gaps: {}",
+            f.measure,
+            show(f.help_desk),
+            show(f.deskpulse),
+            f.reasons
+        ));
+    }
+    lines
 }
 
 /// Where the period's KPIs count a ticket, and where it counts when not in this period.
