@@ -612,10 +612,50 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
 /// directory.
 fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConfig, String> {
     let at = format!("[[sources]] #{} (path = \"{}\")", i + 1, s.path);
-    if s.path.trim().is_empty() {
+    check_source_path(&at, &s.path)?;
+    let timezone = match &s.timezone {
+        Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
+        None => None,
+    };
+    check_source_fields(&at, &s)?;
+    check_source_name(&at, s.name.as_deref())?;
+    let encoding = s
+        .encoding
+        .as_deref()
+        .map(|label| source_encoding(&at, label))
+        .transpose()?;
+    let backslash_escapes = backslash_escapes(&at, s.escape.as_deref())?;
+    if let Some(format) = &s.timestamp_format {
+        check_timestamp_format(format)
+            .map_err(|problem| format!("{at}: timestamp_format `{format}` {problem}"))?;
+    }
+    let resolve = |path: &str| match Path::new(path).is_absolute() {
+        true => PathBuf::from(path),
+        false => base_dir.join(path),
+    };
+    Ok(SourceConfig {
+        name: s.name,
+        encoding,
+        backslash_escapes,
+        sheet: s.sheet,
+        related: s.related.iter().map(|r| resolve(r)).collect(),
+        resolved_pattern: resolve(&s.path),
+        pattern: s.path,
+        profile: s.profile.unwrap_or_else(|| "auto".to_string()),
+        timezone,
+        kind: s.kind,
+        columns: s.columns,
+        values: s.values,
+        timestamp_format: s.timestamp_format,
+    })
+}
+
+/// A source's path names a file (or a pattern of files), never a URL.
+fn check_source_path(at: &str, path: &str) -> Result<(), String> {
+    if path.trim().is_empty() {
         return Err(format!("{at}: `path` is empty"));
     }
-    if let Some((scheme, _)) = s.path.split_once("://")
+    if let Some((scheme, _)) = path.split_once("://")
         && scheme.len() > 1
         && scheme
             .chars()
@@ -626,10 +666,12 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
              download the export and name the file"
         ));
     }
-    let timezone = match &s.timezone {
-        Some(tz) => Some(parse_tz(tz, &format!("{at} timezone"))?),
-        None => None,
-    };
+    Ok(())
+}
+
+/// A source's kind, `[sources.columns]` and `[sources.values]` name canonical fields and
+/// values.
+fn check_source_fields(at: &str, s: &RawSource) -> Result<(), String> {
     if let Some(kind) = &s.kind
         && !model::Kind::NAMES.contains(&kind.as_str())
     {
@@ -662,74 +704,47 @@ fn validate_source(i: usize, s: RawSource, base_dir: &Path) -> Result<SourceConf
             }
         }
     }
-    let resolved_pattern = if Path::new(&s.path).is_absolute() {
-        PathBuf::from(&s.path)
-    } else {
-        base_dir.join(&s.path)
-    };
-    if let Some(name) = &s.name
-        && (name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-    {
-        return Err(format!(
-            "{at}: name \"{name}\" must be letters, digits, `_` or `-`"
-        ));
-    }
-    let related = s
-        .related
-        .iter()
-        .map(|r| {
-            if Path::new(r).is_absolute() {
-                PathBuf::from(r)
-            } else {
-                base_dir.join(r)
-            }
-        })
-        .collect();
-    let encoding = s
-        .encoding
-        .as_deref()
-        .map(|label| {
-            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                format!(
-                    "{at}: encoding `{label}` is not an encoding; name one as the WHATWG \
-                     Encoding Standard does: windows-1252, iso-8859-15, utf-16le, \
-                     shift_jis, gbk, ..."
-                )
-            })
-        })
-        .transpose()?;
-    let backslash_escapes = match s.escape.as_deref() {
-        None | Some("\"") => false,
-        Some("\\") => true,
-        Some(other) => {
-            return Err(format!(
-                "{at}: escape `{other}` is not a CSV escape; the one exports use besides a \
-                 doubled quote is a backslash: escape = \"\\\\\""
-            ));
+    Ok(())
+}
+
+/// A source's name is a word: it is the tickets' `source` and a key in tables and URLs.
+fn check_source_name(at: &str, name: Option<&str>) -> Result<(), String> {
+    match name {
+        Some(name)
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            Err(format!(
+                "{at}: name \"{name}\" must be letters, digits, `_` or `-`"
+            ))
         }
-    };
-    if let Some(format) = &s.timestamp_format {
-        check_timestamp_format(format)
-            .map_err(|problem| format!("{at}: timestamp_format `{format}` {problem}"))?;
+        _ => Ok(()),
     }
-    Ok(SourceConfig {
-        name: s.name,
-        encoding,
-        backslash_escapes,
-        sheet: s.sheet,
-        related,
-        pattern: s.path,
-        resolved_pattern,
-        profile: s.profile.unwrap_or_else(|| "auto".to_string()),
-        timezone,
-        kind: s.kind,
-        columns: s.columns,
-        values: s.values,
-        timestamp_format: s.timestamp_format,
+}
+
+/// The encoding a source declares, by its WHATWG label.
+fn source_encoding(at: &str, label: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+        format!(
+            "{at}: encoding `{label}` is not an encoding; name one as the WHATWG Encoding \
+             Standard does: windows-1252, iso-8859-15, utf-16le, shift_jis, gbk, ..."
+        )
     })
+}
+
+/// Whether a source's CSV escapes a quote with a backslash (`escape = "\\"`) rather than by
+/// doubling it.
+fn backslash_escapes(at: &str, escape: Option<&str>) -> Result<bool, String> {
+    match escape {
+        None | Some("\"") => Ok(false),
+        Some("\\") => Ok(true),
+        Some(other) => Err(format!(
+            "{at}: escape `{other}` is not a CSV escape; the one exports use besides a doubled \
+             quote is a backslash: escape = \"\\\\\""
+        )),
+    }
 }
 
 /// A `timestamp_format` must be a strftime pattern chrono can read and name at least a date;
