@@ -428,109 +428,129 @@ fn typed_columns(
     fmt: &str,
     event_log: bool,
 ) -> PolarsResult<(Vec<Expr>, Vec<IssueRule>, Vec<&'static str>)> {
-    // Every text value is trimmed, and one of whitespace only is null. Trimming copies every
-    // value, so a column none of whose values has whitespace around it is used as it is: the
-    // same outcome, found on the whole column.
-    let text = |name: &str| -> PolarsResult<Expr> {
-        Ok(if has_padding(staged, name)? {
-            trimmed(name)
-        } else {
-            col(name)
-        })
-    };
     let id = match ctx.mapping.id_digit_groups {
-        true => without_digit_groups(text(&raw("id"))?),
-        false => text(&raw("id"))?,
+        true => without_digit_groups(text(staged, &raw("id"))?),
+        false => text(staged, &raw("id"))?,
     };
-    let mut typed: Vec<Expr> = vec![col(ROW_COLUMN), id.alias("id")];
-    let mut rules: Vec<IssueRule> = Vec::new();
+    let mut typed = Typed {
+        exprs: vec![col(ROW_COLUMN), id.alias("id")],
+        rules: Vec::new(),
+    };
     for field in model::TEXT_FIELDS.iter().filter(|f| ctx.has(f)) {
         if !model::MAPPED_FIELDS.contains(field) {
-            typed.push(text(&raw(field))?.alias(*field));
+            typed.exprs.push(text(staged, &raw(field))?.alias(*field));
         }
     }
     for field in model::MAPPED_FIELDS.iter().filter(|f| ctx.has(f)) {
-        if ctx.mapping.verdicts_as_time_left.iter().any(|f| f == field) {
-            let (verdict, rule) = verdict_from_time_left(ctx, field);
-            typed.extend([verdict.alias(*field), col(raw(field).as_str())]);
-            rules.push(rule);
-            continue;
-        }
-        let (expr, unknown) = map_values(staged, field, ctx.mapping)?;
-        typed.push(expr.alias(*field));
-        typed.push(col(raw(field).as_str()));
-        if !unknown.is_empty() {
-            let unknown = Series::new("unknown".into(), unknown);
-            rules.push(IssueRule {
-                when: col(raw(field).as_str()).is_in(lit(unknown).implode(false), false),
-                column: ctx.label(field),
-                value: col(raw(field).as_str()),
-                problem: model::unknown_value_problem(field),
-                action: ACTION_VALUE_NULLED,
-            });
-        }
+        typed.mapped(staged, ctx, field)?;
     }
     let mut zone_names: Vec<&str> = Vec::new();
     for field in model::TIMESTAMP_FIELDS.iter().filter(|f| ctx.has(f)) {
-        let read = naive_any(text(&date_text(field))?, &formats[field]);
-        typed.push(read.alias(naive_name(field)));
-        typed.push(col(raw(field).as_str()));
+        let read = naive_any(text(staged, &date_text(field))?, &formats[field]);
+        typed.exprs.push(read.alias(naive_name(field)));
+        typed.exprs.push(col(raw(field).as_str()));
         zone_names.push(field);
     }
     if event_log {
-        typed.push(naive(text(&date_text(UPDATED))?, fmt).alias(naive_name(UPDATED)));
-        typed.push(text(SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ));
-        typed.push(col(SEQ_RAW));
-        typed.push(col(UPDATED_RAW));
+        typed.exprs.extend([
+            naive(text(staged, &date_text(UPDATED))?, fmt).alias(naive_name(UPDATED)),
+            text(staged, SEQ_RAW)?.cast(DataType::UInt64).alias(SEQ),
+            col(SEQ_RAW),
+            col(UPDATED_RAW),
+        ]);
         zone_names.push(UPDATED);
     }
     for field in model::COUNT_FIELDS.iter().filter(|f| ctx.has(f)) {
-        typed.push(text(&raw(field))?.cast(DataType::UInt32).alias(*field));
-        typed.push(col(raw(field).as_str()));
-        rules.push(IssueRule {
-            when: col(raw(field).as_str())
-                .is_not_null()
-                .and(col(*field).is_null()),
-            column: ctx.label(field),
-            value: col(raw(field).as_str()),
-            problem: "not a count (a whole number, 0 or more)".to_string(),
-            action: ACTION_VALUE_NULLED,
-        });
+        let count = text(staged, &raw(field))?.cast(DataType::UInt32);
+        typed.read_or_null(ctx, field, count, "not a count (a whole number, 0 or more)");
     }
     let durations = std::iter::once("labor_minutes").chain(model::REPORTED_FIELDS.iter().copied());
     for field in durations.filter(|f| ctx.has(f)) {
-        let r = raw(field);
         let unit = ctx
             .mapping
             .units
             .get(field)
             .copied()
             .unwrap_or(Unit::Minutes);
-        let v = minutes(text(&r)?, unit, &ctx.mapping.duration_words);
+        let v = minutes(
+            text(staged, &raw(field))?,
+            unit,
+            &ctx.mapping.duration_words,
+        );
         // NaN, infinities and `1e308` are no duration either: set aside, not summed into costs.
         let plausible = v
             .clone()
             .gt_eq(lit(0.0))
             .and(v.clone().lt_eq(lit(LONGEST.minutes() as f64)));
-        typed.push(
-            when(plausible)
-                .then(v)
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias(field),
+        let duration = when(plausible)
+            .then(v)
+            .otherwise(lit(NULL).cast(DataType::Float64));
+        let problem = format!(
+            "not a duration from 0 to a century ({LONGEST}) in {}",
+            unit_name(unit)
         );
-        typed.push(col(r.as_str()));
-        rules.push(IssueRule {
-            when: col(r.as_str()).is_not_null().and(col(field).is_null()),
+        typed.read_or_null(ctx, field, duration, &problem);
+    }
+    Ok((typed.exprs, typed.rules, zone_names))
+}
+
+/// A staged text column, trimmed, and null where only whitespace. Trimming copies every value,
+/// so a column none of whose values has whitespace around it is used as it is: the same
+/// outcome, found on the whole column.
+fn text(staged: &DataFrame, name: &str) -> PolarsResult<Expr> {
+    Ok(if has_padding(staged, name)? {
+        trimmed(name)
+    } else {
+        col(name)
+    })
+}
+
+/// The typed columns' expressions, each beside its source text, and the rules that set a
+/// value aside.
+struct Typed {
+    exprs: Vec<Expr>,
+    rules: Vec<IssueRule>,
+}
+
+impl Typed {
+    /// A field mapped to canonical values (priority, status, ...): a value the map lacks is
+    /// null and reported.
+    fn mapped(&mut self, staged: &DataFrame, ctx: &FileContext, field: &str) -> PolarsResult<()> {
+        let source = col(raw(field).as_str());
+        if ctx.mapping.verdicts_as_time_left.iter().any(|f| f == field) {
+            let (verdict, rule) = verdict_from_time_left(ctx, field);
+            self.exprs.extend([verdict.alias(field), source]);
+            self.rules.push(rule);
+            return Ok(());
+        }
+        let (expr, unknown) = map_values(staged, field, ctx.mapping)?;
+        self.exprs.extend([expr.alias(field), source.clone()]);
+        if !unknown.is_empty() {
+            let unknown = Series::new("unknown".into(), unknown);
+            self.rules.push(IssueRule {
+                when: source.clone().is_in(lit(unknown).implode(false), false),
+                column: ctx.label(field),
+                value: source,
+                problem: model::unknown_value_problem(field),
+                action: ACTION_VALUE_NULLED,
+            });
+        }
+        Ok(())
+    }
+
+    /// A field read by `value`, which is null where the source text says something else: that
+    /// is reported as `problem`.
+    fn read_or_null(&mut self, ctx: &FileContext, field: &str, value: Expr, problem: &str) {
+        let source = col(raw(field).as_str());
+        self.exprs.extend([value.alias(field), source.clone()]);
+        self.rules.push(IssueRule {
+            when: source.clone().is_not_null().and(col(field).is_null()),
             column: ctx.label(field),
-            value: col(r.as_str()),
-            problem: format!(
-                "not a duration from 0 to a century ({LONGEST}) in {}",
-                unit_name(unit)
-            ),
+            value: source,
+            problem: problem.to_string(),
             action: ACTION_VALUE_NULLED,
         });
     }
-    Ok((typed, rules, zone_names))
 }
 
 /// Step 5 of [`normalize`]: why a row is rejected, in order; the first that holds wins.
