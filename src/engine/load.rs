@@ -74,7 +74,8 @@ pub(super) fn load_frame(
 }
 
 /// Runs `insert` (whose parameter is the batch for `arrow(?)`) over the batches' rows in parts,
-/// one per core, each part on a connection of its own.
+/// one per core, each part on a connection of its own; DuckDB runs them on those connections'
+/// threads alone, and its own threads come back after.
 fn insert_in_parts(
     conn: &Connection,
     insert: &str,
@@ -84,7 +85,12 @@ fn insert_in_parts(
     let connections = (0..parts.len())
         .map(|_| conn.try_clone())
         .collect::<Result<Vec<_>, _>>()?;
-    std::thread::scope(|scope| {
+    // Each part's query scans on one thread. A worker thread of DuckDB's own would take one
+    // part's scan and leave that part's connection polling for a task on a busy core (a query's
+    // result waits only for a blocked task, not for one another thread runs), so DuckDB keeps
+    // none while the parts run.
+    conn.execute_batch("SET threads = 1")?;
+    let inserted = std::thread::scope(|scope| {
         let handles: Vec<_> = connections
             .into_iter()
             .zip(parts)
@@ -101,7 +107,9 @@ fn insert_in_parts(
         handles
             .into_iter()
             .try_for_each(|h| h.join().expect("storing a part does not panic"))
-    })
+    });
+    conn.execute_batch(&format!("SET threads = {}", crate::cores()))?;
+    inserted
 }
 
 /// The batches' rows in `n` parts of about the same size (zero-copy slices).

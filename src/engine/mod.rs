@@ -172,6 +172,31 @@ mod tests {
     }
 
     #[test]
+    fn a_load_gives_duckdb_its_threads_back() {
+        let engine = Engine::new().unwrap();
+        let frame = DataFrame::new_infer_height(vec![polars::prelude::Column::new(
+            "id".into(),
+            (0..5000).map(|i| format!("INC{i}")).collect::<Vec<_>>(),
+        )])
+        .unwrap();
+        engine
+            .load("t", &frame, &[("id", ColumnType::Text)])
+            .unwrap();
+        let rows: i64 = engine
+            .conn
+            .query_row("SELECT count(DISTINCT id) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 5000);
+        let threads: String = engine
+            .conn
+            .query_row("SELECT current_setting('threads')::VARCHAR", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(threads, crate::cores().to_string());
+    }
+
+    #[test]
     fn any_text_survives_its_sql_quoting() {
         let engine = Engine::new().unwrap();
         let mut runner = proptest::test_runner::TestRunner::default();
