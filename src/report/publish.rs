@@ -307,11 +307,12 @@ fn load_history(dir: &Path) -> Result<Vec<(PathBuf, PreviousDoc)>, ReportError> 
     Ok(docs)
 }
 
+/// The site's front page (`index.html`): the published periods, newest first, and each KPI
+/// across them.
 fn dashboard(
     result: &RunResult,
     history: &[(PathBuf, PreviousDoc)],
 ) -> Result<String, ReportError> {
-    let currency = &result.config.report.currency;
     let periods: Vec<PeriodLink> = history
         .iter()
         .rev()
@@ -320,6 +321,23 @@ fn dashboard(
             href: format!("{}/report.html", page_dir(&d.period.label)),
         })
         .collect();
+    let kpis = kpis_published(result, history)
+        .into_iter()
+        .map(|id| kpi_trend(result, history, id))
+        .collect();
+    let view = Dashboard {
+        title: result.config.report.title.clone(),
+        tool: "deskpulse",
+        version: env!("CARGO_PKG_VERSION"),
+        periods,
+        kpis,
+    };
+    let templates = Templates::new(result.config.report.templates.as_deref());
+    Ok(templates.render("index.html", &view)?)
+}
+
+/// Every KPI with a figure for all tickets in some published period, in catalogue order.
+fn kpis_published(result: &RunResult, history: &[(PathBuf, PreviousDoc)]) -> Vec<String> {
     let mut ids: Vec<(i32, String)> = history
         .iter()
         .flat_map(|(_, d)| {
@@ -332,68 +350,63 @@ fn dashboard(
         .collect();
     ids.sort();
     ids.dedup();
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
+/// A KPI across the published periods: its median where it has one, else its value; the
+/// change from the period before the latest, and the latest against its threshold.
+fn kpi_trend(result: &RunResult, history: &[(PathBuf, PreviousDoc)], id: String) -> KpiTrend {
+    let currency = &result.config.report.currency;
+    let meta = result.catalogue.meta(&id);
+    let unit = meta.map_or("", |m| m.unit.as_str());
+    let has_median = history
+        .iter()
+        .any(|(_, d)| d.kpis.iter().any(|r| r.kpi == id && r.stat == "median"));
+    let stat = if has_median { "median" } else { "value" };
+    let values: Vec<Option<f64>> = history
+        .iter()
+        .map(|(_, d)| d.value(&id, stat, "all", "all"))
+        .collect();
     let labels: Vec<String> = history
         .iter()
         .map(|(_, d)| d.period.label.clone())
         .collect();
-    let mut kpis = Vec::new();
-    for (_, id) in ids {
-        let meta = result.catalogue.meta(&id);
-        let unit = meta.map_or("", |m| m.unit.as_str());
-        let has_median = history
-            .iter()
-            .any(|(_, d)| d.kpis.iter().any(|r| r.kpi == id && r.stat == "median"));
-        let stat = if has_median { "median" } else { "value" };
-        let values: Vec<Option<f64>> = history
-            .iter()
-            .map(|(_, d)| d.value(&id, stat, "all", "all"))
-            .collect();
-        let shown = |v: Option<f64>| super::view::shown(v, unit, currency);
-        let latest = values.last().copied().flatten();
-        let before = values.iter().rev().nth(1).copied().flatten();
-        let (delta, trend) = super::view::delta(
-            latest,
-            before,
-            unit,
-            meta.map_or(&Direction::Neutral, |m| &m.direction),
-            currency,
-        );
-        let title = meta.map_or(id.clone(), |m| m.title.clone());
-        let target = result
-            .config
-            .thresholds
-            .get(&id)
-            .filter(|t| t.dimension == "all")
-            .map(|t| {
-                let latest = history
-                    .last()
-                    .and_then(|(_, d)| d.value(&id, &t.stat, "all", "all"));
-                super::view::target(t, &latest, stat, unit, currency)
-            });
-        kpis.push(KpiTrend {
-            spark: super::charts::sparkline(
-                &format!("{title}, {stat}, by period"),
-                &values,
-                &labels,
-                |v| super::format::on_page(&shown(Some(v))),
-            ),
-            latest: shown(latest),
-            values: values.iter().map(|v| shown(*v)).collect(),
-            kpi: id,
-            title,
-            stat: stat.to_string(),
-            delta,
-            trend,
-            target,
+    let shown = |v: Option<f64>| super::view::shown(v, unit, currency);
+    let latest = values.last().copied().flatten();
+    let before = values.iter().rev().nth(1).copied().flatten();
+    let (delta, trend) = super::view::delta(
+        latest,
+        before,
+        unit,
+        meta.map_or(&Direction::Neutral, |m| &m.direction),
+        currency,
+    );
+    let title = meta.map_or(id.clone(), |m| m.title.clone());
+    let target = result
+        .config
+        .thresholds
+        .get(&id)
+        .filter(|t| t.dimension == "all")
+        .map(|t| {
+            let latest = history
+                .last()
+                .and_then(|(_, d)| d.value(&id, &t.stat, "all", "all"));
+            super::view::target(t, &latest, stat, unit, currency)
         });
+    KpiTrend {
+        spark: super::charts::sparkline(
+            &format!("{title}, {stat}, by period"),
+            &values,
+            &labels,
+            |v| super::format::on_page(&shown(Some(v))),
+        ),
+        latest: shown(latest),
+        values: values.iter().map(|v| shown(*v)).collect(),
+        kpi: id,
+        title,
+        stat: stat.to_string(),
+        delta,
+        trend,
+        target,
     }
-    let view = Dashboard {
-        title: result.config.report.title.clone(),
-        tool: "deskpulse",
-        version: env!("CARGO_PKG_VERSION"),
-        periods,
-        kpis,
-    };
-    let templates = Templates::new(result.config.report.templates.as_deref());
-    Ok(templates.render("index.html", &view)?)
 }
