@@ -285,6 +285,21 @@ fn write_analysis(
     survey: &[FieldValues],
 ) {
     let _ = writeln!(out, "# deskpulse inspect · {summary}");
+    write_fit(out, fit);
+    let _ = writeln!(
+        out,
+        "#\n# Columns (values: non-empty cells; read as: the canonical field)"
+    );
+    for c in columns {
+        let _ = writeln!(out, "{}", column_line(c).trim_end());
+    }
+    for FieldValues { field, values } in survey {
+        write_unknown_values(out, field, values);
+    }
+}
+
+/// Which profile reads the export, the one that nearly does, or why none does.
+fn write_fit(out: &mut String, fit: &Fit) {
     match fit {
         Fit::Detected(p, why) => {
             let _ = writeln!(
@@ -311,58 +326,58 @@ fn write_analysis(
             let _ = writeln!(out, "# {why}");
         }
     }
+}
+
+/// A column's line: how many values it has, the field it is read as, samples, and the date
+/// formats that read it.
+fn column_line(c: &Column) -> String {
+    let dates = match c.formats.as_slice() {
+        [] => String::new(),
+        read => {
+            let shown: Vec<String> = read
+                .iter()
+                .take(3)
+                .map(|(f, share)| format!("`{f}` reads {:.0} %", share * 100.0))
+                .collect();
+            format!(" · dates: {}", shown.join(", "))
+        }
+    };
+    let samples = match c.samples.is_empty() {
+        true => String::new(),
+        false => format!(" e.g. {}", c.samples.join(" | ")),
+    };
+    format!(
+        "#   {:<32} {:>7} values · read as {:<18}{samples}{dates}",
+        c.name,
+        c.values,
+        c.field.as_deref().unwrap_or("-"),
+    )
+}
+
+/// A field's values that the profile's value map does not know, the most frequent first.
+fn write_unknown_values(out: &mut String, field: &str, values: &[(String, usize, Reading)]) {
+    let mut unknown: Vec<&(String, usize, Reading)> =
+        values.iter().filter(|v| v.2 == Reading::Unknown).collect();
+    if unknown.is_empty() {
+        return;
+    }
+    unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let listed: Vec<String> = unknown
+        .iter()
+        .take(UNKNOWN_LISTED)
+        .map(|(v, n, _)| format!("\"{v}\" ({n})"))
+        .collect();
+    let more = unknown.len().saturating_sub(UNKNOWN_LISTED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "#\n# Columns (values: non-empty cells; read as: the canonical field)"
+        "#\n# Unknown {field} values (not in the profile's [values.{field}]): {}{more}",
+        listed.join(", ")
     );
-    for c in columns {
-        let dates = match c.formats.as_slice() {
-            [] => String::new(),
-            read => {
-                let shown: Vec<String> = read
-                    .iter()
-                    .take(3)
-                    .map(|(f, share)| format!("`{f}` reads {:.0} %", share * 100.0))
-                    .collect();
-                format!(" · dates: {}", shown.join(", "))
-            }
-        };
-        let samples = match c.samples.is_empty() {
-            true => String::new(),
-            false => format!(" e.g. {}", c.samples.join(" | ")),
-        };
-        let line = format!(
-            "#   {:<32} {:>7} values · read as {:<18}{samples}{dates}",
-            c.name,
-            c.values,
-            c.field.as_deref().unwrap_or("-"),
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    for FieldValues { field, values } in survey {
-        let mut unknown: Vec<&(String, usize, Reading)> =
-            values.iter().filter(|v| v.2 == Reading::Unknown).collect();
-        if unknown.is_empty() {
-            continue;
-        }
-        unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let listed: Vec<String> = unknown
-            .iter()
-            .take(UNKNOWN_LISTED)
-            .map(|(v, n, _)| format!("\"{v}\" ({n})"))
-            .collect();
-        let more = unknown.len().saturating_sub(UNKNOWN_LISTED);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "#\n# Unknown {field} values (not in the profile's [values.{field}]): {}{more}",
-            listed.join(", ")
-        );
-    }
 }
 
 fn quoted(names: &[String]) -> String {
