@@ -707,7 +707,8 @@ fn check_source_fields(at: &str, s: &RawSource) -> Result<(), String> {
     Ok(())
 }
 
-/// A source's name is a word: it is the tickets' `source` and a key in tables and URLs.
+/// A source's name is a word: it is the tickets' `source`, a key in the report's tables and a
+/// directory's name in a ticket store.
 fn check_source_name(at: &str, name: Option<&str>) -> Result<(), String> {
     match name {
         Some(name)
