@@ -283,7 +283,7 @@ fn ingest_file(
         let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
         read::read_columns(&mut export, &wanted, &mapping.nulls)?
     };
-    let read = FileFacts {
+    let facts = FileFacts {
         files,
         sha256: export.sha256(),
         format: export.format(),
@@ -312,7 +312,7 @@ fn ingest_file(
     };
     let normalized =
         normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
-    let report = input_report(read, &ctx, (&profile.name, reason), &normalized);
+    let report = input_report(facts, &ctx, (&profile.name, reason), &normalized);
     for note in &report.notes {
         crate::log::note(&format!("{shown}: {note}"));
     }
@@ -403,7 +403,7 @@ fn choose_mapping<'p>(
 /// A file's account: what it held, what was read of it, and the notes a reader of the report
 /// needs (repeated rows, a derived close time, columns the profile reads twice).
 fn input_report(
-    read: FileFacts,
+    facts: FileFacts,
     ctx: &FileContext,
     (profile, profile_reason): (&str, String),
     normalized: &normalize::Normalized,
@@ -412,14 +412,14 @@ fn input_report(
     let has = |f: &str| mapping.fields.contains_key(f);
     let first_response_derived = normalize::derives_first_response(&has);
     let mut report = InputReport {
-        files: read.files,
+        files: facts.files,
         path: ctx.shown.to_string(),
         source: ctx.source.to_string(),
         profile: profile.to_string(),
         profile_reason,
-        sha256: read.sha256,
-        format: read.format,
-        encoding: read.encoding,
+        sha256: facts.sha256,
+        format: facts.format,
+        encoding: facts.encoding,
         timestamp_format: normalized.timestamp_format.clone(),
         timezone: ctx.timezone.name().to_string(),
         rows: normalized.rows,
