@@ -397,22 +397,20 @@ fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunErr
 /// (a re-export saved under the same name is `name (2)` there). By name only: an export
 /// changed since it was ingested is not seen.
 fn not_in_store(config: &Config, stored: &[InputReport]) -> Vec<String> {
-    let base_name = |path: &str| -> String {
-        match path.rsplit_once(" (") {
-            Some((name, n))
-                if n.strip_suffix(')')
-                    .is_some_and(|n| n.parse::<u32>().is_ok()) =>
-            {
-                name.to_string()
-            }
-            _ => path.to_string(),
-        }
-    };
-    let held: std::collections::BTreeSet<String> =
-        stored.iter().map(|i| base_name(&i.path)).collect();
-    ingest::export_names(config)
+    let stored: Vec<&str> = stored.iter().map(|i| i.path.as_str()).collect();
+    not_held(ingest::export_names(config), &stored)
+}
+
+/// The names of `exports` that no stored file was shown under, itself or numbered.
+fn not_held(exports: Vec<String>, stored: &[&str]) -> Vec<String> {
+    // A name the export really has that looks numbered (`export (2)`) is held as it is too.
+    let held: std::collections::BTreeSet<&str> = stored
+        .iter()
+        .flat_map(|path| [*path, ingest::name_before_numbering(path)])
+        .collect();
+    exports
         .into_iter()
-        .filter(|name| !held.contains(name))
+        .filter(|name| !held.contains(name.as_str()))
         .collect()
 }
 
@@ -665,4 +663,19 @@ fn empty_period_note(kpis: &[KpiRow], created: Option<Span>, period: &Period) ->
     Some(format!(
         "the inputs hold no ticket created or resolved in {label}; {held}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_held_under_their_name_or_a_numbered_one_are_not_missing() {
+        let exports = ["exports/a.csv", "exports/export (2)", "exports/b.csv"]
+            .map(String::from)
+            .to_vec();
+        let stored = ["exports/a.csv", "exports/a.csv (2)", "exports/export (2)"];
+        assert_eq!(not_held(exports.clone(), &stored), ["exports/b.csv"]);
+        assert_eq!(not_held(exports, &["exports/b.csv (3)"]).len(), 2);
+    }
 }

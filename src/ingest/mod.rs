@@ -470,6 +470,21 @@ fn unique_name(shown: String, names: &[String]) -> String {
         .expect("some number is free")
 }
 
+/// The name a file was shown under before [`unique_name`] numbered it: `incidents.csv` for
+/// `incidents.csv (2)`; any other name as it is (`x (1)`: the numbers start at 2).
+pub fn name_before_numbering(shown: &str) -> &str {
+    match shown.rsplit_once(" (") {
+        Some((name, n))
+            if n.strip_suffix(')')
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 2) =>
+        {
+            name
+        }
+        _ => shown,
+    }
+}
+
 /// Whether the run reads `path` for the first time: the same file again through a symbolic
 /// link of the same source is read once; a file that two sources name is an error (read twice,
 /// every ticket would be a duplicate of itself).
@@ -688,4 +703,30 @@ fn tell_files_of_replaced(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_numbered_name_gives_back_the_name_it_numbered() {
+        let mut names: Vec<String> = Vec::new();
+        for shown in [
+            "incidents.csv",
+            "incidents.csv",
+            "incidents.csv",
+            "a (b).csv",
+            "x (1)",
+        ] {
+            let numbered = unique_name(shown.to_string(), &names);
+            assert_eq!(name_before_numbering(&numbered), shown, "{numbered}");
+            names.push(numbered);
+        }
+        assert_eq!(names[2], "incidents.csv (3)");
+        assert_eq!(
+            name_before_numbering("report (final).csv"),
+            "report (final).csv"
+        );
+    }
 }
