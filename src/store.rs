@@ -350,6 +350,15 @@ impl Touched {
     }
 }
 
+/// How a partition names its month (UTC, as the instants are stored).
+const MONTH: &str = "%Y-%m";
+
+/// A row's partition month, as `month`, for a partitioned table's rows.
+fn month_of(table: &Table) -> Expr {
+    let (_, of) = table.month_of.expect("a partitioned table");
+    col(of).dt().strftime(MONTH).alias("month")
+}
+
 /// The partitions the new exports touch: of the tickets, those of their months and those that
 /// hold another version of one of them; of the status changes, those of their months.
 fn touched_by(
@@ -360,18 +369,18 @@ fn touched_by(
 ) -> Result<Touched, StoreError> {
     let _s = crate::log::stage("read the partitions the exports touch");
     let new_tickets = files.iter().map(|f| {
-        f.tables.tickets.clone().lazy().select([
-            col("source"),
-            col("id"),
-            col("created_at").dt().strftime("%Y-%m").alias("month"),
-        ])
+        f.tables
+            .tickets
+            .clone()
+            .lazy()
+            .select([col("source"), col("id"), month_of(&TICKETS)])
     });
     let new_changes = files.iter().filter_map(|f| {
         let history = f.tables.history.clone()?;
         Some(history.lazy().select([
             col("source"),
             lit(NULL).cast(DataType::String).alias("id"),
-            col("at").dt().strftime("%Y-%m").alias("month"),
+            month_of(&STATUS_CHANGES),
         ]))
     });
     let keys = concat(new_tickets.collect::<Vec<_>>(), UnionArgs::default())?.collect()?;
@@ -568,7 +577,7 @@ fn write_table(
         .column(of)?
         .as_materialized_series()
         .datetime()?
-        .to_string("%Y-%m")?
+        .to_string(MONTH)?
         .with_name(month.into());
     let mut distinct: Vec<Option<&str>> = months.iter().collect();
     distinct.sort_unstable();
