@@ -1,15 +1,14 @@
-//! The hand-off between Polars and arrow-rs (which DuckDB speaks), both ways: the Arrow C Data
-//! Interface.
+//! The hand-off from Polars to arrow-rs (which DuckDB speaks): the Arrow C Data Interface.
 //! Both sides lay out `ArrowArray` and `ArrowSchema` as the C standard does, so arrays move
 //! across without a copy and ownership follows the release callback. This is the only module
 //! that touches both libraries' array types.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, make_array};
+use arrow::array::{ArrayRef, RecordBatch, make_array};
 use arrow::datatypes::{Field, Schema};
-use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, to_ffi};
-use polars::prelude::{Column, CompatLevel, DataFrame, PlSmallStr, Series};
+use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi};
+use polars::prelude::{CompatLevel, DataFrame};
 
 #[derive(Debug, thiserror::Error)]
 #[error("handing a table between Polars and Arrow failed: {0}")]
@@ -71,52 +70,6 @@ pub fn to_record_batches(
     Ok((schema, batches))
 }
 
-/// Converts record batches of one schema into a frame of one chunk per column: each column's
-/// parts are joined, and freed, before the next column is taken, so that the batches and the
-/// frame are never both held whole. (Kept as many chunks as batches, the frame would be joined
-/// later anyway, at every hand-over to DuckDB, with the chunks still held.)
-pub fn to_data_frame(
-    schema: &Schema,
-    batches: Vec<RecordBatch>,
-) -> Result<DataFrame, InteropError> {
-    let err = |e: &dyn std::fmt::Display| InteropError(e.to_string());
-    let mut parts: Vec<Vec<ArrayRef>> = (0..schema.fields().len())
-        .map(|i| batches.iter().map(|b| b.column(i).clone()).collect())
-        .collect();
-    drop(batches);
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for (field, parts) in schema.fields().iter().zip(parts.iter_mut()) {
-        let whole = match parts.len() {
-            0 => arrow::array::new_empty_array(field.data_type()),
-            _ => {
-                let arrays: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-                arrow::compute::concat(&arrays).map_err(|e| err(&e))?
-            }
-        };
-        std::mem::take(parts);
-        let (ffi_array, ffi_schema) = to_ffi(&whole.to_data()).map_err(|e| err(&e))?;
-        drop(whole);
-        // SAFETY: the same struct layout on both sides (see `to_record_batches`); Polars takes
-        // ownership of the exported array and releases it through its callback.
-        let (c_array, c_schema) = unsafe {
-            (
-                std::mem::transmute::<FFI_ArrowArray, polars_arrow::ffi::ArrowArray>(ffi_array),
-                std::mem::transmute::<FFI_ArrowSchema, polars_arrow::ffi::ArrowSchema>(ffi_schema),
-            )
-        };
-        // SAFETY: the schema describes the array exported just above.
-        let chunk = unsafe {
-            let field = polars_arrow::ffi::import_field_from_c(&c_schema).map_err(|e| err(&e))?;
-            polars_arrow::ffi::import_array_from_c(c_array, field.dtype).map_err(|e| err(&e))?
-        };
-        let name = PlSmallStr::from(field.name().as_str());
-        let series = Series::from_arrow(name, chunk).map_err(|e| err(&e))?;
-        columns.push(Column::from(series));
-    }
-    let height = columns.first().map_or(0, Column::len);
-    DataFrame::new(height, columns).map_err(|e| err(&e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,23 +128,5 @@ mod tests {
                 .value(0),
             1_700_000_000_000_000
         );
-    }
-
-    #[test]
-    fn a_frame_comes_back_from_arrow_as_it_went() {
-        let df = df!(
-            "id" => &[Some("INC1"), None, Some("INC3")],
-            "n" => &[Some(1u64), Some(2), None],
-            "ok" => &[Some(true), None, Some(false)],
-        )
-        .unwrap();
-        let (schema, batches) = to_record_batches(&df).unwrap();
-        let back = to_data_frame(&schema, batches).unwrap();
-        assert!(back.equals_missing(&df), "{back}");
-        let empty = df.head(Some(0));
-        let (schema, batches) = to_record_batches(&empty).unwrap();
-        let back = to_data_frame(&schema, batches).unwrap();
-        assert_eq!(back.height(), 0);
-        assert_eq!(back.get_column_names(), empty.get_column_names());
     }
 }

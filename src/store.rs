@@ -169,8 +169,7 @@ impl Manifest {
 /// The store's tables as ingest hands them on.
 pub fn load(dir: &Path) -> Result<Ingested, StoreError> {
     let manifest = Manifest::read(dir)?;
-    let engine = Engine::with_files_under(dir)?;
-    let read = |table: &Table| read_table(&engine, dir, table, &manifest);
+    let read = |table: &Table| read_table(dir, table, &manifest);
     let (tickets, status_changes, issues) =
         (read(&TICKETS)?, read(&STATUS_CHANGES)?, read(&REJECTS)?);
     Ok(Ingested {
@@ -210,27 +209,30 @@ fn scan(files: &str, table: &Table) -> String {
 
 /// A stored table, its rows in the order of its files (partitions in order, each file's rows
 /// as written), its columns those of the canonical model.
-fn read_table(
-    engine: &Engine,
-    dir: &Path,
-    table: &Table,
-    manifest: &Manifest,
-) -> Result<DataFrame, StoreError> {
+fn read_table(dir: &Path, table: &Table, manifest: &Manifest) -> Result<DataFrame, StoreError> {
     match manifest.rows.get(table.name).copied().unwrap_or(0) {
         0 => Ok(ingest::normalize::empty_frame(&(table.columns)())),
-        _ => read_files(engine, dir, table, manifest, &all_files(dir, table)),
+        _ => read_files(dir, table, manifest, Files::All),
     }
 }
 
-/// The rows of some files of a stored table (`files`: a `read_parquet` pattern or list).
+/// Which files of a stored table to read.
+enum Files<'a> {
+    /// All of them: the table's directory, partitions and files in the order of their paths,
+    /// the partition columns read from the paths below it.
+    All,
+    /// These, in this order, each with the source of its partition.
+    Listed(&'a [(PathBuf, String)]),
+}
+
+/// The rows of a stored table's files, read by Polars' Parquet reader straight into a frame of
+/// the canonical columns.
 fn read_files(
-    engine: &Engine,
     dir: &Path,
     table: &Table,
     manifest: &Manifest,
-    files: &str,
+    files: Files,
 ) -> Result<DataFrame, StoreError> {
-    let columns = (table.columns)();
     let _s = crate::log::stage(format!("read {}", table.name));
     let filled = manifest
         .filled
@@ -240,20 +242,92 @@ fn read_files(
             path: dir.join(MANIFEST),
             message: format!("no columns listed for table {} under `filled`", table.name),
         })?;
-    let read: Vec<String> = filled.iter().map(|c| format!("\"{c}\"")).collect();
-    let frame = engine.read_frame(&format!(
-        "SELECT {} FROM {}",
-        read.join(", "),
-        scan(files, table)
-    ))?;
-    let typed: Vec<Expr> = columns
+    let typed: Vec<Expr> = (table.columns)()
         .iter()
         .map(|(c, t)| match filled.iter().any(|f| f == c) {
             true => col(*c).cast(polars_type(*t)),
             false => lit(NULL).cast(polars_type(*t)).alias(*c),
         })
         .collect();
-    Ok(frame.lazy().select(typed).collect()?)
+    let scan = match files {
+        Files::All => scan_table(dir, table),
+        Files::Listed(files) => scan_listed(files),
+    };
+    scan.and_then(|rows| rows.select(typed).collect())
+        .map_err(|e| unreadable(dir, table, e))
+}
+
+/// Every file of a partitioned table (or of the rejects), the partition columns as text.
+fn scan_table(dir: &Path, table: &Table) -> PolarsResult<LazyFrame> {
+    let hive_options = match table.month_of {
+        Some((month, _)) => HiveOptions {
+            enabled: Some(true),
+            schema: Some(Arc::new(Schema::from_iter([
+                Field::new("source".into(), DataType::String),
+                Field::new(month.into(), DataType::String),
+            ]))),
+            ..HiveOptions::default()
+        },
+        None => HiveOptions {
+            enabled: Some(false),
+            ..HiveOptions::default()
+        },
+    };
+    let args = ScanArgsParquet {
+        hive_options,
+        rechunk: true,
+        ..ScanArgsParquet::default()
+    };
+    LazyFrame::scan_parquet(PlRefPath::try_from_path(&dir.join(table.name))?, args)
+}
+
+/// Some files of a partitioned table, one after the other, each with its source. (Polars
+/// reads the partitions from a list of files' whole paths, where the store's own path may hold
+/// an `=` too.)
+fn scan_listed(files: &[(PathBuf, String)]) -> PolarsResult<LazyFrame> {
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(false),
+            ..HiveOptions::default()
+        },
+        ..ScanArgsParquet::default()
+    };
+    let scans = files
+        .iter()
+        .map(|(file, source)| {
+            Ok(
+                LazyFrame::scan_parquet(PlRefPath::try_from_path(file)?, args.clone())?
+                    .with_column(lit(source.as_str()).alias("source")),
+            )
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    concat(
+        scans,
+        UnionArgs {
+            rechunk: true,
+            ..UnionArgs::default()
+        },
+    )
+}
+
+/// The error of a table that Polars could not read, naming the first of its files whose
+/// footer does not read, where one does not (Polars' message names none).
+fn unreadable(dir: &Path, table: &Table, error: PolarsError) -> StoreError {
+    let footer_unread = |file: &PathBuf| {
+        PlRefPath::try_from_path(file)
+            .and_then(|path| LazyFrame::scan_parquet(path, ScanArgsParquet::default()))
+            .and_then(|mut scan| scan.collect_schema())
+            .is_err()
+    };
+    let files = files_of(dir, table).unwrap_or_default();
+    let path = match files.into_iter().find(footer_unread) {
+        Some(file) => file,
+        None => dir.join(table.name),
+    };
+    StoreError::Invalid {
+        path,
+        message: format!("the store's {} do not read: {error}", table.name),
+    }
 }
 
 /// What an ingest did.
@@ -406,23 +480,19 @@ fn touched_by(
         };
         let frame = match files.is_empty() {
             true => ingest::normalize::empty_frame(&(table.columns)()),
-            false => {
-                let list: Vec<String> = files.iter().map(|f| sql_text(f)).collect();
-                let list = format!("[{}]", list.join(", "));
-                read_files(engine, dir, table, &manifest, &list)?
-            }
+            false => read_files(dir, table, &manifest, Files::Listed(&files))?,
         };
         rows_kept.insert(table.name.to_string(), stored - frame.height() as u64);
         match table.name {
             "tickets" => held.tickets = frame,
             _ => held.status_changes = frame,
         }
-        touched_files.extend(files);
+        touched_files.extend(files.into_iter().map(|(file, _)| file));
     }
-    held.issues = read_table(engine, dir, &REJECTS, &manifest)?;
+    held.issues = read_table(dir, &REJECTS, &manifest)?;
     let kept = stored_files(dir)?
         .into_iter()
-        .filter(|f| !touched_files.contains(&dir.join(f).to_string_lossy().into_owned()))
+        .filter(|f| !touched_files.contains(&dir.join(f)))
         .collect();
     held.sources_with_history = manifest.sources_with_history;
     held.sources_with_first_response = manifest.sources_with_first_response;
@@ -440,33 +510,37 @@ fn touched_by(
 }
 
 /// The files of a partitioned table that hold a row of a partition in `new` (a loaded table
-/// of source, id and month), or another version of one of its tickets.
+/// of source, id and month), or another version of one of its tickets; each with its source.
 fn touched_files_of(
     engine: &Engine,
     dir: &Path,
     table: &Table,
     new: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(PathBuf, String)>, StoreError> {
     let (month, _) = table.month_of.expect("a partitioned table");
     let stored = scan(&all_files(dir, table), table);
     let batches = engine.query(&format!(
-        "SELECT DISTINCT t.filename FROM {stored} t
+        "SELECT DISTINCT t.filename, t.source FROM {stored} t
          SEMI JOIN (SELECT DISTINCT source, month FROM \"{new}\") n
              ON t.source = n.source AND t.\"{month}\" = n.month
          UNION
-         SELECT DISTINCT t.filename FROM {stored} t
+         SELECT DISTINCT t.filename, t.source FROM {stored} t
          SEMI JOIN \"{new}\" n ON t.source = n.source AND t.id = n.id
          ORDER BY 1"
     ))?;
     let mut files = Vec::new();
     for batch in &batches {
-        let names = crate::table::column_strings(batch, "filename").map_err(|message| {
-            StoreError::Invalid {
-                path: dir.to_path_buf(),
-                message,
+        let invalid = |message| StoreError::Invalid {
+            path: dir.to_path_buf(),
+            message,
+        };
+        let names = crate::table::column_strings(batch, "filename").map_err(invalid)?;
+        let sources = crate::table::column_strings(batch, "source").map_err(invalid)?;
+        for (name, source) in names.into_iter().zip(sources) {
+            if let (Some(name), Some(source)) = (name, source) {
+                files.push((PathBuf::from(name), source));
             }
-        })?;
-        files.extend(names.into_iter().flatten());
+        }
     }
     Ok(files)
 }
@@ -475,20 +549,32 @@ fn touched_files_of(
 fn stored_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let mut files = Vec::new();
     for table in [&TICKETS, &STATUS_CHANGES] {
-        let root = dir.join(table.name);
-        if !root.exists() {
-            // a table with no rows has no files
-            continue;
+        for file in files_of(dir, table)? {
+            files.push(
+                file.strip_prefix(dir)
+                    .expect("under the store")
+                    .to_path_buf(),
+            );
         }
-        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-            let entry = entry.map_err(|e| StoreError::Invalid {
-                path: dir.to_path_buf(),
-                message: e.to_string(),
-            })?;
-            if entry.file_type().is_file() {
-                let relative = entry.path().strip_prefix(dir).expect("under the store");
-                files.push(relative.to_path_buf());
-            }
+    }
+    Ok(files)
+}
+
+/// The Parquet files of a table, partitions and files in the order of their names.
+fn files_of(dir: &Path, table: &Table) -> Result<Vec<PathBuf>, StoreError> {
+    let root = dir.join(table.name);
+    if !root.exists() {
+        // a table with no rows has no files
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(|e| StoreError::Invalid {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if entry.file_type().is_file() {
+            files.push(entry.into_path());
         }
     }
     Ok(files)

@@ -4,10 +4,8 @@
 use std::path::Path;
 
 use arrow::array::RecordBatch;
-use polars::prelude::DataFrame;
 
 use super::{Engine, EngineError};
-use crate::interop;
 use crate::sql::sql_text;
 
 impl Engine {
@@ -39,16 +37,6 @@ impl Engine {
             sql_text(&target.to_string_lossy())
         ))?;
         Ok(())
-    }
-
-    /// The rows of `select` as a frame, columns typed as DuckDB gives them. The result is
-    /// streamed, batch by batch, rather than held whole by DuckDB beside its Arrow copy.
-    pub fn read_frame(&self, select: &str) -> Result<DataFrame, EngineError> {
-        let mut statement = self.conn.prepare(select)?;
-        let stream = statement.stream_arrow([])?;
-        let schema = stream.get_schema();
-        let batches = stream.collect::<Result<Vec<RecordBatch>, _>>()?;
-        Ok(interop::to_data_frame(&schema, batches)?)
     }
 
     /// The rows of `select` (see [`super::collect_batches`]).

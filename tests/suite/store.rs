@@ -376,6 +376,43 @@ fn a_directory_that_is_not_a_store_is_refused() {
 }
 
 #[test]
+fn a_damaged_file_of_the_store_is_named() {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tickets.store");
+    ingest(project.path(), &store);
+    let damaged = walkdir::WalkDir::new(store.join("tickets"))
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::write(&damaged, "not parquet").unwrap();
+    let out = deskpulse()
+        .arg("kpis")
+        .arg(project.path())
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&damaged.display().to_string()), "{stderr}");
+}
+
+#[test]
+fn a_store_under_a_directory_named_like_a_partition_reads() {
+    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("year=2026").join("tickets.store");
+    ingest(september.path(), &store);
+    // October's slice holds later versions of September's tickets: their files are read again
+    ingest(october.path(), &store);
+    assert_october_of_the_final_state(&october_from(october.path(), &store));
+}
+
+#[test]
 fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
     let store = project.path().join("tickets.store");
