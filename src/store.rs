@@ -390,13 +390,7 @@ fn write_version(
     for kept in &touched.kept {
         carry(target, staging, kept)?;
     }
-    let manifest = write(
-        &engine,
-        staging,
-        &combined,
-        &touched.rows_kept,
-        touched.filled,
-    )?;
+    let manifest = write(staging, &combined, &touched.rows_kept, touched.filled)?;
     put_in_place(staging, target)?;
     Ok(manifest)
 }
@@ -595,7 +589,6 @@ fn carry(dir: &Path, staging: &Path, file: &Path) -> Result<(), StoreError> {
 /// Writes the tables into the new version, beside the files carried over (`rows_kept` rows),
 /// and its manifest.
 fn write(
-    engine: &Engine,
     staging: &Path,
     ingested: &Ingested,
     rows_kept: &BTreeMap<String, u64>,
@@ -608,7 +601,7 @@ fn write(
     ];
     let mut rows = BTreeMap::new();
     for (table, frame) in TABLES.iter().zip(frames) {
-        write_table(engine, staging, table, frame)?;
+        write_table(staging, table, frame)?;
         let kept = rows_kept.get(table.name).copied().unwrap_or(0);
         rows.insert(table.name.to_string(), kept + frame.height() as u64);
         let before = filled.remove(table.name).unwrap_or_default();
@@ -639,60 +632,70 @@ fn write(
     Ok(manifest)
 }
 
-/// Writes a table's files; a partitioned one month by month, so that DuckDB holds one month of
-/// it at a time beside the frame (the whole table at once doubled what an ingest of ten million
-/// tickets held).
-fn write_table(
-    engine: &Engine,
-    staging: &Path,
-    table: &Table,
-    frame: &DataFrame,
-) -> Result<(), StoreError> {
-    let mut columns = (table.columns)();
+/// Writes a table's files with Polars' Parquet writer: a partitioned table one file per source
+/// and month, filtered out of the frame one at a time so that one partition is held beside it;
+/// the rejects in one file.
+fn write_table(staging: &Path, table: &Table, frame: &DataFrame) -> Result<(), StoreError> {
     let dir = staging.join(table.name);
+    let canonical = in_canonical_columns(frame, table)?;
     let Some((month, of)) = table.month_of else {
-        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        engine.load(table.name, frame, &columns)?;
-        engine.write_parquet(&select_in_order(&columns, &[], table.name), &dir, &[])?;
-        return Ok(());
+        return write_file(&dir, canonical);
     };
-    columns.push((month, ColumnType::Text));
-    let partitions = ["source", month];
-    let select = select_in_order(&columns, &partitions, table.name);
-    let months = frame
-        .column(of)?
-        .as_materialized_series()
-        .datetime()?
-        .to_string(MONTH)?
-        .with_name(month.into());
-    let mut distinct: Vec<Option<&str>> = months.iter().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    for value in distinct {
-        let in_month = match value {
-            Some(m) => months.equal(m),
-            None => months.is_null(),
-        };
-        let mut slice = frame.filter(&in_month)?;
-        slice.with_column(months.filter(&in_month)?.into_column())?;
-        engine.load(table.name, &slice, &columns)?;
-        engine.write_parquet(&select, &dir, &partitions)?;
+    let keys = frame
+        .clone()
+        .lazy()
+        .select([col("source"), col(of).dt().strftime(MONTH).alias(month)])
+        .collect()?;
+    let distinct = keys
+        .unique_stable(None, UniqueKeepStrategy::First, None)?
+        .sort(["source", month], SortMultipleOptions::default())?;
+    let (sources, months) = (
+        distinct.column("source")?.str()?,
+        distinct.column(month)?.str()?,
+    );
+    for (source, value) in sources.iter().zip(months.iter()) {
+        let source = source.expect("every ticket has a source");
+        let in_partition = keys.column("source")?.str()?.equal(source)
+            & match value {
+                Some(m) => keys.column(month)?.str()?.equal(m),
+                None => keys.column(month)?.is_null(),
+            };
+        // The names DuckDB and Hive give partitions: a source is a word, a month `YYYY-MM`.
+        let partition = dir
+            .join(format!("source={source}"))
+            .join(format!("{month}={}", value.unwrap_or(HIVE_NULL)));
+        write_file(&partition, canonical.filter(&in_partition)?)?;
     }
     Ok(())
 }
 
-/// `SELECT` of a loaded table's columns, the partition columns last (the files leave them out).
-fn select_in_order(columns: &[(&str, ColumnType)], partitions: &[&str], table: &str) -> String {
-    let (kept, last): (Vec<&str>, Vec<&str>) = columns
-        .iter()
-        .map(|(c, _)| *c)
-        .partition(|c| !partitions.contains(c));
-    let quoted: Vec<String> = kept
-        .iter()
-        .chain(last.iter())
-        .map(|c| format!("\"{c}\""))
+/// The directory name of a partition whose value is null, as Hive, DuckDB and Spark write it.
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A table's canonical columns but `source` (a partitioned table's files leave it to their
+/// paths), in order and typed; those the frame lacks are null.
+fn in_canonical_columns(frame: &DataFrame, table: &Table) -> Result<DataFrame, StoreError> {
+    let typed: Vec<Expr> = (table.columns)()
+        .into_iter()
+        .filter(|(c, _)| table.month_of.is_none() || *c != "source")
+        .map(|(c, t)| match frame.column(c) {
+            Ok(_) => col(c).cast(polars_type(t)),
+            Err(_) => lit(NULL).cast(polars_type(t)).alias(c),
+        })
         .collect();
-    format!("SELECT {} FROM \"{table}\"", quoted.join(", "))
+    Ok(frame.clone().lazy().select(typed).collect()?)
+}
+
+/// Writes `rows` as `dir/data_0.parquet`, zstd-compressed, synced to disk.
+fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let path = dir.join("data_0.parquet");
+    let mut file = std::fs::File::create(&path).map_err(io_error(&path))?;
+    ParquetWriter::new(&mut file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut rows)
+        .map_err(|e| io_error(&path)(std::io::Error::other(e)))?;
+    file.sync_all().map_err(io_error(&path))
 }
 
 /// The store's path (its parents made) and a new, empty directory beside it, after removing

@@ -1,7 +1,7 @@
 //! The DuckDB session: canonical tables handed over as Arrow (duckdb-rs's `arrow(?)` scan,
 //! `load`), the ledger and the views over it (`views`), and every KPI family and report table
-//! of the catalogue run with the period as bind parameters (`catalogue`); and, for the ticket
-//! store, Parquet written and read (`parquet`).
+//! of the catalogue run with the period as bind parameters (`catalogue`); and, for an ingest
+//! into the ticket store, queries over its Parquet files (`parquet`).
 
 mod catalogue;
 mod load;
@@ -78,8 +78,8 @@ impl Engine {
         Engine::open(None)
     }
 
-    /// The same, except that it reads and writes the Parquet files under `dir` (a ticket
-    /// store), and no other file.
+    /// The same, except that it reads the Parquet files under `dir` (a ticket store), and no
+    /// other file.
     pub fn with_files_under(dir: &Path) -> Result<Engine, EngineError> {
         Engine::open(Some(dir))
     }
