@@ -17,6 +17,16 @@ fn ingest(project: &Path, store: &Path) -> String {
     stderr
 }
 
+/// A project with September's export, a directory apart, and the store in it that holds the
+/// export.
+fn september_in_a_store() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let parent = tempfile::tempdir().unwrap();
+    let store = parent.path().join("tickets.store");
+    ingest(project.path(), &store);
+    (project, parent, store)
+}
+
 /// `deskpulse ingest PROJECT --store STORE`, to run.
 fn ingest_command(project: &Path, store: &Path) -> assert_cmd::Command {
     let mut cmd = deskpulse();
@@ -201,10 +211,7 @@ fn ingesting_a_file_twice_changes_nothing() {
 
 #[test]
 fn a_killed_ingest_leaves_the_store_as_it_was() {
-    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let parent = tempfile::tempdir().unwrap();
-    let store = parent.path().join("tickets.store");
-    ingest(project.path(), &store);
+    let (project, parent, store) = september_in_a_store();
     let before = files_under(&store);
     let september = october_from(project.path(), &store);
     std::fs::write(
@@ -377,10 +384,7 @@ fn a_directory_that_is_not_a_store_is_refused() {
 
 #[test]
 fn a_damaged_file_of_the_store_is_named() {
-    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("tickets.store");
-    ingest(project.path(), &store);
+    let (project, _parent, store) = september_in_a_store();
     let damaged = walkdir::WalkDir::new(store.join("tickets"))
         .sort_by_file_name()
         .into_iter()
@@ -477,10 +481,7 @@ fn an_ingest_writes_again_only_the_months_it_touches() {
 
 #[test]
 fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
-    let project = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let parent = tempfile::tempdir().unwrap();
-    let store = parent.path().join("tickets.store");
-    ingest(project.path(), &store);
+    let (project, parent, store) = september_in_a_store();
     let before = files_under(&store);
     // October's slice without its id column: no ServiceNow export.
     let without_ids = format!("{HEADER}{OCTOBER}").replace("number,", "");
