@@ -195,9 +195,9 @@ fn all_files(dir: &Path, table: &Table) -> String {
     sql_text(&files.to_string_lossy())
 }
 
-/// The `read_parquet` call over `files` (a pattern or a list) of a stored table, its
+/// The `read_parquet` call over a stored table's `files` (a pattern), its
 /// partitions read as text, each row with the file it is in.
-fn scan(files: &str, table: &Table) -> String {
+fn scan_sql(files: &str, table: &Table) -> String {
     let hive = match table.month_of {
         Some((month, _)) => format!(
             ", hive_partitioning = true, hive_types = {{'source': VARCHAR, '{month}': VARCHAR}}"
@@ -212,17 +212,8 @@ fn scan(files: &str, table: &Table) -> String {
 fn read_table(dir: &Path, table: &Table, manifest: &Manifest) -> Result<DataFrame, StoreError> {
     match manifest.rows.get(table.name).copied().unwrap_or(0) {
         0 => Ok(ingest::normalize::empty_frame(&(table.columns)())),
-        _ => read_files(dir, table, manifest, Files::All),
+        _ => read_files(dir, table, manifest, &files_of(dir, table)?),
     }
-}
-
-/// Which files of a stored table to read.
-enum Files<'a> {
-    /// All of them: the table's directory, partitions and files in the order of their paths,
-    /// the partition columns read from the paths below it.
-    All,
-    /// These, in this order, each with the source of its partition.
-    Listed(&'a [(PathBuf, String)]),
 }
 
 /// The rows of a stored table's files, read by Polars' Parquet reader straight into a frame of
@@ -231,7 +222,7 @@ fn read_files(
     dir: &Path,
     table: &Table,
     manifest: &Manifest,
-    files: Files,
+    files: &[PathBuf],
 ) -> Result<DataFrame, StoreError> {
     let _s = crate::log::stage(format!("read {}", table.name));
     let filled = manifest
@@ -249,42 +240,13 @@ fn read_files(
             false => lit(NULL).cast(polars_type(*t)).alias(*c),
         })
         .collect();
-    let scan = match files {
-        Files::All => scan_table(dir, table),
-        Files::Listed(files) => scan_listed(files),
-    };
-    scan.and_then(|rows| rows.select(typed).collect())
+    scan(files, table)
+        .and_then(|rows| rows.select(typed).collect())
         .map_err(|e| unreadable(dir, table, e))
 }
 
-/// Every file of a partitioned table (or of the rejects), the partition columns as text.
-fn scan_table(dir: &Path, table: &Table) -> PolarsResult<LazyFrame> {
-    let hive_options = match table.month_of {
-        Some((month, _)) => HiveOptions {
-            enabled: Some(true),
-            schema: Some(Arc::new(Schema::from_iter([
-                Field::new("source".into(), DataType::String),
-                Field::new(month.into(), DataType::String),
-            ]))),
-            ..HiveOptions::default()
-        },
-        None => HiveOptions {
-            enabled: Some(false),
-            ..HiveOptions::default()
-        },
-    };
-    let args = ScanArgsParquet {
-        hive_options,
-        rechunk: true,
-        ..ScanArgsParquet::default()
-    };
-    LazyFrame::scan_parquet(PlRefPath::try_from_path(&dir.join(table.name))?, args)
-}
-
-/// Some files of a partitioned table, one after the other, each with its source. (Polars
-/// reads the partitions from a list of files' whole paths, where the store's own path may hold
-/// an `=` too.)
-fn scan_listed(files: &[(PathBuf, String)]) -> PolarsResult<LazyFrame> {
+/// The files, one after the other, a partitioned table's each with its source.
+fn scan(files: &[PathBuf], table: &Table) -> PolarsResult<LazyFrame> {
     let args = ScanArgsParquet {
         hive_options: HiveOptions {
             enabled: Some(false),
@@ -294,11 +256,12 @@ fn scan_listed(files: &[(PathBuf, String)]) -> PolarsResult<LazyFrame> {
     };
     let scans = files
         .iter()
-        .map(|(file, source)| {
-            Ok(
-                LazyFrame::scan_parquet(PlRefPath::try_from_path(file)?, args.clone())?
-                    .with_column(lit(source.as_str()).alias("source")),
-            )
+        .map(|file| {
+            let rows = LazyFrame::scan_parquet(PlRefPath::try_from_path(file)?, args.clone())?;
+            Ok(match table.month_of {
+                Some(_) => rows.with_column(lit(source_of(file)?).alias("source")),
+                None => rows,
+            })
         })
         .collect::<PolarsResult<Vec<_>>>()?;
     concat(
@@ -308,6 +271,19 @@ fn scan_listed(files: &[(PathBuf, String)]) -> PolarsResult<LazyFrame> {
             ..UnionArgs::default()
         },
     )
+}
+
+/// The source of a partitioned table's file, from the name `write_table` gave its partition's
+/// directory: `<table>/source=<source>/<month>=<YYYY-MM>/data_0.parquet`. (Polars reads the
+/// partitions of a list of files from their whole paths, where the store's own path may hold
+/// an `=` too; a source is a word, so its name needs no decoding.)
+fn source_of(file: &Path) -> PolarsResult<String> {
+    file.parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str()?.strip_prefix("source="))
+        .map(str::to_string)
+        .ok_or_else(|| polars_err!(ComputeError: "{} is in no source's directory", file.display()))
 }
 
 /// The error of a table that Polars could not read, naming the first of its files whose
@@ -474,14 +450,14 @@ fn touched_by(
         };
         let frame = match files.is_empty() {
             true => ingest::normalize::empty_frame(&(table.columns)()),
-            false => read_files(dir, table, &manifest, Files::Listed(&files))?,
+            false => read_files(dir, table, &manifest, &files)?,
         };
         rows_kept.insert(table.name.to_string(), stored - frame.height() as u64);
         match table.name {
             "tickets" => held.tickets = frame,
             _ => held.status_changes = frame,
         }
-        touched_files.extend(files.into_iter().map(|(file, _)| file));
+        touched_files.extend(files);
     }
     held.issues = read_table(dir, &REJECTS, &manifest)?;
     let kept = stored_files(dir)?
@@ -504,37 +480,33 @@ fn touched_by(
 }
 
 /// The files of a partitioned table that hold a row of a partition in `new` (a loaded table
-/// of source, id and month), or another version of one of its tickets; each with its source.
+/// of source, id and month), or another version of one of its tickets.
 fn touched_files_of(
     engine: &Engine,
     dir: &Path,
     table: &Table,
     new: &str,
-) -> Result<Vec<(PathBuf, String)>, StoreError> {
+) -> Result<Vec<PathBuf>, StoreError> {
     let (month, _) = table.month_of.expect("a partitioned table");
-    let stored = scan(&all_files(dir, table), table);
+    let stored = scan_sql(&all_files(dir, table), table);
     let batches = engine.query(&format!(
-        "SELECT DISTINCT t.filename, t.source FROM {stored} t
+        "SELECT DISTINCT t.filename FROM {stored} t
          SEMI JOIN (SELECT DISTINCT source, month FROM \"{new}\") n
              ON t.source = n.source AND t.\"{month}\" = n.month
          UNION
-         SELECT DISTINCT t.filename, t.source FROM {stored} t
+         SELECT DISTINCT t.filename FROM {stored} t
          SEMI JOIN \"{new}\" n ON t.source = n.source AND t.id = n.id
          ORDER BY 1"
     ))?;
     let mut files = Vec::new();
     for batch in &batches {
-        let invalid = |message| StoreError::Invalid {
-            path: dir.to_path_buf(),
-            message,
-        };
-        let names = crate::table::column_strings(batch, "filename").map_err(invalid)?;
-        let sources = crate::table::column_strings(batch, "source").map_err(invalid)?;
-        for (name, source) in names.into_iter().zip(sources) {
-            if let (Some(name), Some(source)) = (name, source) {
-                files.push((PathBuf::from(name), source));
+        let names = crate::table::column_strings(batch, "filename").map_err(|message| {
+            StoreError::Invalid {
+                path: dir.to_path_buf(),
+                message,
             }
-        }
+        })?;
+        files.extend(names.into_iter().flatten().map(PathBuf::from));
     }
     Ok(files)
 }
@@ -567,7 +539,8 @@ fn files_of(dir: &Path, table: &Table) -> Result<Vec<PathBuf>, StoreError> {
             path: dir.to_path_buf(),
             message: e.to_string(),
         })?;
-        if entry.file_type().is_file() {
+        // only what `write_table` wrote: a file browser's `.DS_Store` is no table's
+        if entry.file_type().is_file() && entry.path().extension() == Some("parquet".as_ref()) {
             files.push(entry.into_path());
         }
     }
@@ -781,7 +754,7 @@ fn months_by_source(
         "SELECT source, count(*) AS tickets, count(DISTINCT created_month) AS months,
                 min(created_month) AS first_month, max(created_month) AS last_month
          FROM {} GROUP BY source ORDER BY source",
-        scan(&all_files(dir, &TICKETS), &TICKETS)
+        scan_sql(&all_files(dir, &TICKETS), &TICKETS)
     ))?;
     let mut out = String::from("sources:\n");
     for batch in &batches {

@@ -417,6 +417,25 @@ fn a_store_under_a_directory_named_like_a_partition_reads() {
 }
 
 #[test]
+fn files_a_file_browser_leaves_in_the_store_are_not_read() {
+    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tickets.store");
+    ingest(september.path(), &store);
+    let partition = walkdir::WalkDir::new(store.join("tickets"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.is_dir() && p.to_string_lossy().contains("created_month="))
+        .unwrap();
+    for junk in [store.join("tickets"), partition] {
+        std::fs::write(junk.join(".DS_Store"), "Finder's").unwrap();
+    }
+    ingest(october.path(), &store);
+    assert_october_of_the_final_state(&october_from(october.path(), &store));
+}
+
+#[test]
 fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
     let store = project.path().join("tickets.store");
