@@ -479,8 +479,9 @@ fn touched_by(
     })
 }
 
-/// The files of a partitioned table that hold a row of a partition in `new` (a loaded table
-/// of source, id and month), or another version of one of its tickets.
+/// The files of the partitions of a partitioned table that `new` (a loaded table of source,
+/// id and month) touches: those of its months, and those that hold another version of one of
+/// its tickets. Whole partitions, since each is written again as one file.
 fn touched_files_of(
     engine: &Engine,
     dir: &Path,
@@ -491,11 +492,12 @@ fn touched_files_of(
     let stored = scan_sql(&all_files(dir, table), table);
     let batches = engine.query(&format!(
         "SELECT DISTINCT t.filename FROM {stored} t
-         SEMI JOIN (SELECT DISTINCT source, month FROM \"{new}\") n
-             ON t.source = n.source AND t.\"{month}\" = n.month
-         UNION
-         SELECT DISTINCT t.filename FROM {stored} t
-         SEMI JOIN \"{new}\" n ON t.source = n.source AND t.id = n.id
+         SEMI JOIN (
+             SELECT source, month FROM \"{new}\"
+             UNION
+             SELECT s.source, s.\"{month}\" FROM {stored} s
+             SEMI JOIN \"{new}\" n ON s.source = n.source AND s.id = n.id
+         ) p ON t.source = p.source AND t.\"{month}\" = p.month
          ORDER BY 1"
     ))?;
     let mut files = Vec::new();
@@ -659,11 +661,12 @@ fn in_canonical_columns(frame: &DataFrame, table: &Table) -> Result<DataFrame, S
     Ok(frame.clone().lazy().select(typed).collect()?)
 }
 
-/// Writes `rows` as `dir/data_0.parquet`, zstd-compressed, synced to disk.
+/// Writes `rows` as `dir/data_0.parquet`, zstd-compressed, synced to disk. Never over a file
+/// there: one carried over is a hard link to the store's own.
 fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let path = dir.join("data_0.parquet");
-    let mut file = std::fs::File::create(&path).map_err(io_error(&path))?;
+    let mut file = std::fs::File::create_new(&path).map_err(io_error(&path))?;
     ParquetWriter::new(&mut file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(&mut rows)

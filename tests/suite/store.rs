@@ -436,6 +436,50 @@ fn files_a_file_browser_leaves_in_the_store_are_not_read() {
 }
 
 #[test]
+fn a_partition_in_two_files_is_read_and_written_whole() {
+    let (project, _parent, store) = september_in_a_store();
+    // September's partition split in two files: INC1 alone, INC2 and INC3 in the other.
+    let partition = store.join("tickets/source=servicenow/created_month=2026-09");
+    let whole = partition.join("data_0.parquet");
+    let duck = duckdb::Connection::open_in_memory().unwrap();
+    let rows = std::fs::read(&whole).unwrap();
+    let copy = partition.join("whole.tmp");
+    std::fs::write(&copy, rows).unwrap();
+    std::fs::remove_file(&whole).unwrap();
+    for (file, ids) in [("data_0", "('INC1')"), ("data_1", "('INC2', 'INC3')")] {
+        duck.execute_batch(&format!(
+            "COPY (SELECT * FROM read_parquet('{}') WHERE id IN {ids}) TO '{}' (FORMAT parquet)",
+            copy.display(),
+            partition.join(format!("{file}.parquet")).display()
+        ))
+        .unwrap();
+    }
+    std::fs::remove_file(&copy).unwrap();
+    // A later version of INC2 whose opening was corrected into October: of September's
+    // partition, only the file that holds INC2 has one of the new tickets.
+    let corrected = "INC2,2026-10-01 09:00:00,Resolved,3 - Moderate,2026-10-02 09:00:00,\
+                     2026-10-03 09:00:00\n";
+    std::fs::write(
+        project.path().join("exports/2026-10.csv"),
+        format!("{HEADER}{corrected}"),
+    )
+    .unwrap();
+    ingest(project.path(), &store);
+    let ids: Vec<String> = duck
+        .prepare(&format!(
+            "SELECT id FROM read_parquet('{}/tickets/*/*/*.parquet') ORDER BY id",
+            store.display()
+        ))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids, ["INC1", "INC2", "INC3"]);
+    assert_eq!(names_in(&partition), ["data_0.parquet"]);
+}
+
+#[test]
 fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
     let store = project.path().join("tickets.store");
