@@ -25,7 +25,7 @@ pub const EXPORT_EXTENSIONS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read configuration {path}: {source}")]
+    #[error("cannot read configuration {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -67,7 +67,7 @@ const TABLES: [Table; 3] = [TICKETS, STATUS_CHANGES, REJECTS];
 pub enum StoreError {
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -357,3 +357,29 @@ fn an_error_about_a_file_that_is_no_export_quotes_only_a_short_excerpt() {
     assert!(stderr.contains("no profile recognises"), "{stderr}");
     assert!(!stderr.contains(&secret[..60]), "{stderr}");
 }
+
+#[test]
+fn an_output_that_cannot_be_written_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    write(dir.path(), "a-file", b"mine");
+    let sample = super::util::repo().join("sample_data");
+    let runs = [
+        ["report".to_string(), "--out".to_string()],
+        ["ingest".to_string(), "--store".to_string()],
+    ];
+    for [command, flag] in runs {
+        let out = deskpulse()
+            .args([&command, "--quiet"])
+            .arg(&sample)
+            .arg(flag)
+            .arg(file.join("below"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot write"), "{stderr}");
+        let reason = stderr.rsplit(": ").next().unwrap().trim();
+        assert_eq!(stderr.matches(reason).count(), 1, "{stderr}");
+    }
+}
