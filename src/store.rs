@@ -210,9 +210,26 @@ fn scan_sql(files: &str, table: &Table) -> String {
 /// A stored table, its rows in the order of its files (partitions in order, each file's rows
 /// as written), its columns those of the canonical model.
 fn read_table(dir: &Path, table: &Table, manifest: &Manifest) -> Result<DataFrame, StoreError> {
-    match manifest.rows.get(table.name).copied().unwrap_or(0) {
-        0 => Ok(ingest::normalize::empty_frame(&(table.columns)())),
-        _ => read_files(dir, table, manifest, &files_of(dir, table)?),
+    let rows = manifest.rows.get(table.name).copied().unwrap_or(0);
+    let frame = match rows {
+        0 => ingest::normalize::empty_frame(&(table.columns)()),
+        _ => read_files(dir, table, manifest, &files_of(dir, table)?)?,
+    };
+    match frame.height() as u64 == rows {
+        true => Ok(frame),
+        false => Err(not_as_written(dir, table, frame.height(), rows)),
+    }
+}
+
+/// A table whose files hold another number of rows than the manifest says: a file was added,
+/// removed or changed by hand, and the tickets would be counted twice or not at all.
+fn not_as_written(dir: &Path, table: &Table, read: usize, written: u64) -> StoreError {
+    StoreError::Invalid {
+        path: dir.join(table.name),
+        message: format!(
+            "its files hold {read} rows where {MANIFEST} says {written}: a file was added, \
+             removed or changed since deskpulse wrote them (ingest the exports into a new store)"
+        ),
     }
 }
 
@@ -452,7 +469,10 @@ fn touched_by(
             true => ingest::normalize::empty_frame(&(table.columns)()),
             false => read_files(dir, table, &manifest, &files)?,
         };
-        rows_kept.insert(table.name.to_string(), stored - frame.height() as u64);
+        let kept = stored
+            .checked_sub(frame.height() as u64)
+            .ok_or_else(|| not_as_written(dir, table, frame.height(), stored))?;
+        rows_kept.insert(table.name.to_string(), kept);
         match table.name {
             "tickets" => held.tickets = frame,
             _ => held.status_changes = frame,

@@ -480,6 +480,30 @@ fn a_partition_in_two_files_is_read_and_written_whole() {
 }
 
 #[test]
+fn a_file_copied_into_the_store_by_hand_is_refused() {
+    let (project, _parent, store) = september_in_a_store();
+    let partition = store.join("tickets/source=servicenow/created_month=2026-09");
+    std::fs::copy(
+        partition.join("data_0.parquet"),
+        partition.join("data_0 (1).parquet"),
+    )
+    .unwrap();
+    let out = deskpulse()
+        .arg("kpis")
+        .arg(project.path())
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("its files hold 6 rows where manifest.json says 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
     let store = project.path().join("tickets.store");
