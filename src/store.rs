@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -291,17 +292,21 @@ fn scan(files: &[PathBuf], table: &Table) -> PolarsResult<LazyFrame> {
 }
 
 /// The source of a partitioned table's file, from the name `write_table` gave its partition's
-/// directory: `<table>/source=<source>/<month>=<YYYY-MM>/data_0.parquet`. (Polars reads the
-/// partitions of a list of files from their whole paths, where the store's own path may hold
-/// an `=` too; a source is a word, so its name needs no decoding.)
+/// directory: `<table>/source=<source, percent-encoded>/<month>=<YYYY-MM>/data_0.parquet`.
+/// (Polars reads the partitions of a list of files from their whole paths, where the store's
+/// own path may hold an `=` too.)
 fn source_of(file: &Path) -> PolarsResult<String> {
     file.parent()
         .and_then(Path::parent)
         .and_then(Path::file_name)
         .and_then(|name| name.to_str()?.strip_prefix("source="))
-        .map(str::to_string)
+        .and_then(|value| Some(percent_decode_str(value).decode_utf8().ok()?.into_owned()))
         .ok_or_else(|| polars_err!(ComputeError: "{} is in no source's directory", file.display()))
 }
+
+/// What a partition directory's name escapes of a value: all but letters, digits, `-` and `_`
+/// (a source named after a profile may hold a space or a `/`).
+const PARTITION_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
 /// The error of a table that Polars could not read, naming the first of its files whose
 /// footer does not read, where one does not (Polars' message names none).
@@ -655,7 +660,7 @@ fn write_table(staging: &Path, table: &Table, frame: &DataFrame) -> Result<(), S
                 Some(m) => keys.column(month)?.str()?.equal(m),
                 None => keys.column(month)?.is_null(),
             };
-        // The names DuckDB and Hive give partitions: a source is a word, a month `YYYY-MM`.
+        let source = utf8_percent_encode(source, PARTITION_ESCAPES);
         let partition = dir
             .join(format!("source={source}"))
             .join(format!("{month}={}", value.unwrap_or(HIVE_NULL)));

@@ -504,6 +504,44 @@ fn a_file_copied_into_the_store_by_hand_is_refused() {
 }
 
 #[test]
+fn a_source_named_with_a_space_and_a_slash_keeps_its_name_in_the_store() {
+    let name = "Acme desk/EU";
+    let config = format!(
+        "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"exports/*.csv\"\n\
+         profile = \"{name}\"\ntimezone = \"UTC\"\n"
+    );
+    let project = super::util::project(&config, &[]);
+    let profile = std::fs::read_to_string(repo().join("src/ingest/profiles/servicenow.toml"))
+        .unwrap()
+        .replace("name = \"servicenow\"", &format!("name = \"{name}\""));
+    std::fs::create_dir(project.path().join("profiles")).unwrap();
+    std::fs::write(project.path().join("profiles/acme.toml"), profile).unwrap();
+    std::fs::create_dir(project.path().join("exports")).unwrap();
+    let store = project.path().join("tickets.store");
+    for (file, rows) in [("2026-09.csv", SEPTEMBER), ("2026-10.csv", OCTOBER)] {
+        let export = project.path().join("exports").join(file);
+        std::fs::write(export, format!("{HEADER}{rows}")).unwrap();
+        ingest(project.path(), &store);
+    }
+    assert_eq!(
+        names_in(&store.join("tickets")),
+        ["source=Acme%20desk%2FEU"]
+    );
+    let merged = october_from(project.path(), &store);
+    assert_eq!(
+        kpi_rows(&merged),
+        kpi_rows(&kpis(project.path(), &["--period", "2026-10"]))
+    );
+    let info = deskpulse()
+        .args(["store", "info"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let info = String::from_utf8(info.stdout).unwrap();
+    assert!(info.contains(&format!("  {name}  4 tickets")), "{info}");
+}
+
+#[test]
 fn a_configuration_without_sources_reads_a_store_and_no_exports() {
     let project = with_exports(&[("2026-10.csv", format!("{HEADER}{FINAL}"))]);
     let store = project.path().join("tickets.store");
