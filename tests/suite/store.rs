@@ -27,6 +27,19 @@ fn september_in_a_store() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
     (project, parent, store)
 }
 
+/// `deskpulse kpis PROJECT --store STORE`, which must stop with exit 2; its stderr.
+fn kpis_refused(project: &Path, store: &Path) -> String {
+    let out = deskpulse()
+        .arg("kpis")
+        .arg(project)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `deskpulse ingest PROJECT --store STORE`, to run.
 fn ingest_command(project: &Path, store: &Path) -> assert_cmd::Command {
     let mut cmd = deskpulse();
@@ -392,15 +405,7 @@ fn a_damaged_file_of_the_store_is_named() {
         .find(|p| p.extension().is_some_and(|e| e == "parquet"))
         .unwrap();
     std::fs::write(&damaged, "not parquet").unwrap();
-    let out = deskpulse()
-        .arg("kpis")
-        .arg(project.path())
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = kpis_refused(project.path(), &store);
     assert!(stderr.contains(&damaged.display().to_string()), "{stderr}");
 }
 
@@ -488,15 +493,7 @@ fn a_file_copied_into_the_store_by_hand_is_refused() {
         partition.join("data_0 (1).parquet"),
     )
     .unwrap();
-    let out = deskpulse()
-        .arg("kpis")
-        .arg(project.path())
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = kpis_refused(project.path(), &store);
     assert!(
         stderr.contains("its files hold 6 rows where manifest.json says 3"),
         "{stderr}"
