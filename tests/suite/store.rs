@@ -40,6 +40,17 @@ fn kpis_refused(project: &Path, store: &Path) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `deskpulse store info STORE`, which must succeed; its stdout.
+fn store_info(store: &Path) -> String {
+    let out = deskpulse()
+        .args(["store", "info"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// `deskpulse ingest PROJECT --store STORE`, to run.
 fn ingest_command(project: &Path, store: &Path) -> assert_cmd::Command {
     let mut cmd = deskpulse();
@@ -355,13 +366,7 @@ fn store_info_says_what_the_store_holds() {
     ]);
     let store = project.path().join("tickets.store");
     ingest(project.path(), &store);
-    let out = deskpulse()
-        .args(["store", "info"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = store_info(&store);
     assert!(
         text.contains("servicenow  4 tickets created 2026-09 to 2026-10 (2 months)"),
         "{text}"
@@ -529,12 +534,7 @@ fn a_source_named_with_a_space_and_a_slash_keeps_its_name_in_the_store() {
         kpi_rows(&merged),
         kpi_rows(&kpis(project.path(), &["--period", "2026-10"]))
     );
-    let info = deskpulse()
-        .args(["store", "info"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let info = String::from_utf8(info.stdout).unwrap();
+    let info = store_info(&store);
     assert!(info.contains(&format!("  {name}  4 tickets")), "{info}");
 }
 
@@ -588,12 +588,7 @@ fn an_ingest_writes_again_only_the_months_it_touches() {
     assert!(month("2026-10").exists());
     let doc = october_from(project.path(), &store);
     assert_october_of_the_final_state(&doc);
-    let info = deskpulse()
-        .args(["store", "info"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(info.stdout).unwrap();
+    let text = store_info(&store);
     assert!(text.contains("tickets                    5 rows"), "{text}");
     assert!(
         text.contains("servicenow  5 tickets created 2026-08 to 2026-10 (3 months)"),
