@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use crate::config::Config;
 use crate::costs;
-use crate::engine::{Engine, Window};
+use crate::engine::{Engine, TicketColumns, TicketFacts, Window};
 use crate::ingest::{self, Ingested, InputReport};
 use crate::kpi::KpiRow;
 use crate::macros;
@@ -16,6 +16,7 @@ use crate::model;
 use crate::period::{self, Period, PeriodKind};
 use crate::quality::{self, Quality};
 use crate::queries::{self, Catalogue, QueryFile};
+use crate::store::StoredTickets;
 use crate::table::Tables;
 use crate::ticket_clocks;
 
@@ -118,9 +119,11 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .or(config.report.queries.as_deref()),
     )?;
     let ingested = read_inputs(&config, options)?;
-    tickets_exist(&ingested.tickets, &options.explain)?;
-    let (period, period_note) = choose_period(&config, options, &ingested.tickets)?;
-    let created_span = created_span(&ingested.tickets)?;
+    if !options.explain.is_empty() {
+        tickets_exist(&ingested.tickets.columns(&["id"])?, &options.explain)?;
+    }
+    let created_span = created_span(&ingested.tickets.columns(&["created_at"])?)?;
+    let (period, period_note) = choose_period(&config, options, created_span)?;
     let as_of = match &options.as_of {
         Some(text) => period::parse_as_of(text, period.timezone)
             .map_err(|e| RunError::Usage(format!("--as-of: {e}")))?,
@@ -196,7 +199,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
 fn measure(
     config: &Config,
     catalogue: &Catalogue,
-    ingested: &Ingested,
+    ingested: &Ingested<Tickets>,
     period: &Period,
     as_of: DateTime<Utc>,
 ) -> Result<(Engine, Vec<KpiRow>), RunError> {
@@ -207,18 +210,6 @@ fn measure(
         with_first_response: &ingested.sources_with_first_response,
         business_minutes_only: &business_minutes_only,
     };
-    let tickets = {
-        let _s = crate::log::stage("business clocks and SLAs");
-        let clocks = ticket_clocks::compute(
-            &ingested.tickets,
-            &ingested.status_changes,
-            config,
-            &facts,
-            as_of,
-        )?;
-        ingested.tickets.hstack(clocks.columns())?
-    };
-
     let engine = Engine::new()?;
     load_tables(
         &engine,
@@ -233,12 +224,12 @@ fn measure(
         costs::macros(&config.costs),
         trend_month_macro(period),
     ];
-    engine.define_facts(&tickets, &macros.join("\n"))?;
-    let tickets = crate::known::at(tickets, as_of)?;
     let mut derived = vec![("repeat_key", macros::repeat_key_sql(&config.repeat.key))];
     if ticket_clocks::business_is_calendar(config, &facts) {
         derived.extend(macros::calendar_business_sql());
     }
+    let (columns, held) = hand_over_tickets(&engine, config, ingested, &facts, &derived, as_of)?;
+    engine.define_facts(&held, &macros.join("\n"))?;
     let window = Window {
         start: period.start,
         end: period.end,
@@ -246,9 +237,8 @@ fn measure(
     };
     {
         let _s = crate::log::stage("ledger");
-        engine.build_ledger(&catalogue.ledger, &window, &tickets, &derived)?;
+        engine.build_ledger(&catalogue.ledger, &window, &columns)?;
     }
-    drop(tickets);
     let runnable = engine.runnable(catalogue)?;
     let kpis = {
         let _s = crate::log::stage("KPI queries");
@@ -257,11 +247,46 @@ fn measure(
     Ok((engine, kpis))
 }
 
+/// Computes the tickets' clocks and hands the tickets to DuckDB, a part at a time; how the
+/// `tickets` view is made of DuckDB's table, and what the tickets hold, for the families'
+/// `runs_if` conditions.
+fn hand_over_tickets(
+    engine: &Engine,
+    config: &Config,
+    ingested: &Ingested<Tickets>,
+    facts: &ticket_clocks::SourceFacts,
+    derived: &[(&'static str, String)],
+    as_of: DateTime<Utc>,
+) -> Result<(TicketColumns, TicketFacts), RunError> {
+    let histories = ticket_clocks::Histories::of(&ingested.status_changes, config, facts)?;
+    let mut held = TicketFacts::default();
+    let mut columns: Option<TicketColumns> = None;
+    ingested.tickets.for_each_part(|tickets| {
+        let tickets = {
+            let _s = crate::log::stage("business clocks and SLAs");
+            let clocks = ticket_clocks::compute(&tickets, &histories, config, facts, as_of)?;
+            tickets.hstack(clocks.columns())?
+        };
+        held.observe(&tickets)?;
+        let tickets = crate::known::at(tickets, as_of)?;
+        let columns = match &columns {
+            Some(columns) => columns,
+            None => {
+                let whole = ingested.tickets.is_whole().then_some(&tickets);
+                columns.insert(engine.create_tickets(derived, whole)?)
+            }
+        };
+        Ok(engine.add_tickets(columns, &tickets)?)
+    })?;
+    let columns = match columns {
+        Some(columns) => columns,
+        None => engine.create_tickets(derived, None)?,
+    };
+    Ok((columns, held))
+}
+
 /// Every id asked for is some ticket's; else an error naming the ids closest to it.
 fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
     let known: Vec<&str> = tickets.column("id")?.str()?.iter().flatten().collect();
     for id in ids {
         if known.contains(&id.as_str()) {
@@ -367,7 +392,7 @@ fn thresholds_name_kpis(
 
 /// The tickets of the run: from the store when one is given, else every export of the
 /// configuration, through the profiles it may use.
-fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunError> {
+fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested<Tickets>, RunError> {
     if let Some(store) = &options.store {
         let _s = crate::log::stage("read the ticket store");
         if !config.sources.is_empty() {
@@ -386,11 +411,44 @@ fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested, RunErr
                 missing.join(", ")
             ));
         }
-        return Ok(stored);
+        return Ok(stored.map_tickets(Tickets::Stored));
     }
     let _s = crate::log::stage("ingest");
     let profiles = load_profiles(config, options.profiles.as_deref())?;
-    Ok(ingest::ingest(config, &profiles)?)
+    Ok(ingest::ingest(config, &profiles)?.map_tickets(Tickets::Read))
+}
+
+/// The run's tickets: the exports' frame, or a store's files, read a partition at a time so
+/// that the history is never held twice, as a frame and as DuckDB's table.
+pub enum Tickets {
+    Read(DataFrame),
+    Stored(StoredTickets),
+}
+
+impl Tickets {
+    /// Those columns of every ticket.
+    fn columns(&self, names: &[&str]) -> Result<DataFrame, RunError> {
+        Ok(match self {
+            Tickets::Read(tickets) => tickets.select(names.iter().copied())?,
+            Tickets::Stored(stored) => stored.columns(names)?,
+        })
+    }
+
+    /// Whether the tickets are one frame, handed to `each` whole.
+    fn is_whole(&self) -> bool {
+        matches!(self, Tickets::Read(_))
+    }
+
+    /// Calls `each` with the tickets, a part at a time (at least one part, perhaps empty).
+    fn for_each_part(
+        &self,
+        mut each: impl FnMut(DataFrame) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        match self {
+            Tickets::Read(tickets) => each(tickets.clone()),
+            Tickets::Stored(stored) => stored.parts().try_for_each(|part| each(part?)),
+        }
+    }
 }
 
 /// The exports of the configuration that no file of the store was read under the name of
@@ -430,7 +488,7 @@ pub fn load_profiles(
 fn choose_period(
     config: &Config,
     options: &RunOptions,
-    tickets: &DataFrame,
+    created: Option<Span>,
 ) -> Result<(Period, Option<String>), RunError> {
     let tz = config.report.timezone;
     let (kind, note) = match &options.period {
@@ -449,7 +507,7 @@ fn choose_period(
             (k, Some(note))
         }
         PeriodChoice::Latest => {
-            let latest = latest_created(tickets)?.ok_or_else(|| {
+            let latest = created.map(|(_, last)| last).ok_or_else(|| {
                 RunError::Usage(
                     "the inputs hold no ticket with a creation time; give --period".to_string(),
                 )
@@ -611,10 +669,6 @@ fn trend_bounds(period: &Period) -> Vec<(String, i64, i64)> {
             )
         })
         .collect()
-}
-
-fn latest_created(tickets: &DataFrame) -> Result<Option<DateTime<Utc>>, RunError> {
-    Ok(created_span(tickets)?.map(|(_, last)| last))
 }
 
 /// A first and a last instant.

@@ -77,6 +77,8 @@ pub enum StoreError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl From<PolarsError> for StoreError {
@@ -167,12 +169,15 @@ impl Manifest {
     }
 }
 
-/// The store's tables as ingest hands them on.
-pub fn load(dir: &Path) -> Result<Ingested, StoreError> {
+/// The store's tables as ingest hands them on, the tickets to be read a part at a time.
+pub fn load(dir: &Path) -> Result<Ingested<StoredTickets>, StoreError> {
     let manifest = Manifest::read(dir)?;
     let read = |table: &Table| read_table(dir, table, &manifest);
-    let (tickets, status_changes, issues) =
-        (read(&TICKETS)?, read(&STATUS_CHANGES)?, read(&REJECTS)?);
+    let (tickets, status_changes, issues) = (
+        StoredTickets::open(dir, &manifest)?,
+        read(&STATUS_CHANGES)?,
+        read(&REJECTS)?,
+    );
     Ok(Ingested {
         tickets,
         status_changes,
@@ -185,6 +190,121 @@ pub fn load(dir: &Path) -> Result<Ingested, StoreError> {
             .map(StoredInput::into_report)
             .collect(),
     })
+}
+
+/// The stored tickets, read a part at a time: a run hands DuckDB one part after the other, and
+/// never holds the whole history as a frame beside DuckDB's table of it.
+pub struct StoredTickets {
+    dir: PathBuf,
+    /// The columns in which some ticket has a value.
+    filled: Vec<String>,
+    /// The files of each part (see [`in_parts`]), in order.
+    parts: Vec<Vec<PathBuf>>,
+}
+
+/// The fewest tickets a part holds, but the last, unless `DESKPULSE_PART_ROWS` says otherwise
+/// (docs/store.md): a part is held as a frame while DuckDB takes it in, and DuckDB appends small
+/// parts at a higher cost per row (docs/benchmarks.md).
+const PART_ROWS: usize = 500_000;
+
+/// The fewest tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
+fn part_rows() -> Result<usize, StoreError> {
+    const VAR: &str = "DESKPULSE_PART_ROWS";
+    match std::env::var(VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(PART_ROWS),
+        Ok(text) => text.trim().parse().map_err(|_| {
+            StoreError::Usage(format!(
+                "{VAR}={text}: not a number of tickets such as 500000"
+            ))
+        }),
+        Err(e) => Err(StoreError::Usage(format!("{VAR}: {e}"))),
+    }
+}
+
+impl StoredTickets {
+    /// The tickets of the store at `dir`, once their files are found to hold as many rows as
+    /// the manifest says.
+    fn open(dir: &Path, manifest: &Manifest) -> Result<StoredTickets, StoreError> {
+        let written = manifest.rows.get(TICKETS.name).copied().unwrap_or(0);
+        let (filled, files) = match written {
+            0 => (Vec::new(), Vec::new()),
+            _ => (filled(dir, &TICKETS, manifest)?, files_of(dir, &TICKETS)?),
+        };
+        let rows = files
+            .iter()
+            .map(|file| rows_in(dir, file))
+            .collect::<Result<Vec<usize>, StoreError>>()?;
+        let read: usize = rows.iter().sum();
+        if read as u64 != written {
+            return Err(not_as_written(dir, &TICKETS, read, written));
+        }
+        Ok(StoredTickets {
+            dir: dir.to_path_buf(),
+            filled,
+            parts: in_parts(files.into_iter().zip(rows).collect(), part_rows()?),
+        })
+    }
+
+    /// Those columns of every ticket, in the order of the partitions.
+    pub fn columns(&self, names: &[&str]) -> Result<DataFrame, StoreError> {
+        let names: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+        self.read(&self.parts.concat(), |rows| rows.select(names))
+    }
+
+    /// The tickets, a part at a time (one empty frame when the store holds none).
+    pub fn parts(&self) -> Box<dyn Iterator<Item = Result<DataFrame, StoreError>> + '_> {
+        match self.parts.is_empty() {
+            true => Box::new(std::iter::once(Ok(ingest::normalize::empty_frame(
+                &model::ticket_columns(),
+            )))),
+            false => Box::new(self.parts.iter().map(|files| self.read(files, |r| r))),
+        }
+    }
+
+    /// The tickets of `files` as `shape` selects them.
+    fn read(
+        &self,
+        files: &[PathBuf],
+        shape: impl FnOnce(LazyFrame) -> LazyFrame,
+    ) -> Result<DataFrame, StoreError> {
+        match files.is_empty() {
+            true => Ok(
+                shape(ingest::normalize::empty_frame(&model::ticket_columns()).lazy()).collect()?,
+            ),
+            false => read_files(&self.dir, &TICKETS, &self.filled, files, shape),
+        }
+    }
+}
+
+/// The rows a stored file holds, from its footer.
+fn rows_in(dir: &Path, file: &Path) -> Result<usize, StoreError> {
+    let opened = std::fs::File::open(file).map_err(|e| StoreError::Invalid {
+        path: file.to_path_buf(),
+        message: format!("cannot be read: {e}"),
+    })?;
+    ParquetReader::new(opened)
+        .num_rows()
+        .map_err(|e| unreadable(dir, &TICKETS, e))
+}
+
+/// Files, with their rows, in the order `files_of` lists them, gathered into parts of whole
+/// partitions (the files of one directory), each of at least `fewest` rows but the last.
+fn in_parts(files: Vec<(PathBuf, usize)>, fewest: usize) -> Vec<Vec<PathBuf>> {
+    let mut parts: Vec<(Vec<PathBuf>, usize)> = Vec::new();
+    for (file, rows) in files {
+        let in_last_partition = parts
+            .last()
+            .and_then(|(files, _)| files.last())
+            .is_some_and(|last| last.parent() == file.parent());
+        match parts.last_mut() {
+            Some((files, held)) if in_last_partition || *held < fewest => {
+                files.push(file);
+                *held += rows;
+            }
+            _ => parts.push((vec![file], rows)),
+        }
+    }
+    parts.into_iter().map(|(files, _)| files).collect()
 }
 
 /// The files of a stored table, as a `read_parquet` pattern.
@@ -214,12 +334,28 @@ fn read_table(dir: &Path, table: &Table, manifest: &Manifest) -> Result<DataFram
     let rows = manifest.rows.get(table.name).copied().unwrap_or(0);
     let frame = match rows {
         0 => ingest::normalize::empty_frame(&(table.columns)()),
-        _ => read_files(dir, table, manifest, &files_of(dir, table)?)?,
+        _ => {
+            let filled = filled(dir, table, manifest)?;
+            read_files(dir, table, &filled, &files_of(dir, table)?, |r| r)?
+        }
     };
     match frame.height() as u64 == rows {
         true => Ok(frame),
         false => Err(not_as_written(dir, table, frame.height(), rows)),
     }
+}
+
+/// The columns of a stored table in which some row has a value, as the manifest lists them.
+fn filled(dir: &Path, table: &Table, manifest: &Manifest) -> Result<Vec<String>, StoreError> {
+    manifest
+        .filled
+        .get(table.name)
+        .filter(|f| !f.is_empty())
+        .cloned()
+        .ok_or_else(|| StoreError::Invalid {
+            path: dir.join(MANIFEST),
+            message: format!("no columns listed for table {} under `filled`", table.name),
+        })
 }
 
 /// A table whose files hold another number of rows than the manifest says: a file was added,
@@ -235,22 +371,15 @@ fn not_as_written(dir: &Path, table: &Table, read: usize, written: u64) -> Store
 }
 
 /// The rows of a stored table's files, read by Polars' Parquet reader straight into a frame of
-/// the canonical columns.
+/// the canonical columns (`filled`, the others null), as `shape` selects them.
 fn read_files(
     dir: &Path,
     table: &Table,
-    manifest: &Manifest,
+    filled: &[String],
     files: &[PathBuf],
+    shape: impl FnOnce(LazyFrame) -> LazyFrame,
 ) -> Result<DataFrame, StoreError> {
     let _s = crate::log::stage(format!("read {}", table.name));
-    let filled = manifest
-        .filled
-        .get(table.name)
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| StoreError::Invalid {
-            path: dir.join(MANIFEST),
-            message: format!("no columns listed for table {} under `filled`", table.name),
-        })?;
     let typed: Vec<Expr> = (table.columns)()
         .iter()
         .map(|(c, t)| match filled.iter().any(|f| f == c) {
@@ -259,7 +388,7 @@ fn read_files(
         })
         .collect();
     scan(files, table)
-        .and_then(|rows| rows.select(typed).collect())
+        .and_then(|rows| shape(rows.select(typed)).collect())
         .map_err(|e| unreadable(dir, table, e))
 }
 
@@ -472,7 +601,7 @@ fn touched_by(
         };
         let frame = match files.is_empty() {
             true => ingest::normalize::empty_frame(&(table.columns)()),
-            false => read_files(dir, table, &manifest, &files)?,
+            false => read_files(dir, table, &filled(dir, table, &manifest)?, &files, |r| r)?,
         };
         let kept = stored
             .checked_sub(frame.height() as u64)
@@ -808,4 +937,41 @@ fn months_by_source(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_hold_whole_partitions_of_enough_rows() {
+        let file =
+            |partition: &str, name: &str, rows: usize| (Path::new(partition).join(name), rows);
+        let files = vec![
+            file("a", "0.parquet", 3),
+            file("a", "1.parquet", 3),
+            file("b", "0.parquet", 2),
+            file("c", "0.parquet", 9),
+            file("d", "0.parquet", 1),
+            file("d", "1.parquet", 1),
+        ];
+        let names = |parts: Vec<Vec<PathBuf>>| -> Vec<Vec<String>> {
+            parts
+                .iter()
+                .map(|p| p.iter().map(|f| f.display().to_string()).collect())
+                .collect()
+        };
+        assert_eq!(
+            names(in_parts(files.clone(), 5)),
+            [
+                vec!["a/0.parquet", "a/1.parquet"],
+                vec!["b/0.parquet", "c/0.parquet"],
+                vec!["d/0.parquet", "d/1.parquet"],
+            ]
+        );
+        let one_each = in_parts(files.clone(), 0);
+        assert_eq!(one_each.len(), 4, "{one_each:?}");
+        assert_eq!(in_parts(files, 100).len(), 1);
+        assert!(in_parts(Vec::new(), 5).is_empty());
+    }
 }

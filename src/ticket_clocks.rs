@@ -282,7 +282,7 @@ fn policies(config: &Config) -> HashMap<&str, Policy<'_>> {
 /// Computes the clock columns, one row per ticket in the frame's order.
 pub fn compute(
     tickets: &DataFrame,
-    history: &DataFrame,
+    histories: &Histories,
     config: &Config,
     facts: &SourceFacts,
     as_of: DateTime<Utc>,
@@ -302,7 +302,7 @@ pub fn compute(
     let resolved = micros("resolved_at")?;
     let closed = micros("closed_at")?;
     let reported_response = reported_response_minutes(tickets)?;
-    let histories = group_history(history)?;
+    let histories = &histories.0;
     let rules = ClockRules::new(config, facts, as_of, created.min(), created.max());
 
     let n = tickets.height();
@@ -593,6 +593,25 @@ impl SlaColumns {
 }
 
 type History = HashMap<(String, String), Vec<(i64, Option<StatusClass>)>>;
+
+/// Every ticket's status history, grouped once for the clocks of every part of the tickets
+/// (a run from the store computes them a partition at a time).
+pub struct Histories(History);
+
+impl Histories {
+    /// The status history per ticket; none where the clocks do not read it (the business clock
+    /// is the calendar clock).
+    pub fn of(
+        history: &DataFrame,
+        config: &Config,
+        facts: &SourceFacts,
+    ) -> PolarsResult<Histories> {
+        match business_is_calendar(config, facts) {
+            true => Ok(Histories(HashMap::new())),
+            false => Ok(Histories(group_history(history)?)),
+        }
+    }
+}
 
 /// Status history per ticket, ordered by sequence, then time.
 fn group_history(history: &DataFrame) -> PolarsResult<History> {

@@ -8,6 +8,8 @@ mod load;
 mod parquet;
 mod views;
 
+pub use views::{TicketColumns, TicketFacts};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

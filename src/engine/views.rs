@@ -2,46 +2,86 @@
 //! with the window's instants written in), `ledger_keyed`, `ledger_keys` and `ledger_dims`, and
 //! the facts the families' `runs_if` conditions read.
 
+use std::collections::BTreeSet;
+
 use polars::prelude::DataFrame;
 
 use super::catalogue::{param_value, query_error};
-use super::{Engine, EngineError, Window, load::load_frame};
+use super::load::{create_table, insert_frame};
+use super::{Engine, EngineError, Window};
 use crate::model::{self, ColumnType, DIMENSIONS, NONE_KEY};
 use crate::queries::QueryFile;
 use crate::sql::{sql_instant, sql_list, sql_text};
 
+/// What the tickets hold, for the families' `runs_if` conditions: the canonical and clock
+/// columns in which some ticket has a value, and the kinds of ticket; gathered part by part.
+#[derive(Default)]
+pub struct TicketFacts {
+    with_values: BTreeSet<&'static str>,
+    kinds: BTreeSet<String>,
+}
+
+impl TicketFacts {
+    /// Adds what `tickets`, a part of the run's tickets, hold.
+    pub fn observe(&mut self, tickets: &DataFrame) -> Result<(), EngineError> {
+        let height = tickets.height();
+        if height == 0 {
+            return Ok(());
+        }
+        let mut columns = model::ticket_columns();
+        columns.extend(crate::ticket_clocks::clock_columns());
+        self.with_values.extend(
+            columns
+                .iter()
+                .map(|(c, _)| *c)
+                .filter(|c| tickets.column(c).is_ok_and(|col| col.null_count() < height)),
+        );
+        if let Ok(kind) = tickets.column("kind") {
+            let polars = |e: polars::prelude::PolarsError| EngineError::Open(e.to_string());
+            let kinds = kind
+                .unique()
+                .and_then(|u| u.cast(&polars::prelude::DataType::String))
+                .map_err(polars)?;
+            let kinds = kinds.str().map_err(polars)?;
+            self.kinds
+                .extend(kinds.iter().flatten().map(str::to_string));
+        }
+        Ok(())
+    }
+}
+
+/// The ticket columns written into the `tickets` view as SQL rather than stored: derived ones,
+/// and those that hold one value throughout.
+pub struct TicketColumns {
+    computed: Vec<(&'static str, String)>,
+}
+
+impl TicketColumns {
+    fn all() -> Vec<(&'static str, ColumnType)> {
+        let mut columns = model::ticket_columns();
+        columns.extend(crate::macros::derived_columns());
+        columns.extend(crate::ticket_clocks::clock_columns());
+        columns.extend(crate::known::columns());
+        columns
+    }
+
+    fn stored(&self) -> Vec<(&'static str, ColumnType)> {
+        Self::all()
+            .into_iter()
+            .filter(|(c, _)| !self.computed.iter().any(|(d, _)| d == c))
+            .collect()
+    }
+}
+
 impl Engine {
-    /// Defines the configuration's macros, and says what the exports hold for the families'
+    /// Defines the configuration's macros, and says what the tickets hold for the families'
     /// `runs_if` conditions: `has_values(column)` (some ticket has a value in that canonical
     /// column) and `has_kind(kind)` (some ticket is of that kind), judged on the exports as
     /// read, before the events after as_of are taken out.
-    pub fn define_facts(&self, tickets: &DataFrame, macros: &str) -> Result<(), EngineError> {
+    pub fn define_facts(&self, facts: &TicketFacts, macros: &str) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
-        let mut columns = model::ticket_columns();
-        columns.extend(crate::ticket_clocks::clock_columns());
-        let height = tickets.height();
-        let with_values: Vec<String> = columns
-            .iter()
-            .filter(|(c, _)| {
-                tickets
-                    .column(c)
-                    .is_ok_and(|col| height > 0 && col.null_count() < height)
-            })
-            .map(|(c, _)| c.to_string())
-            .collect();
-        let kinds: Vec<String> = match tickets.column("kind") {
-            Ok(kind) if height > 0 => kind
-                .unique()
-                .and_then(|u| u.cast(&polars::prelude::DataType::String))
-                .map_err(|e| EngineError::Open(e.to_string()))?
-                .str()
-                .map_err(|e| EngineError::Open(e.to_string()))?
-                .iter()
-                .flatten()
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let with_values: Vec<String> = facts.with_values.iter().map(|c| c.to_string()).collect();
+        let kinds: Vec<String> = facts.kinds.iter().cloned().collect();
         // `x IN (NULL)` is NULL, not false, and typed NULL: with nothing to match, say false.
         let one_of = |arg: &str, items: &[String]| match items.is_empty() {
             true => "false".to_string(),
@@ -56,10 +96,41 @@ impl Engine {
         Ok(())
     }
 
-    /// Hands the tickets to DuckDB and defines the ledger over them: `tickets` (every canonical
-    /// ticket column, typed NULL where no ticket has a value; `derived` columns are SQL over the
-    /// others), the `ledger` view (its query, with the window's instants written in), and
-    /// besides it `ledger_keyed`, `ledger_keys` and `ledger_dims` (see [`dimension_sql`]).
+    /// Creates the table the tickets are handed to DuckDB in, part by part ([`Engine::add_tickets`]):
+    /// every canonical ticket column but those written into the `tickets` view as SQL, `derived`
+    /// ones and, where the run's tickets are one frame (`whole`), those that hold one value in it.
+    pub fn create_tickets(
+        &self,
+        derived: &[(&'static str, String)],
+        whole: Option<&DataFrame>,
+    ) -> Result<TicketColumns, EngineError> {
+        let mut computed: Vec<(&'static str, String)> = derived.to_vec();
+        if let Some(tickets) = whole {
+            for (c, _) in TicketColumns::all() {
+                if let Some(value) = tickets.column(c).ok().and_then(constant_literal) {
+                    computed.push((c, value));
+                }
+            }
+        }
+        let columns = TicketColumns { computed };
+        create_table(&self.conn, TICKET_VALUES, &columns.stored())?;
+        Ok(columns)
+    }
+
+    /// Hands DuckDB a part of the tickets, with the clock columns and those of [`crate::known`].
+    pub fn add_tickets(
+        &self,
+        columns: &TicketColumns,
+        tickets: &DataFrame,
+    ) -> Result<(), EngineError> {
+        let _t = crate::log::stage("tickets table");
+        insert_frame(&self.conn, TICKET_VALUES, tickets, &columns.stored())
+    }
+
+    /// Defines the ledger over the tickets handed over: the `tickets` view (every canonical
+    /// ticket column, typed NULL where no ticket has a value), the `ledger` view (its query,
+    /// with the window's instants written in), and besides it `ledger_keyed`, `ledger_keys` and
+    /// `ledger_dims` (see [`dimension_sql`]).
     ///
     /// The ledger is a view, not a table: a KPI query reads a handful of its forty-odd columns,
     /// and storing all of them for a million tickets took longer than every query together.
@@ -67,41 +138,21 @@ impl Engine {
         &self,
         query: &QueryFile,
         window: &Window,
-        tickets: &DataFrame,
-        derived: &[(&str, String)],
+        columns: &TicketColumns,
     ) -> Result<(), EngineError> {
         let body = inline_params(query, window)?;
         let sql = format!("CREATE OR REPLACE VIEW ledger AS\n{body}");
-        let mut columns = model::ticket_columns();
-        columns.extend(crate::macros::derived_columns());
-        columns.extend(crate::ticket_clocks::clock_columns());
-        columns.extend(crate::known::columns());
-        // Columns written into the view rather than stored: derived ones, and those that hold
-        // one value throughout.
-        let mut computed: Vec<(&str, String)> = derived.to_vec();
-        for (c, _) in &columns {
-            if let Some(value) = tickets.column(c).ok().and_then(constant_literal) {
-                computed.push((c, value));
-            }
-        }
-        let stored: Vec<(&str, ColumnType)> = columns
+        let select: Vec<String> = TicketColumns::all()
             .iter()
-            .filter(|(c, _)| !computed.iter().any(|(d, _)| d == c))
-            .cloned()
-            .collect();
-        {
-            let _t = crate::log::stage("tickets table");
-            load_frame(&self.conn, "__ticket_values", tickets, &stored)?;
-        }
-        let select: Vec<String> = columns
-            .iter()
-            .map(|(c, t)| match computed.iter().find(|(d, _)| d == c) {
-                Some((_, sql)) => format!("CAST({sql} AS {0}) AS \"{c}\"", t.sql_type()),
-                None => format!("\"{c}\""),
-            })
+            .map(
+                |(c, t)| match columns.computed.iter().find(|(d, _)| d == c) {
+                    Some((_, sql)) => format!("CAST({sql} AS {0}) AS \"{c}\"", t.sql_type()),
+                    None => format!("\"{c}\""),
+                },
+            )
             .collect();
         self.conn.execute_batch(&format!(
-            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM __ticket_values",
+            "CREATE OR REPLACE VIEW tickets AS SELECT {} FROM {TICKET_VALUES}",
             select.join(", ")
         ))?;
         self.conn
@@ -112,6 +163,9 @@ impl Engine {
         Ok(())
     }
 }
+
+/// The table of the stored ticket columns, under the `tickets` view.
+const TICKET_VALUES: &str = "__ticket_values";
 
 /// The views and macros KPI queries group by dimension with:
 /// - `ledger_dims`: every ledger row once per dimension, with the key it has there (`all`, its

@@ -101,8 +101,10 @@ impl InputReport {
     }
 }
 
-pub struct Ingested {
-    pub tickets: DataFrame,
+/// The canonical tables of a run's inputs; the tickets as a frame (`T`), or where a run
+/// reads them from (a store's files).
+pub struct Ingested<T = DataFrame> {
+    pub tickets: T,
     pub status_changes: DataFrame,
     pub issues: DataFrame,
     pub inputs: Vec<InputReport>,
@@ -110,6 +112,20 @@ pub struct Ingested {
     pub sources_with_history: BTreeSet<String>,
     /// Sources (profiles) whose files have a first-response column.
     pub sources_with_first_response: BTreeSet<String>,
+}
+
+impl<T> Ingested<T> {
+    /// The same tables, the tickets as `f` makes them.
+    pub fn map_tickets<U>(self, f: impl FnOnce(T) -> U) -> Ingested<U> {
+        Ingested {
+            tickets: f(self.tickets),
+            status_changes: self.status_changes,
+            issues: self.issues,
+            inputs: self.inputs,
+            sources_with_history: self.sources_with_history,
+            sources_with_first_response: self.sources_with_first_response,
+        }
+    }
 }
 
 impl Ingested {

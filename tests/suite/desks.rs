@@ -388,15 +388,16 @@ fn glpi_in_portuguese_gives_the_kpis_of_the_same_tickets_in_french() {
     assert_eq!(decided.unwrap() - met.unwrap(), 1.0, "{verdict}");
 }
 
-#[test]
-fn sources_of_several_help_desks_run_together_with_their_own_ids() {
+/// A project of four help desks' exports of the shared tickets: ServiceNow, Jira, Freshservice
+/// and Freshdesk.
+pub fn several_help_desks() -> tempfile::TempDir {
     // Freshservice and Freshdesk number their tickets alike (1001 ...): one source each, so
     // the same id twice is two tickets, not a duplicate.
     let c = "[report]\ntimezone = \"UTC\"\n\n\
         [[sources]]\npath = \"incidents_fields.csv\"\ntimezone = \"UTC\"\n\n\
         [[sources]]\nname = \"jsm\"\npath = \"jsm_all_fields.csv\"\ntimezone = \"Europe/Amsterdam\"\n\n\
         [[sources]]\npath = \"fs.json\"\n\n[[sources]]\npath = \"fd.json\"\n";
-    let dir = project(
+    project(
         c,
         &[
             (
@@ -407,7 +408,12 @@ fn sources_of_several_help_desks_run_together_with_their_own_ids() {
             ("fs.json", &data("freshservice/tickets_include_stats.json")),
             ("fd.json", &data("freshdesk/tickets.json")),
         ],
-    );
+    )
+}
+
+#[test]
+fn sources_of_several_help_desks_run_together_with_their_own_ids() {
+    let dir = several_help_desks();
     let out = report_october(dir.path());
     let doc = read_json(&out.path().join("kpis.json"));
     let inputs: Vec<(&str, u64)> = doc["inputs"]

@@ -171,6 +171,54 @@ fn a_month_of_the_uci_log_is_the_same_from_the_store() {
 }
 
 #[test]
+fn a_store_of_several_help_desks_reports_what_their_exports_do() {
+    // A run hands DuckDB the store's tickets a part at a time, here a partition (a source's
+    // month) at a time: what only some partitions hold still counts, such as the satisfaction scores and the service
+    // requests (one each in Jira's, Freshservice's and Freshdesk's October) that ServiceNow's
+    // partitions, read last, lack.
+    let dir = super::desks::several_help_desks();
+    let store = dir.path().join("tickets.store");
+    ingest(dir.path(), &store);
+    let a = report(dir.path(), None, &["--period", "2026-10"]);
+    let b = tempfile::tempdir().unwrap();
+    deskpulse()
+        .env("DESKPULSE_PART_ROWS", "1")
+        .args(["report", "--quiet", "--period", "2026-10", "--out"])
+        .arg(b.path())
+        .arg(dir.path())
+        .arg("--store")
+        .arg(&store)
+        .assert()
+        .success();
+    assert_same_report(a.path(), b.path(), &store);
+    let doc = october_from(dir.path(), &store);
+    assert!(value(&doc, "csat_pct", "value", "all", "all").is_some());
+    assert_eq!(
+        value(&doc, "tickets_created", "value", "kind", "request"),
+        Some(3.0)
+    );
+}
+
+#[test]
+fn a_part_size_that_is_no_number_is_refused() {
+    let (project, _parent, store) = september_in_a_store();
+    let out = deskpulse()
+        .env("DESKPULSE_PART_ROWS", "half a million")
+        .arg("kpis")
+        .arg(project.path())
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DESKPULSE_PART_ROWS=half a million: not a number"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn slices_ingested_month_by_month_give_the_kpis_of_the_final_state() {
     let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
     let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
