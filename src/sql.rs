@@ -27,6 +27,18 @@ pub fn sql_list<S: AsRef<str>>(items: &[S]) -> String {
         .join(", ")
 }
 
+/// A path as a glob pattern that matches that path alone: DuckDB reads `[`, `*` and `?` in a
+/// pattern as wildcards, and a store may be under a directory named `exports [2026]`.
+pub fn glob_literal(path: &std::path::Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .map(|c| match c {
+            '[' | '*' | '?' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use crate::ingest::normalize::polars_type;
 use crate::ingest::profile::Profile;
 use crate::ingest::{self, IngestError, Ingested, InputReport};
 use crate::model::{self, ColumnType};
-use crate::sql::sql_text;
+use crate::sql::{glob_literal, sql_text};
 use crate::swap::{abort_point, exchange, sync_dir};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -309,11 +309,12 @@ fn in_parts(files: Vec<(PathBuf, usize)>, fewest: usize) -> Vec<Vec<PathBuf>> {
 
 /// The files of a stored table, as a `read_parquet` pattern.
 fn all_files(dir: &Path, table: &Table) -> String {
+    let root = glob_literal(&dir.join(table.name));
     let files = match table.month_of {
-        Some(_) => dir.join(table.name).join("*").join("*").join("*.parquet"),
-        None => dir.join(table.name).join("*.parquet"),
+        Some(_) => format!("{root}/*/*/*.parquet"),
+        None => format!("{root}/*.parquet"),
     };
-    sql_text(&files.to_string_lossy())
+    sql_text(&files)
 }
 
 /// The `read_parquet` call over a stored table's `files` (a pattern), its
@@ -392,15 +393,22 @@ fn read_files(
         .map_err(|e| unreadable(dir, table, e))
 }
 
-/// The files, one after the other, a partitioned table's each with its source.
-fn scan(files: &[PathBuf], table: &Table) -> PolarsResult<LazyFrame> {
-    let args = ScanArgsParquet {
+/// How Polars reads a stored file: that file, as named (a `[` in its path is no wildcard), with
+/// its source taken from its directory's name ([`source_of`]).
+fn parquet_args() -> ScanArgsParquet {
+    ScanArgsParquet {
         hive_options: HiveOptions {
             enabled: Some(false),
             ..HiveOptions::default()
         },
+        glob: false,
         ..ScanArgsParquet::default()
-    };
+    }
+}
+
+/// The files, one after the other, a partitioned table's each with its source.
+fn scan(files: &[PathBuf], table: &Table) -> PolarsResult<LazyFrame> {
+    let args = parquet_args();
     let scans = files
         .iter()
         .map(|file| {
@@ -442,7 +450,7 @@ const PARTITION_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_')
 fn unreadable(dir: &Path, table: &Table, error: PolarsError) -> StoreError {
     let footer_unread = |file: &PathBuf| {
         PlRefPath::try_from_path(file)
-            .and_then(|path| LazyFrame::scan_parquet(path, ScanArgsParquet::default()))
+            .and_then(|path| LazyFrame::scan_parquet(path, parquet_args()))
             .and_then(|mut scan| scan.collect_schema())
             .is_err()
     };

@@ -109,10 +109,15 @@ impl Engine {
             None => EngineError::Duck(e),
         })?;
         if let Some(dir) = files_under {
-            // Allowed before external access is switched off: once off, the list is fixed.
+            // Allowed before external access is switched off: once off, the list is fixed. A
+            // pattern over the files names the directory as a pattern, its wildcards escaped.
+            let names = [
+                dir.to_string_lossy().into_owned(),
+                crate::sql::glob_literal(dir),
+            ];
             conn.execute_batch(&format!(
                 "SET allowed_directories = [{}]; SET enable_external_access = false;",
-                crate::sql::sql_text(&dir.to_string_lossy())
+                crate::sql::sql_list(&names)
             ))?;
         }
         // `arrow(?)` scans a record batch bound as its parameter: how frames reach DuckDB.

@@ -475,6 +475,19 @@ fn a_store_under_a_directory_named_like_a_partition_reads() {
 }
 
 #[test]
+fn a_store_under_a_directory_named_with_wildcards_reads_and_ingests() {
+    // Polars and DuckDB read `[`, `*` and `?` in a path as wildcards unless told otherwise.
+    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("exports [2026] *?").join("tickets.store");
+    ingest(september.path(), &store);
+    ingest(october.path(), &store);
+    assert_october_of_the_final_state(&october_from(october.path(), &store));
+    assert!(store_info(&store).contains("2026-09 to 2026-10"));
+}
+
+#[test]
 fn files_a_file_browser_leaves_in_the_store_are_not_read() {
     let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
     let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
