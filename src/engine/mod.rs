@@ -23,8 +23,9 @@ use crate::model::ColumnType;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// DuckDB's message, said once: not a `source` too, which an error's chain would say again.
     #[error("DuckDB: {0}")]
-    Duck(#[from] duckdb::Error),
+    Duck(duckdb::Error),
     #[error(transparent)]
     Interop(#[from] interop::InteropError),
     #[error("DuckDB: {0}")]
@@ -35,6 +36,12 @@ pub enum EngineError {
         origin: String,
         message: String,
     },
+}
+
+impl From<duckdb::Error> for EngineError {
+    fn from(e: duckdb::Error) -> Self {
+        EngineError::Duck(e)
+    }
 }
 
 /// The instants a query may use as `$period_start`, `$period_end`, `$as_of` and `$backlog_at`
@@ -201,6 +208,18 @@ mod tests {
             })
             .unwrap();
         assert_eq!(threads, crate::cores().to_string());
+    }
+
+    #[test]
+    fn a_duckdb_error_says_its_message_once() {
+        let engine = Engine::new().unwrap();
+        let e = engine
+            .conn
+            .execute_batch("SELECT 1 FROM t_absent")
+            .unwrap_err();
+        let shown = format!("{:#}", anyhow::Error::from(EngineError::from(e)));
+        assert_eq!(shown.matches("Catalog Error").count(), 1, "{shown}");
+        assert!(!shown.contains("Unknown error code"), "{shown}");
     }
 
     #[test]

@@ -48,8 +48,15 @@ fn cents(v: f64) -> i64 {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkbookError {
+    /// The writer's message, said once (not a `source` too, which an error's chain says again).
     #[error("writing the workbook: {0}")]
-    Xlsx(#[from] XlsxError),
+    Xlsx(XlsxError),
+}
+
+impl From<XlsxError> for WorkbookError {
+    fn from(e: XlsxError) -> Self {
+        WorkbookError::Xlsx(e)
+    }
 }
 
 /// The cost tables, or none when the configuration has no `[costs]`.
