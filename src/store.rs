@@ -198,26 +198,41 @@ pub struct StoredTickets {
     dir: PathBuf,
     /// The columns in which some ticket has a value.
     filled: Vec<String>,
-    /// The files of each part (see [`in_parts`]), in order.
-    parts: Vec<Vec<PathBuf>>,
+    /// The pieces of each part (see [`in_parts`]), in order.
+    parts: Vec<Vec<Piece>>,
 }
 
-/// The fewest tickets a part holds, but the last, unless `DESKPULSE_PART_ROWS` says otherwise
-/// (docs/store.md): a part is held as a frame while DuckDB takes it in, and DuckDB appends small
-/// parts at a higher cost per row (docs/benchmarks.md).
+/// Rows of a stored file: all of them, or `len` of them from row `offset`.
+#[derive(Debug, Clone, PartialEq)]
+struct Piece {
+    file: PathBuf,
+    rows: Option<(usize, usize)>,
+}
+
+impl Piece {
+    fn whole(file: PathBuf) -> Piece {
+        Piece { file, rows: None }
+    }
+}
+
+/// The most tickets a part holds, unless `DESKPULSE_PART_ROWS` says otherwise (docs/store.md):
+/// a part is held as a frame while DuckDB takes it in, and DuckDB appends small parts at a
+/// higher cost per row (docs/benchmarks.md).
 const PART_ROWS: usize = 500_000;
 
-/// The fewest tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
+/// The most tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
 fn part_rows() -> Result<usize, StoreError> {
     const VAR: &str = "DESKPULSE_PART_ROWS";
+    let usage = |why: String| StoreError::Usage(format!("{VAR}={why}"));
     match std::env::var(VAR) {
         Err(std::env::VarError::NotPresent) => Ok(PART_ROWS),
-        Ok(text) => text.trim().parse().map_err(|_| {
-            StoreError::Usage(format!(
-                "{VAR}={text}: not a number of tickets such as 500000"
-            ))
-        }),
-        Err(e) => Err(StoreError::Usage(format!("{VAR}: {e}"))),
+        Ok(text) => match text.trim().parse() {
+            Ok(0) | Err(_) => Err(usage(format!(
+                "{text}: not a number of tickets such as 500000"
+            ))),
+            Ok(rows) => Ok(rows),
+        },
+        Err(e) => Err(usage(format!("?: {e}"))),
     }
 }
 
@@ -245,7 +260,7 @@ impl StoredTickets {
         })
     }
 
-    /// Those columns of every ticket, in the order of the partitions.
+    /// Those columns of every ticket, in the order of the files.
     pub fn columns(&self, names: &[&str]) -> Result<DataFrame, StoreError> {
         let names: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
         self.read(&self.parts.concat(), |rows| rows.select(names))
@@ -257,21 +272,21 @@ impl StoredTickets {
             true => Box::new(std::iter::once(Ok(ingest::normalize::empty_frame(
                 &model::ticket_columns(),
             )))),
-            false => Box::new(self.parts.iter().map(|files| self.read(files, |r| r))),
+            false => Box::new(self.parts.iter().map(|pieces| self.read(pieces, |r| r))),
         }
     }
 
-    /// The tickets of `files` as `shape` selects them.
+    /// The tickets of `pieces` as `shape` selects them.
     fn read(
         &self,
-        files: &[PathBuf],
+        pieces: &[Piece],
         shape: impl FnOnce(LazyFrame) -> LazyFrame,
     ) -> Result<DataFrame, StoreError> {
-        match files.is_empty() {
+        match pieces.is_empty() {
             true => Ok(
                 shape(ingest::normalize::empty_frame(&model::ticket_columns()).lazy()).collect()?,
             ),
-            false => read_files(&self.dir, &TICKETS, &self.filled, files, shape),
+            false => read_files(&self.dir, &TICKETS, &self.filled, pieces, shape),
         }
     }
 }
@@ -287,24 +302,41 @@ fn rows_in(dir: &Path, file: &Path) -> Result<usize, StoreError> {
         .map_err(|e| unreadable(dir, &TICKETS, e))
 }
 
-/// Files, with their rows, in the order `files_of` lists them, gathered into parts of whole
-/// partitions (the files of one directory), each of at least `fewest` rows but the last.
-fn in_parts(files: Vec<(PathBuf, usize)>, fewest: usize) -> Vec<Vec<PathBuf>> {
-    let mut parts: Vec<(Vec<PathBuf>, usize)> = Vec::new();
+/// Files, with their rows, in the order `files_of` lists them, as parts of at most `most` rows:
+/// a file of more is cut into stretches of about the same size, and files and stretches
+/// follow one another in a part while it has room.
+fn in_parts(files: Vec<(PathBuf, usize)>, most: usize) -> Vec<Vec<Piece>> {
+    let most = most.max(1);
+    let mut parts: Vec<(Vec<Piece>, usize)> = Vec::new();
     for (file, rows) in files {
-        let in_last_partition = parts
-            .last()
-            .and_then(|(files, _)| files.last())
-            .is_some_and(|last| last.parent() == file.parent());
-        match parts.last_mut() {
-            Some((files, held)) if in_last_partition || *held < fewest => {
-                files.push(file);
-                *held += rows;
+        let cuts = rows.div_ceil(most).max(1);
+        let pieces: Vec<(Piece, usize)> = match cuts {
+            1 => vec![(Piece::whole(file), rows)],
+            _ => (0..cuts)
+                .map(|i| {
+                    let (from, to) = (rows * i / cuts, rows * (i + 1) / cuts);
+                    let rows = Some((from, to - from));
+                    (
+                        Piece {
+                            file: file.clone(),
+                            rows,
+                        },
+                        to - from,
+                    )
+                })
+                .collect(),
+        };
+        for (piece, rows) in pieces {
+            match parts.last_mut() {
+                Some((pieces, held)) if *held + rows <= most => {
+                    pieces.push(piece);
+                    *held += rows;
+                }
+                _ => parts.push((vec![piece], rows)),
             }
-            _ => parts.push((vec![file], rows)),
         }
     }
-    parts.into_iter().map(|(files, _)| files).collect()
+    parts.into_iter().map(|(pieces, _)| pieces).collect()
 }
 
 /// The files of a stored table, as a `read_parquet` pattern.
@@ -337,7 +369,11 @@ fn read_table(dir: &Path, table: &Table, manifest: &Manifest) -> Result<DataFram
         0 => ingest::normalize::empty_frame(&(table.columns)()),
         _ => {
             let filled = filled(dir, table, manifest)?;
-            read_files(dir, table, &filled, &files_of(dir, table)?, |r| r)?
+            let files: Vec<Piece> = files_of(dir, table)?
+                .into_iter()
+                .map(Piece::whole)
+                .collect();
+            read_files(dir, table, &filled, &files, |r| r)?
         }
     };
     match frame.height() as u64 == rows {
@@ -377,7 +413,7 @@ fn read_files(
     dir: &Path,
     table: &Table,
     filled: &[String],
-    files: &[PathBuf],
+    pieces: &[Piece],
     shape: impl FnOnce(LazyFrame) -> LazyFrame,
 ) -> Result<DataFrame, StoreError> {
     let _s = crate::log::stage(format!("read {}", table.name));
@@ -388,7 +424,7 @@ fn read_files(
             false => lit(NULL).cast(polars_type(*t)).alias(*c),
         })
         .collect();
-    scan(files, table)
+    scan(pieces, table)
         .and_then(|rows| shape(rows.select(typed)).collect())
         .map_err(|e| unreadable(dir, table, e))
 }
@@ -406,13 +442,17 @@ fn parquet_args() -> ScanArgsParquet {
     }
 }
 
-/// The files, one after the other, a partitioned table's each with its source.
-fn scan(files: &[PathBuf], table: &Table) -> PolarsResult<LazyFrame> {
+/// The pieces, one after the other, a partitioned table's each with its source.
+fn scan(pieces: &[Piece], table: &Table) -> PolarsResult<LazyFrame> {
     let args = parquet_args();
-    let scans = files
+    let scans = pieces
         .iter()
-        .map(|file| {
-            let rows = LazyFrame::scan_parquet(PlRefPath::try_from_path(file)?, args.clone())?;
+        .map(|Piece { file, rows }| {
+            let all = LazyFrame::scan_parquet(PlRefPath::try_from_path(file)?, args.clone())?;
+            let rows = match rows {
+                Some((offset, len)) => all.slice(*offset as i64, *len as IdxSize),
+                None => all,
+            };
             Ok(match table.month_of {
                 Some(_) => rows.with_column(lit(source_of(file)?).alias("source")),
                 None => rows,
@@ -609,7 +649,10 @@ fn touched_by(
         };
         let frame = match files.is_empty() {
             true => ingest::normalize::empty_frame(&(table.columns)()),
-            false => read_files(dir, table, &filled(dir, table, &manifest)?, &files, |r| r)?,
+            false => {
+                let pieces: Vec<Piece> = files.iter().cloned().map(Piece::whole).collect();
+                read_files(dir, table, &filled(dir, table, &manifest)?, &pieces, |r| r)?
+            }
         };
         let kept = stored
             .checked_sub(frame.height() as u64)
@@ -952,34 +995,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parts_hold_whole_partitions_of_enough_rows() {
-        let file =
-            |partition: &str, name: &str, rows: usize| (Path::new(partition).join(name), rows);
-        let files = vec![
-            file("a", "0.parquet", 3),
-            file("a", "1.parquet", 3),
-            file("b", "0.parquet", 2),
-            file("c", "0.parquet", 9),
-            file("d", "0.parquet", 1),
-            file("d", "1.parquet", 1),
-        ];
-        let names = |parts: Vec<Vec<PathBuf>>| -> Vec<Vec<String>> {
+    fn parts_hold_at_most_so_many_rows_in_file_order() {
+        let files: Vec<(PathBuf, usize)> = [("a", 3), ("b", 2), ("c", 9), ("d", 1), ("e", 1)]
+            .iter()
+            .map(|(name, rows)| (PathBuf::from(name), *rows))
+            .collect();
+        let shown = |parts: Vec<Vec<Piece>>| -> Vec<Vec<String>> {
             parts
                 .iter()
-                .map(|p| p.iter().map(|f| f.display().to_string()).collect())
+                .map(|part| {
+                    part.iter()
+                        .map(|p| match p.rows {
+                            None => p.file.display().to_string(),
+                            Some((from, len)) => format!("{}[{from}+{len}]", p.file.display()),
+                        })
+                        .collect()
+                })
                 .collect()
         };
         assert_eq!(
-            names(in_parts(files.clone(), 5)),
+            shown(in_parts(files.clone(), 5)),
             [
-                vec!["a/0.parquet", "a/1.parquet"],
-                vec!["b/0.parquet", "c/0.parquet"],
-                vec!["d/0.parquet", "d/1.parquet"],
+                vec!["a", "b"],
+                vec!["c[0+4]"],
+                vec!["c[4+5]"],
+                vec!["d", "e"],
             ]
         );
-        let one_each = in_parts(files.clone(), 0);
-        assert_eq!(one_each.len(), 4, "{one_each:?}");
-        assert_eq!(in_parts(files, 100).len(), 1);
+        for most in 1..=17 {
+            let parts = in_parts(files.clone(), most);
+            let sizes: Vec<usize> = parts
+                .iter()
+                .map(|part| {
+                    part.iter()
+                        .map(|p| p.rows.map_or_else(|| rows_of(&files, &p.file), |(_, n)| n))
+                        .sum()
+                })
+                .collect();
+            assert!(
+                sizes.iter().all(|n| *n <= most && *n > 0),
+                "{most}: {sizes:?}"
+            );
+            assert_eq!(sizes.iter().sum::<usize>(), 16, "{most}");
+        }
+        assert_eq!(in_parts(files.clone(), 100).len(), 1);
         assert!(in_parts(Vec::new(), 5).is_empty());
+    }
+
+    fn rows_of(files: &[(PathBuf, usize)], file: &Path) -> usize {
+        files.iter().find(|(f, _)| f == file).unwrap().1
     }
 }

@@ -172,8 +172,8 @@ fn a_month_of_the_uci_log_is_the_same_from_the_store() {
 
 #[test]
 fn a_store_of_several_help_desks_reports_what_their_exports_do() {
-    // A run hands DuckDB the store's tickets a part at a time, here a partition (a source's
-    // month) at a time: what only some partitions hold still counts, such as the satisfaction scores and the service
+    // A run hands DuckDB the store's tickets a part at a time, here a ticket at a time: what
+    // only some parts hold still counts, such as the satisfaction scores and the service
     // requests (one each in Jira's, Freshservice's and Freshdesk's October) that ServiceNow's
     // partitions, read last, lack.
     let dir = super::desks::several_help_desks();
@@ -200,22 +200,22 @@ fn a_store_of_several_help_desks_reports_what_their_exports_do() {
 }
 
 #[test]
-fn a_part_size_that_is_no_number_is_refused() {
+fn a_part_size_that_is_no_number_of_tickets_is_refused() {
     let (project, _parent, store) = september_in_a_store();
-    let out = deskpulse()
-        .env("DESKPULSE_PART_ROWS", "half a million")
-        .arg("kpis")
-        .arg(project.path())
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("DESKPULSE_PART_ROWS=half a million: not a number"),
-        "{stderr}"
-    );
+    for size in ["half a million", "0"] {
+        let out = deskpulse()
+            .env("DESKPULSE_PART_ROWS", size)
+            .arg("kpis")
+            .arg(project.path())
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let said = format!("DESKPULSE_PART_ROWS={size}: not a number of tickets");
+        assert!(stderr.contains(&said), "{stderr}");
+    }
 }
 
 #[test]
