@@ -120,7 +120,12 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     )?;
     let ingested = read_inputs(&config, options)?;
     if !options.explain.is_empty() {
-        tickets_exist(&ingested.tickets.columns(&["id"])?, &options.explain)?;
+        let read_from = match &options.store {
+            Some(store) => format!("the store {}", store.display()),
+            None => "these exports".to_string(),
+        };
+        let ids = ingested.tickets.columns(&["id"])?;
+        tickets_exist(&ids, &options.explain, &read_from)?;
     }
     let created_span = created_span(&ingested.tickets.columns(&["created_at"])?)?;
     let (period, period_note) = choose_period(&config, options, created_span)?;
@@ -285,8 +290,9 @@ fn hand_over_tickets(
     Ok((columns, held))
 }
 
-/// Every id asked for is some ticket's; else an error naming the ids closest to it.
-fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
+/// Every id asked for is some ticket's; else an error naming the ids closest to it, and what
+/// the tickets were read from (`read_from`).
+fn tickets_exist(tickets: &DataFrame, ids: &[String], read_from: &str) -> Result<(), RunError> {
     let known: Vec<&str> = tickets.column("id")?.str()?.iter().flatten().collect();
     for id in ids {
         if known.contains(&id.as_str()) {
@@ -300,7 +306,7 @@ fn tickets_exist(tickets: &DataFrame, ids: &[String]) -> Result<(), RunError> {
         near.dedup();
         let near: Vec<&str> = near.iter().take(3).map(|(_, k)| *k).collect();
         return Err(RunError::Usage(format!(
-            "no ticket {id} in these exports; the nearest ids are {}",
+            "no ticket {id} in {read_from}; the nearest ids are {}",
             near.join(", ")
         )));
     }

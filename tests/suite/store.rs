@@ -219,6 +219,26 @@ fn a_part_size_that_is_no_number_of_tickets_is_refused() {
 }
 
 #[test]
+fn an_id_the_store_does_not_hold_is_said_to_be_missing_from_the_store() {
+    let (project, _parent, store) = september_in_a_store();
+    let out = deskpulse()
+        .args(["explain", "--quiet"])
+        .arg(project.path())
+        .arg("INC1O")
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = format!(
+        "no ticket INC1O in the store {}; the nearest",
+        store.display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+}
+
+#[test]
 fn slices_ingested_month_by_month_give_the_kpis_of_the_final_state() {
     let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
     let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
