@@ -146,18 +146,26 @@ impl StoredInput {
 impl Manifest {
     /// The manifest of the store at `dir`; an error that says what `dir` is otherwise.
     pub fn read(dir: &Path) -> Result<Manifest, StoreError> {
-        let path = dir.join(MANIFEST);
+        Manifest::parse(dir, &Manifest::text(dir)?)
+    }
+
+    /// The manifest's text, as a run compares it to tell one version of the store from another.
+    fn text(dir: &Path) -> Result<String, StoreError> {
+        std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| StoreError::Invalid {
+            path: dir.to_path_buf(),
+            message: match dir.is_dir() {
+                true => format!("not a ticket store: no readable {MANIFEST} ({e})"),
+                false => "no such ticket store (`deskpulse ingest --store` makes one)".to_string(),
+            },
+        })
+    }
+
+    fn parse(dir: &Path, text: &str) -> Result<Manifest, StoreError> {
         let invalid = |message: String| StoreError::Invalid {
             path: dir.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            invalid(match dir.is_dir() {
-                true => format!("not a ticket store: no readable {MANIFEST} ({e})"),
-                false => "no such ticket store (`deskpulse ingest --store` makes one)".to_string(),
-            })
-        })?;
-        let manifest: Manifest = serde_json::from_str(&text)
+        let manifest: Manifest = serde_json::from_str(text)
             .map_err(|e| invalid(format!("{MANIFEST} is not a ticket store's: {e}")))?;
         if manifest.format != FORMAT {
             return Err(invalid(format!(
@@ -171,13 +179,15 @@ impl Manifest {
 
 /// The store's tables as ingest hands them on, the tickets to be read a part at a time.
 pub fn load(dir: &Path) -> Result<Ingested<StoredTickets>, StoreError> {
-    let manifest = Manifest::read(dir)?;
+    let text = Manifest::text(dir)?;
+    let manifest = Manifest::parse(dir, &text)?;
     let read = |table: &Table| read_table(dir, table, &manifest);
     let (tickets, status_changes, issues) = (
-        StoredTickets::open(dir, &manifest)?,
+        StoredTickets::open(dir, &manifest, text)?,
         read(&STATUS_CHANGES)?,
         read(&REJECTS)?,
     );
+    tickets.unchanged()?;
     Ok(Ingested {
         tickets,
         status_changes,
@@ -196,6 +206,8 @@ pub fn load(dir: &Path) -> Result<Ingested<StoredTickets>, StoreError> {
 /// never holds the whole history as a frame beside DuckDB's table of it.
 pub struct StoredTickets {
     dir: PathBuf,
+    /// The manifest's text when the run began: the version of the store it reads.
+    version: String,
     /// The columns in which some ticket has a value.
     filled: Vec<String>,
     /// The pieces of each part (see [`in_parts`]), in order.
@@ -239,7 +251,7 @@ fn part_rows() -> Result<usize, StoreError> {
 impl StoredTickets {
     /// The tickets of the store at `dir`, once their files are found to hold as many rows as
     /// the manifest says.
-    fn open(dir: &Path, manifest: &Manifest) -> Result<StoredTickets, StoreError> {
+    fn open(dir: &Path, manifest: &Manifest, version: String) -> Result<StoredTickets, StoreError> {
         let written = manifest.rows.get(TICKETS.name).copied().unwrap_or(0);
         let (filled, files) = match written {
             0 => (Vec::new(), Vec::new()),
@@ -255,6 +267,7 @@ impl StoredTickets {
         }
         Ok(StoredTickets {
             dir: dir.to_path_buf(),
+            version,
             filled,
             parts: in_parts(files.into_iter().zip(rows).collect(), part_rows()?),
         })
@@ -276,17 +289,36 @@ impl StoredTickets {
         }
     }
 
-    /// The tickets of `pieces` as `shape` selects them.
+    /// The tickets of `pieces` as `shape` selects them, from the version of the store the run
+    /// began reading.
     fn read(
         &self,
         pieces: &[Piece],
         shape: impl FnOnce(LazyFrame) -> LazyFrame,
     ) -> Result<DataFrame, StoreError> {
-        match pieces.is_empty() {
-            true => Ok(
-                shape(ingest::normalize::empty_frame(&model::ticket_columns()).lazy()).collect()?,
-            ),
-            false => read_files(&self.dir, &TICKETS, &self.filled, pieces, shape),
+        let rows = match pieces.is_empty() {
+            true => {
+                shape(ingest::normalize::empty_frame(&model::ticket_columns()).lazy()).collect()?
+            }
+            false => read_files(&self.dir, &TICKETS, &self.filled, pieces, shape)?,
+        };
+        self.unchanged()?;
+        Ok(rows)
+    }
+
+    /// The store is still the version the run began reading. A run reads its files part by
+    /// part, and an ingest may put a new version in place meanwhile (`swap`): the files read
+    /// before this check are then the old version's, and a file read after it would be the
+    /// new one's, with other rows at the same path. Versions differ in their manifests.
+    fn unchanged(&self) -> Result<(), StoreError> {
+        match Manifest::text(&self.dir) {
+            Ok(text) if text == self.version => Ok(()),
+            _ => Err(StoreError::Invalid {
+                path: self.dir.clone(),
+                message: "an ingest put a new version of the store in place while this run \
+                          read it; run again"
+                    .to_string(),
+            }),
         }
     }
 }
@@ -993,6 +1025,46 @@ fn months_by_source(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ingests `csv` (a ServiceNow export) into the store at `store`, as `deskpulse ingest` does.
+    fn ingest_export(store: &Path, name: &str, csv: &str) {
+        let exports = tempfile::tempdir().unwrap();
+        std::fs::write(exports.path().join(name), csv).unwrap();
+        let text = format!("[[sources]]\npath = \"{name}\"\nprofile = \"servicenow\"\n");
+        let config = Config::parse(&text, None, exports.path().to_path_buf()).unwrap();
+        let profiles = crate::pipeline::load_profiles(&config, None).unwrap();
+        ingest(store, &config, &profiles).unwrap();
+    }
+
+    #[test]
+    fn a_run_stops_when_an_ingest_puts_a_new_version_in_place_while_it_reads() {
+        const HEADER: &str = "number,opened_at,state,priority,resolved_at,sys_updated_on\n";
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("tickets.store");
+        let september = "INC1,2026-09-10 09:00:00,New,3 - Moderate,,2026-09-10 09:00:00\n";
+        ingest_export(&store, "2026-09.csv", &format!("{HEADER}{september}"));
+        let run = load(&store).unwrap();
+        assert_eq!(run.tickets.parts().count(), 1);
+        // INC1 resolved: its partition is written again, at the same path
+        let october = "INC1,2026-09-10 09:00:00,Resolved,3 - Moderate,2026-10-02 09:00:00,\
+                       2026-10-02 09:00:00\n";
+        ingest_export(&store, "2026-10.csv", &format!("{HEADER}{october}"));
+        let read: Vec<_> = run.tickets.parts().collect();
+        let Err(e) = &read[0] else {
+            panic!("a part of the new version was read as the old one's");
+        };
+        assert!(e.to_string().contains("new version of the store"), "{e}");
+        assert!(run.tickets.columns(&["id"]).is_err());
+        assert_eq!(
+            load(&store)
+                .unwrap()
+                .tickets
+                .columns(&["id"])
+                .unwrap()
+                .height(),
+            1
+        );
+    }
 
     #[test]
     fn parts_hold_at_most_so_many_rows_in_file_order() {
