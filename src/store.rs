@@ -553,6 +553,7 @@ pub enum Ingest {
 /// partitions the new exports touch are read and written again; the others are carried into
 /// the new version as they are.
 pub fn ingest(dir: &Path, config: &Config, profiles: &[Profile]) -> Result<Ingest, StoreError> {
+    let _one_at_a_time = lock_for_ingest(dir)?;
     let new_store = !dir.exists() || dir.read_dir().is_ok_and(|mut d| d.next().is_none());
     let manifest = match new_store {
         true => None,
@@ -914,6 +915,16 @@ fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreError> {
 /// The store's path (its parents made) and a new, empty directory beside it, after removing
 /// what killed ingests left there.
 fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
+    let (parent, name) = parent_and_name(dir)?;
+    let mark = format!(".{name}{STAGING_MARK}");
+    crate::swap::remove_dead(&parent, |entry| entry.strip_prefix(&mark));
+    let staging = parent.join(format!("{mark}{}", std::process::id()));
+    std::fs::create_dir(&staging).map_err(io_error(&staging))?;
+    Ok((parent.join(name), staging))
+}
+
+/// The directory the store is in (made if it is not there) and the store's name in it.
+fn parent_and_name(dir: &Path) -> Result<(PathBuf, String), StoreError> {
     let name = dir
         .file_name()
         .filter(|n| *n != "..")
@@ -929,11 +940,33 @@ fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
     };
     std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     let parent = parent.canonicalize().map_err(io_error(parent))?;
-    let mark = format!(".{name}{STAGING_MARK}");
-    crate::swap::remove_dead(&parent, |entry| entry.strip_prefix(&mark));
-    let staging = parent.join(format!("{mark}{}", std::process::id()));
-    std::fs::create_dir(&staging).map_err(io_error(&staging))?;
-    Ok((parent.join(name), staging))
+    Ok((parent, name))
+}
+
+/// Keeps other ingests out of the store until the returned file is dropped: an ingest that
+/// finds one running waits for it, then reads the version it put in place. Two at once would
+/// each make a new version from the same old one, and the second to finish would drop the
+/// exports of the first. The lock is the system's lock on `.<store name>.lock` beside the
+/// store, released by the system when the process ends, however it ends.
+fn lock_for_ingest(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let (parent, name) = parent_and_name(dir)?;
+    let path = parent.join(format!(".{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => crate::log::note(&format!(
+            "another ingest is writing {}: waiting for it to finish",
+            dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&path)(e)),
+    }
+    file.lock().map_err(io_error(&path))?;
+    Ok(file)
 }
 
 /// Exchanges the new version with the store; the old one, now in `staging`, goes.

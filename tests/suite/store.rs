@@ -341,9 +341,10 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
         old_versions, 4,
         "killed before the exchange, the old version"
     );
-    // The next ingest removes what the killed ones left beside the store.
+    // The next ingest removes what the killed ones left beside the store, but for the file
+    // whose lock keeps ingests one at a time.
     ingest(project.path(), &store);
-    assert_eq!(names_in(parent.path()), ["tickets.store"]);
+    assert_eq!(names_in(parent.path()), [LOCK, "tickets.store"]);
 }
 
 /// The `| column | type |` rows of a table in docs/store.md, after the line that names it.
@@ -689,7 +690,45 @@ fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("2026-10.csv"), "{stderr}");
     assert_eq!(files_under(&store), before);
-    assert_eq!(names_in(parent.path()), ["tickets.store"]);
+    assert_eq!(names_in(parent.path()), [LOCK, "tickets.store"]);
+}
+
+/// The file beside `tickets.store` that an ingest locks.
+const LOCK: &str = ".tickets.store.lock";
+
+#[test]
+fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
+    let (_project, parent, store) = september_in_a_store();
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    // This test holds the lock, as a running ingest would.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(parent.path().join(LOCK))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut waiting = std::process::Command::new(env!("CARGO_BIN_EXE_deskpulse"))
+        .arg("ingest")
+        .arg(october.path())
+        .arg("--store")
+        .arg(&store)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(waiting.try_wait().unwrap().is_none(), "it did not wait");
+    assert!(!store_info(&store).contains("2026-10.csv"));
+    lock.unlock().unwrap();
+    let out = waiting.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("another ingest is writing"), "{stderr}");
+    let info = store_info(&store);
+    assert!(
+        info.contains("2026-09.csv") && info.contains("2026-10.csv"),
+        "{info}"
+    );
 }
 
 #[test]
