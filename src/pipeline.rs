@@ -424,8 +424,8 @@ fn read_inputs(config: &Config, options: &RunOptions) -> Result<Ingested<Tickets
     Ok(ingest::ingest(config, &profiles)?.map_tickets(Tickets::Read))
 }
 
-/// The run's tickets: the exports' frame, or a store's files, read a partition at a time so
-/// that the history is never held twice, as a frame and as DuckDB's table.
+/// The run's tickets: the exports' frame, or a store's files, read a part at a time so that
+/// the history is never held twice, as a frame and as DuckDB's table.
 pub enum Tickets {
     Read(DataFrame),
     Stored(StoredTickets),

@@ -595,7 +595,7 @@ impl SlaColumns {
 type History = HashMap<(String, String), Vec<(i64, Option<StatusClass>)>>;
 
 /// Every ticket's status history, grouped once for the clocks of every part of the tickets
-/// (a run from the store computes them a partition at a time).
+/// (a run from the store computes them a part at a time).
 pub struct Histories(History);
 
 impl Histories {
