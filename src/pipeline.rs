@@ -264,8 +264,8 @@ fn hand_over_tickets(
     as_of: DateTime<Utc>,
 ) -> Result<(TicketColumns, TicketFacts), RunError> {
     let histories = ticket_clocks::Histories::of(&ingested.status_changes, config, facts)?;
+    let columns = engine.create_tickets(derived, ingested.tickets.whole())?;
     let mut held = TicketFacts::default();
-    let mut columns: Option<TicketColumns> = None;
     ingested.tickets.for_each_part(|tickets| {
         let tickets = {
             let _s = crate::log::stage("business clocks and SLAs");
@@ -274,19 +274,8 @@ fn hand_over_tickets(
         };
         held.observe(&tickets)?;
         let tickets = crate::known::at(tickets, as_of)?;
-        let columns = match &columns {
-            Some(columns) => columns,
-            None => {
-                let whole = ingested.tickets.is_whole().then_some(&tickets);
-                columns.insert(engine.create_tickets(derived, whole)?)
-            }
-        };
-        Ok(engine.add_tickets(columns, &tickets)?)
+        Ok(engine.add_tickets(&columns, &tickets)?)
     })?;
-    let columns = match columns {
-        Some(columns) => columns,
-        None => engine.create_tickets(derived, None)?,
-    };
     Ok((columns, held))
 }
 
@@ -440,9 +429,12 @@ impl Tickets {
         })
     }
 
-    /// Whether the tickets are one frame, handed to `each` whole.
-    fn is_whole(&self) -> bool {
-        matches!(self, Tickets::Read(_))
+    /// The tickets as one frame, where they are one (and handed to `each` whole).
+    fn whole(&self) -> Option<&DataFrame> {
+        match self {
+            Tickets::Read(tickets) => Some(tickets),
+            Tickets::Stored(_) => None,
+        }
     }
 
     /// Calls `each` with the tickets, a part at a time (at least one part, perhaps empty).

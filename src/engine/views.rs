@@ -98,7 +98,8 @@ impl Engine {
 
     /// Creates the table the tickets are handed to DuckDB in, part by part ([`Engine::add_tickets`]):
     /// every canonical ticket column but those written into the `tickets` view as SQL, `derived`
-    /// ones and, where the run's tickets are one frame (`whole`), those that hold one value in it.
+    /// ones and, where the run's tickets are one frame (`whole`, as read), those that hold one
+    /// value in it. The events as_of may hide are stored whatever they hold.
     pub fn create_tickets(
         &self,
         derived: &[(&'static str, String)],
@@ -106,7 +107,10 @@ impl Engine {
     ) -> Result<TicketColumns, EngineError> {
         let mut computed: Vec<(&'static str, String)> = derived.to_vec();
         if let Some(tickets) = whole {
-            for (c, _) in TicketColumns::all() {
+            let as_read = TicketColumns::all()
+                .into_iter()
+                .filter(|(c, _)| !crate::known::EVENTS.contains(c));
+            for (c, _) in as_read {
                 if let Some(value) = tickets.column(c).ok().and_then(constant_literal) {
                     computed.push((c, value));
                 }
