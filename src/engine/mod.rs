@@ -97,7 +97,11 @@ impl Engine {
         let mut config = duckdb::Config::default()
             .enable_autoload_extension(false)?
             .with("autoinstall_known_extensions", "false")?
-            .with("threads", crate::cores().to_string())?;
+            .with("threads", crate::cores().to_string())?
+            // A checkpoint of an in-memory database keeps nothing, but one fired now and then
+            // between the parts of a store's tickets and stalled the run half a second
+            // (docs/benchmarks.md): a threshold no run reaches.
+            .with("checkpoint_threshold", "1TB")?;
         if let Some(limit) = MEMORY_LIMIT.get() {
             let spill =
                 std::env::temp_dir().join(format!("deskpulse-spill-{}", std::process::id()));
