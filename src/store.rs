@@ -235,16 +235,18 @@ const PART_ROWS: usize = 500_000;
 /// The most tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
 fn part_rows() -> Result<usize, StoreError> {
     const VAR: &str = "DESKPULSE_PART_ROWS";
-    let usage = |why: String| StoreError::Usage(format!("{VAR}={why}"));
+    let refused = |shown: &str| {
+        StoreError::Usage(format!(
+            "{VAR}={shown}: not a number of tickets such as 500000"
+        ))
+    };
     match std::env::var(VAR) {
         Err(std::env::VarError::NotPresent) => Ok(PART_ROWS),
+        Err(std::env::VarError::NotUnicode(text)) => Err(refused(&text.to_string_lossy())),
         Ok(text) => match text.trim().parse() {
-            Ok(0) | Err(_) => Err(usage(format!(
-                "{text}: not a number of tickets such as 500000"
-            ))),
+            Ok(0) | Err(_) => Err(refused(&text)),
             Ok(rows) => Ok(rows),
         },
-        Err(e) => Err(usage(format!("?: {e}"))),
     }
 }
 

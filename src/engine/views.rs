@@ -76,8 +76,8 @@ impl TicketColumns {
 impl Engine {
     /// Defines the configuration's macros, and says what the tickets hold for the families'
     /// `runs_if` conditions: `has_values(column)` (some ticket has a value in that canonical
-    /// column) and `has_kind(kind)` (some ticket is of that kind), judged on the exports as
-    /// read, before the events after as_of are taken out.
+    /// column) and `has_kind(kind)` (some ticket is of that kind), judged on the tickets as
+    /// read (`facts`), before the events after as_of are taken out.
     pub fn define_facts(&self, facts: &TicketFacts, macros: &str) -> Result<(), EngineError> {
         self.conn.execute_batch(macros)?;
         let with_values: Vec<String> = facts.with_values.iter().map(|c| c.to_string()).collect();
