@@ -953,22 +953,11 @@ fn parent_and_name(dir: &Path) -> Result<(PathBuf, String), StoreError> {
 fn lock_for_ingest(dir: &Path) -> Result<std::fs::File, StoreError> {
     let (parent, name) = parent_and_name(dir)?;
     let path = parent.join(format!(".{name}.lock"));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_error(&path))?;
-    match file.try_lock() {
-        Ok(()) => return Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => crate::log::note(&format!(
-            "another ingest is writing {}: waiting for it to finish",
-            dir.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&path)(e)),
-    }
-    file.lock().map_err(io_error(&path))?;
-    Ok(file)
+    let waiting = format!(
+        "another ingest is writing {}: waiting for it to finish",
+        dir.display()
+    );
+    crate::swap::hold_lock(&path, &waiting).map_err(io_error(&path))
 }
 
 /// Exchanges the new version with the store; the old one, now in `staging`, goes.

@@ -42,6 +42,24 @@ pub fn exchange(staging: &Path, target: &Path) -> std::io::Result<()> {
     std::fs::rename(&aside, staging)
 }
 
+/// Holds the system's lock on the file at `path` (made if it is not there) until the returned
+/// file is dropped; while another process holds it, says `waiting` and waits. The system
+/// releases the lock when its process ends, however it ends, so a killed run leaves none.
+pub fn hold_lock(path: &Path, waiting: &str) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => crate::log::note(waiting),
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    file.lock()?;
+    Ok(file)
+}
+
 /// Makes a directory's entries durable (a power cut, not only a kill); best effort.
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {

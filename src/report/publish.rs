@@ -123,24 +123,11 @@ fn lock_site(site: &Path) -> Result<std::fs::File, ReportError> {
     };
     std::fs::create_dir_all(site).map_err(write_error(site))?;
     let path = site.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(write_error(&path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            crate::log::note(&format!(
-                "another deskpulse publish is writing {}: waiting for it to finish",
-                site.display()
-            ));
-            file.lock().map_err(write_error(&path))?;
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(write_error(&path)(e)),
-    }
-    Ok(file)
+    let waiting = format!(
+        "another deskpulse publish is writing {}: waiting for it to finish",
+        site.display()
+    );
+    crate::swap::hold_lock(&path, &waiting).map_err(write_error(&path))
 }
 
 /// Removes the temporary files a killed publish left in the site (its root, `history/` and the
