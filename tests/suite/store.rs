@@ -76,6 +76,16 @@ fn october_from(project: &Path, store: &Path) -> serde_json::Value {
     )
 }
 
+/// September's slice, then October's, ingested into `store` (October's holds later versions of
+/// September's tickets, whose files are read again); October's KPIs from the store.
+fn october_after_both_slices(store: &Path) -> serde_json::Value {
+    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    ingest(september.path(), store);
+    ingest(october.path(), store);
+    october_from(october.path(), store)
+}
+
 /// Every file under `dir`, by relative path, with its bytes.
 fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
@@ -240,14 +250,9 @@ fn an_id_the_store_does_not_hold_is_said_to_be_missing_from_the_store() {
 
 #[test]
 fn slices_ingested_month_by_month_give_the_kpis_of_the_final_state() {
-    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
     let whole = with_exports(&[("all.csv", format!("{HEADER}{FINAL}"))]);
     let store = tempfile::tempdir().unwrap();
-    let store = store.path().join("tickets.store");
-    ingest(september.path(), &store);
-    ingest(october.path(), &store);
-    let merged = october_from(october.path(), &store);
+    let merged = october_after_both_slices(&store.path().join("tickets.store"));
     let one = kpis(whole.path(), &["--period", "2026-10"]);
     assert_eq!(kpi_rows(&merged), kpi_rows(&one));
     assert_october_of_the_final_state(&merged);
@@ -485,26 +490,17 @@ fn a_damaged_file_of_the_store_is_named() {
 
 #[test]
 fn a_store_under_a_directory_named_like_a_partition_reads() {
-    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("year=2026").join("tickets.store");
-    ingest(september.path(), &store);
-    // October's slice holds later versions of September's tickets: their files are read again
-    ingest(october.path(), &store);
-    assert_october_of_the_final_state(&october_from(october.path(), &store));
+    assert_october_of_the_final_state(&october_after_both_slices(&store));
 }
 
 #[test]
 fn a_store_under_a_directory_named_with_wildcards_reads_and_ingests() {
     // Polars and DuckDB read `[`, `*` and `?` in a path as wildcards unless told otherwise.
-    let september = with_exports(&[("2026-09.csv", format!("{HEADER}{SEPTEMBER}"))]);
-    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("exports [2026] *?").join("tickets.store");
-    ingest(september.path(), &store);
-    ingest(october.path(), &store);
-    assert_october_of_the_final_state(&october_from(october.path(), &store));
+    assert_october_of_the_final_state(&october_after_both_slices(&store));
     assert!(store_info(&store).contains("2026-09 to 2026-10"));
 }
 
