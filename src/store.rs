@@ -179,11 +179,12 @@ impl Manifest {
 
 /// The store's tables as ingest hands them on, the tickets to be read a part at a time.
 pub fn load(dir: &Path) -> Result<Ingested<StoredTickets>, StoreError> {
+    let lock = lock_for_reading(dir)?;
     let text = Manifest::text(dir)?;
     let manifest = Manifest::parse(dir, &text)?;
     let read = |table: &Table| read_table(dir, table, &manifest);
     let (tickets, status_changes, issues) = (
-        StoredTickets::open(dir, &manifest, text)?,
+        StoredTickets::open(dir, &manifest, text, lock)?,
         read(&STATUS_CHANGES)?,
         read(&REJECTS)?,
     );
@@ -212,6 +213,9 @@ pub struct StoredTickets {
     filled: Vec<String>,
     /// The pieces of each part (see [`in_parts`]), in order.
     parts: Vec<Vec<Piece>>,
+    /// Keeps ingests from putting a new version in place while the run reads this one (see
+    /// [`lock_for_reading`]).
+    _lock: Option<std::fs::File>,
 }
 
 /// Rows of a stored file: all of them, or `len` of them from row `offset`.
@@ -253,7 +257,12 @@ fn part_rows() -> Result<usize, StoreError> {
 impl StoredTickets {
     /// The tickets of the store at `dir`, once their files are found to hold as many rows as
     /// the manifest says.
-    fn open(dir: &Path, manifest: &Manifest, version: String) -> Result<StoredTickets, StoreError> {
+    fn open(
+        dir: &Path,
+        manifest: &Manifest,
+        version: String,
+        lock: Option<std::fs::File>,
+    ) -> Result<StoredTickets, StoreError> {
         let written = manifest.rows.get(TICKETS.name).copied().unwrap_or(0);
         let (filled, files) = match written {
             0 => (Vec::new(), Vec::new()),
@@ -272,6 +281,7 @@ impl StoredTickets {
             version,
             filled,
             parts: in_parts(files.into_iter().zip(rows).collect(), part_rows()?),
+            _lock: lock,
         })
     }
 
@@ -309,9 +319,10 @@ impl StoredTickets {
     }
 
     /// The store is still the version the run began reading. A run reads its files part by
-    /// part, and an ingest may put a new version in place meanwhile (`swap`): the files read
-    /// before this check are then the old version's, and a file read after it would be the
-    /// new one's, with other rows at the same path. Versions differ in their manifests.
+    /// part, and where it holds no lock ([`lock_for_reading`]) an ingest may put a new version
+    /// in place meanwhile (`swap`): the files read before this check are then the old
+    /// version's, and a file read after it would be the new one's, with other rows at the same
+    /// path. Versions differ in their manifests.
     fn unchanged(&self) -> Result<(), StoreError> {
         match Manifest::text(&self.dir) {
             Ok(text) if text == self.version => Ok(()),
@@ -945,19 +956,42 @@ fn parent_and_name(dir: &Path) -> Result<(PathBuf, String), StoreError> {
     Ok((parent, name))
 }
 
-/// Keeps other ingests out of the store until the returned file is dropped: an ingest that
-/// finds one running waits for it, then reads the version it put in place. Two at once would
-/// each make a new version from the same old one, and the second to finish would drop the
-/// exports of the first. The lock is the system's lock on `.<store name>.lock` beside the
-/// store, released by the system when the process ends, however it ends.
+/// Keeps other ingests, and runs, out of the store until the returned file is dropped: an
+/// ingest that finds one running waits for it, then reads the version it put in place. Two at
+/// once would each make a new version from the same old one, and the second to finish would
+/// drop the exports of the first. The lock is the system's lock on `.<store name>.lock` beside
+/// the store, released by the system when the process ends, however it ends.
 fn lock_for_ingest(dir: &Path) -> Result<std::fs::File, StoreError> {
-    let (parent, name) = parent_and_name(dir)?;
-    let path = parent.join(format!(".{name}.lock"));
+    let path = lock_path(dir)?;
     let waiting = format!(
-        "another ingest is writing {}: waiting for it to finish",
+        "another ingest is writing {}, or a run is reading it: waiting for it to finish",
         dir.display()
     );
     crate::swap::hold_lock(&path, &waiting).map_err(io_error(&path))
+}
+
+/// Keeps ingests from putting a new version of the store in place until the returned file is
+/// dropped; runs share it. A run reads the store for as long as it measures, and an ingest
+/// would swap the files under it; one that finds the lock held by an ingest says so and waits
+/// for the version it puts in place. `None` where no ingest has made the lock file or this user
+/// cannot read it: the run then relies on [`StoredTickets::unchanged`] alone.
+fn lock_for_reading(dir: &Path) -> Result<Option<std::fs::File>, StoreError> {
+    if !dir.is_dir() {
+        // no store there: reading its manifest says so
+        return Ok(None);
+    }
+    let path = lock_path(dir)?;
+    let waiting = format!(
+        "an ingest is writing {}: waiting for it to finish",
+        dir.display()
+    );
+    crate::swap::share_lock(&path, &waiting).map_err(io_error(&path))
+}
+
+/// `.<store name>.lock` beside the store.
+fn lock_path(dir: &Path) -> Result<PathBuf, StoreError> {
+    let (parent, name) = parent_and_name(dir)?;
+    Ok(parent.join(format!(".{name}.lock")))
 }
 
 /// Exchanges the new version with the store; the old one, now in `staging`, goes.
@@ -1061,12 +1095,14 @@ mod tests {
     }
 
     #[test]
-    fn a_run_stops_when_an_ingest_puts_a_new_version_in_place_while_it_reads() {
+    fn a_run_without_the_lock_stops_when_an_ingest_puts_a_new_version_in_place() {
         const HEADER: &str = "number,opened_at,state,priority,resolved_at,sys_updated_on\n";
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("tickets.store");
         let september = "INC1,2026-09-10 09:00:00,New,3 - Moderate,,2026-09-10 09:00:00\n";
         ingest_export(&store, "2026-09.csv", &format!("{HEADER}{september}"));
+        // A store copied without its lock file: the run takes no lock, so the ingest goes on.
+        std::fs::remove_file(dir.path().join(".tickets.store.lock")).unwrap();
         let run = load(&store).unwrap();
         assert_eq!(run.tickets.parts().count(), 1);
         // INC1 resolved: its partition is written again, at the same path

@@ -2,6 +2,7 @@
 //! in one step, so that a reader, or a run killed at any instant, finds the old version or the
 //! new one, never a mix. The report's `--out` and the ticket store are both written this way.
 
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -60,6 +61,26 @@ pub fn hold_lock(path: &Path, waiting: &str) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// Shares the system's lock on the file at `path` with other readers until the returned file
+/// is dropped; while a process holds it alone ([`hold_lock`]), says `waiting` and waits. `None`
+/// when the file is not there, or this user may not read it: no lock is taken then.
+pub fn share_lock(path: &Path, waiting: &str) -> std::io::Result<Option<std::fs::File>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => return Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => crate::log::note(waiting),
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    file.lock_shared()?;
+    Ok(Some(file))
+}
+
 /// Makes a directory's entries durable (a power cut, not only a kill); best effort.
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
@@ -90,5 +111,32 @@ pub fn remove_dead(dir: &Path, pid_of: impl Fn(&str) -> Option<&str>) {
         } else {
             std::fs::remove_file(&path)
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_share_a_lock_and_take_none_where_there_is_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".store.lock");
+        assert!(share_lock(&path, "waiting").unwrap().is_none());
+        let writer = hold_lock(&path, "waiting").unwrap();
+        drop(writer);
+        let first = share_lock(&path, "waiting")
+            .unwrap()
+            .expect("the file is there");
+        let second = share_lock(&path, "waiting")
+            .unwrap()
+            .expect("the file is there");
+        let other = std::fs::File::open(&path).unwrap();
+        assert!(
+            matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            "a writer waits while readers hold it"
+        );
+        drop((first, second));
+        assert!(other.try_lock().is_ok());
     }
 }

@@ -692,31 +692,54 @@ fn an_export_that_cannot_be_read_leaves_the_store_as_it_was() {
 /// The file beside `tickets.store` that an ingest locks.
 const LOCK: &str = ".tickets.store.lock";
 
-#[test]
-fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
-    let (_project, parent, store) = september_in_a_store();
-    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
-    // This test holds the lock, as a running ingest would.
-    let lock = std::fs::File::options()
+/// The store's lock file, opened as an ingest opens it.
+fn lock_file(parent: &Path) -> std::fs::File {
+    std::fs::File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(parent.path().join(LOCK))
-        .unwrap();
-    lock.lock().unwrap();
-    let mut waiting = std::process::Command::new(env!("CARGO_BIN_EXE_deskpulse"))
-        .arg("ingest")
-        .arg(october.path())
-        .arg("--store")
-        .arg(&store)
+        .open(parent.join(LOCK))
+        .unwrap()
+}
+
+/// Runs `command` while `lock` is held, checks that it waits, then lets it go on; its output.
+fn waits_for(lock: &std::fs::File, mut command: std::process::Command) -> std::process::Output {
+    let mut waiting = command
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(waiting.try_wait().unwrap().is_none(), "it did not wait");
-    assert!(!store_info(&store).contains("2026-10.csv"));
     lock.unlock().unwrap();
-    let out = waiting.wait_with_output().unwrap();
+    waiting.wait_with_output().unwrap()
+}
+
+/// `deskpulse ARGS…`, as a process to spawn.
+fn command<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_deskpulse"));
+    command.args(args);
+    command
+}
+
+/// `deskpulse ingest PROJECT --store STORE`, as a process to spawn.
+fn ingest_process(project: &Path, store: &Path) -> std::process::Command {
+    command([
+        "ingest".as_ref(),
+        project.as_os_str(),
+        "--store".as_ref(),
+        store.as_os_str(),
+    ])
+}
+
+#[test]
+fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
+    let (_project, parent, store) = september_in_a_store();
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    // This test holds the lock, as a running ingest would.
+    let lock = lock_file(parent.path());
+    lock.lock().unwrap();
+    let out = waits_for(&lock, ingest_process(october.path(), &store));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("another ingest is writing"), "{stderr}");
@@ -725,6 +748,42 @@ fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
         info.contains("2026-09.csv") && info.contains("2026-10.csv"),
         "{info}"
     );
+}
+
+#[test]
+fn an_ingest_waits_for_a_run_reading_the_store() {
+    let (_project, parent, store) = september_in_a_store();
+    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
+    // This test shares the lock, as a run reading the store would.
+    let lock = lock_file(parent.path());
+    lock.lock_shared().unwrap();
+    let out = waits_for(&lock, ingest_process(october.path(), &store));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("or a run is reading it"), "{stderr}");
+    assert!(store_info(&store).contains("2026-10.csv"));
+}
+
+#[test]
+fn a_run_waits_for_the_ingest_writing_the_store() {
+    let (project, parent, store) = september_in_a_store();
+    let alone = deskpulse()
+        .args(["kpis", "--period", "2026-09", "--format", "json", "--store"])
+        .arg(&store)
+        .arg(project.path())
+        .output()
+        .unwrap();
+    assert!(alone.status.success());
+    // This test holds the lock, as a running ingest would.
+    let lock = lock_file(parent.path());
+    lock.lock().unwrap();
+    let mut run = command(["kpis", "--period", "2026-09", "--format", "json", "--store"]);
+    run.arg(&store).arg(project.path());
+    let out = waits_for(&lock, run);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("an ingest is writing"), "{stderr}");
+    assert_eq!(out.stdout, alone.stdout);
 }
 
 #[test]
