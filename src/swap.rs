@@ -63,18 +63,24 @@ pub fn hold_lock(path: &Path, waiting: &str) -> std::io::Result<std::fs::File> {
 
 /// Shares the system's lock on the file at `path` with other readers until the returned file
 /// is dropped; while a process holds it alone ([`hold_lock`]), says `waiting` and waits. `None`
-/// when the file is not there, or this user may not read it: no lock is taken then.
+/// when the file is not there, this user may not read it, or the system has no file locks: no
+/// lock is taken then.
 pub fn share_lock(path: &Path, waiting: &str) -> std::io::Result<Option<std::fs::File>> {
+    let no_lock = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::Unsupported
+        )
+    };
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
-            return Ok(None);
-        }
+        Err(e) if no_lock(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     match file.try_lock_shared() {
         Ok(()) => return Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => crate::log::note(waiting),
+        Err(std::fs::TryLockError::Error(e)) if no_lock(&e) => return Ok(None),
         Err(std::fs::TryLockError::Error(e)) => return Err(e),
     }
     file.lock_shared()?;
