@@ -702,8 +702,13 @@ fn lock_file(parent: &Path) -> std::fs::File {
         .unwrap()
 }
 
-/// Runs `command` while `lock` is held, checks that it waits, then lets it go on; its output.
-fn waits_for(lock: &std::fs::File, mut command: std::process::Command) -> std::process::Output {
+/// Runs `command` while `lock` is held, checks that it waits (and `while_waiting`), then lets
+/// it go on; its output.
+fn waits_for(
+    lock: &std::fs::File,
+    mut command: std::process::Command,
+    while_waiting: impl FnOnce(),
+) -> std::process::Output {
     let mut waiting = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -711,6 +716,7 @@ fn waits_for(lock: &std::fs::File, mut command: std::process::Command) -> std::p
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(waiting.try_wait().unwrap().is_none(), "it did not wait");
+    while_waiting();
     lock.unlock().unwrap();
     waiting.wait_with_output().unwrap()
 }
@@ -739,7 +745,9 @@ fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
     // This test holds the lock, as a running ingest would.
     let lock = lock_file(parent.path());
     lock.lock().unwrap();
-    let out = waits_for(&lock, ingest_process(october.path(), &store));
+    let out = waits_for(&lock, ingest_process(october.path(), &store), || {
+        assert!(!store_info(&store).contains("2026-10.csv"));
+    });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("another ingest is writing"), "{stderr}");
@@ -757,7 +765,9 @@ fn an_ingest_waits_for_a_run_reading_the_store() {
     // This test shares the lock, as a run reading the store would.
     let lock = lock_file(parent.path());
     lock.lock_shared().unwrap();
-    let out = waits_for(&lock, ingest_process(october.path(), &store));
+    let out = waits_for(&lock, ingest_process(october.path(), &store), || {
+        assert!(!store_info(&store).contains("2026-10.csv"));
+    });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("or a run is reading it"), "{stderr}");
@@ -779,7 +789,7 @@ fn a_run_waits_for_the_ingest_writing_the_store() {
     lock.lock().unwrap();
     let mut run = command(["kpis", "--period", "2026-09", "--format", "json", "--store"]);
     run.arg(&store).arg(project.path());
-    let out = waits_for(&lock, run);
+    let out = waits_for(&lock, run, || ());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("an ingest is writing"), "{stderr}");
