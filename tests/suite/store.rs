@@ -738,20 +738,27 @@ fn ingest_process(project: &Path, store: &Path) -> std::process::Command {
     ])
 }
 
-#[test]
-fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
+/// Ingests October into a store of September while `take` holds the store's lock as another
+/// process would: the ingest waits, and has not written the store before the lock is let go.
+/// Its stderr, and `store info` after it.
+fn october_ingested_past(take: impl FnOnce(&std::fs::File)) -> (String, String) {
     let (_project, parent, store) = september_in_a_store();
     let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
-    // This test holds the lock, as a running ingest would.
     let lock = lock_file(parent.path());
-    lock.lock().unwrap();
+    take(&lock);
     let out = waits_for(&lock, ingest_process(october.path(), &store), || {
         assert!(!store_info(&store).contains("2026-10.csv"));
     });
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
+    (stderr, store_info(&store))
+}
+
+#[test]
+fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
+    // held alone, as a running ingest would
+    let (stderr, info) = october_ingested_past(|lock| lock.lock().unwrap());
     assert!(stderr.contains("another ingest is writing"), "{stderr}");
-    let info = store_info(&store);
     assert!(
         info.contains("2026-09.csv") && info.contains("2026-10.csv"),
         "{info}"
@@ -760,18 +767,10 @@ fn an_ingest_waits_for_the_one_writing_the_store_then_adds_to_its_version() {
 
 #[test]
 fn an_ingest_waits_for_a_run_reading_the_store() {
-    let (_project, parent, store) = september_in_a_store();
-    let october = with_exports(&[("2026-10.csv", format!("{HEADER}{OCTOBER}"))]);
-    // This test shares the lock, as a run reading the store would.
-    let lock = lock_file(parent.path());
-    lock.lock_shared().unwrap();
-    let out = waits_for(&lock, ingest_process(october.path(), &store), || {
-        assert!(!store_info(&store).contains("2026-10.csv"));
-    });
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    // shared, as a run reading the store would
+    let (stderr, info) = october_ingested_past(|lock| lock.lock_shared().unwrap());
     assert!(stderr.contains("or a run is reading it"), "{stderr}");
-    assert!(store_info(&store).contains("2026-10.csv"));
+    assert!(info.contains("2026-10.csv"), "{info}");
 }
 
 #[test]
