@@ -118,7 +118,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .as_deref()
             .or(config.report.queries.as_deref()),
     )?;
-    let ingested = read_inputs(&config, options)?;
+    let mut ingested = read_inputs(&config, options)?;
     if !options.explain.is_empty() {
         let read_from = match &options.store {
             Some(store) => format!("the store {}", store.display()),
@@ -134,7 +134,19 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
             .map_err(|e| RunError::Usage(format!("--as-of: {e}")))?,
         None => period.end,
     };
-    let (engine, kpis) = measure(&config, &catalogue, &ingested, &period, as_of)?;
+    // The period before first, so that the run's period is the tickets' last use: they are
+    // freed once DuckDB holds them, before its queries and the report's tables run.
+    let previous = match options.previous && holds_period(created_span, &period.previous()) {
+        true => {
+            let _s = crate::log::stage("previous period");
+            let period = period.previous();
+            let at = (&period, period.end);
+            let (_, kpis) = measure(&config, &catalogue, &mut ingested, at, false)?;
+            Some(PeriodKpis { period, kpis })
+        }
+        false => None,
+    };
+    let (engine, kpis) = measure(&config, &catalogue, &mut ingested, (&period, as_of), true)?;
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let empty_period_note = empty_period_note(&kpis, created_span, &period);
     let explaining = !options.explain.is_empty();
@@ -165,15 +177,6 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     };
     let tables = engine.run_tables(&tables, &window)?;
     drop(engine);
-    let previous = match options.previous && holds_period(created_span, &period.previous()) {
-        true => {
-            let _s = crate::log::stage("previous period");
-            let period = period.previous();
-            let (_, kpis) = measure(&config, &catalogue, &ingested, &period, period.end)?;
-            Some(PeriodKpis { period, kpis })
-        }
-        false => None,
-    };
 
     let Ingested {
         inputs,
@@ -199,14 +202,15 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     })
 }
 
-/// The clocks and the engine for one period: the engine (its ledger and views, for the
-/// report's tables) and the catalogue's KPI rows.
+/// The clocks and the engine for one period, measured at `as_of`: the engine (its ledger and
+/// views, for the report's tables) and the catalogue's KPI rows. The run's `last` measure
+/// frees the tickets read from the exports once DuckDB holds them, before the queries run.
 fn measure(
     config: &Config,
     catalogue: &Catalogue,
-    ingested: &Ingested<Tickets>,
-    period: &Period,
-    as_of: DateTime<Utc>,
+    ingested: &mut Ingested<Tickets>,
+    (period, as_of): (&Period, DateTime<Utc>),
+    last: bool,
 ) -> Result<(Engine, Vec<KpiRow>), RunError> {
     let business_minutes_only =
         InputReport::sources_where(&ingested.inputs, |i| i.first_response_business_only);
@@ -233,7 +237,13 @@ fn measure(
     if ticket_clocks::business_is_calendar(config, &facts) {
         derived.extend(macros::calendar_business_sql());
     }
-    let (columns, held) = hand_over_tickets(&engine, config, ingested, &facts, &derived, as_of)?;
+    let columns = engine.create_tickets(&derived, ingested.tickets.whole())?;
+    let histories = ticket_clocks::Histories::of(&ingested.status_changes, config, &facts)?;
+    let parts = match last {
+        true => ingested.tickets.take_parts(),
+        false => ingested.tickets.parts(),
+    };
+    let held = hand_over_tickets(&engine, config, parts, &histories, &facts, as_of, &columns)?;
     engine.define_facts(&held, &macros.join("\n"))?;
     let window = Window {
         start: period.start,
@@ -252,31 +262,30 @@ fn measure(
     Ok((engine, kpis))
 }
 
-/// Computes the tickets' clocks and hands the tickets to DuckDB, a part at a time; how the
-/// `tickets` view is made of DuckDB's table, and what the tickets hold, for the families'
-/// `runs_if` conditions.
+/// Computes the clocks of each part of the tickets, at `as_of`, and hands the part to DuckDB
+/// (as `columns` says); what the tickets hold, for the families' `runs_if` conditions.
 fn hand_over_tickets(
     engine: &Engine,
     config: &Config,
-    ingested: &Ingested<Tickets>,
+    parts: TicketParts<'_>,
+    histories: &ticket_clocks::Histories,
     facts: &ticket_clocks::SourceFacts,
-    derived: &[(&'static str, String)],
     as_of: DateTime<Utc>,
-) -> Result<(TicketColumns, TicketFacts), RunError> {
-    let histories = ticket_clocks::Histories::of(&ingested.status_changes, config, facts)?;
-    let columns = engine.create_tickets(derived, ingested.tickets.whole())?;
+    columns: &TicketColumns,
+) -> Result<TicketFacts, RunError> {
     let mut held = TicketFacts::default();
-    ingested.tickets.for_each_part(|tickets| {
+    for tickets in parts {
+        let tickets = tickets?;
         let tickets = {
             let _s = crate::log::stage("business clocks and SLAs");
-            let clocks = ticket_clocks::compute(&tickets, &histories, config, facts, as_of)?;
+            let clocks = ticket_clocks::compute(&tickets, histories, config, facts, as_of)?;
             tickets.hstack(clocks.columns())?
         };
         held.observe(&tickets)?;
         let tickets = crate::known::at(tickets, as_of)?;
-        Ok(engine.add_tickets(&columns, &tickets)?)
-    })?;
-    Ok((columns, held))
+        engine.add_tickets(columns, &tickets)?;
+    }
+    Ok(held)
 }
 
 /// Every id asked for is some ticket's; else an error naming the ids closest to it, and what
@@ -429,7 +438,7 @@ impl Tickets {
         })
     }
 
-    /// The tickets as one frame, where they are one (and handed to `each` whole).
+    /// The tickets as one frame, where they are one (and handed over as one part).
     fn whole(&self) -> Option<&DataFrame> {
         match self {
             Tickets::Read(tickets) => Some(tickets),
@@ -437,17 +446,29 @@ impl Tickets {
         }
     }
 
-    /// Calls `each` with the tickets, a part at a time (at least one part, perhaps empty).
-    fn for_each_part(
-        &self,
-        mut each: impl FnMut(DataFrame) -> Result<(), RunError>,
-    ) -> Result<(), RunError> {
+    /// The tickets, a part at a time (at least one part, perhaps empty).
+    fn parts(&self) -> TicketParts<'_> {
         match self {
-            Tickets::Read(tickets) => each(tickets.clone()),
-            Tickets::Stored(stored) => stored.parts().try_for_each(|part| each(part?)),
+            Tickets::Read(tickets) => Box::new(std::iter::once(Ok(tickets.clone()))),
+            Tickets::Stored(stored) => Box::new(stored.parts().map(|p| Ok(p?))),
+        }
+    }
+
+    /// [`Tickets::parts`] for the run's last use of the tickets: those read from the exports
+    /// are handed over and not kept, so that they are freed once DuckDB holds them.
+    fn take_parts(&mut self) -> TicketParts<'_> {
+        match self {
+            Tickets::Read(tickets) => Box::new(std::iter::once(Ok(std::mem::replace(
+                tickets,
+                DataFrame::empty(),
+            )))),
+            Tickets::Stored(_) => self.parts(),
         }
     }
 }
+
+/// The run's tickets, a part at a time.
+type TicketParts<'a> = Box<dyn Iterator<Item = Result<DataFrame, RunError>> + 'a>;
 
 /// The exports of the configuration that no file of the store was read under the name of
 /// (a re-export saved under the same name is `name (2)` there). By name only: an export
