@@ -204,7 +204,8 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
 
 /// The clocks and the engine for one period, measured at `as_of`: the engine (its ledger and
 /// views, for the report's tables) and the catalogue's KPI rows. The run's `last` measure
-/// frees the tickets read from the exports once DuckDB holds them, before the queries run.
+/// frees the tickets and status changes it read once DuckDB holds them, before the queries
+/// run.
 fn measure(
     config: &Config,
     catalogue: &Catalogue,
@@ -220,13 +221,9 @@ fn measure(
         business_minutes_only: &business_minutes_only,
     };
     let engine = Engine::new()?;
-    load_tables(
-        &engine,
-        config,
-        period,
-        ingested.status_changes.clone(),
-        ingested.issues.clone(),
-    )?;
+    let status_changes = for_this_use(&mut ingested.status_changes, last);
+    let issues = for_this_use(&mut ingested.issues, last);
+    load_tables(&engine, config, period, status_changes.clone(), issues)?;
     let macros = [
         macros::config_macros(config),
         macros::reconciliation_macros(config, &ingested.inputs),
@@ -238,12 +235,19 @@ fn measure(
         derived.extend(macros::calendar_business_sql());
     }
     let columns = engine.create_tickets(&derived, ingested.tickets.whole())?;
-    let histories = ticket_clocks::Histories::of(&ingested.status_changes, config, &facts)?;
     let parts = match last {
         true => ingested.tickets.take_parts(),
         false => ingested.tickets.parts(),
     };
-    let held = hand_over_tickets(&engine, config, parts, &histories, &facts, as_of, &columns)?;
+    let held = hand_over_tickets(
+        &engine,
+        config,
+        parts,
+        status_changes,
+        &facts,
+        as_of,
+        &columns,
+    )?;
     engine.define_facts(&held, &macros.join("\n"))?;
     let window = Window {
         start: period.start,
@@ -262,23 +266,34 @@ fn measure(
     Ok((engine, kpis))
 }
 
-/// Computes the clocks of each part of the tickets, at `as_of`, and hands the part to DuckDB
-/// (as `columns` says); what the tickets hold, for the families' `runs_if` conditions.
+/// A table of the run for one measure: the run's own on its `last` use, so that it is freed
+/// with the measure's copy, else a copy (which shares its buffers).
+fn for_this_use(table: &mut DataFrame, last: bool) -> DataFrame {
+    match last {
+        true => std::mem::replace(table, DataFrame::empty()),
+        false => table.clone(),
+    }
+}
+
+/// Computes the clocks of each part of the tickets, at `as_of` and from the status changes,
+/// and hands the part to DuckDB (as `columns` says); what the tickets hold, for the families'
+/// `runs_if` conditions.
 fn hand_over_tickets(
     engine: &Engine,
     config: &Config,
     parts: TicketParts<'_>,
-    histories: &ticket_clocks::Histories,
+    status_changes: DataFrame,
     facts: &ticket_clocks::SourceFacts,
     as_of: DateTime<Utc>,
     columns: &TicketColumns,
 ) -> Result<TicketFacts, RunError> {
+    let histories = ticket_clocks::Histories::of(&status_changes, config, facts)?;
     let mut held = TicketFacts::default();
     for tickets in parts {
         let tickets = tickets?;
         let tickets = {
             let _s = crate::log::stage("business clocks and SLAs");
-            let clocks = ticket_clocks::compute(&tickets, histories, config, facts, as_of)?;
+            let clocks = ticket_clocks::compute(&tickets, &histories, config, facts, as_of)?;
             tickets.hstack(clocks.columns())?
         };
         held.observe(&tickets)?;
