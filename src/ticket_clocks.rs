@@ -325,7 +325,7 @@ pub fn compute(
             None => TicketClocks::default(),
             Some(created) => {
                 let history = known.then(|| {
-                    id.and_then(|id| histories.get(&(source.to_string(), id.to_string())))
+                    id.and_then(|id| histories.get(source)?.get(id))
                         .map_or(&[][..], Vec::as_slice)
                 });
                 let times = TicketTimes {
@@ -592,7 +592,8 @@ impl SlaColumns {
     }
 }
 
-type History = HashMap<(String, String), Vec<(i64, Option<StatusClass>)>>;
+/// Each ticket's status changes in order, by source and then id: the instant and the status.
+type History = HashMap<String, HashMap<String, Vec<(i64, Option<StatusClass>)>>>;
 
 /// Every ticket's status history, grouped once for the clocks of every part of the tickets
 /// (a run from the store computes them a part at a time).
@@ -613,36 +614,51 @@ impl Histories {
     }
 }
 
-/// Status history per ticket, ordered by sequence, then time.
+/// Status history per ticket, ordered by sequence, then time (changes of one ticket with the
+/// same sequence and time in the order the export lists them).
 fn group_history(history: &DataFrame) -> PolarsResult<History> {
-    let sorted = history
-        .clone()
-        .lazy()
-        .sort(
-            ["source", "id", "seq", "at"],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
-    let source = sorted.column("source")?.str()?.clone();
-    let id = sorted.column("id")?.str()?.clone();
-    let at = sorted.column("at")?.cast(&DataType::Int64)?;
-    let at = at.i64()?;
-    let status = sorted.column("status")?.str()?.clone();
-    let mut out: History = HashMap::new();
-    for (((s, i), t), st) in source
+    let source = history.column("source")?.str()?;
+    let id = history.column("id")?.str()?;
+    let seq = history.column("seq")?.cast(&DataType::UInt64)?;
+    let at = history.column("at")?.cast(&DataType::Int64)?;
+    let status = history.column("status")?.str()?;
+    type Change = (Option<u64>, i64, Option<StatusClass>);
+    let mut grouped: HashMap<&str, HashMap<&str, Vec<Change>>> = HashMap::new();
+    let rows = source
         .iter()
         .zip(id.iter())
-        .zip(at.iter())
-        .zip(status.iter())
-    {
+        .zip(seq.u64()?.iter())
+        .zip(at.i64()?.iter())
+        .zip(status.iter());
+    for ((((s, i), q), t), st) in rows {
         let (Some(s), Some(i), Some(t)) = (s, i, t) else {
             continue;
         };
-        out.entry((s.to_string(), i.to_string()))
+        let status = st.and_then(|v| v.parse().ok());
+        grouped
+            .entry(s)
             .or_default()
-            .push((t, st.and_then(|v| v.parse().ok())));
+            .entry(i)
+            .or_default()
+            .push((q, t, status));
     }
-    Ok(out)
+    let in_order = |mut changes: Vec<Change>| {
+        changes.sort_by_key(|(seq, at, _)| (*seq, *at));
+        changes
+            .into_iter()
+            .map(|(_, at, status)| (at, status))
+            .collect()
+    };
+    Ok(grouped
+        .into_iter()
+        .map(|(source, ids)| {
+            let ids = ids
+                .into_iter()
+                .map(|(id, changes)| (id.to_string(), in_order(changes)))
+                .collect();
+            (source.to_string(), ids)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -719,5 +735,34 @@ mod tests {
         );
         // Cut at as_of.
         assert_eq!(pauses(0, &history, &pause, 3 * H), vec![(2 * H, 3 * H)]);
+    }
+
+    #[test]
+    fn each_tickets_changes_are_in_sequence_then_time_order_ties_as_listed() {
+        use StatusClass::*;
+        let at = |hours: i64| Some(hours * H);
+        let history = df!(
+            "source" => ["a", "a", "a", "b", "a", "a", "a"],
+            "id" => ["1", "2", "1", "1", "1", "1", "1"],
+            "seq" => [Some(3u64), Some(1), Some(1), Some(1), None, Some(2), Some(2)],
+            "at" => [at(9), at(0), at(5), at(0), at(7), at(6), at(6)],
+            "status" => ["resolved", "new", "active", "new", "new", "wait_customer", "active"],
+        )
+        .unwrap();
+        let grouped = group_history(&history).unwrap();
+        // No sequence first, then by sequence; the two changes of sequence 2 at 6h as listed.
+        assert_eq!(
+            grouped["a"]["1"],
+            vec![
+                (7 * H, Some(New)),
+                (5 * H, Some(Active)),
+                (6 * H, Some(WaitCustomer)),
+                (6 * H, Some(Active)),
+                (9 * H, Some(Resolved)),
+            ]
+        );
+        assert_eq!(grouped["a"]["2"], vec![(0, Some(New))]);
+        assert_eq!(grouped["b"]["1"], vec![(0, Some(New))]);
+        assert_eq!(grouped.values().map(HashMap::len).sum::<usize>(), 3);
     }
 }
