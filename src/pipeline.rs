@@ -140,13 +140,19 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         true => {
             let _s = crate::log::stage("previous period");
             let period = period.previous();
-            let at = (&period, period.end);
-            let (_, kpis) = measure(&config, &catalogue, &mut ingested, at, false)?;
+            let (_, kpis) = measure(
+                &config,
+                &catalogue,
+                &mut ingested,
+                &period,
+                period.end,
+                false,
+            )?;
             Some(PeriodKpis { period, kpis })
         }
         false => None,
     };
-    let (engine, kpis) = measure(&config, &catalogue, &mut ingested, (&period, as_of), true)?;
+    let (engine, kpis) = measure(&config, &catalogue, &mut ingested, &period, as_of, true)?;
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let empty_period_note = empty_period_note(&kpis, created_span, &period);
     let explaining = !options.explain.is_empty();
@@ -210,7 +216,8 @@ fn measure(
     config: &Config,
     catalogue: &Catalogue,
     ingested: &mut Ingested<Tickets>,
-    (period, as_of): (&Period, DateTime<Utc>),
+    period: &Period,
+    as_of: DateTime<Utc>,
     last: bool,
 ) -> Result<(Engine, Vec<KpiRow>), RunError> {
     let business_minutes_only =
