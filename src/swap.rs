@@ -1,6 +1,8 @@
 //! Replacing a directory as a whole: a new version is written beside it and exchanged with it
 //! in one step, so that a reader, or a run killed at any instant, finds the old version or the
 //! new one, never a mix. The report's `--out` and the ticket store are both written this way.
+//! Beside it, the system's file locks that keep two writers (and, for the store, a writer and
+//! its readers) from overlapping.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

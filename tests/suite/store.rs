@@ -776,19 +776,17 @@ fn an_ingest_waits_for_a_run_reading_the_store() {
 #[test]
 fn a_run_waits_for_the_ingest_writing_the_store() {
     let (project, parent, store) = september_in_a_store();
-    let alone = deskpulse()
-        .args(["kpis", "--period", "2026-09", "--format", "json", "--store"])
-        .arg(&store)
-        .arg(project.path())
-        .output()
-        .unwrap();
+    let run = || {
+        let mut run = command(["kpis", "--period", "2026-09", "--format", "json", "--store"]);
+        run.arg(&store).arg(project.path());
+        run
+    };
+    let alone = run().output().unwrap();
     assert!(alone.status.success());
     // This test holds the lock, as a running ingest would.
     let lock = lock_file(parent.path());
     lock.lock().unwrap();
-    let mut run = command(["kpis", "--period", "2026-09", "--format", "json", "--store"]);
-    run.arg(&store).arg(project.path());
-    let out = waits_for(&lock, run, || ());
+    let out = waits_for(&lock, run(), || ());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("an ingest is writing"), "{stderr}");
