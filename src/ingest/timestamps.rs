@@ -332,17 +332,87 @@ fn count_failures(frame: &DataFrame, columns: &[String], format: &str) -> Polars
 
 /// Text → naive local date-time, null where the text does not fit the format.
 pub fn naive(text: Expr, format: &str) -> Expr {
-    text.str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        None,
-        StrptimeOptions {
-            format: Some(format.into()),
-            strict: false,
-            exact: true,
-            cache: false,
+    let format = format.to_string();
+    text.map(
+        move |text| Ok(read_naive(text.str()?, &format)?.into_column()),
+        |_, field| {
+            let naive = DataType::Datetime(TimeUnit::Microseconds, None);
+            Ok(Field::new(field.name().clone(), naive))
         },
-        lit("raise"),
     )
+}
+
+/// A column of text read in `format` by Polars' own parser where it reads every value itself,
+/// else by chrono with the format parsed once. Both read a value as chrono's `parse_from_str`
+/// does: Polars' parser reads only `%d`, `%m`, `%H`... of exactly two digits and hands any other
+/// value to `parse_from_str`, which parses the format again for each value (polars-time 0.55,
+/// `strptime.rs`): a sixth of the time of a run over an export written `29/2/2016 4:57`.
+fn read_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunked> {
+    let items = match chrono::format::StrftimeItems::new(format).parse_to_owned() {
+        Ok(items) if !polars_reads_every_value(text, format) => items,
+        _ => {
+            let raise = StringChunked::from_slice(PlSmallStr::EMPTY, &["raise"]);
+            return text.as_datetime(
+                Some(format),
+                TimeUnit::Microseconds,
+                false,
+                false,
+                None,
+                &raise,
+            );
+        }
+    };
+    let micros: Int64Chunked = text
+        .iter()
+        .map(|value| chrono_naive(value?, &items).map(datetime_to_timestamp_us))
+        .collect();
+    Ok(micros
+        .with_name(text.name().clone())
+        .into_datetime(TimeUnit::Microseconds, None))
+}
+
+/// What `NaiveDateTime::parse_from_str` reads, or a date alone at midnight (as Polars reads a
+/// format without a time), from the format's items.
+fn chrono_naive(value: &str, items: &[chrono::format::Item<'static>]) -> Option<NaiveDateTime> {
+    use chrono::format::{ParseErrorKind, Parsed};
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, value, items.iter()).ok()?;
+    match parsed.to_naive_datetime_with_offset(0) {
+        Ok(read) => Some(read),
+        Err(e) if e.kind() == ParseErrorKind::NotEnough => {
+            parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)
+        }
+        Err(_) => None,
+    }
+}
+
+/// Whether every value is as long as Polars' own parser reads in `format`: it reads only
+/// formats of fixed-width fields, each value of their exact width.
+fn polars_reads_every_value(text: &StringChunked, format: &str) -> bool {
+    match fixed_width(format) {
+        Some(width) => text.iter().flatten().all(|value| value.len() == width),
+        None => false,
+    }
+}
+
+/// The length of every value `format` reads with Polars' own parser, which reads `%Y` as four
+/// digits, `%b` as three letters and `%d`, `%m`, `%y`, `%H`, `%M`, `%S` as two digits; `None` for a
+/// format with any other field.
+fn fixed_width(format: &str) -> Option<usize> {
+    let mut width = 0;
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        width += match c {
+            '%' => match chars.next()? {
+                'Y' => 4,
+                'b' => 3,
+                'd' | 'm' | 'y' | 'H' | 'M' | 'S' => 2,
+                _ => return None,
+            },
+            literal => literal.len_utf8(),
+        };
+    }
+    Some(width)
 }
 
 /// Naive local date-time → UTC instant. A time that occurs twice is read as its first
@@ -384,6 +454,78 @@ pub fn plausible_from() -> Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Generated values in several shapes, some with a field of one digit, some no date.
+    fn written_dates() -> Vec<String> {
+        let mut values = Vec::new();
+        for (day, month, hour) in [(29, 2, 4), (1, 12, 23), (9, 3, 0), (31, 4, 9), (15, 10, 14)] {
+            values.push(format!("{day}/{month}/2016 {hour}:57"));
+            values.push(format!("{day:02}/{month:02}/2016 {hour:02}:57"));
+            values.push(format!("{day:02}/{month:02}/2016"));
+            values.push(format!("2016-{month:02}-{day:02} {hour:02}:07:05.25"));
+            values.push(format!(
+                "{day}/Feb/16 {}:05 {}",
+                hour % 12 + 1,
+                ["AM", "PM"][hour / 12]
+            ));
+        }
+        values.extend(["", "31/02/2016 10:00", "not a date", "29/2/2016  4:57"].map(String::from));
+        values
+    }
+
+    #[test]
+    fn every_format_reads_what_polars_own_parser_reads() {
+        let text = StringChunked::from_iter_options(
+            "t".into(),
+            written_dates()
+                .iter()
+                .map(|v| Some(v.as_str()))
+                .chain([None]),
+        );
+        let formats = [
+            "%d/%m/%Y %H:%M",
+            "%d/%m/%Y",
+            "%m/%d/%Y %H:%M",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%d/%b/%y %I:%M %p",
+        ];
+        let raise = StringChunked::from_slice("".into(), &["raise"]);
+        for format in formats {
+            let ours = read_naive(&text, format).unwrap();
+            let polars = text
+                .as_datetime(
+                    Some(format),
+                    TimeUnit::Microseconds,
+                    false,
+                    false,
+                    None,
+                    &raise,
+                )
+                .unwrap();
+            assert_eq!(
+                ours.physical().iter().collect::<Vec<_>>(),
+                polars.physical().iter().collect::<Vec<_>>(),
+                "{format}"
+            );
+            assert!(
+                ours.physical().null_count() < text.len(),
+                "{format} reads some"
+            );
+        }
+    }
+
+    #[test]
+    fn only_values_of_the_fixed_width_are_left_to_polars_own_parser() {
+        assert_eq!(fixed_width("%d/%m/%Y %H:%M"), Some(16));
+        assert_eq!(fixed_width("%d/%b/%y"), Some(9));
+        assert_eq!(fixed_width("%Y-%m-%d %H:%M:%S%.f"), None);
+        assert_eq!(fixed_width("%d/%b/%y %I:%M %p"), None);
+        let padded = StringChunked::from_slice("t".into(), &["29/02/2016 04:57"]);
+        let unpadded =
+            StringChunked::from_slice("t".into(), &["29/02/2016 04:57", "1/3/2016 04:57"]);
+        assert!(polars_reads_every_value(&padded, "%d/%m/%Y %H:%M"));
+        assert!(!polars_reads_every_value(&unpadded, "%d/%m/%Y %H:%M"));
+    }
 
     fn frame(values: &[&str]) -> DataFrame {
         DataFrame::new_infer_height(vec![Column::new("at".into(), values)]).unwrap()
