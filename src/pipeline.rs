@@ -120,12 +120,7 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     )?;
     let mut ingested = read_inputs(&config, options)?;
     if !options.explain.is_empty() {
-        let read_from = match &options.store {
-            Some(store) => format!("the store {}", store.display()),
-            None => "these exports".to_string(),
-        };
-        let ids = ingested.tickets.columns(&["id"])?;
-        tickets_exist(&ids, &options.explain, &read_from)?;
+        tickets_to_explain_exist(&ingested.tickets, options)?;
     }
     let created_span = created_span(&ingested.tickets.columns(&["created_at"])?)?;
     let (period, period_note) = choose_period(&config, options, created_span)?;
@@ -137,51 +132,26 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
     // The period before first, so that the run's period is the tickets' last use: they are
     // freed once DuckDB holds them, before its queries and the report's tables run.
     let previous = match options.previous && holds_period(created_span, &period.previous()) {
-        true => {
-            let _s = crate::log::stage("previous period");
-            let period = period.previous();
-            let (_, kpis) = measure(
-                &config,
-                &catalogue,
-                &mut ingested,
-                &period,
-                period.end,
-                false,
-            )?;
-            Some(PeriodKpis { period, kpis })
-        }
+        true => Some(measure_previous(
+            &config,
+            &catalogue,
+            &mut ingested,
+            &period,
+        )?),
         false => None,
     };
     let (engine, kpis) = measure(&config, &catalogue, &mut ingested, &period, as_of, true)?;
     thresholds_name_kpis(&config, &catalogue, &kpis)?;
     let empty_period_note = empty_period_note(&kpis, created_span, &period);
-    let explaining = !options.explain.is_empty();
-    if explaining {
-        let mut ids = options.explain.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        let ids = DataFrame::new_infer_height(vec![Column::new("id".into(), ids)])?;
-        engine.load("explain_ids", &ids, &[("id", model::ColumnType::Text)])?;
+    if !options.explain.is_empty() {
+        load_explain_ids(&engine, &options.explain)?;
     }
-    let tables: Vec<&QueryFile> = catalogue
-        .tables
-        .iter()
-        .filter(|t| {
-            let id = t.id.as_str();
-            queries::QUALITY_TABLES.contains(&id)
-                || if queries::EXPLAIN_TABLES.contains(&id) {
-                    explaining
-                } else {
-                    options.report
-                }
-        })
-        .collect();
     let window = Window {
         start: period.start,
         end: period.end,
         as_of,
     };
-    let tables = engine.run_tables(&tables, &window)?;
+    let tables = engine.run_tables(&tables_to_run(&catalogue, options), &window)?;
     drop(engine);
 
     let Ingested {
@@ -206,6 +176,57 @@ pub fn run(config: Config, options: &RunOptions) -> Result<RunResult, RunError> 
         tables,
         input_files,
     })
+}
+
+/// The ids `deskpulse explain` asks for are tickets of the run, else a usage error.
+fn tickets_to_explain_exist(tickets: &Tickets, options: &RunOptions) -> Result<(), RunError> {
+    let read_from = match &options.store {
+        Some(store) => format!("the store {}", store.display()),
+        None => "these exports".to_string(),
+    };
+    tickets_exist(&tickets.columns(&["id"])?, &options.explain, &read_from)
+}
+
+/// The KPIs of the period before `period`, measured at its end from the same inputs.
+fn measure_previous(
+    config: &Config,
+    catalogue: &Catalogue,
+    ingested: &mut Ingested<Tickets>,
+    period: &Period,
+) -> Result<PeriodKpis, RunError> {
+    let _s = crate::log::stage("previous period");
+    let period = period.previous();
+    let (_, kpis) = measure(config, catalogue, ingested, &period, period.end, false)?;
+    Ok(PeriodKpis { period, kpis })
+}
+
+/// The ids to explain, once each, as the table `explain_ids` the explain tables read.
+fn load_explain_ids(engine: &Engine, explain: &[String]) -> Result<(), RunError> {
+    let mut ids = explain.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids = DataFrame::new_infer_height(vec![Column::new("id".into(), ids)])?;
+    engine.load("explain_ids", &ids, &[("id", model::ColumnType::Text)])?;
+    Ok(())
+}
+
+/// The catalogue's tables this run needs: the data-quality account's always, the explain
+/// tables under `explain`, the rest for a report.
+fn tables_to_run<'a>(catalogue: &'a Catalogue, options: &RunOptions) -> Vec<&'a QueryFile> {
+    let explaining = !options.explain.is_empty();
+    catalogue
+        .tables
+        .iter()
+        .filter(|t| {
+            let id = t.id.as_str();
+            queries::QUALITY_TABLES.contains(&id)
+                || if queries::EXPLAIN_TABLES.contains(&id) {
+                    explaining
+                } else {
+                    options.report
+                }
+        })
+        .collect()
 }
 
 /// The clocks and the engine for one period, measured at `as_of`: the engine (its ledger and
