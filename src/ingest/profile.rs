@@ -470,23 +470,7 @@ pub fn choose<'p>(
     file: &str,
 ) -> Result<(&'p Profile, String), String> {
     if requested != "auto" {
-        let p = profiles
-            .iter()
-            .find(|p| p.name == requested)
-            .ok_or_else(|| {
-                format!(
-                    "{file}: unknown profile `{requested}` (known: {}, or \"auto\")",
-                    profiles
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-        return Ok((
-            p,
-            format!("profile `{}` named in the configuration", p.name),
-        ));
+        return named(profiles, requested, file);
     }
     let mut fits: Vec<(&Profile, &[String])> = profiles
         .iter()
@@ -514,32 +498,7 @@ pub fn choose<'p>(
                 )
             },
         )),
-        [] => Err(format!(
-            "{file}: no profile recognises this export. Its columns are {}.{} Profiles look for: {}. \
-             Name the profile in the configuration (`profile = \"...\"`) and map the columns with [sources.columns].",
-            preview(header.names()),
-            near_miss(profiles, header)
-                .map(|(p, lacked)| format!(
-                    " The nearest is `{}`, which lacks {}.",
-                    p.name,
-                    quoted(&lacked)
-                ))
-                .unwrap_or_default(),
-            profiles
-                .iter()
-                .map(|p| format!(
-                    "{} ({})",
-                    p.name,
-                    p.detect
-                        .any_of
-                        .iter()
-                        .map(|s| quoted(s))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
+        [] => Err(none_fits(profiles, header, file)),
         many => Err(format!(
             "{file}: several profiles fit this export: {}. Name one in the configuration (`profile = \"...\"`).",
             many.iter()
@@ -548,6 +507,62 @@ pub fn choose<'p>(
                 .join(", ")
         )),
     }
+}
+
+/// The profile the configuration names, or an error listing the known ones.
+fn named<'p>(
+    profiles: &'p [Profile],
+    requested: &str,
+    file: &str,
+) -> Result<(&'p Profile, String), String> {
+    let p = profiles
+        .iter()
+        .find(|p| p.name == requested)
+        .ok_or_else(|| {
+            format!(
+                "{file}: unknown profile `{requested}` (known: {}, or \"auto\")",
+                profiles
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    Ok((
+        p,
+        format!("profile `{}` named in the configuration", p.name),
+    ))
+}
+
+/// Why no profile recognises a header: its columns, the nearest profile and what it lacks,
+/// and what each profile looks for.
+fn none_fits(profiles: &[Profile], header: &HeaderIndex, file: &str) -> String {
+    format!(
+        "{file}: no profile recognises this export. Its columns are {}.{} Profiles look for: {}. \
+         Name the profile in the configuration (`profile = \"...\"`) and map the columns with [sources.columns].",
+        preview(header.names()),
+        near_miss(profiles, header)
+            .map(|(p, lacked)| format!(
+                " The nearest is `{}`, which lacks {}.",
+                p.name,
+                quoted(&lacked)
+            ))
+            .unwrap_or_default(),
+        profiles
+            .iter()
+            .map(|p| format!(
+                "{} ({})",
+                p.name,
+                p.detect
+                    .any_of
+                    .iter()
+                    .map(|s| quoted(s))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }
 
 /// The profile whose detection set the header comes nearest to: it has some of the set's
