@@ -346,7 +346,7 @@ pub fn naive(text: Expr, format: &str) -> Expr {
 /// else by chrono with the format parsed once. Both read a value as chrono's `parse_from_str`
 /// does: Polars' parser reads only `%d`, `%m`, `%H`... of exactly two digits and hands any other
 /// value to `parse_from_str`, which parses the format again for each value (polars-time 0.55,
-/// `strptime.rs`): a sixth of the time of a run over an export written `29/2/2016 4:57`.
+/// `strptime.rs`): a sixth of the CPU of a run over an export written `29/2/2016 04:57`.
 fn read_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunked> {
     let items = match chrono::format::StrftimeItems::new(format).parse_to_owned() {
         Ok(items) if !polars_reads_every_value(text, format) => items,
