@@ -748,6 +748,20 @@ fn backslash_escapes(at: &str, escape: Option<&str>) -> Result<bool, String> {
     }
 }
 
+/// Whether a format names an hour with its minute (and seconds only with an hour, a 12-hour
+/// clock only with AM or PM). Polars refuses any other with an error; chrono would read such a
+/// time as midnight, losing the hour the format names.
+pub fn names_whole_times(items: &[chrono::format::Item<'_>]) -> bool {
+    use chrono::format::{Fixed, Item, Numeric};
+    let has = |field: fn(&Item<'_>) -> bool| items.iter().any(field);
+    let hour = has(|i| matches!(i, Item::Numeric(Numeric::Hour | Numeric::Hour12, _)));
+    let minute = has(|i| matches!(i, Item::Numeric(Numeric::Minute, _)));
+    let second = has(|i| matches!(i, Item::Numeric(Numeric::Second, _)));
+    let twelve_hour = has(|i| matches!(i, Item::Numeric(Numeric::Hour12, _)));
+    let am_pm = has(|i| matches!(i, Item::Fixed(Fixed::LowerAmPm | Fixed::UpperAmPm)));
+    hour == minute && (hour || !second) && twelve_hour == am_pm
+}
+
 /// A `timestamp_format` must be a strftime pattern chrono can read and name at least a date;
 /// otherwise every row would be rejected for its dates rather than the configuration refused.
 fn check_timestamp_format(format: &str) -> Result<(), String> {
@@ -755,6 +769,13 @@ fn check_timestamp_format(format: &str) -> Result<(), String> {
     let items: Vec<Item> = StrftimeItems::new(format).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
         return Err("is not a strftime pattern (write e.g. `%d/%m/%Y %H:%M`)".to_string());
+    }
+    if !names_whole_times(&items) {
+        return Err(
+            "names an hour without its minute, seconds without an hour, or a 12-hour \
+             clock without AM or PM (write e.g. `%d/%m/%Y %H:%M`)"
+                .to_string(),
+        );
     }
     let names_a_date = [
         "%Y", "%y", "%d", "%e", "%j", "%F", "%D", "%x", "%c", "%s", "%+",
@@ -1132,7 +1153,7 @@ mttr_hours = { max = 24.0, stat = "median" }
     #[test]
     fn a_timestamp_format_that_is_no_pattern_is_refused() {
         // regression: an invalid pattern rejected every row instead of the configuration
-        for format in ["%Q-%m", "%d/%m/%", "hello"] {
+        for format in ["%Q-%m", "%d/%m/%", "hello", "%d/%m/%Y %H", "%d/%m/%Y %I:%M"] {
             let err = parse(&format!(
                 "[[sources]]\npath = \"a.csv\"\ntimestamp_format = \"{format}\"\n"
             ))

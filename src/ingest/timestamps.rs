@@ -349,7 +349,12 @@ pub fn naive(text: Expr, format: &str) -> Expr {
 /// `strptime.rs`): a sixth of the CPU of a run over an export written `29/2/2016 04:57`.
 fn read_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunked> {
     let items = match chrono::format::StrftimeItems::new(format).parse_to_owned() {
-        Ok(items) if !polars_reads_every_value(text, format) => items,
+        Ok(items)
+            if crate::config::names_whole_times(&items)
+                && !polars_reads_every_value(text, format) =>
+        {
+            items
+        }
         _ => {
             let raise = StringChunked::from_slice(PlSmallStr::EMPTY, &["raise"]);
             return text.as_datetime(
@@ -512,6 +517,16 @@ mod tests {
                 "{format} reads some"
             );
         }
+    }
+
+    #[test]
+    fn a_format_naming_an_hour_without_its_minute_is_refused_not_read_as_midnight() {
+        let text = StringChunked::from_slice("t".into(), &["31/8/2026 16", "1/9/2026 09"]);
+        for format in ["%d/%m/%Y %H", "%d/%m/%Y %M", "%d/%m/%Y %I:%M"] {
+            let read = read_naive(&text, format);
+            assert!(read.is_err(), "{format} read as a date");
+        }
+        assert!(read_naive(&text, "%d/%m/%Y").is_ok());
     }
 
     #[test]
