@@ -245,62 +245,9 @@ pub enum CatalogueError {
 impl Catalogue {
     /// The built-in queries, with a user's directory (if any) taking precedence.
     pub fn load(user_dir: Option<&Path>) -> Result<Catalogue, CatalogueError> {
-        // each file, its metadata, and whether that metadata was written for this SQL
-        let mut files: BTreeMap<String, (QueryFile, String, bool)> = BTreeMap::new();
-        for (id, sql, meta) in BUILT_IN {
-            files.insert(
-                id.to_string(),
-                (
-                    QueryFile {
-                        id: id.to_string(),
-                        sql: sql.to_string(),
-                        origin: "built-in".to_string(),
-                        runs_if: None,
-                    },
-                    meta.to_string(),
-                    true,
-                ),
-            );
-        }
+        let mut files = built_in_files();
         if let Some(dir) = user_dir {
-            let read_err = |path: &Path, e: std::io::Error| CatalogueError::File {
-                path: path.to_path_buf(),
-                message: format!("cannot read: {e}"),
-            };
-            for path in sql_files(dir)? {
-                let id = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string();
-                let sql = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
-                let meta_path = path.with_extension("toml");
-                let (meta, own) = if meta_path.is_file() {
-                    let meta =
-                        std::fs::read_to_string(&meta_path).map_err(|e| read_err(&meta_path, e))?;
-                    (meta, true)
-                } else {
-                    // the built-in descriptions, but not its `runs_if`: that speaks of its SQL
-                    let meta = files
-                        .get(&id)
-                        .map(|(_, m, _)| m.clone())
-                        .unwrap_or_default();
-                    (meta, false)
-                };
-                files.insert(
-                    id.clone(),
-                    (
-                        QueryFile {
-                            id,
-                            sql,
-                            origin: path.display().to_string(),
-                            runs_if: None,
-                        },
-                        meta,
-                        own,
-                    ),
-                );
-            }
+            add_user_files(&mut files, dir)?;
         }
         let mut kpis = BTreeMap::new();
         let mut families = Vec::new();
@@ -333,6 +280,63 @@ impl Catalogue {
     pub fn meta(&self, kpi: &str) -> Option<&KpiMeta> {
         self.kpis.get(kpi)
     }
+}
+
+/// Each query file by id, with its metadata (TOML text) and whether that metadata was written
+/// for this SQL.
+type QueryFiles = BTreeMap<String, (QueryFile, String, bool)>;
+
+/// The built-in query files.
+fn built_in_files() -> QueryFiles {
+    BUILT_IN
+        .iter()
+        .map(|(id, sql, meta)| {
+            let file = QueryFile {
+                id: id.to_string(),
+                sql: sql.to_string(),
+                origin: "built-in".to_string(),
+                runs_if: None,
+            };
+            (id.to_string(), (file, meta.to_string(), true))
+        })
+        .collect()
+}
+
+/// The `.sql` files of a user's directory, each replacing the built-in file of its name; one
+/// without a `.toml` of its own keeps the built-in descriptions, but not its `runs_if`, which
+/// speaks of the built-in SQL.
+fn add_user_files(files: &mut QueryFiles, dir: &Path) -> Result<(), CatalogueError> {
+    let read_err = |path: &Path, e: std::io::Error| CatalogueError::File {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    };
+    for path in sql_files(dir)? {
+        let id = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let sql = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
+        let meta_path = path.with_extension("toml");
+        let (meta, own) = if meta_path.is_file() {
+            let meta = std::fs::read_to_string(&meta_path).map_err(|e| read_err(&meta_path, e))?;
+            (meta, true)
+        } else {
+            let meta = files
+                .get(&id)
+                .map(|(_, m, _)| m.clone())
+                .unwrap_or_default();
+            (meta, false)
+        };
+        let file = QueryFile {
+            id: id.clone(),
+            sql,
+            origin: path.display().to_string(),
+            runs_if: None,
+        };
+        files.insert(id, (file, meta, own));
+    }
+    Ok(())
 }
 
 /// The built-in tables, each replaced by a user's file of the same name in `tables/` of their
