@@ -355,17 +355,7 @@ fn read_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunke
         {
             items
         }
-        _ => {
-            let raise = StringChunked::from_slice(PlSmallStr::EMPTY, &["raise"]);
-            return text.as_datetime(
-                Some(format),
-                TimeUnit::Microseconds,
-                false,
-                false,
-                None,
-                &raise,
-            );
-        }
+        _ => return polars_naive(text, format),
     };
     let micros: Int64Chunked = text
         .iter()
@@ -374,6 +364,20 @@ fn read_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunke
     Ok(micros
         .with_name(text.name().clone())
         .into_datetime(TimeUnit::Microseconds, None))
+}
+
+/// A column of text read in `format` by Polars alone, as its `str.to_datetime` reads it (exact,
+/// not strict, no cache).
+fn polars_naive(text: &StringChunked, format: &str) -> PolarsResult<DatetimeChunked> {
+    let raise = StringChunked::from_slice(PlSmallStr::EMPTY, &["raise"]);
+    text.as_datetime(
+        Some(format),
+        TimeUnit::Microseconds,
+        false,
+        false,
+        None,
+        &raise,
+    )
 }
 
 /// What `NaiveDateTime::parse_from_str` reads, or a date alone at midnight (as Polars reads a
@@ -494,19 +498,9 @@ mod tests {
             "%Y-%m-%d %H:%M:%S%.f",
             "%d/%b/%y %I:%M %p",
         ];
-        let raise = StringChunked::from_slice("".into(), &["raise"]);
         for format in formats {
             let ours = read_naive(&text, format).unwrap();
-            let polars = text
-                .as_datetime(
-                    Some(format),
-                    TimeUnit::Microseconds,
-                    false,
-                    false,
-                    None,
-                    &raise,
-                )
-                .unwrap();
+            let polars = polars_naive(&text, format).unwrap();
             assert_eq!(
                 ours.physical().iter().collect::<Vec<_>>(),
                 polars.physical().iter().collect::<Vec<_>>(),
