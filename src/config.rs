@@ -524,66 +524,20 @@ fn validate_what_changed(
 pub const DEFAULT_MIN_TICKETS: u64 = 20;
 
 fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
-    let report = ReportSettings {
-        title: raw
-            .report
-            .title
-            .unwrap_or_else(|| "IT service KPIs".to_string()),
-        timezone: match &raw.report.timezone {
-            Some(tz) => parse_tz(tz, "[report] timezone")?,
-            None => Tz::UTC,
-        },
-        currency: raw.report.currency.unwrap_or_else(|| "EUR".to_string()),
-        min_tickets: raw.report.min_tickets.unwrap_or(DEFAULT_MIN_TICKETS),
-        breakdowns: breakdowns(raw.report.breakdowns)?,
-        commentary: match raw.report.commentary {
-            Some(file) => Some(read_commentary(base_dir.join(file))?),
-            None => None,
-        },
-        queries: raw.report.queries.map(|q| base_dir.join(q)),
-        templates: raw.report.templates.map(|t| base_dir.join(t)),
-    };
-
+    let report = validate_report(raw.report, base_dir)?;
     let sources = raw
         .sources
         .into_iter()
         .enumerate()
         .map(|(i, s)| validate_source(i, s, base_dir))
         .collect::<Result<Vec<_>, _>>()?;
-
-    let mut calendars = BTreeMap::new();
-    for (name, cal) in raw.calendars {
-        if name == "24x7" {
-            return Err("[calendars.24x7]: `24x7` is built in and cannot be redefined".to_string());
-        }
-        let tz = parse_tz(&cal.timezone, &format!("[calendars.{name}] timezone"))?;
-        let spec = parse_calendar(&name, tz, &cal.hours, &cal.holidays)
-            .map_err(|e| format!("[calendars.{name}] {e}"))?;
-        calendars.insert(name, spec);
-    }
+    let calendars = validate_calendars(raw.calendars)?;
     let calendar_exists = |name: &str| name == "24x7" || calendars.contains_key(name);
-
     let sla = validate_sla(raw.sla, &calendar_exists)?;
-
-    let repeat = RepeatSettings {
-        key: raw.repeat.key.unwrap_or_else(|| vec!["ci".to_string()]),
-        window_days: raw.repeat.window_days.unwrap_or(30),
-    };
-    if repeat.key.is_empty() {
-        return Err("[repeat] key: name at least one field (default [\"ci\"])".to_string());
-    }
-    for k in &repeat.key {
-        if !model::is_canonical_field(k) {
-            return Err(format!(
-                "[repeat] key: `{k}` is not a canonical field (one of {})",
-                model::canonical_fields().join(", ")
-            ));
-        }
-    }
+    let repeat = validate_repeat(raw.repeat)?;
     let changes = ChangeSettings {
         failure_window_days: raw.changes.failure_window_days.unwrap_or(7),
     };
-
     let what_changed = validate_what_changed(raw.what_changed, report.min_tickets)?;
     let costs = validate_costs(raw.costs)?;
     let thresholds = raw
@@ -606,6 +560,63 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, String> {
         thresholds,
         raw_text: String::new(),
     })
+}
+
+/// `[report]`, with its defaults and its files resolved against the configuration's directory.
+fn validate_report(raw: RawReport, base_dir: &Path) -> Result<ReportSettings, String> {
+    Ok(ReportSettings {
+        title: raw.title.unwrap_or_else(|| "IT service KPIs".to_string()),
+        timezone: match &raw.timezone {
+            Some(tz) => parse_tz(tz, "[report] timezone")?,
+            None => Tz::UTC,
+        },
+        currency: raw.currency.unwrap_or_else(|| "EUR".to_string()),
+        min_tickets: raw.min_tickets.unwrap_or(DEFAULT_MIN_TICKETS),
+        breakdowns: breakdowns(raw.breakdowns)?,
+        commentary: match raw.commentary {
+            Some(file) => Some(read_commentary(base_dir.join(file))?),
+            None => None,
+        },
+        queries: raw.queries.map(|q| base_dir.join(q)),
+        templates: raw.templates.map(|t| base_dir.join(t)),
+    })
+}
+
+/// The `[calendars.NAME]` tables; `24x7` is built in.
+fn validate_calendars(
+    raw: BTreeMap<String, RawCalendar>,
+) -> Result<BTreeMap<String, CalendarSpec>, String> {
+    let mut calendars = BTreeMap::new();
+    for (name, cal) in raw {
+        if name == "24x7" {
+            return Err("[calendars.24x7]: `24x7` is built in and cannot be redefined".to_string());
+        }
+        let tz = parse_tz(&cal.timezone, &format!("[calendars.{name}] timezone"))?;
+        let spec = parse_calendar(&name, tz, &cal.hours, &cal.holidays)
+            .map_err(|e| format!("[calendars.{name}] {e}"))?;
+        calendars.insert(name, spec);
+    }
+    Ok(calendars)
+}
+
+/// `[repeat]`: a key of canonical fields (the configuration item by default) and a window.
+fn validate_repeat(raw: RawRepeat) -> Result<RepeatSettings, String> {
+    let repeat = RepeatSettings {
+        key: raw.key.unwrap_or_else(|| vec!["ci".to_string()]),
+        window_days: raw.window_days.unwrap_or(30),
+    };
+    if repeat.key.is_empty() {
+        return Err("[repeat] key: name at least one field (default [\"ci\"])".to_string());
+    }
+    for k in &repeat.key {
+        if !model::is_canonical_field(k) {
+            return Err(format!(
+                "[repeat] key: `{k}` is not a canonical field (one of {})",
+                model::canonical_fields().join(", ")
+            ));
+        }
+    }
+    Ok(repeat)
 }
 
 /// One `[[sources]]` entry, checked, with its paths resolved against the configuration's
@@ -897,31 +908,9 @@ fn validate_sla(
                 settings.calendar = name;
             }
             p if model::allowed_values("priority").is_some_and(|a| a.contains(&p)) => {
-                let policy: RawPolicy = value.try_into().map_err(|e| format!("[sla.{p}]: {e}"))?;
-                let parse =
-                    |v: &Option<String>, what: &str| -> Result<Option<BusinessDuration>, String> {
-                        v.as_deref()
-                            .map(|s| {
-                                BusinessDuration::from_str(s)
-                                    .map_err(|e| format!("[sla.{p}] {what}: {e}"))
-                            })
-                            .transpose()
-                    };
-                let response = parse(&policy.response, "response")?;
-                let resolution = parse(&policy.resolution, "resolution")?;
-                if response.is_none() && resolution.is_none() {
-                    return Err(format!(
-                        "[sla.{p}]: give a `response` target, a `resolution` target or both"
-                    ));
-                }
-                settings.policies.insert(
-                    p.to_string(),
-                    SlaPolicy {
-                        response,
-                        resolution,
-                        calendar: policy.calendar.unwrap_or_default(),
-                    },
-                );
+                settings
+                    .policies
+                    .insert(p.to_string(), sla_policy(p, value)?);
             }
             other => {
                 return Err(format!(
@@ -930,6 +919,38 @@ fn validate_sla(
             }
         }
     }
+    sla_calendars_exist(&mut settings, calendar_exists)?;
+    Ok(settings)
+}
+
+/// `[sla.P1]` .. `[sla.P5]`: at least one target, each a business duration.
+fn sla_policy(p: &str, value: toml::Value) -> Result<SlaPolicy, String> {
+    let policy: RawPolicy = value.try_into().map_err(|e| format!("[sla.{p}]: {e}"))?;
+    let parse = |v: &Option<String>, what: &str| -> Result<Option<BusinessDuration>, String> {
+        v.as_deref()
+            .map(|s| BusinessDuration::from_str(s).map_err(|e| format!("[sla.{p}] {what}: {e}")))
+            .transpose()
+    };
+    let response = parse(&policy.response, "response")?;
+    let resolution = parse(&policy.resolution, "resolution")?;
+    if response.is_none() && resolution.is_none() {
+        return Err(format!(
+            "[sla.{p}]: give a `response` target, a `resolution` target or both"
+        ));
+    }
+    Ok(SlaPolicy {
+        response,
+        resolution,
+        calendar: policy.calendar.unwrap_or_default(),
+    })
+}
+
+/// The calendar `[sla]` names exists, and so does each policy's; a policy without one takes
+/// `[sla]`'s.
+fn sla_calendars_exist(
+    settings: &mut SlaSettings,
+    calendar_exists: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
     if !calendar_exists(&settings.calendar) {
         return Err(format!(
             "[sla] calendar = \"{}\": no such calendar (define [calendars.{}] or use \"24x7\")",
@@ -947,7 +968,7 @@ fn validate_sla(
             ));
         }
     }
-    Ok(settings)
+    Ok(())
 }
 
 #[cfg(test)]
