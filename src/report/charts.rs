@@ -210,35 +210,8 @@ pub fn sparkline(
             lo = escape(&shown(lo)),
         );
     }
-    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
-        let y = h - 2.0;
-        let _ = write!(
-            svg,
-            r#"<text class="axis" x="{x0:.1}" y="{y}" text-anchor="start">{first}</text>"#,
-            x0 = left + pad,
-            first = escape(first)
-        );
-        if periods.len() > 1 {
-            let _ = write!(
-                svg,
-                r#"<text class="axis" x="{x1:.1}" y="{y}" text-anchor="end">{last}</text>"#,
-                x1 = w - pad,
-                last = escape(last)
-            );
-        }
-    }
-    let mut path = String::new();
-    let mut pen_down = false;
-    for (i, v) in values.iter().enumerate() {
-        match v {
-            Some(v) => {
-                let (x, y) = at(i, *v);
-                let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
-                pen_down = true;
-            }
-            None => pen_down = false,
-        }
-    }
+    svg.push_str(&first_and_last(periods, left + pad, w - pad, h - 2.0));
+    let path = line_path(values, at);
     if !path.is_empty() {
         let _ = write!(svg, r#"<path class="line" d="{}"/>"#, path.trim_end());
     }
@@ -251,6 +224,43 @@ pub fn sparkline(
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The first and last periods, under a sparkline's first and last points.
+fn first_and_last(periods: &[String], x0: f64, x1: f64, y: f64) -> String {
+    let mut labels = String::new();
+    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
+        let _ = write!(
+            labels,
+            r#"<text class="axis" x="{x0:.1}" y="{y}" text-anchor="start">{first}</text>"#,
+            first = escape(first)
+        );
+        if periods.len() > 1 {
+            let _ = write!(
+                labels,
+                r#"<text class="axis" x="{x1:.1}" y="{y}" text-anchor="end">{last}</text>"#,
+                last = escape(last)
+            );
+        }
+    }
+    labels
+}
+
+/// An SVG path through the values placed by `at`, lifted over each missing one.
+fn line_path(values: &[Option<f64>], at: impl Fn(usize, f64) -> (f64, f64)) -> String {
+    let mut path = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let (x, y) = at(i, *v);
+                let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    path
 }
 
 fn axis_label(v: f64) -> String {

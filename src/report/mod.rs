@@ -199,28 +199,13 @@ pub fn write_report(
         files::csv_pieces(ledger_rows).map_err(ReportError::Other)?
     };
     let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
-    let (dir_ref, pieces) = (&dir, &pieces);
-    let (ledger, rendered) = std::thread::scope(|scope| {
-        // The ledger is the largest output: it is written (and hashed) while the pages render.
-        let ledger = scope.spawn(move || -> Result<OutputFile, ReportError> {
-            let _s = crate::log::background_stage("ledger.csv: write");
-            let entry = scope.spawn(move || OutputFile::of_pieces("ledger.csv", pieces));
-            dir_ref.write("ledger.csv", pieces)?;
-            Ok(entry.join().expect("hashing does not panic"))
-        });
-        let rendered = || -> Result<(String, String), ReportError> {
-            let mut view = view::build(result, Some(changes), explain);
-            view.site_nav = site_nav.map(str::to_string);
-            Ok((
-                templates.render("report.html", &view)?,
-                templates.render("report.md", &view)?,
-            ))
-        };
-        let rendered = rendered();
-        (
-            ledger.join().expect("writing the ledger does not panic"),
-            rendered,
-        )
+    let (ledger, rendered) = write_ledger_while_rendering(&dir, &pieces, || {
+        let mut view = view::build(result, Some(changes), explain);
+        view.site_nav = site_nav.map(str::to_string);
+        Ok((
+            templates.render("report.html", &view)?,
+            templates.render("report.md", &view)?,
+        ))
     });
     let (html, md) = rendered?;
     let pages = [
@@ -228,14 +213,7 @@ pub fn write_report(
         ("report.html", html.into_bytes()),
         ("report.md", md.into_bytes()),
     ];
-    let mut tables = vec![("rejects.csv", rejects_csv(result)?)];
-    let cost_tables = workbook::tables(result);
-    if !cost_tables.is_empty() {
-        tables.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
-        for table in &cost_tables {
-            tables.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
-        }
-    }
+    let tables = table_files(result)?;
     let _w = crate::log::stage("write the files");
     let put = |(name, bytes): &(&str, Vec<u8>)| -> Result<OutputFile, ReportError> {
         dir.write(name, &[bytes.as_slice()])?;
@@ -257,6 +235,45 @@ pub fn write_report(
         .collect();
     dir.commit(&result.input_files)?;
     Ok(written)
+}
+
+/// Writes `ledger.csv` from its pieces (and hashes it) on another thread while `render` makes
+/// the pages: the ledger is the largest output.
+fn write_ledger_while_rendering(
+    dir: &OutputDir,
+    pieces: &[&[u8]],
+    render: impl FnOnce() -> Result<(String, String), ReportError>,
+) -> (
+    Result<OutputFile, ReportError>,
+    Result<(String, String), ReportError>,
+) {
+    std::thread::scope(|scope| {
+        let ledger = scope.spawn(move || -> Result<OutputFile, ReportError> {
+            let _s = crate::log::background_stage("ledger.csv: write");
+            let entry = scope.spawn(move || OutputFile::of_pieces("ledger.csv", pieces));
+            dir.write("ledger.csv", pieces)?;
+            Ok(entry.join().expect("hashing does not panic"))
+        });
+        let rendered = render();
+        (
+            ledger.join().expect("writing the ledger does not panic"),
+            rendered,
+        )
+    })
+}
+
+/// The tables written beside the pages: `rejects.csv` and, with `[costs]`, the finance
+/// workbook and its sheets as CSV.
+fn table_files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
+    let mut tables = vec![("rejects.csv", rejects_csv(result)?)];
+    let cost_tables = workbook::tables(result);
+    if !cost_tables.is_empty() {
+        tables.push(("costs.xlsx", workbook::xlsx(&cost_tables, result)?));
+        for table in &cost_tables {
+            tables.push((table.csv, workbook::csv(table).map_err(ReportError::Other)?));
+        }
+    }
+    Ok(tables)
 }
 
 /// What produced the report: inputs with their hashes, the configuration's hash, the queries

@@ -84,71 +84,11 @@ pub fn build(result: &RunResult, first_month: Option<&str>) -> Option<SlaView> {
     if !has("sla_resolution_met_pct") && !has("sla_response_met_pct") {
         return None;
     }
-    let pct = |kpi_id: &str, key: &str| -> (String, u64) {
-        match kpi::find(rows, kpi_id, "value", "priority", key) {
-            Some(r) => (format::value(r.value, "percent"), r.n),
-            None => ("—".to_string(), 0),
-        }
-    };
-    let mut priorities: Vec<&str> = rows
-        .iter()
-        .filter(|r| {
-            r.kpi.starts_with("sla_") && r.kpi.ends_with("_met_pct") && r.dimension == "priority"
-        })
-        .map(|r| r.key.as_str())
-        .collect();
-    priorities.sort();
-    priorities.dedup();
-    let by_priority = std::iter::once("all")
-        .chain(priorities.iter().copied())
-        .map(|p| {
-            let dim_key = |kpi_id: &str| {
-                if p == "all" {
-                    kpi::find(rows, kpi_id, "value", "all", "all")
-                        .map(|r: &KpiRow| (format::value(r.value, "percent"), r.n))
-                        .unwrap_or(("—".to_string(), 0))
-                } else {
-                    pct(kpi_id, p)
-                }
-            };
-            let (resolution, resolution_n) = dim_key("sla_resolution_met_pct");
-            let (response, response_n) = dim_key("sla_response_met_pct");
-            let (source, source_n) = dim_key("source_sla_met_pct");
-            PriorityRow {
-                priority: if p == "all" {
-                    "All".to_string()
-                } else {
-                    p.to_string()
-                },
-                resolution,
-                resolution_n,
-                response,
-                response_n,
-                source,
-                source_n,
-            }
-        })
-        .collect();
+    let by_priority = priority_rows(rows);
     // from the first month the trend shows: before the exports begin there is nothing to count
     let mut months = breaches_by_month(result);
     months.retain(|m| first_month.is_some_and(|f| m.month.as_str() >= f));
-    let chart = months
-        .iter()
-        .any(|m| m.response + m.resolution > 0)
-        .then(|| {
-            let labels: Vec<String> = months.iter().map(|m| m.month.clone()).collect();
-            let mut series = vec![(
-                "Resolution",
-                months.iter().map(|m| m.resolution as f64).collect(),
-            )];
-            if has("sla_response_met_pct") {
-                series.push((
-                    "Response",
-                    months.iter().map(|m| m.response as f64).collect(),
-                ));
-            }
-            super::charts::grouped_bars("SLA breaches by month of breach", &labels, &series)
-        });
+    let chart = breaches_chart(&months, has("sla_response_met_pct"));
     Some(SlaView {
         by_priority,
         chart,
@@ -160,6 +100,71 @@ pub fn build(result: &RunResult, first_month: Option<&str>) -> Option<SlaView> {
         has_response: has("sla_response_met_pct"),
         has_source: has("source_sla_met_pct"),
     })
+}
+
+/// The met percentages of every ticket (`All`) and of each priority a KPI row names.
+fn priority_rows(rows: &[KpiRow]) -> Vec<PriorityRow> {
+    let mut priorities: Vec<&str> = rows
+        .iter()
+        .filter(|r| {
+            r.kpi.starts_with("sla_") && r.kpi.ends_with("_met_pct") && r.dimension == "priority"
+        })
+        .map(|r| r.key.as_str())
+        .collect();
+    priorities.sort();
+    priorities.dedup();
+    std::iter::once("all")
+        .chain(priorities.iter().copied())
+        .map(|p| {
+            let (dimension, key) = match p {
+                "all" => ("all", "all"),
+                p => ("priority", p),
+            };
+            let pct = |kpi_id: &str| match kpi::find(rows, kpi_id, "value", dimension, key) {
+                Some(r) => (format::value(r.value, "percent"), r.n),
+                None => ("—".to_string(), 0),
+            };
+            let (resolution, resolution_n) = pct("sla_resolution_met_pct");
+            let (response, response_n) = pct("sla_response_met_pct");
+            let (source, source_n) = pct("source_sla_met_pct");
+            PriorityRow {
+                priority: match p {
+                    "all" => "All".to_string(),
+                    p => p.to_string(),
+                },
+                resolution,
+                resolution_n,
+                response,
+                response_n,
+                source,
+                source_n,
+            }
+        })
+        .collect()
+}
+
+/// Bars of the breaches by month, resolution's and (where the tickets have response targets)
+/// response's; none when no month has a breach.
+fn breaches_chart(months: &[MonthRow], has_response: bool) -> Option<String> {
+    if !months.iter().any(|m| m.response + m.resolution > 0) {
+        return None;
+    }
+    let labels: Vec<String> = months.iter().map(|m| m.month.clone()).collect();
+    let mut series = vec![(
+        "Resolution",
+        months.iter().map(|m| m.resolution as f64).collect(),
+    )];
+    if has_response {
+        series.push((
+            "Response",
+            months.iter().map(|m| m.response as f64).collect(),
+        ));
+    }
+    Some(super::charts::grouped_bars(
+        "SLA breaches by month of breach",
+        &labels,
+        &series,
+    ))
 }
 
 /// Breaches per local month of the breach, for the twelve months up to the period's end, from
