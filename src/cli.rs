@@ -303,8 +303,11 @@ pub fn main() -> ExitCode {
     if let Some(threads) = cli.threads {
         crate::use_threads(threads);
     }
-    if let Some(limit) = &cli.memory_limit {
-        crate::engine::limit_memory(limit);
+    if let Some(limit) = &cli.memory_limit
+        && let Err(message) = crate::engine::limit_memory(limit)
+    {
+        crate::log::say(&format!("deskpulse: error: {message}"));
+        return ExitCode::from(exit::ERROR);
     }
     let quiet = cli.quiet;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli)));

@@ -75,9 +75,15 @@ fn memory_limit_error(limit: &str) -> String {
 }
 
 /// Caps the memory every engine of the run may hold (`--memory-limit`): DuckDB's size syntax,
-/// such as `2GiB`. Beyond it DuckDB spills to a temporary directory.
-pub fn limit_memory(limit: &str) {
+/// such as `2GiB`. Beyond it DuckDB spills to a temporary directory. An engine is opened with
+/// the limit here, so that a size DuckDB does not read stops the run before any export is.
+pub fn limit_memory(limit: &str) -> Result<(), String> {
     let _ = MEMORY_LIMIT.set(limit.to_string());
+    match Engine::new() {
+        Ok(_) => Ok(()),
+        Err(EngineError::Open(message)) => Err(message),
+        Err(other) => Err(other.to_string()),
+    }
 }
 
 impl Engine {

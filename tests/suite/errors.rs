@@ -383,3 +383,19 @@ fn an_output_that_cannot_be_written_says_why_once() {
         assert_eq!(stderr.matches(reason).count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn a_memory_limit_duckdb_cannot_read_stops_the_run_before_the_exports_are_read() {
+    // The export is missing too: the limit's error comes first, so no ingest ran.
+    let dir = project(UTC_CONFIG, &[]);
+    deskpulse()
+        .args(["kpis", "--quiet", "--memory-limit", "lots"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--memory-limit lots: not a size such as 2GiB or 500MB",
+        ))
+        .stderr(predicate::str::contains("export.csv").not())
+        .stderr(predicate::str::contains("DuckDB").not());
+}

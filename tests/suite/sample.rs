@@ -73,12 +73,13 @@ fn report_on_sample_data_writes_every_output_byte_identically_twice() {
 type Env = (&'static str, &'static str);
 
 #[test]
-fn every_output_is_the_same_bytes_on_one_thread_or_many_and_in_any_zone_or_locale() {
+fn every_output_is_the_same_bytes_whatever_the_threads_memory_limit_zone_or_locale() {
     let base = tempfile::tempdir().unwrap();
     assert!(report(base.path(), &["--quiet"]).status.success());
-    let variants: [(&[&str], &[Env]); 3] = [
+    let variants: [(&[&str], &[Env]); 4] = [
         (&["--threads", "1"], &[]),
         (&["-j", "7"], &[]),
+        (&["--memory-limit", "64MiB"], &[]),
         (
             &[],
             &[
