@@ -2,8 +2,11 @@
 //! with a per-file account of every row.
 
 pub mod bytes;
+pub mod canonical;
+mod durations;
 pub mod field_count;
 pub mod inspect;
+mod issues;
 pub mod json;
 pub mod normalize;
 pub mod profile;
@@ -19,7 +22,8 @@ use polars::prelude::*;
 
 use crate::config::{Config, SourceConfig};
 use crate::model;
-use normalize::{FileContext, empty_frame, normalize};
+use canonical::empty_frame;
+use normalize::{FileContext, normalize};
 use profile::{Mapping, Profile};
 
 #[derive(Debug, thiserror::Error)]
@@ -706,7 +710,7 @@ fn tell_files_of_replaced(
     replaced: &DataFrame,
     inputs: &mut [InputReport],
 ) -> Result<(), IngestError> {
-    let counts = normalize::count_by_file(replaced, "source_file")?;
+    let counts = issues::count_by_file(replaced, "source_file")?;
     for input in inputs.iter_mut() {
         if let Some(n) = counts.get(&input.path) {
             input.tickets -= n;

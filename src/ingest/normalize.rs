@@ -7,15 +7,18 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::canonical::{polars_type, utc_type};
+use super::durations::{minutes, unit_name};
 use super::field_count::MalformedRow;
-use super::profile::{DurationWords, HeaderIndex, Mapping, Unit, ValueReading, read_value};
+use super::issues::{IssueRule, issue_frame, issue_table, malformed_frame};
+use super::profile::{HeaderIndex, Mapping, Unit, ValueReading, read_value};
 use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
     also_written_in, choose_format, formats_in_shown_order, naive, naive_any, plausible_from,
     plausible_until, reads_none, to_utc,
 };
 use crate::clock::duration::LONGEST;
-use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED, ColumnType};
+use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED};
 
 /// What the normaliser needs to know about the file besides its rows.
 pub struct FileContext<'a> {
@@ -60,42 +63,6 @@ fn date_text(field: &str) -> String {
 
 fn null_text() -> Expr {
     lit(NULL).cast(DataType::String)
-}
-
-fn utc_type() -> DataType {
-    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-}
-
-/// The Polars type of a canonical column.
-pub fn polars_type(t: ColumnType) -> DataType {
-    match t {
-        ColumnType::Text | ColumnType::Choice(_) => DataType::String,
-        ColumnType::Timestamp => utc_type(),
-        ColumnType::Count => DataType::UInt32,
-        ColumnType::Float => DataType::Float64,
-        ColumnType::Bool => DataType::Boolean,
-        ColumnType::Row => DataType::UInt64,
-        ColumnType::Int => DataType::Int64,
-        ColumnType::Code => DataType::UInt32,
-    }
-}
-
-/// An empty frame with the canonical columns, for sources that contribute nothing.
-pub fn empty_frame(columns: &[(&str, ColumnType)]) -> DataFrame {
-    let cols: Vec<Column> = columns
-        .iter()
-        .map(|(n, t)| Column::new_empty((*n).into(), &polars_type(*t)))
-        .collect();
-    DataFrame::new(0, cols).expect("empty frame")
-}
-
-/// One issue rule: rows matching `when` get an issue row for `column` with `value`.
-struct IssueRule {
-    when: Expr,
-    column: String,
-    value: Expr,
-    problem: String,
-    action: &'static str,
 }
 
 impl FileContext<'_> {
@@ -147,7 +114,7 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     let mut issue_frames = Vec::new();
     let mut accepted = without_rejected(typed, &reasons, ctx, &mut issue_frames)?;
     if !malformed.is_empty() {
-        issue_frames.push(malformed_frame(&malformed, ctx)?.lazy());
+        issue_frames.push(malformed_frame(&malformed, ctx.shown, ctx.header.names())?.lazy());
     }
     // A list export has each ticket once (an event log has it many times).
     if check_duplicates && !event_log {
@@ -339,27 +306,6 @@ fn values_set_aside(
         }
     }
     Ok(rule_counts.iter().any(|n| *n > 0))
-}
-
-/// The file's issues in row order, and how many rows they reject.
-fn issue_table(issue_frames: Vec<LazyFrame>) -> PolarsResult<(DataFrame, u64)> {
-    let issues = if issue_frames.is_empty() {
-        empty_frame(&model::issue_columns())
-    } else {
-        concat(issue_frames, UnionArgs::default())?
-            .sort(
-                ["source_row", "column"],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .collect()?
-    };
-    let rejected = issues
-        .column("action")?
-        .str()?
-        .iter()
-        .filter(|a| *a == Some(ACTION_ROW_REJECTED))
-        .count() as u64;
-    Ok((issues, rejected))
 }
 
 /// Step 1 of [`normalize`], where the export writes dates in words of its own language.
@@ -1001,138 +947,6 @@ fn map_values(staged: &DataFrame, field: &str, m: &Mapping) -> PolarsResult<(Exp
         Some(DataType::String),
     );
     Ok((expr, unknown))
-}
-
-fn issue_frame(
-    lf: LazyFrame,
-    file: &str,
-    column: &str,
-    value: Expr,
-    problem: &str,
-    action: &str,
-) -> LazyFrame {
-    lf.select([
-        lit(file).alias("source_file"),
-        col(ROW_COLUMN).cast(DataType::UInt64).alias("source_row"),
-        lit(column).alias("column"),
-        value.cast(DataType::String).alias("value"),
-        lit(problem).alias("problem"),
-        lit(action).alias("action"),
-    ])
-}
-
-fn malformed_frame(rows: &[MalformedRow], ctx: &FileContext) -> PolarsResult<DataFrame> {
-    let n = rows.len();
-    let names = ctx.header.names();
-    let column: Vec<Option<&str>> = rows
-        .iter()
-        .map(|r| r.field.and_then(|f| names.get(f)).map(String::as_str))
-        .collect();
-    let cols = vec![
-        Column::new("source_file".into(), vec![ctx.shown; n]),
-        Column::new(
-            "source_row".into(),
-            rows.iter().map(|r| r.row).collect::<Vec<u64>>(),
-        ),
-        Column::new("column".into(), column).cast(&DataType::String)?,
-        Column::new("value".into(), vec![None::<&str>; n]).cast(&DataType::String)?,
-        Column::new(
-            "problem".into(),
-            rows.iter().map(|r| r.problem.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new("action".into(), vec![ACTION_ROW_REJECTED; n]),
-    ];
-    DataFrame::new(n, cols)
-}
-
-/// Per-source counts of what the frame holds, keyed by file.
-pub fn count_by_file(frame: &DataFrame, file_column: &str) -> PolarsResult<BTreeMap<String, u64>> {
-    let counts = frame
-        .clone()
-        .lazy()
-        .group_by([col(file_column)])
-        .agg([len().alias("n")])
-        .collect()?;
-    let files = counts.column(file_column)?.str()?.clone();
-    let n = counts.column("n")?.cast(&DataType::UInt64)?;
-    let n = n.u64()?;
-    Ok(files
-        .iter()
-        .zip(n.iter())
-        .filter_map(|(f, n)| Some((f?.to_string(), n?)))
-        .collect())
-}
-
-/// A duration column's text → minutes (null where it is not a number in its unit).
-fn minutes(text: Expr, unit: Unit, words: &DurationWords) -> Expr {
-    let number = |e: Expr| e.cast(DataType::Float64);
-    match unit {
-        Unit::Words => worded_minutes(text, words),
-        Unit::Seconds => number(text) / lit(60.0),
-        Unit::Minutes => number(text),
-        Unit::Hours => number(text) * lit(60.0),
-        Unit::Clock => {
-            // `h:mm` or `h:mm:ss`; a plain number is hours (some exports write decimals).
-            let parts = text.clone().str().split(lit(":"));
-            let part = |i: i64| {
-                parts
-                    .clone()
-                    .list()
-                    .get(lit(i), true)
-                    .str()
-                    .strip_chars(lit(NULL))
-                    .cast(DataType::Float64)
-            };
-            let n = parts.clone().list().len();
-            let seconds = when(n.clone().eq(lit(3u32)))
-                .then(part(2))
-                .otherwise(lit(0.0));
-            let clock = part(0) * lit(60.0) + part(1) + seconds / lit(60.0);
-            let sane = part(1).lt(lit(60.0));
-            when(n.clone().eq(lit(1u32)))
-                .then(number(text) * lit(60.0))
-                .when(n.clone().gt_eq(lit(2u32)).and(n.lt_eq(lit(3u32))).and(sane))
-                .then(clock)
-                .otherwise(lit(NULL).cast(DataType::Float64))
-        }
-    }
-}
-
-/// `1 dias 5 horas 40 minutos`, `2 jours 3 heures`, `15 seconds` → minutes: each number is
-/// followed by one of the profile's words for its unit, in any case; a text that is anything
-/// else (a unit twice, a word the profile does not list) is no duration.
-fn worded_minutes(text: Expr, words: &DurationWords) -> Expr {
-    // longest first, so that `dias` is tried before `dia`
-    let alternation = |words: &[String]| {
-        let mut words = words.to_vec();
-        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-        words.join("|")
-    };
-    let units = words.units();
-    let every: Vec<String> = units.iter().map(|(w, _)| alternation(w)).collect();
-    let each = format!("[0-9]+\\s*(?:{})", every.join("|"));
-    let whole = format!("(?i)^\\s*{each}(?:\\s+{each})*\\s*$");
-    let (mut total, mut once_each) = (lit(0.0), lit(true));
-    for ((_, per), pattern) in units.iter().zip(&every) {
-        let amount = lit(format!("(?i)([0-9]+)\\s*(?:{pattern})\\b"));
-        let value = text.clone().str().extract(amount.clone(), 1);
-        let count = text.clone().str().count_matches(amount, false);
-        total = total + value.cast(DataType::Float64).fill_null(lit(0.0)) * lit(*per);
-        once_each = once_each.and(count.lt_eq(lit(1u32)));
-    }
-    when(text.str().contains(lit(whole), true).and(once_each))
-        .then(total)
-        .otherwise(lit(NULL).cast(DataType::Float64))
-}
-
-fn unit_name(unit: Unit) -> &'static str {
-    match unit {
-        Unit::Words => "words (`1 day 2 hours 5 minutes`)",
-        Unit::Seconds => "seconds",
-        Unit::Minutes => "minutes",
-        Unit::Hours => "hours",
-        Unit::Clock => "hours (h:mm:ss)",
-    }
 }
 
 fn shown_formats(formats: &[String]) -> String {

@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use super::{Manifest, StoreError, TICKETS, Table, files_of, filled, not_as_written};
 use crate::ingest;
-use crate::ingest::normalize::polars_type;
+use crate::ingest::canonical::polars_type;
 use crate::model;
 
 /// The stored tickets, read a part at a time: a run hands DuckDB one part after the other, and
@@ -102,7 +102,7 @@ impl StoredTickets {
     /// The tickets, a part at a time (one empty frame when the store holds none).
     pub fn parts(&self) -> Box<dyn Iterator<Item = Result<DataFrame, StoreError>> + '_> {
         match self.parts.is_empty() {
-            true => Box::new(std::iter::once(Ok(ingest::normalize::empty_frame(
+            true => Box::new(std::iter::once(Ok(ingest::canonical::empty_frame(
                 &model::ticket_columns(),
             )))),
             false => Box::new(self.parts.iter().map(|pieces| self.read(pieces, |r| r))),
@@ -118,7 +118,7 @@ impl StoredTickets {
     ) -> Result<DataFrame, StoreError> {
         let rows = match pieces.is_empty() {
             true => {
-                shape(ingest::normalize::empty_frame(&model::ticket_columns()).lazy()).collect()?
+                shape(ingest::canonical::empty_frame(&model::ticket_columns()).lazy()).collect()?
             }
             false => read_files(&self.dir, &TICKETS, &self.filled, pieces, shape)?,
         };
@@ -201,7 +201,7 @@ pub(super) fn read_table(
 ) -> Result<DataFrame, StoreError> {
     let rows = manifest.rows.get(table.name).copied().unwrap_or(0);
     let frame = match rows {
-        0 => ingest::normalize::empty_frame(&(table.columns)()),
+        0 => ingest::canonical::empty_frame(&(table.columns)()),
         _ => {
             let filled = filled(dir, table, manifest)?;
             let files: Vec<Piece> = files_of(dir, table)?

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::ingest::normalize::polars_type;
+use crate::ingest::canonical::polars_type;
 use crate::ingest::profile::Profile;
 use crate::ingest::{self, Ingested, InputReport};
 use crate::model::ColumnType;
@@ -172,7 +172,7 @@ pub(super) fn touched_by(
             _ => touched_files_of(engine, dir, table, new)?,
         };
         let frame = match files.is_empty() {
-            true => ingest::normalize::empty_frame(&(table.columns)()),
+            true => ingest::canonical::empty_frame(&(table.columns)()),
             false => {
                 let pieces: Vec<Piece> = files.iter().cloned().map(Piece::whole).collect();
                 read_files(dir, table, &filled(dir, table, &manifest)?, &pieces, |r| r)?
