@@ -22,7 +22,8 @@ pub struct ExportFile {
     pub path: PathBuf,
     /// How the file is named in messages and reports.
     pub shown: String,
-    scan: Scan,
+    hashing: Option<std::thread::JoinHandle<String>>,
+    sha256: Option<String>,
     pub encoding: &'static str,
     pub compressed: bool,
     pub content: Content,
@@ -65,44 +66,22 @@ impl ExportFile {
         }
     }
 
-    /// The background hash of the file, waited for.
-    fn scanned(&mut self) -> &Scanned {
-        if let Scan::Running(_) = self.scan {
-            let Scan::Running(handle) = std::mem::replace(&mut self.scan, Scan::Taken) else {
-                unreachable!()
-            };
-            self.scan = Scan::Done(handle.join().expect("the background scan does not panic"));
-        }
-        match &self.scan {
-            Scan::Done(s) => s,
-            _ => unreachable!("the scan is joined above"),
-        }
-    }
-
-    /// The sha256 of the file as it is on disk.
+    /// The sha256 of the file as it is on disk, computed on another thread while the file is
+    /// read: waited for on the first call.
     pub fn sha256(&mut self) -> String {
-        self.scanned().sha256.clone()
+        if let Some(hashing) = self.hashing.take() {
+            self.sha256 = Some(hashing.join().expect("hashing does not panic"));
+        }
+        self.sha256.clone().expect("the hash is joined above")
     }
 }
 
-/// The file's hash, computed on another thread while the file is read.
-enum Scan {
-    Running(std::thread::JoinHandle<Scanned>),
-    Taken,
-    Done(Scanned),
-}
-
-struct Scanned {
-    sha256: String,
-}
-
-fn background_scan(on_disk: Bytes) -> Scan {
-    Scan::Running(std::thread::spawn(move || {
+/// Starts hashing the file's bytes on a thread of its own.
+fn hash_in_background(on_disk: Bytes) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
         let _t = crate::log::background_stage("hash");
-        Scanned {
-            sha256: crate::digest::sha256_hex(on_disk.as_slice()),
-        }
-    }))
+        crate::digest::sha256_hex(on_disk.as_slice())
+    })
 }
 
 /// How a source asks its files to be read.
@@ -157,7 +136,8 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        scan: background_scan(on_disk),
+        hashing: Some(hash_in_background(on_disk)),
+        sha256: None,
         encoding,
         compressed,
         content,
@@ -179,7 +159,8 @@ fn open_spreadsheet(
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        scan: background_scan(on_disk),
+        hashing: Some(hash_in_background(on_disk)),
+        sha256: None,
         encoding: kind,
         compressed: false,
         content: csv_content(Bytes::Owned(Arc::new(csv)), 0)?,
