@@ -26,7 +26,7 @@ pub fn columns() -> Vec<(&'static str, ColumnType)> {
 }
 
 /// The tickets with [`columns`] added and the [`EVENTS`] after `as_of` null.
-pub fn at(tickets: DataFrame, as_of: DateTime<Utc>) -> PolarsResult<DataFrame> {
+pub fn as_known_at(tickets: DataFrame, as_of: DateTime<Utc>) -> PolarsResult<DataFrame> {
     let instant = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     let as_of = lit(as_of.timestamp_micros()).cast(instant.clone());
     let status_is = |s: &str| col("status").cast(DataType::String).eq(lit(s));
@@ -89,7 +89,7 @@ mod tests {
         )
         .unwrap();
         let as_of = Utc.timestamp_micros(2 * hour).unwrap();
-        let known = at(frame, as_of).unwrap();
+        let known = as_known_at(frame, as_of).unwrap();
         let micros = |c: &str| -> Vec<Option<i64>> {
             known
                 .column(c)

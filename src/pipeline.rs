@@ -325,7 +325,7 @@ fn hand_over_tickets(
             tickets.hstack(clocks.columns())?
         };
         held.observe(&tickets)?;
-        let tickets = crate::known::at(tickets, as_of)?;
+        let tickets = crate::known::as_known_at(tickets, as_of)?;
         engine.add_tickets(columns, &tickets)?;
     }
     Ok(held)
