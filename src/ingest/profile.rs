@@ -688,31 +688,7 @@ impl Mapping {
         header: &HeaderIndex,
         file: &str,
     ) -> Result<Mapping, String> {
-        let mut fields = profile.columns_in(header);
-        for (field, column) in &source.columns {
-            let i = header.find(column).ok_or_else(|| {
-                format!(
-                    "{file}: [sources.columns] maps {field} to column `{column}`, which this export does not have (its columns: {})",
-                    preview(header.names())
-                )
-            })?;
-            fields.insert(field.clone(), i);
-        }
-        for required in ["id", "created_at"] {
-            let present = fields.contains_key(required)
-                || (required == "created_at" && fields.contains_key("closed_at"));
-            if !present {
-                let candidates = profile
-                    .columns
-                    .get(required)
-                    .map(|c| c.names().join("`, `"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "{file}: no column for `{required}` (profile {} looks for `{candidates}`); map it with [sources.columns] {required} = \"...\"",
-                    profile.name
-                ));
-            }
-        }
+        let fields = mapped_fields(profile, source, header, file)?;
         let event_log = profile.event_log.as_ref().and_then(|log| {
             let seq = log.sequence.iter().find_map(|c| header.find(c))?;
             let at = log.updated_at.iter().find_map(|c| header.find(c))?;
@@ -723,19 +699,7 @@ impl Mapping {
             Some(f) => vec![f.clone()],
             None => profile.timestamps.formats.clone(),
         };
-        let units = fields
-            .iter()
-            .filter(|(field, _)| model::is_duration_field(field))
-            .map(|(field, i)| {
-                let column = &header.names()[*i];
-                let unit = profile
-                    .units
-                    .iter()
-                    .find(|(c, _)| c.trim().eq_ignore_ascii_case(column.trim()))
-                    .map_or(Unit::Minutes, |(_, u)| *u);
-                (field.clone(), unit)
-            })
-            .collect();
+        let units = duration_units(profile, header, &fields);
         let verdicts_as_time_left = model::VERDICT_FIELDS
             .iter()
             .filter(|f| {
@@ -783,6 +747,63 @@ impl Mapping {
             })
             .collect()
     }
+}
+
+/// Each field's column: the profile's, then the source's own `[sources.columns]`; an export
+/// without an id or a creation (or close) time is refused.
+fn mapped_fields(
+    profile: &Profile,
+    source: &SourceConfig,
+    header: &HeaderIndex,
+    file: &str,
+) -> Result<BTreeMap<String, usize>, String> {
+    let mut fields = profile.columns_in(header);
+    for (field, column) in &source.columns {
+        let i = header.find(column).ok_or_else(|| {
+            format!(
+                "{file}: [sources.columns] maps {field} to column `{column}`, which this export does not have (its columns: {})",
+                preview(header.names())
+            )
+        })?;
+        fields.insert(field.clone(), i);
+    }
+    for required in ["id", "created_at"] {
+        let present = fields.contains_key(required)
+            || (required == "created_at" && fields.contains_key("closed_at"));
+        if !present {
+            let candidates = profile
+                .columns
+                .get(required)
+                .map(|c| c.names().join("`, `"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{file}: no column for `{required}` (profile {} looks for `{candidates}`); map it with [sources.columns] {required} = \"...\"",
+                profile.name
+            ));
+        }
+    }
+    Ok(fields)
+}
+
+/// The unit of each duration field's column, as the profile names it (minutes by default).
+fn duration_units(
+    profile: &Profile,
+    header: &HeaderIndex,
+    fields: &BTreeMap<String, usize>,
+) -> BTreeMap<String, Unit> {
+    fields
+        .iter()
+        .filter(|(field, _)| model::is_duration_field(field))
+        .map(|(field, i)| {
+            let column = &header.names()[*i];
+            let unit = profile
+                .units
+                .iter()
+                .find(|(c, _)| c.trim().eq_ignore_ascii_case(column.trim()))
+                .map_or(Unit::Minutes, |(_, u)| *u);
+            (field.clone(), unit)
+        })
+        .collect()
 }
 
 #[cfg(test)]
