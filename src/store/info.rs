@@ -39,7 +39,7 @@ pub fn info(dir: &Path) -> Result<String, StoreError> {
 }
 
 /// Per source: its tickets and the months of creation they span, read from the files.
-pub(super) fn months_by_source(
+fn months_by_source(
     engine: &Engine,
     dir: &Path,
     manifest: &Manifest,

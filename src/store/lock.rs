@@ -57,7 +57,7 @@ pub(super) fn lock_for_reading(dir: &Path) -> Result<Option<std::fs::File>, Stor
 }
 
 /// `.<store name>.lock` beside the store.
-pub(super) fn lock_path(dir: &Path) -> Result<PathBuf, StoreError> {
+fn lock_path(dir: &Path) -> Result<PathBuf, StoreError> {
     let (parent, name) = parent_and_name(dir)?;
     Ok(parent.join(format!(".{name}.lock")))
 }

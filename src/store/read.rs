@@ -42,10 +42,10 @@ impl Piece {
 /// The most tickets a part holds, unless `DESKPULSE_PART_ROWS` says otherwise (docs/store.md):
 /// a part is held as a frame while DuckDB takes it in, and DuckDB appends small parts at a
 /// higher cost per row (docs/benchmarks.md).
-pub(super) const PART_ROWS: usize = 500_000;
+const PART_ROWS: usize = 500_000;
 
 /// The most tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
-pub(super) fn part_rows() -> Result<usize, StoreError> {
+fn part_rows() -> Result<usize, StoreError> {
     const VAR: &str = "DESKPULSE_PART_ROWS";
     let refused = |shown: &str| {
         StoreError::Usage(format!(
@@ -145,7 +145,7 @@ impl StoredTickets {
 }
 
 /// The rows a stored file holds, from its footer.
-pub(super) fn rows_in(dir: &Path, file: &Path) -> Result<usize, StoreError> {
+fn rows_in(dir: &Path, file: &Path) -> Result<usize, StoreError> {
     let opened = std::fs::File::open(file).map_err(|e| StoreError::Invalid {
         path: file.to_path_buf(),
         message: format!("cannot be read: {e}"),
@@ -158,7 +158,7 @@ pub(super) fn rows_in(dir: &Path, file: &Path) -> Result<usize, StoreError> {
 /// Files, with their rows, in the order `files_of` lists them, as parts of at most `most` rows:
 /// a file of more is cut into stretches of about the same size, and files and stretches
 /// follow one another in a part while it has room.
-pub(super) fn in_parts(files: Vec<(PathBuf, usize)>, most: usize) -> Vec<Vec<Piece>> {
+fn in_parts(files: Vec<(PathBuf, usize)>, most: usize) -> Vec<Vec<Piece>> {
     let most = most.max(1);
     let mut parts: Vec<(Vec<Piece>, usize)> = Vec::new();
     for (file, rows) in files {
@@ -241,7 +241,7 @@ pub(super) fn read_files(
 
 /// How Polars reads a stored file: that file, as named (a `[` in its path is no wildcard), with
 /// its source taken from its directory's name ([`source_of`]).
-pub(super) fn parquet_args() -> ScanArgsParquet {
+fn parquet_args() -> ScanArgsParquet {
     ScanArgsParquet {
         hive_options: HiveOptions {
             enabled: Some(false),
@@ -253,7 +253,7 @@ pub(super) fn parquet_args() -> ScanArgsParquet {
 }
 
 /// The pieces, one after the other, a partitioned table's each with its source.
-pub(super) fn scan(pieces: &[Piece], table: &Table) -> PolarsResult<LazyFrame> {
+fn scan(pieces: &[Piece], table: &Table) -> PolarsResult<LazyFrame> {
     let args = parquet_args();
     let scans = pieces
         .iter()
@@ -282,7 +282,7 @@ pub(super) fn scan(pieces: &[Piece], table: &Table) -> PolarsResult<LazyFrame> {
 /// directory: `<table>/source=<source, percent-encoded>/<month>=<YYYY-MM>/data_0.parquet`.
 /// (Polars reads the partitions of a list of files from their whole paths, where the store's
 /// own path may hold an `=` too.)
-pub(super) fn source_of(file: &Path) -> PolarsResult<String> {
+fn source_of(file: &Path) -> PolarsResult<String> {
     file.parent()
         .and_then(Path::parent)
         .and_then(Path::file_name)
@@ -293,7 +293,7 @@ pub(super) fn source_of(file: &Path) -> PolarsResult<String> {
 
 /// The error of a table that Polars could not read, naming the first of its files whose
 /// footer does not read, where one does not (Polars' message names none).
-pub(super) fn unreadable(dir: &Path, table: &Table, error: PolarsError) -> StoreError {
+fn unreadable(dir: &Path, table: &Table, error: PolarsError) -> StoreError {
     let footer_unread = |file: &PathBuf| {
         PlRefPath::try_from_path(file)
             .and_then(|path| LazyFrame::scan_parquet(path, parquet_args()))

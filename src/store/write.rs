@@ -22,11 +22,11 @@ use crate::model::ColumnType;
 use crate::swap::{abort_point, exchange, sync_dir};
 
 /// Where an ingest writes the new version: `.<store name>.ingest-<pid>` beside the store.
-pub(super) const STAGING_MARK: &str = ".ingest-";
+const STAGING_MARK: &str = ".ingest-";
 
 /// What a partition directory's name escapes of a value: all but letters, digits, `-` and `_`
 /// (a source named after a profile may hold a space or a `/`).
-pub(super) const PARTITION_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+const PARTITION_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
 /// What an ingest did.
 pub enum Ingest {
@@ -74,7 +74,7 @@ pub fn ingest(dir: &Path, config: &Config, profiles: &[Profile]) -> Result<Inges
 
 /// The new version of the store: its untouched partitions carried over, the others written
 /// again with the new exports; put in place in one step.
-pub(super) fn write_version(
+fn write_version(
     target: &Path,
     staging: &Path,
     manifest: Option<Manifest>,
@@ -95,7 +95,7 @@ pub(super) fn write_version(
 }
 
 /// What of a store the new exports touch.
-pub(super) struct Touched {
+struct Touched {
     /// The touched partitions' rows, all the rejects, and every file's account.
     held: Ingested,
     /// The files of the partitions not touched, relative to the store.
@@ -118,50 +118,24 @@ impl Touched {
 }
 
 /// How a partition names its month (UTC, as the instants are stored).
-pub(super) const MONTH: &str = "%Y-%m";
+const MONTH: &str = "%Y-%m";
 
 /// A row's partition month, as `month`, for a partitioned table's rows.
-pub(super) fn month_of(table: &Table) -> Expr {
+fn month_of(table: &Table) -> Expr {
     let (_, of) = table.month_of.expect("a partitioned table");
     col(of).dt().strftime(MONTH).alias("month")
 }
 
 /// The partitions the new exports touch: of the tickets, those of their months and those that
 /// hold another version of one of them; of the status changes, those of their months.
-pub(super) fn touched_by(
+fn touched_by(
     engine: &Engine,
     dir: &Path,
     manifest: Manifest,
     files: &[ingest::FileRead],
 ) -> Result<Touched, StoreError> {
     let _s = crate::log::stage("read the partitions the exports touch");
-    let new_tickets = files.iter().map(|f| {
-        f.tables
-            .tickets
-            .clone()
-            .lazy()
-            .select([col("source"), col("id"), month_of(&TICKETS)])
-    });
-    let new_changes = files.iter().filter_map(|f| {
-        let history = f.tables.history.clone()?;
-        Some(history.lazy().select([
-            col("source"),
-            lit(NULL).cast(DataType::String).alias("id"),
-            month_of(&STATUS_CHANGES),
-        ]))
-    });
-    let keys = concat(new_tickets.collect::<Vec<_>>(), UnionArgs::default())?.collect()?;
-    let months = match new_changes.collect::<Vec<_>>() {
-        m if m.is_empty() => keys.clone().lazy().filter(lit(false)).collect()?,
-        m => concat(m, UnionArgs::default())?.collect()?,
-    };
-    let key_columns = [
-        ("source", ColumnType::Text),
-        ("id", ColumnType::Text),
-        ("month", ColumnType::Text),
-    ];
-    engine.load("new_tickets", &keys, &key_columns)?;
-    engine.load("new_changes", &months, &key_columns)?;
+    load_new_keys(engine, files)?;
     let mut held = Ingested::empty();
     let mut touched_files = BTreeSet::new();
     let mut rows_kept = BTreeMap::new();
@@ -208,10 +182,43 @@ pub(super) fn touched_by(
     })
 }
 
+/// The new exports' keys as DuckDB tables: `new_tickets`, each ticket's source, id and month
+/// of creation; `new_changes`, each status change's source and month.
+fn load_new_keys(engine: &Engine, files: &[ingest::FileRead]) -> Result<(), StoreError> {
+    let new_tickets = files.iter().map(|f| {
+        f.tables
+            .tickets
+            .clone()
+            .lazy()
+            .select([col("source"), col("id"), month_of(&TICKETS)])
+    });
+    let new_changes = files.iter().filter_map(|f| {
+        let history = f.tables.history.clone()?;
+        Some(history.lazy().select([
+            col("source"),
+            lit(NULL).cast(DataType::String).alias("id"),
+            month_of(&STATUS_CHANGES),
+        ]))
+    });
+    let keys = concat(new_tickets.collect::<Vec<_>>(), UnionArgs::default())?.collect()?;
+    let months = match new_changes.collect::<Vec<_>>() {
+        m if m.is_empty() => keys.clone().lazy().filter(lit(false)).collect()?,
+        m => concat(m, UnionArgs::default())?.collect()?,
+    };
+    let key_columns = [
+        ("source", ColumnType::Text),
+        ("id", ColumnType::Text),
+        ("month", ColumnType::Text),
+    ];
+    engine.load("new_tickets", &keys, &key_columns)?;
+    engine.load("new_changes", &months, &key_columns)?;
+    Ok(())
+}
+
 /// The files of the partitions of a partitioned table that `new` (a loaded table of source,
 /// id and month) touches: those of its months, and those that hold another version of one of
 /// its tickets. Whole partitions, since each is written again as one file.
-pub(super) fn touched_files_of(
+fn touched_files_of(
     engine: &Engine,
     dir: &Path,
     table: &Table,
@@ -243,7 +250,7 @@ pub(super) fn touched_files_of(
 }
 
 /// The Parquet files of the store's partitioned tables, relative to it.
-pub(super) fn stored_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+fn stored_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let mut files = Vec::new();
     for table in [&TICKETS, &STATUS_CHANGES] {
         for file in files_of(dir, table)? {
@@ -259,7 +266,7 @@ pub(super) fn stored_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 
 /// Puts a file of the store into the new version: a hard link, or a copy where the file
 /// system has none.
-pub(super) fn carry(dir: &Path, staging: &Path, file: &Path) -> Result<(), StoreError> {
+fn carry(dir: &Path, staging: &Path, file: &Path) -> Result<(), StoreError> {
     let (from, to) = (dir.join(file), staging.join(file));
     let parent = to.parent().expect("a file has a directory");
     std::fs::create_dir_all(parent).map_err(io_error(parent))?;
@@ -271,7 +278,7 @@ pub(super) fn carry(dir: &Path, staging: &Path, file: &Path) -> Result<(), Store
 
 /// Writes the tables into the new version, beside the files carried over (`rows_kept` rows),
 /// and its manifest.
-pub(super) fn write(
+fn write(
     staging: &Path,
     ingested: &Ingested,
     rows_kept: &BTreeMap<String, u64>,
@@ -318,11 +325,7 @@ pub(super) fn write(
 /// Writes a table's files with Polars' Parquet writer: a partitioned table one file per source
 /// and month, filtered out of the frame one at a time so that one partition is held beside it;
 /// the rejects in one file.
-pub(super) fn write_table(
-    staging: &Path,
-    table: &Table,
-    frame: &DataFrame,
-) -> Result<(), StoreError> {
+fn write_table(staging: &Path, table: &Table, frame: &DataFrame) -> Result<(), StoreError> {
     let dir = staging.join(table.name);
     let canonical = in_canonical_columns(frame, table)?;
     let Some((month, of)) = table.month_of else {
@@ -357,14 +360,11 @@ pub(super) fn write_table(
 }
 
 /// The directory name of a partition whose value is null, as Hive, DuckDB and Spark write it.
-pub(super) const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// A table's canonical columns but `source` (a partitioned table's files leave it to their
 /// paths), in order and typed; those the frame lacks are null.
-pub(super) fn in_canonical_columns(
-    frame: &DataFrame,
-    table: &Table,
-) -> Result<DataFrame, StoreError> {
+fn in_canonical_columns(frame: &DataFrame, table: &Table) -> Result<DataFrame, StoreError> {
     let typed: Vec<Expr> = (table.columns)()
         .into_iter()
         .filter(|(c, _)| table.month_of.is_none() || *c != "source")
@@ -378,7 +378,7 @@ pub(super) fn in_canonical_columns(
 
 /// Writes `rows` as `dir/data_0.parquet`, zstd-compressed, synced to disk. Never over a file
 /// there: one carried over is a hard link to the store's own.
-pub(super) fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreError> {
+fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let path = dir.join("data_0.parquet");
     let mut file = std::fs::File::create_new(&path).map_err(io_error(&path))?;
@@ -391,7 +391,7 @@ pub(super) fn write_file(dir: &Path, mut rows: DataFrame) -> Result<(), StoreErr
 
 /// The store's path (its parents made) and a new, empty directory beside it, after removing
 /// what killed ingests left there.
-pub(super) fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
+fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
     let (parent, name) = parent_and_name(dir)?;
     let mark = format!(".{name}{STAGING_MARK}");
     crate::swap::remove_dead(&parent, |entry| entry.strip_prefix(&mark));
@@ -401,7 +401,7 @@ pub(super) fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), StoreError> 
 }
 
 /// Exchanges the new version with the store; the old one, now in `staging`, goes.
-pub(super) fn put_in_place(staging: &Path, target: &Path) -> Result<(), StoreError> {
+fn put_in_place(staging: &Path, target: &Path) -> Result<(), StoreError> {
     sync_dir(staging);
     exchange(staging, target).map_err(io_error(target))?;
     abort_point();
