@@ -277,7 +277,8 @@ pub struct KpisArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: KpiFormat,
-    /// Only rows of this dimension (all, priority, kind, service, assignment_group).
+    /// Only rows of this dimension: all, priority, kind, service, assignment_group, category,
+    /// or the trend's month and the backlog's age_bucket.
     #[arg(long, value_name = "DIMENSION")]
     pub dimension: Option<String>,
     /// A previous period's kpis.json: `--format json` gains the `changes` array that `report`

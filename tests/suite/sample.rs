@@ -600,3 +600,38 @@ fn targets_and_the_summary_are_on_the_page() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("[report] commentary: cannot read"));
 }
+
+#[test]
+fn kpis_help_names_every_dimension_the_rows_have() {
+    let out = deskpulse()
+        .current_dir(repo())
+        .args([
+            "kpis",
+            "sample_data",
+            "--format",
+            "csv",
+            "--quiet",
+            "--period",
+            "2026-10",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = deskpulse().args(["kpis", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut dimensions: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2))
+        .collect();
+    dimensions.sort_unstable();
+    dimensions.dedup();
+    assert!(dimensions.len() > 4, "{dimensions:?}");
+    for d in dimensions {
+        assert!(
+            help.contains(d),
+            "`kpis --help` does not name the dimension {d}"
+        );
+    }
+}
