@@ -88,7 +88,10 @@ pub(super) fn malformed_frame(
 }
 
 /// Per-source counts of what the frame holds, keyed by file.
-pub fn count_by_file(frame: &DataFrame, file_column: &str) -> PolarsResult<BTreeMap<String, u64>> {
+pub(super) fn count_by_file(
+    frame: &DataFrame,
+    file_column: &str,
+) -> PolarsResult<BTreeMap<String, u64>> {
     let counts = frame
         .clone()
         .lazy()
