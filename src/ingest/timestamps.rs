@@ -399,7 +399,7 @@ fn chrono_naive(value: &str, items: &[chrono::format::Item<'static>]) -> Option<
 /// formats of fixed-width fields, each value of their exact width.
 fn polars_reads_every_value(text: &StringChunked, format: &str) -> bool {
     match fixed_width(format) {
-        Some(width) => text.iter().flatten().all(|value| value.len() == width),
+        Some(width) => text.str_len_bytes().equal(width as u32).all(),
         None => false,
     }
 }
