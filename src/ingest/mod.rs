@@ -14,6 +14,7 @@ pub mod profile_list;
 pub mod read;
 pub mod spreadsheet;
 pub mod timestamps;
+mod zone;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

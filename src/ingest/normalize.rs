@@ -15,8 +15,9 @@ use super::profile::{HeaderIndex, Mapping, Unit, ValueReading, read_value};
 use super::read::{ROW_COLUMN, RawFrame, column_name};
 use super::timestamps::{
     also_written_in, choose_format, formats_in_shown_order, naive, naive_any, plausible_from,
-    plausible_until, reads_none, to_utc,
+    plausible_until, reads_none,
 };
+use super::zone::to_utc;
 use crate::clock::duration::LONGEST;
 use crate::model::{self, ACTION_ROW_REJECTED, ACTION_VALUE_NULLED};
 

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use chrono_tz::Tz;
 use polars::prelude::*;
 
 /// How many values of each timestamp column the format choice looks at before reading them all.
@@ -422,20 +421,6 @@ fn fixed_width(format: &str) -> Option<usize> {
         };
     }
     Some(width)
-}
-
-/// Naive local date-time → UTC instant. A time that occurs twice is read as its first
-/// occurrence; one that does not exist (the spring-forward gap) becomes null.
-pub fn to_utc(naive: Expr, tz: Tz) -> Expr {
-    naive
-        .dt()
-        .replace_time_zone(
-            Some(TimeZone::from_chrono(&tz)),
-            lit("earliest"),
-            NonExistent::Null,
-        )
-        .dt()
-        .convert_time_zone(TimeZone::UTC)
 }
 
 /// The earliest instant deskpulse believes: anything before it is a placeholder such as
