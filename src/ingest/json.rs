@@ -2,6 +2,7 @@
 //! nested objects flattened to dotted names, and related records (Zendesk's ticket metrics)
 //! joined into their tickets.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -137,7 +138,7 @@ fn json_records(text: &[u8]) -> Result<JsonRecords, String> {
 /// Merges related records into their tickets (matched on `id` = `ticket_id`); says how many
 /// joined and how many found no ticket.
 fn join_records(records: &mut [Map<String, Value>], related: Vec<Map<String, Value>>) -> String {
-    let key = |v: &Value| cell(v).unwrap_or_default();
+    let key = |v: &Value| cell(v).map(Cow::into_owned).unwrap_or_default();
     let mut by_ticket: std::collections::HashMap<String, Map<String, Value>> =
         std::collections::HashMap::with_capacity(related.len());
     let total = related.len();
@@ -324,13 +325,13 @@ fn flatten_into(out: &mut Map<String, Value>, key: String, value: Value) {
     }
 }
 
-pub fn cell(v: &Value) -> Option<String> {
+pub fn cell(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 

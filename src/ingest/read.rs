@@ -521,18 +521,22 @@ fn read_json(
     let header = export.header();
     let mut columns: Vec<Column> = Vec::with_capacity(wanted.len() + 1);
     columns.push(Column::new(ROW_COLUMN.into(), rows.to_vec()));
-    for &i in wanted {
-        let key = &header.names()[i];
-        let values: Vec<Option<String>> = records
-            .iter()
-            .map(|r| {
-                r.get(key)
-                    .and_then(json::cell)
-                    .filter(|v| !nulls.iter().any(|n| n == v))
-            })
-            .collect();
-        columns.push(Column::new(column_name(i).into(), values));
+    // Record by record, every wanted field of one before the next: a column at a time looked
+    // each record up again once per column, a cache miss each time (a third of a JSON run).
+    let mut builders: Vec<StringChunkedBuilder> = wanted
+        .iter()
+        .map(|&i| StringChunkedBuilder::new(column_name(i).into(), records.len()))
+        .collect();
+    for record in records {
+        for (builder, &i) in builders.iter_mut().zip(wanted) {
+            let cell = record
+                .get(&header.names()[i])
+                .and_then(json::cell)
+                .filter(|v| !nulls.iter().any(|n| n == v));
+            builder.append_option(cell);
+        }
     }
+    columns.extend(builders.into_iter().map(|b| b.finish().into_column()));
     let frame =
         DataFrame::new_infer_height(columns).map_err(|e| IngestError::Internal(e.to_string()))?;
     Ok(RawFrame {
