@@ -203,7 +203,8 @@ fn table(
     let flat: Vec<Map<String, Value>> = records.into_iter().map(flatten).collect();
     for r in &flat {
         for k in r.keys() {
-            if seen.insert(k.clone()) {
+            if !seen.contains(k) {
+                seen.insert(k.clone());
                 names.push(k.clone());
             }
         }
@@ -297,6 +298,9 @@ fn kind_of(v: &Value) -> &'static str {
 /// Nested objects become dotted keys (`stats.resolved_at`); a ServiceNow field in the
 /// `{"display_value", "value"}` form keeps its raw value, and a reference its display value.
 fn flatten(record: Map<String, Value>) -> Map<String, Value> {
+    if !record.values().any(Value::is_object) {
+        return record;
+    }
     let mut out = Map::new();
     for (k, v) in record {
         flatten_into(&mut out, k, v);
