@@ -7,7 +7,8 @@
 #   benches/compare_outputs.sh check DIR    # after it: byte for byte against DIR; exit 1 on a difference
 #
 # Set BIN to compare another build (default: the release build). SMALL=1 skips the million
-# tickets (read twice: in UTC, and in Europe/Amsterdam, where some rows are rejected). STORE=1 checks the reports made from a ticket store that holds the same exports
+# tickets (read three times: in UTC, in Europe/Amsterdam, where some rows are rejected, and as
+# ten overlapping slices). STORE=1 checks the reports made from a ticket store that holds the same exports
 # (`ingest --store`, then `report --store`); the `--store DIR` their explain command carries
 # is left out of the comparison. The generated export is kept in $BENCH_DIR (default /tmp/deskpulse-bench).
 set -euo pipefail
@@ -58,6 +59,22 @@ TOML
     # The same export read as Amsterdam's local times: its times in the spring-forward gap
     # are rejected rows, the path every export with a bad row takes.
     sed 's|"UTC"|"Europe/Amsterdam"|' "$work/deskpulse.toml" > "$work/amsterdam.toml"
+    # The same export as ten slices of 100,000 rows, each repeating the 20,000 rows before it,
+    # as exports that overlap arrive: the repeated tickets are merged, the later file's kept.
+    if [[ ! -s "$work/slices/slice-09.csv" ]]; then
+        mkdir -p "$work/slices"
+        python3 - "$million" "$work/slices" <<'PY'
+import sys
+with open(sys.argv[1]) as f:
+    header, lines = f.readline(), f.readlines()
+for k in range(10):
+    with open(f"{sys.argv[2]}/slice-{k:02d}.csv", "w") as out:
+        out.write(header)
+        out.writelines(lines[max(0, k * 100000 - 20000):(k + 1) * 100000])
+PY
+    fi
+    printf '[report]\ntimezone = "UTC"\n[[sources]]\npath = "slices/*.csv"\nprofile = "servicenow"\n' \
+        > "$work/slices.toml"
 fi
 
 out="$(mktemp -d)"
@@ -99,6 +116,7 @@ run uci-all "$work/uci/deskpulse.toml" --from 2016-01-01 --to 2017-07-01
 if [[ -z "${SMALL:-}" ]]; then
     run million "$work/deskpulse.toml" --period 2026-10
     run million-amsterdam "$work/amsterdam.toml" --period 2026-10
+    run million-slices "$work/slices.toml" --period 2026-10
 fi
 if [[ "$mode" == check && "$status" == 0 ]]; then
     echo "every output is byte-identical to $ref"
