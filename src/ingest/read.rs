@@ -38,7 +38,7 @@ pub enum Content {
         header: HeaderIndex,
     },
     Json {
-        records: Vec<Map<String, Value>>,
+        columns: json::JsonColumns,
         /// Each record's row number.
         rows: Vec<u64>,
         malformed: Vec<MalformedRow>,
@@ -264,8 +264,8 @@ fn sniff_separator(text: &[u8]) -> u8 {
 
 fn json_content(table: json::JsonTable) -> Content {
     Content::Json {
-        header: HeaderIndex::new(table.names),
-        records: table.records,
+        header: HeaderIndex::new(table.columns.names().to_vec()),
+        columns: table.columns,
         rows: table.rows,
         malformed: table.malformed,
         shape: table.shape,
@@ -276,7 +276,7 @@ impl ExportFile {
     /// Joins related records (read by [`json::related_records`]) into a JSON export's tickets.
     pub fn join_related(&mut self, related: Vec<Map<String, Value>>) -> Result<(), String> {
         let Content::Json {
-            records,
+            columns,
             rows,
             malformed,
             shape,
@@ -285,13 +285,13 @@ impl ExportFile {
         else {
             return Err("related records join JSON exports only; this export is CSV".to_string());
         };
-        let (records, rows, malformed) = (
-            std::mem::take(records),
-            std::mem::take(rows),
-            std::mem::take(malformed),
-        );
-        let table = json::join_related(records, rows, malformed, shape, related)?;
-        self.content = json_content(table);
+        let table = json::JsonTable {
+            columns: std::mem::take(columns),
+            rows: std::mem::take(rows),
+            malformed: std::mem::take(malformed),
+            shape: std::mem::take(shape),
+        };
+        self.content = json_content(json::join_related(table, related));
         Ok(())
     }
 }
@@ -325,11 +325,11 @@ pub fn read_columns(
             ..
         } => (text, *start, *separator),
         Content::Json {
-            records,
+            columns,
             rows,
             malformed,
             ..
-        } => return read_json(export, records, rows, malformed, &wanted, nulls),
+        } => return read_json(export, columns, rows, malformed, &wanted, nulls),
     };
     let width = export.header().names().len();
     let body = &text.as_slice()[start..];
@@ -512,7 +512,7 @@ fn read_csv_text(
 
 fn read_json(
     export: &ExportFile,
-    records: &[Map<String, Value>],
+    records: &json::JsonColumns,
     rows: &[u64],
     malformed: &[MalformedRow],
     wanted: &[usize],
@@ -521,28 +521,19 @@ fn read_json(
     let header = export.header();
     let mut columns: Vec<Column> = Vec::with_capacity(wanted.len() + 1);
     columns.push(Column::new(ROW_COLUMN.into(), rows.to_vec()));
-    // Record by record, every wanted field of one before the next: a column at a time looked
-    // each record up again once per column, a cache miss each time (a third of a JSON run).
-    let mut builders: Vec<StringChunkedBuilder> = wanted
-        .iter()
-        .map(|&i| StringChunkedBuilder::new(column_name(i).into(), records.len()))
-        .collect();
-    for record in records {
-        for (builder, &i) in builders.iter_mut().zip(wanted) {
-            let cell = record
-                .get(&header.names()[i])
-                .and_then(json::cell)
-                .filter(|v| !nulls.iter().any(|n| n == v));
-            builder.append_option(cell);
+    for &i in wanted {
+        let mut text = StringChunkedBuilder::new(column_name(i).into(), records.records());
+        for value in records.values(&header.names()[i]) {
+            text.append_option(value.filter(|v| !nulls.iter().any(|n| n == v)));
         }
+        columns.push(text.finish().into_column());
     }
-    columns.extend(builders.into_iter().map(|b| b.finish().into_column()));
     let frame =
         DataFrame::new_infer_height(columns).map_err(|e| IngestError::Internal(e.to_string()))?;
     Ok(RawFrame {
         frame,
         malformed: malformed.to_vec(),
-        rows: (records.len() + malformed.len()) as u64,
+        rows: (records.records() + malformed.len()) as u64,
     })
 }
 
