@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::IngestError;
 use super::bytes::read_text;
 use super::field_count::MalformedRow;
+use super::json_stream::{self, ObjectDocument};
 
 /// Keys under which help-desk APIs wrap their list of records.
 const JSON_WRAPPERS: &[&str] = &[
@@ -77,8 +78,23 @@ impl JsonColumns {
             .chain(std::iter::repeat_n(None, missing))
     }
 
+    /// The records as maps of their fields' text, as a list of related records is joined.
+    fn into_maps(self) -> Vec<Map<String, Value>> {
+        (0..self.records)
+            .map(|row| {
+                let fields = self.names.iter().zip(&self.values);
+                fields
+                    .filter_map(|(name, column)| {
+                        let value = column.get(row)?.as_deref()?;
+                        Some((name.clone(), Value::String(value.to_string())))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Adds a record (flattened here) after the others.
-    fn push(&mut self, record: Map<String, Value>) {
+    pub(super) fn push(&mut self, record: Map<String, Value>) {
         let row = self.records;
         self.records += 1;
         for (name, value) in flatten(record) {
@@ -126,71 +142,106 @@ impl JsonColumns {
 
 /// Reads a JSON export: an array, a wrapped list, a single wrapped record or NDJSON, with any
 /// related records side-loaded beside them joined in.
+///
+/// A list, whole or wrapped, is read a record at a time into columns (see [`json_stream`]); a
+/// document that is no valid JSON is then read again as NDJSON, a line at a time.
 pub fn parse(text: &[u8]) -> Result<JsonTable, String> {
-    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        let columns = array_columns(text)?;
-        let rows = (1..=columns.records() as u64).collect();
-        return table(columns, rows, Vec::new(), "array".to_string());
-    }
+    let (columns, shape) = match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            let list =
+                json_stream::list(text, RELATED_KEY).map_err(|e| format!("not valid JSON: {e}"))?;
+            (list.records("the top-level array")?, "array".to_string())
+        }
+        _ => match json_stream::object(text, JSON_WRAPPERS, RELATED_KEY) {
+            Ok(document) => object_records(document)?,
+            Err(_) => return lines_or_error(text),
+        },
+    };
+    let rows = (1..=columns.records() as u64).collect();
+    table(columns, rows, Vec::new(), shape)
+}
+
+/// A document that is no JSON object: NDJSON, else an error saying why it is neither.
+fn lines_or_error(text: &[u8]) -> Result<JsonTable, String> {
     let mut columns = JsonColumns::default();
-    let mut read = json_records(text, &mut |record| columns.push(record))?;
-    let mut shape = read.shape.to_string();
-    if !read.related.is_empty() {
-        let joined = join_records(&mut read.records, std::mem::take(&mut read.related));
-        shape = format!("{shape}, {joined}");
-    }
-    let rows = read
-        .rows
-        .unwrap_or_else(|| (1..=read.records.len() as u64).collect());
+    let read = json_records(text, &mut |record| columns.push(record))?;
     for record in read.records {
         columns.push(record);
     }
-    table(columns, rows, read.malformed, shape)
+    let rows = (read.rows).unwrap_or_else(|| (1..=columns.records() as u64).collect());
+    table(columns, rows, read.malformed, read.shape.to_string())
 }
 
-/// The records of a top-level array, each put into the columns as soon as it is parsed, so
-/// that the whole document is never held as JSON values.
-fn array_columns(text: &[u8]) -> Result<JsonColumns, String> {
-    use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
-    struct Records<'a> {
-        columns: &'a mut JsonColumns,
-        not_an_object: &'a mut Option<String>,
-    }
-    impl<'de> Visitor<'de> for Records<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a list of records")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-            while let Some(item) = items.next_element::<Value>()? {
-                match item {
-                    Value::Object(record) => self.columns.push(record),
-                    other => {
-                        *self.not_an_object = Some(format!(
-                            "record {} of the top-level array is not an object but {}",
-                            self.columns.records() + 1,
-                            kind_of(&other)
-                        ));
-                        return Err(A::Error::custom("not an object"));
-                    }
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut columns = JsonColumns::default();
-    let mut not_an_object = None;
-    let mut reader = serde_json::Deserializer::from_slice(text);
-    let records = Records {
-        columns: &mut columns,
-        not_an_object: &mut not_an_object,
+/// The records of a document that is one object, as [`json_records`] finds them: the list under
+/// the first wrapping key, or under the only key that holds a list, with the related records
+/// of the other lists joined in; else the one object it wraps, or the document itself.
+fn object_records(document: ObjectDocument) -> Result<(JsonColumns, String), String> {
+    let ObjectDocument {
+        values: mut document,
+        mut lists,
+    } = document;
+    let Some(key) = records_key(&document) else {
+        let record = match document.len() == 1 && document.values().all(Value::is_object) {
+            // `{"ticket": {...}}`, as a single-record API call returns it.
+            true => match document.into_values().next() {
+                Some(Value::Object(record)) => (record, "wrapped object"),
+                _ => unreachable!("the one value is an object"),
+            },
+            // a whole document that is one object is one record, however it is laid out
+            false => (document, "single object"),
+        };
+        let mut columns = JsonColumns::default();
+        columns.push(record.0);
+        return Ok((columns, record.1.to_string()));
     };
-    let read = reader.deserialize_seq(records).and_then(|()| reader.end());
-    match (read, not_an_object) {
-        (_, Some(problem)) => Err(problem),
-        (Err(e), None) => Err(format!("not valid JSON: {e}")),
-        (Ok(()), None) => Ok(columns),
+    let items = document.shift_remove(&key);
+    let mut related = Vec::new();
+    for (name, value) in document {
+        match (lists.remove(&name), value) {
+            (Some(list), _) if list.first_has_key() => {
+                related.extend(list.records(&format!("`{name}`"))?.into_maps());
+            }
+            (None, Value::Array(side))
+                if side.first().is_some_and(|r| r.get(RELATED_KEY).is_some()) =>
+            {
+                related.extend(objects(side, &format!("`{name}`"))?);
+            }
+            _ => {}
+        }
     }
+    let mut columns = match (lists.remove(&key), items) {
+        (Some(list), _) => list.records(&format!("`{key}`"))?,
+        (None, Some(Value::Array(items))) => {
+            let mut columns = JsonColumns::default();
+            for record in objects(items, &format!("`{key}`"))? {
+                columns.push(record);
+            }
+            columns
+        }
+        _ => unreachable!("the key holds a list"),
+    };
+    let mut shape = "wrapped list".to_string();
+    if !related.is_empty() {
+        shape = format!("{shape}, {}", columns.join(related));
+    }
+    Ok((columns, shape))
+}
+
+/// The key whose list holds the records: the first of [`JSON_WRAPPERS`] that holds a list, else
+/// the only key that does.
+fn records_key(document: &Map<String, Value>) -> Option<String> {
+    JSON_WRAPPERS
+        .iter()
+        .find(|k| matches!(document.get(**k), Some(Value::Array(_))))
+        .map(|k| k.to_string())
+        .or_else(|| {
+            let arrays: Vec<&String> = document
+                .iter()
+                .filter(|(_, v)| v.is_array())
+                .map(|(k, _)| k)
+                .collect();
+            (arrays.len() == 1).then(|| arrays[0].clone())
+        })
 }
 
 /// A JSON export's records with related records (read by [`related_records`]) joined in.
@@ -221,19 +272,7 @@ fn json_records(
     let (records, shape) = match serde_json::from_slice::<Value>(text) {
         Ok(Value::Array(items)) => (objects(items, "the top-level array")?, "array"),
         Ok(Value::Object(mut obj)) => {
-            let key = JSON_WRAPPERS
-                .iter()
-                .find(|k| matches!(obj.get(**k), Some(Value::Array(_))))
-                .map(|k| k.to_string())
-                .or_else(|| {
-                    let arrays: Vec<&String> = obj
-                        .iter()
-                        .filter(|(_, v)| v.is_array())
-                        .map(|(k, _)| k)
-                        .collect();
-                    (arrays.len() == 1).then(|| arrays[0].clone())
-                });
-            match key {
+            match records_key(&obj) {
                 Some(k) => {
                     let Some(Value::Array(items)) = obj.remove(&k) else {
                         unreachable!()
@@ -269,24 +308,6 @@ fn json_records(
         shape,
         related,
     })
-}
-
-/// Merges related records into their tickets (matched on `id` = `ticket_id`); says how many
-/// joined and how many found no ticket.
-fn join_records(records: &mut [Map<String, Value>], related: Vec<Map<String, Value>>) -> String {
-    let total = related.len();
-    let mut by_ticket = related_by_ticket(related);
-    let mut joined = 0usize;
-    for record in records.iter_mut() {
-        let Some(id) = record.get("id").map(key_text) else {
-            continue;
-        };
-        if let Some(extra) = by_ticket.remove(&id) {
-            joined += 1;
-            record.insert(RELATED_PREFIX.to_string(), Value::Object(extra));
-        }
-    }
-    joined_message(joined, total)
 }
 
 fn key_text(v: &Value) -> String {
@@ -420,7 +441,7 @@ fn objects(items: Vec<Value>, what: &str) -> Result<Vec<Map<String, Value>>, Str
         .collect()
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub(super) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -544,6 +565,35 @@ mod tests {
             joined.columns.names(),
             &["id", "metrics.ticket_id", "metrics.reopens"]
         );
+    }
+
+    #[test]
+    fn a_wrapped_list_is_read_with_the_related_lists_beside_it_joined() {
+        let values = |table: &JsonTable, name| -> Vec<Option<String>> {
+            let values = table.columns.values(name);
+            values.map(|v| v.map(String::from)).collect()
+        };
+        let side_loaded = br#"{"tickets": [{"id": 1}, {"id": 2}], "next_page": null,
+            "metric_sets": [{"ticket_id": 2, "reopens": 3}]}"#;
+        let table = parse(side_loaded).unwrap();
+        assert_eq!(
+            table.shape,
+            "wrapped list, 1 related records joined on ticket_id"
+        );
+        assert_eq!(values(&table, "metrics.reopens"), [None, Some("3".into())]);
+        // A second wrapping key holding related records is joined too, not read as tickets.
+        let two = br#"{"tickets": [{"id": 1}], "data": [{"ticket_id": 1, "reopens": 2}]}"#;
+        let table = parse(two).unwrap();
+        assert_eq!(values(&table, "id"), [Some("1".into())]);
+        assert_eq!(values(&table, "metrics.reopens"), [Some("2".into())]);
+        // Only the list of records must hold objects.
+        let table = parse(br#"{"tickets": [{"id": 1}], "items": [1, 2]}"#).unwrap();
+        assert_eq!(table.columns.records(), 1);
+        let err = parse(br#"{"tickets": [{"id": 1}, 2]}"#).err().unwrap();
+        assert_eq!(err, "record 2 of `tickets` is not an object but a number");
+        let table = parse(br#"{"data": {"id": 5}}"#).unwrap();
+        assert_eq!(table.shape, "wrapped object");
+        assert_eq!(values(&table, "id"), [Some("5".into())]);
     }
 
     #[test]

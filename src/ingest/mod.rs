@@ -8,6 +8,7 @@ pub mod field_count;
 pub mod inspect;
 mod issues;
 pub mod json;
+mod json_stream;
 pub mod normalize;
 pub mod profile;
 pub mod profile_list;
