@@ -146,6 +146,14 @@ impl JsonColumns {
 /// A list, whole or wrapped, is read a record at a time into columns (see [`json_stream`]); a
 /// document that is no valid JSON is then read again as NDJSON, a line at a time.
 pub fn parse(text: &[u8]) -> Result<JsonTable, String> {
+    let table = read_document(text)?;
+    if table.columns.names().is_empty() {
+        return Err("JSON without any record fields".to_string());
+    }
+    Ok(table)
+}
+
+fn read_document(text: &[u8]) -> Result<JsonTable, String> {
     let (columns, shape) = match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => {
             let list =
@@ -157,22 +165,25 @@ pub fn parse(text: &[u8]) -> Result<JsonTable, String> {
             Err(_) => return lines_or_error(text),
         },
     };
-    let rows = (1..=columns.records() as u64).collect();
-    table(columns, rows, Vec::new(), shape)
+    Ok(JsonTable {
+        rows: (1..=columns.records() as u64).collect(),
+        columns,
+        malformed: Vec::new(),
+        shape,
+    })
 }
 
-/// A document that is no JSON object: NDJSON, else an error saying why it is neither.
+/// A document that is neither a list nor an object: NDJSON, else an error saying why it is
+/// no export.
 fn lines_or_error(text: &[u8]) -> Result<JsonTable, String> {
-    let mut columns = JsonColumns::default();
-    let read = json_records(text, &mut |record| columns.push(record))?;
-    for record in read.records {
-        columns.push(record);
+    match serde_json::from_slice::<Value>(text) {
+        Err(_) if looks_like_ndjson(text) => Ok(ndjson(text)),
+        Err(e) => Err(format!("not valid JSON: {e}")),
+        Ok(_) => Err("JSON, but neither a list of records nor an object".to_string()),
     }
-    let rows = (read.rows).unwrap_or_else(|| (1..=columns.records() as u64).collect());
-    table(columns, rows, read.malformed, read.shape.to_string())
 }
 
-/// The records of a document that is one object, as [`json_records`] finds them: the list under
+/// The records of a document that is one object: the list under
 /// the first wrapping key, or under the only key that holds a list, with the related records
 /// of the other lists joined in; else the one object it wraps, or the document itself.
 fn object_records(document: ObjectDocument) -> Result<(JsonColumns, String), String> {
@@ -181,7 +192,7 @@ fn object_records(document: ObjectDocument) -> Result<(JsonColumns, String), Str
         mut lists,
     } = document;
     let Some(key) = records_key(&document) else {
-        let record = match document.len() == 1 && document.values().all(Value::is_object) {
+        let (record, shape) = match document.len() == 1 && document.values().all(Value::is_object) {
             // `{"ticket": {...}}`, as a single-record API call returns it.
             true => match document.into_values().next() {
                 Some(Value::Object(record)) => (record, "wrapped object"),
@@ -191,8 +202,8 @@ fn object_records(document: ObjectDocument) -> Result<(JsonColumns, String), Str
             false => (document, "single object"),
         };
         let mut columns = JsonColumns::default();
-        columns.push(record.0);
-        return Ok((columns, record.1.to_string()));
+        columns.push(record);
+        return Ok((columns, shape.to_string()));
     };
     let items = document.shift_remove(&key);
     let mut related = Vec::new();
@@ -251,65 +262,6 @@ pub fn join_related(mut table: JsonTable, related: Vec<Map<String, Value>>) -> J
     table
 }
 
-/// The records of a JSON file, its shape, and the related records side-loaded beside them.
-struct JsonRecords {
-    /// A document's records (NDJSON's went to the caller as they were read).
-    records: Vec<Map<String, Value>>,
-    /// The records' line numbers, where they are not their positions (NDJSON).
-    rows: Option<Vec<u64>>,
-    malformed: Vec<MalformedRow>,
-    shape: &'static str,
-    related: Vec<Map<String, Value>>,
-}
-
-/// A document's records are returned; NDJSON's are given to `line_record` one by one as they are
-/// read, so that the file's records are never all held as JSON values.
-fn json_records(
-    text: &[u8],
-    line_record: &mut dyn FnMut(Map<String, Value>),
-) -> Result<JsonRecords, String> {
-    let mut related = Vec::new();
-    let (records, shape) = match serde_json::from_slice::<Value>(text) {
-        Ok(Value::Array(items)) => (objects(items, "the top-level array")?, "array"),
-        Ok(Value::Object(mut obj)) => {
-            match records_key(&obj) {
-                Some(k) => {
-                    let Some(Value::Array(items)) = obj.remove(&k) else {
-                        unreachable!()
-                    };
-                    for (name, value) in obj {
-                        if let Value::Array(side) = value
-                            && side.first().is_some_and(|r| r.get(RELATED_KEY).is_some())
-                        {
-                            related.extend(objects(side, &format!("`{name}`"))?);
-                        }
-                    }
-                    (objects(items, &format!("`{k}`"))?, "wrapped list")
-                }
-                // `{"ticket": {...}}`, as a single-record API call returns it.
-                None if obj.len() == 1 && obj.values().all(Value::is_object) => {
-                    let Some(Value::Object(record)) = obj.into_values().next() else {
-                        unreachable!()
-                    };
-                    (vec![record], "wrapped object")
-                }
-                // a whole document that is one object is one record, however it is laid out
-                None => (vec![obj], "single object"),
-            }
-        }
-        Ok(_) => return Err("JSON, but neither a list of records nor an object".to_string()),
-        Err(_) if looks_like_ndjson(text) => return Ok(ndjson(text, line_record)),
-        Err(e) => return Err(format!("not valid JSON: {e}")),
-    };
-    Ok(JsonRecords {
-        records,
-        rows: None,
-        malformed: Vec::new(),
-        shape,
-        related,
-    })
-}
-
 fn key_text(v: &Value) -> String {
     cell(v).map(Cow::into_owned).unwrap_or_default()
 }
@@ -346,13 +298,11 @@ pub fn related_records(
         message,
     };
     let text = read_text(path, shown, declared).map_err(fail)?;
-    let mut records = Vec::new();
-    let read = json_records(text.body(), &mut |record| records.push(record)).map_err(fail)?;
+    let read = read_document(text.body()).map_err(fail)?;
     if let Some(bad) = read.malformed.first() {
         return Err(fail(format!("line {}: {}", bad.row, bad.problem)));
     }
-    records.extend(read.records);
-    records.extend(read.related);
+    let records = read.columns.into_maps();
     if let Some(i) = records.iter().position(|r| r.get(RELATED_KEY).is_none()) {
         return Err(fail(format!(
             "record {} has no `{RELATED_KEY}`: related records name the ticket they describe",
@@ -360,23 +310,6 @@ pub fn related_records(
         )));
     }
     Ok(records)
-}
-
-fn table(
-    columns: JsonColumns,
-    rows: Vec<u64>,
-    malformed: Vec<MalformedRow>,
-    shape: String,
-) -> Result<JsonTable, String> {
-    if columns.names().is_empty() {
-        return Err("JSON without any record fields".to_string());
-    }
-    Ok(JsonTable {
-        columns,
-        rows,
-        malformed,
-        shape,
-    })
 }
 
 /// NDJSON: more than one line, the first of them a whole JSON object. A document cut short
@@ -393,7 +326,8 @@ fn looks_like_ndjson(text: &[u8]) -> bool {
 
 /// The records of NDJSON; a line that is no JSON object is a malformed row, not the end of
 /// the file, since each line stands alone.
-fn ndjson(text: &[u8], line_record: &mut dyn FnMut(Map<String, Value>)) -> JsonRecords {
+fn ndjson(text: &[u8]) -> JsonTable {
+    let mut columns = JsonColumns::default();
     let mut rows = Vec::new();
     let mut malformed = Vec::new();
     for (i, line) in text.split(|b| *b == b'\n').enumerate() {
@@ -403,7 +337,7 @@ fn ndjson(text: &[u8], line_record: &mut dyn FnMut(Map<String, Value>)) -> JsonR
         let row = i as u64 + 1;
         let problem = match serde_json::from_slice::<Value>(line) {
             Ok(Value::Object(o)) => {
-                line_record(o);
+                columns.push(o);
                 rows.push(row);
                 continue;
             }
@@ -417,12 +351,11 @@ fn ndjson(text: &[u8], line_record: &mut dyn FnMut(Map<String, Value>)) -> JsonR
             span: 0..0,
         });
     }
-    JsonRecords {
-        records: Vec::new(),
-        rows: Some(rows),
+    JsonTable {
+        columns,
+        rows,
         malformed,
-        shape: "NDJSON",
-        related: Vec::new(),
+        shape: "NDJSON".to_string(),
     }
 }
 
