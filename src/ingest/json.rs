@@ -183,9 +183,9 @@ fn lines_or_error(text: &[u8]) -> Result<JsonTable, String> {
     }
 }
 
-/// The records of a document that is one object: the list under
-/// the first wrapping key, or under the only key that holds a list, with the related records
-/// of the other lists joined in; else the one object it wraps, or the document itself.
+/// The records of a document that is one object: the list under the first wrapping key, or
+/// under the only key that holds a list, with the related records of the other lists joined in;
+/// else the one object it wraps, or the document itself.
 fn object_records(document: ObjectDocument) -> Result<(JsonColumns, String), String> {
     let ObjectDocument {
         values: mut document,
