@@ -646,7 +646,10 @@ fn merge_slices(
         return Ok((tickets, issues));
     }
     let repeated = len().over([col("source"), col("id")])?.gt(lit(1));
-    let versions = tickets.clone().lazy().filter(repeated.clone()).collect()?;
+    let versions = (tickets.clone().lazy())
+        .with_row_index(POSITION, None)
+        .filter(repeated.clone())
+        .collect()?;
     if versions.height() == 0 {
         return Ok((tickets, issues));
     }
@@ -681,7 +684,7 @@ fn merge_slices(
         .clone()
         .lazy()
         .filter(col(KEPT))
-        .drop(by_name([FILE_ORDER, KEPT], true, false))
+        .select([col(POSITION)])
         .collect()?;
     let replaced = latest_first.lazy().filter(col(KEPT).not()).collect()?;
     tell_files_of_replaced(&replaced, inputs)?;
@@ -694,8 +697,18 @@ fn merge_slices(
         lit(model::ACTION_ROW_REPLACED).alias("action"),
     ]);
     let issues = concat([issues.lazy(), replaced_issues], UnionArgs::default())?.collect()?;
-    let unique = tickets.lazy().filter(repeated.not()).collect()?;
-    Ok((stacked(vec![unique, kept])?, issues))
+    // One filter of the stacked tickets, so that each is where its file had it and the columns
+    // of one value stay one value.
+    let kept = kept.column(POSITION)?.as_materialized_series().clone();
+    let tickets = (tickets.lazy().with_row_index(POSITION, None))
+        .filter(
+            repeated
+                .not()
+                .or(col(POSITION).is_in(lit(kept).implode(false), false)),
+        )
+        .drop(by_name([POSITION], true, false))
+        .collect()?;
+    Ok((tickets, issues))
 }
 
 /// Frames of the same columns one after the other. A column that is one and the same value in
@@ -746,6 +759,7 @@ fn several_files(inputs: &[InputReport]) -> bool {
 
 const FILE_ORDER: &str = "__file_order";
 const KEPT: &str = "__kept";
+const POSITION: &str = "__position";
 const REPLACED_PROBLEM: &str = "an older version of a ticket another file of the source has again: \
      the version updated last (or, with no update time, the later file's) is kept";
 
