@@ -259,8 +259,9 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
     let t = crate::log::stage("tickets in several files");
     let (mut tickets, issues) = merge_slices(tickets, issues, &mut inputs)?;
     drop(t);
-    // The files' tickets, one piece each, as one: DuckDB takes one piece faster, and in less
-    // memory, than many (a single file's are one already).
+    // The tickets as one piece: those of a file whose rows were filtered come in the reader's
+    // pieces, and stacked files in one a file, which DuckDB takes more slowly and in more
+    // memory than one.
     tickets.rechunk_mut_par();
     Ok(Ingested {
         tickets,

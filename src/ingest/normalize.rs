@@ -691,11 +691,9 @@ fn canonical_tables(
         true => each_tickets_last_row(fixed)?,
         false => fixed,
     };
-    let mut tickets = ticket_rows
+    let tickets = ticket_rows
         .select(ticket_exprs(ctx, |f| ctx.has(f)))
         .collect()?;
-    // A filtered frame comes in the reader's pieces, which DuckDB takes more slowly than one.
-    tickets.rechunk_mut_par();
     Ok((tickets, history))
 }
 
