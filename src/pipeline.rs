@@ -262,7 +262,7 @@ fn measure(
     if ticket_clocks::business_is_calendar(config, &facts) {
         derived.extend(macros::calendar_business_sql());
     }
-    let columns = engine.create_tickets(&derived, ingested.tickets.whole())?;
+    let columns = engine.create_tickets(&derived, &ingested.tickets.constants())?;
     let parts = match last {
         true => ingested.tickets.take_parts(),
         false => ingested.tickets.parts(),
@@ -481,11 +481,25 @@ impl Tickets {
         })
     }
 
-    /// The tickets as one frame, where they are one (and handed over as one part).
-    fn whole(&self) -> Option<&DataFrame> {
+    /// The canonical columns that hold one value in every ticket, as SQL literals, for DuckDB
+    /// to be given as constants rather than stored row by row: from the exports, those of one
+    /// value as read (the source of a one-file run, a profile's default kind, a field the
+    /// exports leave empty); from a store, the fields no stored ticket has a value in. An event
+    /// as_of may hide ([`crate::known::EVENTS`]) is one only where it is empty throughout.
+    fn constants(&self) -> Vec<(&'static str, String)> {
+        let canonical = model::ticket_columns().into_iter().map(|(c, _)| c);
         match self {
-            Tickets::Read(tickets) => Some(tickets),
-            Tickets::Stored(_) => None,
+            Tickets::Read(tickets) => canonical
+                .filter_map(|c| {
+                    let value = crate::sql::constant_literal(tickets.column(c).ok()?)?;
+                    let hidden_later = crate::known::EVENTS.contains(&c) && value != "NULL";
+                    (!hidden_later).then_some((c, value))
+                })
+                .collect(),
+            Tickets::Stored(stored) => canonical
+                .filter(|c| !stored.is_filled(c))
+                .map(|c| (c, "NULL".to_string()))
+                .collect(),
         }
     }
 

@@ -11,7 +11,7 @@ use super::load::{create_table, insert_frame};
 use super::{Engine, EngineError, Window};
 use crate::model::{self, ColumnType, DIMENSIONS, NONE_KEY};
 use crate::queries::QueryFile;
-use crate::sql::{sql_instant, sql_list, sql_text};
+use crate::sql::{sql_instant, sql_list};
 
 /// What the tickets hold, for the families' `runs_if` conditions: the canonical and clock
 /// columns in which some ticket has a value, and the kinds of ticket; gathered part by part.
@@ -98,24 +98,13 @@ impl Engine {
 
     /// Creates the table the tickets are handed to DuckDB in, part by part ([`Engine::add_tickets`]):
     /// every canonical ticket column but those written into the `tickets` view as SQL, `derived`
-    /// ones and, where the run's tickets are one frame (`whole`, as read), those that hold one
-    /// value in it. The events as_of may hide are stored whatever they hold.
+    /// ones and `constants`, those that hold one value in every ticket (as SQL literals).
     pub fn create_tickets(
         &self,
         derived: &[(&'static str, String)],
-        whole: Option<&DataFrame>,
+        constants: &[(&'static str, String)],
     ) -> Result<TicketColumns, EngineError> {
-        let mut computed: Vec<(&'static str, String)> = derived.to_vec();
-        if let Some(tickets) = whole {
-            let as_read = TicketColumns::all()
-                .into_iter()
-                .filter(|(c, _)| !crate::known::EVENTS.contains(c));
-            for (c, _) in as_read {
-                if let Some(value) = tickets.column(c).ok().and_then(constant_literal) {
-                    computed.push((c, value));
-                }
-            }
-        }
+        let computed = derived.iter().chain(constants).cloned().collect();
         let columns = TicketColumns { computed };
         create_table(&self.conn, TICKET_VALUES, &columns.stored())?;
         Ok(columns)
@@ -234,29 +223,6 @@ fn dimension_sql() -> String {
     )
 }
 
-/// The SQL literal of a column that holds one value in every row (a profile's default kind, the
-/// source of a one-file run, `NULL` for a field the export leaves empty), for the column to be
-/// written as a constant instead of handed over row by row; `None` for any other column.
-fn constant_literal(column: &polars::prelude::Column) -> Option<String> {
-    use polars::prelude::AnyValue;
-    // DuckDB's in-memory tables store a NULL at its type's full width: on the million-ticket
-    // export, seventeen empty fields were a tenth of the table.
-    if !column.is_empty() && column.null_count() == column.len() {
-        return Some("NULL".to_string());
-    }
-    let value = column.as_scalar_column()?.scalar().value().clone();
-    Some(match value {
-        AnyValue::String(s) => sql_text(s),
-        AnyValue::StringOwned(s) => sql_text(&s),
-        AnyValue::Boolean(b) => b.to_string(),
-        AnyValue::Int32(v) => v.to_string(),
-        AnyValue::Int64(v) => v.to_string(),
-        AnyValue::UInt32(v) => v.to_string(),
-        AnyValue::UInt64(v) => v.to_string(),
-        _ => return None,
-    })
-}
-
 /// A query's text with each `$name` parameter written as the instant it stands for, for a view
 /// (which cannot have parameters). sqlparser's tokenizer, in DuckDB's dialect, finds them: a `$`
 /// in a string, a quoted name or a comment is text, not a parameter.
@@ -304,7 +270,6 @@ fn inline_params(query: &QueryFile, window: &Window) -> Result<String, EngineErr
 mod tests {
     use super::*;
     use chrono::DateTime;
-    use polars::prelude::{Column, PlSmallStr, Scalar};
 
     #[test]
     fn parameters_are_written_in_where_the_tokenizer_finds_them() {
@@ -333,27 +298,5 @@ mod tests {
         );
         let unknown = inline_params(&query("SELECT $yesterday"), &window).unwrap_err();
         assert!(unknown.to_string().contains("$period_start"), "{unknown}");
-    }
-
-    #[test]
-    fn columns_of_one_value_or_none_become_literals() {
-        let text = Column::new_scalar("k".into(), Scalar::from(PlSmallStr::from("o'clock")), 3);
-        assert_eq!(constant_literal(&text).as_deref(), Some("'o''clock'"));
-        let flag = Column::new_scalar("b".into(), Scalar::from(true), 3);
-        assert_eq!(constant_literal(&flag).as_deref(), Some("true"));
-        let none = Column::new_scalar(
-            "n".into(),
-            Scalar::null(polars::prelude::DataType::String),
-            3,
-        );
-        assert_eq!(constant_literal(&none).as_deref(), Some("NULL"));
-        let all_null = Column::new("m".into(), [None::<i64>, None, None]);
-        assert_eq!(constant_literal(&all_null).as_deref(), Some("NULL"));
-        let no_rows = Column::new("e".into(), Vec::<i64>::new());
-        assert_eq!(constant_literal(&no_rows), None);
-        let rows = Column::new("r".into(), ["a", "a", "a"]);
-        assert_eq!(constant_literal(&rows), None);
-        let some_null = Column::new("s".into(), [Some(1i64), None, None]);
-        assert_eq!(constant_literal(&some_null), None);
     }
 }

@@ -93,6 +93,11 @@ impl StoredTickets {
         })
     }
 
+    /// Whether some stored ticket has a value in that canonical column.
+    pub fn is_filled(&self, column: &str) -> bool {
+        self.filled.iter().any(|f| f == column)
+    }
+
     /// Those columns of every ticket, in the order of the files.
     pub fn columns(&self, names: &[&str]) -> Result<DataFrame, StoreError> {
         let names: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
