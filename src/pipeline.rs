@@ -262,7 +262,9 @@ fn measure(
     if ticket_clocks::business_is_calendar(config, &facts) {
         derived.extend(macros::calendar_business_sql());
     }
-    let columns = engine.create_tickets(&derived, &ingested.tickets.constants())?;
+    let mut constants = ingested.tickets.constants();
+    constants.extend(ticket_clocks::constant_columns(config, &facts));
+    let columns = engine.create_tickets(&derived, &constants)?;
     let parts = match last {
         true => ingested.tickets.take_parts(),
         false => ingested.tickets.parts(),

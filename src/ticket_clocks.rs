@@ -30,6 +30,25 @@ pub fn clock_columns() -> Vec<(&'static str, ColumnType)> {
     ]
 }
 
+/// The clock columns that hold one value for every ticket of a run, as SQL literals, for
+/// DuckDB to be given as constants rather than stored row by row: without SLA policies no
+/// ticket has an SLA outcome, and without status history no ticket's pauses or reopens are
+/// known. [`compute`] gives them those values; a test holds the two together.
+pub fn constant_columns(config: &Config, facts: &SourceFacts) -> Vec<(&'static str, String)> {
+    let mut constants = Vec::new();
+    if facts.with_history.is_empty() {
+        constants.push(("pauses_known", "false".to_string()));
+        constants.push(("reopened_in_history", "NULL".to_string()));
+    }
+    if config.sla.policies.is_empty() {
+        let outcomes = clock_columns()
+            .into_iter()
+            .filter(|(c, _)| c.starts_with("sla_"));
+        constants.extend(outcomes.map(|(c, _)| (c, "NULL".to_string())));
+    }
+    constants
+}
+
 /// The help desk's business first-reply time, in microseconds, as SQL over the tickets: the
 /// business first response of a ticket whose export has no first-reply instant (a Zendesk CSV
 /// with only "First reply time in minutes within business hours"; the macro
@@ -666,6 +685,77 @@ mod tests {
     use super::*;
 
     const H: i64 = 60 * MINUTE;
+
+    /// Every column [`constant_columns`] names holds its literal in what [`compute`] gives, on
+    /// the calendar clock (computed as expressions) and on business hours (ticket by ticket).
+    #[test]
+    fn constant_columns_hold_their_value_in_the_computed_clocks() {
+        use chrono::TimeZone as _;
+        let office = "[calendars.office]\ntimezone = \"UTC\"\n\
+                      hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\" }\n\
+                      [sla]\ncalendar = \"office\"\n";
+        let as_of = chrono::Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap();
+        let instants = |v: &[Option<i64>]| {
+            Column::new("t".into(), v)
+                .cast(&DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                ))
+                .unwrap()
+        };
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 10, 5, 9, 0, 0)
+            .unwrap()
+            .timestamp_micros();
+        let tickets = DataFrame::new(
+            3,
+            vec![
+                Column::new("source".into(), ["a", "a", "a"]),
+                Column::new("id".into(), ["1", "2", "3"]),
+                Column::new("priority".into(), [Some("P1"), None, Some("P3")]),
+                instants(&[Some(start), Some(start + 3 * H), None]).with_name("created_at".into()),
+                instants(&[Some(start + H), None, None]).with_name("first_response_at".into()),
+                instants(&[Some(start + 2 * H), None, None]).with_name("resolved_at".into()),
+                instants(&[None, None, None]).with_name("closed_at".into()),
+                Column::full_null(
+                    "reported_first_response_business_minutes".into(),
+                    3,
+                    &DataType::Float64,
+                ),
+            ],
+        )
+        .unwrap();
+        let none = BTreeSet::new();
+        let first_response: BTreeSet<String> = ["a".to_string()].into();
+        let facts = SourceFacts {
+            with_history: &none,
+            with_first_response: &first_response,
+            business_minutes_only: &BTreeSet::new(),
+        };
+        for text in ["", office] {
+            let config = Config::parse(text, None, std::path::PathBuf::from("/cfg")).unwrap();
+            let histories = Histories::of(
+                &crate::ingest::canonical::empty_frame(&crate::model::status_change_columns()),
+                &config,
+                &facts,
+            )
+            .unwrap();
+            let clocks = compute(&tickets, &histories, &config, &facts, as_of).unwrap();
+            let constants = constant_columns(&config, &facts);
+            assert_eq!(constants.len(), 8, "{text}");
+            for (name, literal) in constants {
+                let column = clocks.column(name).unwrap();
+                let values: Vec<String> = (0..3)
+                    .map(|i| match column.get(i).unwrap() {
+                        AnyValue::Null => "NULL".to_string(),
+                        AnyValue::Boolean(b) => b.to_string(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                assert_eq!(values, vec![literal; 3], "{name} with {text:?}");
+            }
+        }
+    }
 
     #[test]
     fn met_at_or_before_the_breach_instant() {
