@@ -7,18 +7,11 @@
 //! them so that they are dropped.
 //!
 //! Why not a library: Polars' reader reports no malformed rows; the `csv` crate does, but skips
-//! blank lines (which spreadsheet row numbers count, and Polars reads as rows) and took 0.20 to
-//! 0.32 s of a core on the million-ticket bench export, where this count takes 0.07 s beside
-//! Polars' parse. A test holds it to the `csv` crate's answer on generated texts.
+//! blank lines, which spreadsheet row numbers count and Polars reads as rows. A test holds this
+//! count to the `csv` crate's answer on generated texts.
 //!
-//! It runs over every byte of every export, so most of the text goes through a block path:
-//! 64 bytes at a time, quotes, separators and line ends become bit masks, and the bytes inside
-//! quotes are found with a prefix XOR of the quote mask (a doubled quote toggles twice). That
-//! reading agrees with the byte-by-byte one below only while every quote that opens a quoted
-//! part follows a separator, a line end or another quote; a block where one does not (a quote
-//! inside an unquoted field), a block where text follows a closing quote or that holds a NUL
-//! byte (a malformed record, which the byte path names), and a block ending in a carriage return
-//! or following one go byte by byte.
+//! It reads byte by byte, on a thread of its own beside Polars' parse, where its speed does not
+//! show in a run's time (docs/benchmarks.md).
 
 /// Counts data rows and finds those whose field count differs from the header's. Quote-aware
 /// (RFC 4180: a quote opens a quoted field only at its start, `""` inside one is a quote).
@@ -93,8 +86,6 @@ const UNQUOTED: u8 = 1;
 const QUOTED: u8 = 2;
 const QUOTE: u8 = 3;
 
-const BLOCK: usize = 64;
-
 impl FieldCounter {
     pub fn new(separator: u8, width: usize) -> Self {
         FieldCounter {
@@ -158,90 +149,9 @@ impl FieldCounter {
         }
     }
 
+    /// Reads the next piece of the text.
     pub fn feed(&mut self, bytes: &[u8]) {
-        let mut at = 0;
-        while at < bytes.len() {
-            let end = (at + BLOCK).min(bytes.len());
-            let block = &bytes[at..end];
-            let base = self.fed + at;
-            if !(block.len() == BLOCK && self.feed_block(block, base)) {
-                self.feed_bytes(block, base);
-            }
-            at = end;
-        }
-        self.fed += bytes.len();
-    }
-
-    /// One block of 64 bytes (at offset `base`) by bit masks; false (and nothing counted) where
-    /// the block must go byte by byte.
-    fn feed_block(&mut self, block: &[u8], base: usize) -> bool {
-        if block[BLOCK - 1] == b'\r' || self.carriage_return {
-            return false;
-        }
-        let m = Masks::of(block, self.separator);
-        if m.nul != 0 {
-            return false;
-        }
-        let carry_inside = if self.state == QUOTED { !0 } else { 0 };
-        let inside = prefix_xor(m.quote) ^ carry_inside;
-        // After a quote that closes a quoted part comes a quote (doubled), a separator or a
-        // line end; anything else is a malformed record, which the byte path names.
-        let closing = m.quote & !inside;
-        let after_closing = (closing << 1) | u64::from(self.state == QUOTE);
-        let allowed = m.quote | m.separator | m.newline | m.carriage_return;
-        if after_closing & !allowed != 0 {
-            return false;
-        }
-        let opening = m.quote & inside;
-        // A quote opens a quoted part after a separator, a line end, a quote or at a field's
-        // start; the state carries the byte before the block.
-        let before = (m.separator | m.newline | m.quote) << 1
-            | u64::from(self.state == START || self.state == QUOTE);
-        if opening & !before != 0 {
-            return false;
-        }
-        // only now that the block is taken: a block handed to the byte path notes nothing
-        if m.carriage_return & !(m.newline >> 1) & !inside != 0 {
-            self.lone_carriage_return = true;
-        }
-        let separators = m.separator & !inside;
-        let newlines = m.newline & !inside;
-        let content = !(m.carriage_return | m.newline);
-        let mut from = 0u32;
-        let mut ends = newlines;
-        while ends != 0 {
-            let at = ends.trailing_zeros();
-            let span = bits(from, at);
-            self.fields += (separators & span).count_ones() as usize;
-            if content & span != 0 {
-                self.blank = false;
-            }
-            let blank = self.blank && self.fields == 1;
-            self.end_record(blank, base + at as usize + 1);
-            self.fields = 1;
-            self.blank = true;
-            from = at + 1;
-            ends &= ends - 1;
-        }
-        let span = bits(from, BLOCK as u32);
-        self.fields += (separators & span).count_ones() as usize;
-        if content & span != 0 {
-            self.blank = false;
-        }
-        let last = 1u64 << (BLOCK - 1);
-        self.state = if inside & last != 0 {
-            QUOTED
-        } else if m.quote & last != 0 {
-            QUOTE
-        } else if (m.separator | m.newline) & last != 0 {
-            START
-        } else {
-            UNQUOTED
-        };
-        true
-    }
-
-    fn feed_bytes(&mut self, bytes: &[u8], base: usize) {
+        let base = self.fed;
         let separator = self.separator;
         let mut state = self.state;
         for (i, &b) in bytes.iter().enumerate() {
@@ -297,6 +207,7 @@ impl FieldCounter {
             }
         }
         self.state = state;
+        self.fed += bytes.len();
     }
 
     /// What the count found, once the whole text is fed.
@@ -324,93 +235,6 @@ impl FieldCounter {
             lines: self.lines,
             lone_carriage_return: self.lone_carriage_return,
         })
-    }
-}
-
-/// Bits `from..to` of a word.
-fn bits(from: u32, to: u32) -> u64 {
-    let below = |n: u32| if n >= 64 { !0 } else { (1u64 << n) - 1 };
-    below(to) & !below(from)
-}
-
-/// Bit i set where byte i and every byte before it in the word hold an odd number of quotes.
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
-}
-
-/// Where a block of 64 bytes has a quote, the separator, a line feed, a carriage return.
-struct Masks {
-    quote: u64,
-    separator: u64,
-    newline: u64,
-    carriage_return: u64,
-    nul: u64,
-}
-
-impl Masks {
-    #[cfg(target_arch = "x86_64")]
-    fn of(block: &[u8], separator: u8) -> Masks {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        assert_eq!(block.len(), BLOCK);
-        let mut m = Masks {
-            quote: 0,
-            separator: 0,
-            newline: 0,
-            carriage_return: 0,
-            nul: 0,
-        };
-        // SAFETY: SSE2 is part of every x86_64 target; each load reads 16 of the block's 64
-        // bytes, which the assertion above guarantees are there.
-        unsafe {
-            let (q, s, n, r, z) = (
-                _mm_set1_epi8(b'"' as i8),
-                _mm_set1_epi8(separator as i8),
-                _mm_set1_epi8(b'\n' as i8),
-                _mm_set1_epi8(b'\r' as i8),
-                _mm_set1_epi8(0),
-            );
-            for lane in 0..4 {
-                let v = _mm_loadu_si128(block.as_ptr().add(lane * 16) as *const __m128i);
-                let bits = |c| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)) as u16);
-                let shift = lane * 16;
-                m.quote |= bits(q) << shift;
-                m.separator |= bits(s) << shift;
-                m.newline |= bits(n) << shift;
-                m.carriage_return |= bits(r) << shift;
-                m.nul |= bits(z) << shift;
-            }
-        }
-        m
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn of(block: &[u8], separator: u8) -> Masks {
-        Masks::portable(block, separator)
-    }
-
-    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-    fn portable(block: &[u8], separator: u8) -> Masks {
-        let mask = |c: u8| {
-            block
-                .iter()
-                .enumerate()
-                .fold(0u64, |m, (i, &b)| m | (u64::from(b == c) << i))
-        };
-        Masks {
-            quote: mask(b'"'),
-            separator: mask(separator),
-            newline: mask(b'\n'),
-            carriage_return: mask(b'\r'),
-            nul: mask(0),
-        }
     }
 }
 
@@ -486,17 +310,14 @@ mod tests {
         }
     }
 
-    /// The byte-by-byte reading alone, as the reference for the block path.
     type Outcome = (u64, Vec<(u64, String)>, Vec<u64>, bool);
 
-    fn bytewise(text: &[u8], separator: u8, width: usize) -> Outcome {
+    /// The count of the text fed in two pieces, split at `split`.
+    fn in_two_pieces(text: &[u8], separator: u8, width: usize, split: usize) -> Outcome {
         let mut counter = FieldCounter::new(separator, width);
-        counter.feed_bytes(text, 0);
-        counter.fed = text.len();
-        counted(counter)
-    }
-
-    fn counted(counter: FieldCounter) -> Outcome {
+        let split = split.min(text.len());
+        counter.feed(&text[..split]);
+        counter.feed(&text[split..]);
         match counter.finish() {
             Ok(c) => (
                 c.rows,
@@ -509,14 +330,6 @@ mod tests {
             ),
             Err(_) => (u64::MAX, Vec::new(), Vec::new(), false),
         }
-    }
-
-    fn blockwise(text: &[u8], separator: u8, width: usize, split: usize) -> Outcome {
-        let mut counter = FieldCounter::new(separator, width);
-        let split = split.min(text.len());
-        counter.feed(&text[..split]);
-        counter.feed(&text[split..]);
-        counted(counter)
     }
 
     #[test]
@@ -568,10 +381,19 @@ mod tests {
         assert!(lone(b"a,b\n\"x\"\r"));
         assert!(!lone(b"a,b\r\n\"two\rlines\",2\r\n"));
         assert!(!lone(b"a,b\n1,2"));
+        // after stray quotes, the carriage returns of a quoted field are inside it
+        let field = &b"\"\\\"x\\\"\""[..];
+        let quoted = &b"\"quoted, with \"\" and \n inside\""[..];
+        let text = [
+            field, field, b"\"\"", field, b"abc", field, b"abc", b"abc", field, quoted, b"\n",
+            b"\"", b"\r\r", quoted, quoted,
+        ]
+        .concat();
+        assert!(!in_two_pieces(&text, b',', 1, text.len()).3);
     }
 
     #[test]
-    fn long_quoted_rows_are_counted_by_blocks() {
+    fn long_quoted_rows_with_line_ends_are_counted() {
         let mut text = b"\"number\",\"opened_at\",\"short_description\"\r\n".to_vec();
         for i in 0..500 {
             text.extend_from_slice(
@@ -585,56 +407,13 @@ mod tests {
         assert_eq!(counted.malformed.len(), 1);
         assert_eq!(counted.malformed[0].row, 502);
         assert_eq!(counted.blank, vec![503]);
-        assert_eq!(blockwise(&text, b',', 3, 0), bytewise(&text, b',', 3));
-    }
-
-    #[test]
-    fn masks_match_the_portable_reading() {
-        let block: Vec<u8> = (0..64u8)
-            .map(|i| b"a,\"\n\r;\0"[usize::from(i) % 7])
-            .collect();
-        let (fast, slow) = (Masks::of(&block, b';'), Masks::portable(&block, b';'));
-        assert_eq!(
-            (
-                fast.quote,
-                fast.separator,
-                fast.newline,
-                fast.carriage_return,
-                fast.nul
-            ),
-            (
-                slow.quote,
-                slow.separator,
-                slow.newline,
-                slow.carriage_return,
-                slow.nul
-            )
-        );
-    }
-
-    #[test]
-    fn a_block_left_to_the_byte_path_notes_no_line_end() {
-        // Found by the property below: after a stray quote the masks pair the quotes wrongly,
-        // saw the CRs of a quoted field as lone ones and noted it before handing the block on.
-        let field = &b"\"\\\"x\\\"\""[..];
-        let quoted = &b"\"quoted, with \"\" and \n inside\""[..];
-        let text = [
-            field, field, b"\"\"", field, b"abc", field, b"abc", b"abc", field, quoted, b"\n",
-            b"\"", b"\r\r", quoted, quoted,
-        ]
-        .concat();
-        assert_eq!(blockwise(&text, b',', 1, 128), bytewise(&text, b',', 1));
-        assert!(
-            !bytewise(&text, b',', 1).3,
-            "the CRs are inside a quoted field"
-        );
     }
 
     proptest! {
-        // Texts made of the bytes that matter, in long runs and short: the block path must
-        // count exactly what the byte-by-byte reading counts, wherever a feed splits the text.
+        // Texts made of the bytes that matter, in long runs and short: a text fed in two pieces
+        // counts as the whole text does, wherever the pieces meet (a CRLF, a doubled quote).
         #[test]
-        fn blocks_agree_with_bytes(
+        fn pieces_count_as_the_whole_text(
             parts in proptest::collection::vec(
                 prop_oneof![
                     Just(&b"abc"[..]), Just(&b","[..]), Just(&b"\""[..]), Just(&b"\"\""[..]),
@@ -649,7 +428,10 @@ mod tests {
             split in 0usize..400,
         ) {
             let text: Vec<u8> = parts.concat();
-            prop_assert_eq!(blockwise(&text, b',', width, split), bytewise(&text, b',', width));
+            prop_assert_eq!(
+                in_two_pieces(&text, b',', width, split),
+                in_two_pieces(&text, b',', width, text.len())
+            );
         }
     }
 }
