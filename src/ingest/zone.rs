@@ -13,16 +13,18 @@ use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::timestamps::{PLAUSIBLE_FROM_MICROS, PLAUSIBLE_UNTIL_MICROS};
+
 const HOUR_MICROS: i64 = 3_600_000_000;
 /// An hour whose offset has not been asked yet.
 const UNKNOWN: i32 = i32::MIN;
 /// An hour that a transition falls in: each of its times is asked on its own.
 const IN_TRANSITION: i32 = i32::MIN + 1;
-/// The hours given a table of their own: the plausible years (see
-/// [`super::timestamps::PLAUSIBLE_FROM_MICROS`]) and a day either side. A placeholder such as
-/// `1900-01-01` is asked on its own, rather than stretching the table over the century between.
-const TABLE_FROM_HOUR: i64 = 315_532_800 / 3600 - 24;
-const TABLE_UNTIL_HOUR: i64 = 4_102_444_800 / 3600 + 24;
+/// The hours given a table of their own: the plausible years and a day either side. A
+/// placeholder such as `1900-01-01` is asked on its own, rather than stretching the table over
+/// the century between.
+const TABLE_FROM_HOUR: i64 = PLAUSIBLE_FROM_MICROS / HOUR_MICROS - 24;
+const TABLE_UNTIL_HOUR: i64 = PLAUSIBLE_UNTIL_MICROS / HOUR_MICROS + 24;
 
 /// Naive local date-time (microseconds) → UTC instant.
 pub fn to_utc(naive: Expr, tz: Tz) -> Expr {
