@@ -714,8 +714,8 @@ fn merge_slices(
 
 /// Frames of the same columns one after the other. A column that is one and the same value in
 /// every frame (the source's name, its kind, a field no export fills) stays that one value,
-/// as in a single file's tickets, rather than being written out for every row: DuckDB is then
-/// given it as a constant (see `Engine::create_tickets`), and it takes no memory.
+/// as in a single file's tickets, rather than being written out for every row: it takes no
+/// memory, and the run gives it to DuckDB as a constant (`Tickets::constants` in the pipeline).
 fn stacked(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     let height = frames.iter().map(DataFrame::height).sum();
     let order: Vec<PlSmallStr> = frames[0].get_column_names_owned();
