@@ -9,9 +9,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The sha256 of pieces written one after the other.
 pub fn sha256_hex_of_pieces(pieces: &[&[u8]]) -> String {
+    sha256_hex_of_blocks(pieces.iter().copied())
+}
+
+/// The sha256 of blocks written one after the other, each hashed before the next is asked for.
+pub fn sha256_hex_of_blocks<'a>(blocks: impl Iterator<Item = &'a [u8]>) -> String {
     let mut hasher = Sha256::new();
-    for piece in pieces {
-        hasher.update(piece);
+    for block in blocks {
+        hasher.update(block);
     }
     hex(&hasher.finalize())
 }

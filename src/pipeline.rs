@@ -517,13 +517,41 @@ impl Tickets {
     /// are handed over and not kept, so that they are freed once DuckDB holds them.
     fn take_parts(&mut self) -> TicketParts<'_> {
         match self {
-            Tickets::Read(tickets) => Box::new(std::iter::once(Ok(std::mem::replace(
-                tickets,
-                DataFrame::empty(),
-            )))),
+            Tickets::Read(tickets) => {
+                match pieces(std::mem::replace(tickets, DataFrame::empty())) {
+                    Ok(pieces) => Box::new(pieces.into_iter().map(Ok)),
+                    Err(e) => Box::new(std::iter::once(Err(e.into()))),
+                }
+            }
             Tickets::Stored(_) => self.parts(),
         }
     }
+}
+
+/// A frame's pieces (the stretches of an export read a stretch at a time) as frames of their
+/// own, so that each is freed once handed over; the frame whole where its columns are not in
+/// the same pieces.
+fn pieces(frame: DataFrame) -> PolarsResult<Vec<DataFrame>> {
+    let series = || frame.columns().iter().filter_map(Column::as_series);
+    let lengths: Vec<usize> = match series().next() {
+        Some(first) => first.chunk_lengths().collect(),
+        None => return Ok(vec![frame]),
+    };
+    let aligned = series().all(|s| s.chunk_lengths().eq(lengths.iter().copied()));
+    if lengths.len() < 2 || !aligned {
+        return Ok(vec![frame]);
+    }
+    let mut pieces = Vec::with_capacity(lengths.len());
+    let mut offset = 0;
+    for (i, &length) in lengths.iter().enumerate() {
+        let columns = frame.columns().iter().map(|column| match column {
+            Column::Series(s) => Column::from(s.select_chunk(i)),
+            other => other.slice(offset as i64, length),
+        });
+        pieces.push(DataFrame::new(length, columns.collect())?);
+        offset += length;
+    }
+    Ok(pieces)
 }
 
 /// The run's tickets, a part at a time.

@@ -21,6 +21,21 @@ impl Bytes {
             Bytes::Owned(v) => v,
         }
     }
+
+    /// Gives a mapped file's pages in `range` back to the system: they no longer count towards
+    /// the process's memory, and are read again from the file if they are used again. Owned
+    /// bytes stay as they are.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        if let Bytes::Mapped(m) = self {
+            let end = range.end.min(m.len());
+            let start = range.start.min(end);
+            // SAFETY: the map is read-only; after `DontNeed` a page is read from the file again,
+            // and holds what it held (the assumption of mapping the file at all, `map_file`).
+            let _ = unsafe {
+                m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
 }
 
 fn is_gzip(bytes: &Bytes) -> bool {

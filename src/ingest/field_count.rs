@@ -70,6 +70,17 @@ pub struct Counted {
     pub lone_carriage_return: bool,
 }
 
+/// How far a count fed piece by piece has read: up to the line end of its last whole record.
+pub struct Progress {
+    /// Offset just past that line end.
+    pub ended: usize,
+    /// That record's row number.
+    pub lines: u64,
+    /// Whether some record read so far is malformed, or some line ends with a carriage return
+    /// alone: the text is then read whole.
+    pub irregular: bool,
+}
+
 /// Why a record whose quoted field goes on after its closing quote is rejected: a quote inside
 /// quotes that is not doubled, most often one escaped with a backslash (`\"`).
 pub const TEXT_AFTER_QUOTE: &str = "a quote inside a quoted field is not doubled (text follows \
@@ -208,6 +219,20 @@ impl FieldCounter {
         }
         self.state = state;
         self.fed += bytes.len();
+    }
+
+    /// How far the records fed so far have been read.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            ended: self.ended,
+            lines: self.lines,
+            irregular: !self.malformed.is_empty() || self.lone_carriage_return,
+        }
+    }
+
+    /// The row numbers of the blank lines read so far.
+    pub fn blank_rows(&self) -> &[u64] {
+        &self.blank_rows
     }
 
     /// What the count found, once the whole text is fed.

@@ -222,6 +222,7 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
             vec![held.issues.lazy()],
         ),
     };
+    let in_stretches = files.iter().any(|f| f.tables.in_stretches);
     let mut inputs = held.inputs;
     let mut sources_with_history = held.sources_with_history;
     let mut sources_with_first_response = held.sources_with_first_response;
@@ -261,8 +262,11 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
     drop(t);
     // The tickets as one piece: those of a file whose rows were filtered come in the reader's
     // pieces, and stacked files in one a file, which DuckDB takes more slowly and in more
-    // memory than one.
-    tickets.rechunk_mut_par();
+    // memory than one. Those of a file read in stretches stay in their stretches' pieces, so
+    // that they are never copied whole.
+    if !in_stretches {
+        tickets.rechunk_mut_par();
+    }
     Ok(Ingested {
         tickets,
         status_changes,
@@ -308,29 +312,10 @@ fn ingest_file(
     if let Some((seq, at)) = mapping.event_log {
         wanted.extend([seq, at]);
     }
-    let raw = {
-        let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
-        read::read_columns(&mut export, &wanted, &mapping.nulls)?
-    };
-    let facts = FileFacts {
-        files,
-        sha256: export.sha256(),
-        format: export.format(),
-        encoding: export.encoding.to_string(),
-    };
-    drop(export);
     let timezone = source
         .timezone
         .or(mapping.timezone)
         .unwrap_or(config.report.timezone);
-    if source.timezone.is_none() && mapping.timezone_unstated {
-        crate::log::note(&format!(
-            "warning: {shown}: a `{}` export writes local times without saying their zone; read \
-             as {} ([report] timezone): set `timezone` in its [[sources]] entry",
-            profile.name,
-            timezone.name()
-        ));
-    }
     let source_name = source.name.clone().unwrap_or_else(|| profile.name.clone());
     let ctx = FileContext {
         source: &source_name,
@@ -339,13 +324,78 @@ fn ingest_file(
         mapping: &mapping,
         header: &header,
     };
-    let normalized =
-        normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?;
+    let rows = match in_stretches(&export, &wanted, &ctx)? {
+        Some(normalized) => Rows::Normalized(normalized),
+        None => {
+            let _s = crate::log::stage(format!("{shown}: parse {} columns", wanted.len()));
+            Rows::Read(read::read_columns(&mut export, &wanted, &mapping.nulls)?)
+        }
+    };
+    let facts = FileFacts {
+        files,
+        sha256: export.sha256(),
+        format: export.format(),
+        encoding: export.encoding.to_string(),
+    };
+    drop(export);
+    if source.timezone.is_none() && mapping.timezone_unstated {
+        crate::log::note(&format!(
+            "warning: {shown}: a `{}` export writes local times without saying their zone; read \
+             as {} ([report] timezone): set `timezone` in its [[sources]] entry",
+            profile.name,
+            timezone.name()
+        ));
+    }
+    let normalized = match rows {
+        Rows::Normalized(normalized) => normalized,
+        Rows::Read(raw) => {
+            normalize(raw, &ctx).map_err(|e| IngestError::Internal(format!("{shown}: {e}")))?
+        }
+    };
     let report = input_report(facts, &ctx, (&profile.name, reason), &normalized);
     for note in &report.notes {
         crate::log::note(&format!("{shown}: {note}"));
     }
     Ok(Some((normalized, report)))
+}
+
+/// A file's rows: normalised as they were read, or read to be normalised.
+enum Rows {
+    Normalized(normalize::Normalized),
+    Read(read::RawFrame),
+}
+
+/// A long CSV export's tables, read and normalised a stretch at a time so that neither its
+/// text nor its parse is ever held whole ([`normalize::InStretches`]); `None` when it is to be
+/// read whole: it is short, or its stretches cannot be read alone.
+fn in_stretches(
+    export: &read::ExportFile,
+    wanted: &[usize],
+    ctx: &FileContext,
+) -> Result<Option<normalize::Normalized>, IngestError> {
+    if export.stretch.is_none() {
+        return Ok(None);
+    }
+    let shown = ctx.shown;
+    let _s = crate::log::stage(format!(
+        "{shown}: parse and normalise {} columns a stretch at a time",
+        wanted.len()
+    ));
+    let internal = |e: PolarsError| IngestError::Internal(format!("{shown}: {e}"));
+    let mut stretches = normalize::InStretches::new(ctx);
+    let read = read::read_stretches(export, wanted, &ctx.mapping.nulls, |raw| {
+        stretches.add(raw).map_err(internal)
+    })?;
+    if let read::Stretched::Read = read
+        && let Some(normalized) = stretches.finish().map_err(internal)?
+    {
+        return Ok(Some(normalized));
+    }
+    crate::log::detail(&format!(
+        "{shown}: read whole: its stretches cannot be read alone (an irregular record, ids \
+         out of order or repeated, or timestamps that differ from one stretch to the next)"
+    ));
+    Ok(None)
 }
 
 /// What reading a file found out about it besides its rows.

@@ -37,6 +37,9 @@ pub struct Normalized {
     pub rows: u64,
     pub rejected: u64,
     pub timestamp_format: Option<String>,
+    /// Whether the file was read a stretch at a time: its tickets are then in one piece a
+    /// stretch, which a run hands to DuckDB and frees one after the other.
+    pub in_stretches: bool,
 }
 
 const SEQ_RAW: &str = "__seq_raw";
@@ -94,34 +97,64 @@ type Reason = (Expr, String, Expr, String);
 /// rejected rows set aside (5), duplicates (6), impossible values nulled (7), the canonical
 /// tables (8).
 pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normalized> {
-    let m = ctx.mapping;
     let RawFrame {
         frame,
         malformed,
         rows,
-        ..
     } = raw_frame;
-    let staged = staged_columns(frame, &malformed, m)?;
+    let staged = staged_columns(frame, &malformed, ctx.mapping)?;
+    let decisions = decide(&staged, &id_counts(&staged)?, ctx)?;
+    typed_tables(staged, &malformed, rows, ctx, &decisions)
+}
+
+/// What [`normalize`] decides on a file's whole columns before it types a row (steps 2 and 3).
+#[derive(PartialEq)]
+struct Decisions {
+    event_log: bool,
+    check_duplicates: bool,
+    formats: Formats,
+}
+
+fn decide(staged: &DataFrame, ids: &Ids, ctx: &FileContext) -> PolarsResult<Decisions> {
+    let m = ctx.mapping;
     // An event log repeats ticket ids; a list export that merely has the columns does not.
-    let (ids, distinct) = id_counts(&staged)?;
-    let repeated = distinct < ids;
+    let repeated = ids.distinct < ids.n;
     let event_log = m.event_log.is_some() && repeated;
-    // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
-    let check_duplicates = repeated || m.id_digit_groups || m.rows_repeat_tickets;
-    let (format, fmt, formats) = timestamp_formats(&staged, ctx, event_log)?;
-    let reasons = rejection_reasons(ctx, &formats, &fmt, event_log);
-    let (typed, mut rules) = typed_rows(staged, ctx, &formats, &fmt, event_log, &reasons)?;
+    Ok(Decisions {
+        event_log,
+        // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
+        check_duplicates: repeated || m.id_digit_groups || m.rows_repeat_tickets,
+        formats: timestamp_formats(staged, ctx, event_log)?,
+    })
+}
+
+/// Steps 4 to 8 of [`normalize`], on the decisions taken.
+fn typed_tables(
+    staged: DataFrame,
+    malformed: &[MalformedRow],
+    rows: u64,
+    ctx: &FileContext,
+    decisions: &Decisions,
+) -> PolarsResult<Normalized> {
+    let Decisions {
+        event_log,
+        check_duplicates,
+        formats: (format, fmt, formats),
+    } = decisions;
+    let event_log = *event_log;
+    let reasons = rejection_reasons(ctx, formats, fmt, event_log);
+    let (typed, mut rules) = typed_rows(staged, ctx, formats, fmt, event_log, &reasons)?;
 
     let mut issue_frames = Vec::new();
     let mut accepted = without_rejected(typed, &reasons, ctx, &mut issue_frames)?;
     if !malformed.is_empty() {
-        issue_frames.push(malformed_frame(&malformed, ctx.shown, ctx.header.names())?.lazy());
+        issue_frames.push(malformed_frame(malformed, ctx.shown, ctx.header.names())?.lazy());
     }
     // A list export has each ticket once (an event log has it many times).
-    if check_duplicates && !event_log {
+    if *check_duplicates && !event_log {
         accepted = without_duplicates(accepted.collect()?, ctx, &mut issue_frames)?.lazy();
     }
-    let (more_rules, nulled_before_creation) = impossible_values(ctx, &formats);
+    let (more_rules, nulled_before_creation) = impossible_values(ctx, formats);
     rules.extend(more_rules);
     let any_nulled = values_set_aside(&accepted, rules, ctx, &mut issue_frames)?;
     let (issues, rejected) = issue_table(issue_frames)?;
@@ -138,8 +171,104 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         issues,
         rows,
         rejected,
-        timestamp_format: format,
+        timestamp_format: format.clone(),
+        in_stretches: false,
     })
+}
+
+/// A file normalised a stretch of rows at a time (see [`super::read::read_stretches`]), as
+/// [`normalize`] does it whole, so that the file's text is never held whole: each stretch is
+/// staged, decided on and typed, and its text dropped.
+///
+/// The decisions of step 2 and 3 are a file's, not a stretch's; a stretch is taken only where
+/// they are the same as the first stretch's, it repeats no id, and its ids go on rising (or
+/// falling) from the last stretch's. The file's decisions are then those too, and every row
+/// ends as it would in the whole file. Where a stretch is not taken, the file is read whole.
+pub struct InStretches<'a> {
+    ctx: &'a FileContext<'a>,
+    decisions: Option<Decisions>,
+    /// Whether the ids seen so far may rise, and may fall, from row to row.
+    may_rise: bool,
+    may_fall: bool,
+    last_id: Option<String>,
+    parts: Vec<Normalized>,
+}
+
+impl<'a> InStretches<'a> {
+    pub fn new(ctx: &'a FileContext<'a>) -> Self {
+        InStretches {
+            ctx,
+            decisions: None,
+            may_rise: true,
+            may_fall: true,
+            last_id: None,
+            parts: Vec::new(),
+        }
+    }
+
+    /// Normalises the next stretch's rows: `false`, and nothing kept, when the file is to be
+    /// read whole.
+    pub fn add(&mut self, raw_frame: RawFrame) -> PolarsResult<bool> {
+        let RawFrame {
+            frame,
+            malformed,
+            rows,
+        } = raw_frame;
+        let staged = staged_columns(frame, &malformed, self.ctx.mapping)?;
+        let ids = id_counts(&staged)?;
+        let decisions = decide(&staged, &ids, self.ctx)?;
+        let same = self
+            .decisions
+            .as_ref()
+            .is_none_or(|first| *first == decisions);
+        if decisions.check_duplicates || !same || !self.ids_go_on(ids) {
+            return Ok(false);
+        }
+        let decisions = self.decisions.get_or_insert(decisions);
+        let mut part = typed_tables(staged, &malformed, rows, self.ctx, decisions)?;
+        // One piece a stretch, which DuckDB takes in and the run frees a stretch at a time.
+        part.tickets.rechunk_mut_par();
+        self.parts.push(part);
+        Ok(true)
+    }
+
+    /// Whether the file's ids, this stretch's after those before, still rise (or fall) from
+    /// row to row, and so repeat none.
+    fn ids_go_on(&mut self, ids: Ids) -> bool {
+        let Some((first, last)) = ids.ends else {
+            return true;
+        };
+        let after = self.last_id.as_ref();
+        self.may_rise &= ids.rising && after.is_none_or(|before| *before < first);
+        self.may_fall &= ids.falling && after.is_none_or(|before| *before > first);
+        self.last_id = Some(last);
+        self.may_rise || self.may_fall
+    }
+
+    /// The file's tables: the stretches' one after the other; `None` when no stretch held a row.
+    pub fn finish(self) -> PolarsResult<Option<Normalized>> {
+        let Some(first) = self.parts.first() else {
+            return Ok(None);
+        };
+        let timestamp_format = first.timestamp_format.clone();
+        let (mut tickets, mut issues) = (Vec::new(), Vec::new());
+        let (mut rows, mut rejected) = (0, 0);
+        for part in self.parts {
+            tickets.push(part.tickets);
+            issues.push(part.issues.lazy());
+            rows += part.rows;
+            rejected += part.rejected;
+        }
+        Ok(Some(Normalized {
+            tickets: super::stacked(tickets)?,
+            history: None,
+            issues: concat(issues, UnionArgs::default())?.collect()?,
+            rows,
+            rejected,
+            timestamp_format,
+            in_stretches: true,
+        }))
+    }
 }
 
 /// Step 1 of [`normalize`]: the source columns under canonical names, the malformed rows left
@@ -746,10 +875,20 @@ fn first_u64(column: &Column) -> PolarsResult<u64> {
     Ok(column.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0))
 }
 
+/// Ticket ids in a file's staged rows: how many, how many distinct, whether they strictly rise
+/// (or fall) from row to row, and the first and last.
+struct Ids {
+    n: u64,
+    distinct: u64,
+    rising: bool,
+    falling: bool,
+    ends: Option<(String, String)>,
+}
+
 /// Ticket ids present, and distinct, in the staged rows. Exports usually list tickets in id
 /// order, and ids that strictly rise (or fall) from row to row are all distinct: that check
 /// is one comparison per row, where counting distinct ids hashes every one of them.
-fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
+fn id_counts(staged: &DataFrame) -> PolarsResult<Ids> {
     let ids = col(raw("id").as_str()).drop_nulls();
     let previous = ids.clone().shift(lit(1));
     let first = staged
@@ -759,23 +898,38 @@ fn id_counts(staged: &DataFrame) -> PolarsResult<(u64, u64)> {
             ids.clone().count().alias("n"),
             ids.clone().gt(previous.clone()).all(true).alias("rising"),
             ids.clone().lt(previous).all(true).alias("falling"),
+            ids.clone().first().alias("first"),
+            ids.clone().last().alias("last"),
         ])
         .collect()?;
     let n = first_u64(first.column("n")?)?;
-    let monotonic =
+    let flag =
         |c: &str| -> PolarsResult<bool> { Ok(first.column(c)?.bool()?.get(0).unwrap_or(false)) };
-    if monotonic("rising")? || monotonic("falling")? {
-        return Ok((n, n));
-    }
-    let distinct = staged
-        .clone()
-        .lazy()
-        .select([ids.n_unique().alias("u")])
-        .collect()?;
-    Ok((n, first_u64(distinct.column("u")?)?))
+    let id = |c: &str| -> PolarsResult<Option<String>> {
+        Ok(first.column(c)?.str()?.get(0).map(str::to_string))
+    };
+    let (rising, falling) = (flag("rising")?, flag("falling")?);
+    let ends = id("first")?.zip(id("last")?);
+    let distinct = match rising || falling {
+        true => n,
+        false => {
+            let distinct = staged
+                .clone()
+                .lazy()
+                .select([ids.n_unique().alias("u")])
+                .collect()?;
+            first_u64(distinct.column("u")?)?
+        }
+    };
+    Ok(Ids {
+        n,
+        distinct,
+        rising,
+        falling,
+        ends,
+    })
 }
 
-/// A text column with surrounding whitespace removed, and null where nothing is left.
 pub(crate) fn trimmed(name: &str) -> Expr {
     let s = col(name).str().strip_chars(lit(NULL));
     when(s.clone().eq(lit(""))).then(null_text()).otherwise(s)
@@ -963,7 +1117,8 @@ mod tests {
                 .collect::<Vec<_>>(),
         )])
         .unwrap();
-        id_counts(&frame).unwrap()
+        let ids = id_counts(&frame).unwrap();
+        (ids.n, ids.distinct)
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::IngestError;
 use super::bytes::{Bytes, Text, decode_file, map_file};
-use super::field_count::{FieldCounter, MalformedRow};
+use super::field_count::{FieldCounter, MalformedRow, Progress};
 use super::json;
 use super::profile::HeaderIndex;
 
@@ -27,6 +27,9 @@ pub struct ExportFile {
     pub encoding: &'static str,
     pub compressed: bool,
     pub content: Content,
+    /// The bytes of a stretch, for a CSV text long enough to be read in stretches
+    /// ([`read_stretches`]).
+    pub stretch: Option<usize>,
 }
 
 pub enum Content {
@@ -76,13 +79,31 @@ impl ExportFile {
     }
 }
 
-/// Starts hashing the file's bytes on a thread of its own.
-fn hash_in_background(on_disk: Bytes) -> std::thread::JoinHandle<String> {
+/// Starts hashing the file's bytes on a thread of its own. The bytes of a file read in
+/// stretches are given back to the system as they are hashed, as the parse gives back each
+/// stretch it has read: the hash would otherwise hold the whole file.
+fn hash_in_background(on_disk: Bytes, in_stretches: bool) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let _t = crate::log::background_stage("hash");
-        crate::digest::sha256_hex(on_disk.as_slice())
+        if !in_stretches {
+            return crate::digest::sha256_hex(on_disk.as_slice());
+        }
+        // Asking for a block means the one before it is hashed.
+        let blocks = on_disk.as_slice().chunks(HASH_BLOCK).enumerate();
+        let releasing = blocks.map(|(i, block)| {
+            if i > 0 {
+                on_disk.release((i - 1) * HASH_BLOCK..i * HASH_BLOCK);
+            }
+            block
+        });
+        let digest = crate::digest::sha256_hex_of_blocks(releasing);
+        on_disk.release(0..on_disk.as_slice().len());
+        digest
     })
 }
+
+/// The bytes hashed between two releases of a file read in stretches.
+const HASH_BLOCK: usize = 16 << 20;
 
 /// How a source asks its files to be read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -133,14 +154,22 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
         }
         Some(_) => csv_content(text.clone(), start).map_err(fail)?,
     };
+    let stretch = stretch_bytes()?;
+    let stretch = match &content {
+        Content::Csv { text, start, .. } if text.as_slice().len() - start > 2 * stretch => {
+            Some(stretch)
+        }
+        _ => None,
+    };
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        hashing: Some(hash_in_background(on_disk)),
+        hashing: Some(hash_in_background(on_disk, stretch.is_some())),
         sha256: None,
         encoding,
         compressed,
         content,
+        stretch,
     })
 }
 
@@ -159,11 +188,12 @@ fn open_spreadsheet(
     Ok(ExportFile {
         path: path.to_path_buf(),
         shown: shown.to_string(),
-        hashing: Some(hash_in_background(on_disk)),
+        hashing: Some(hash_in_background(on_disk, false)),
         sha256: None,
         encoding: kind,
         compressed: false,
         content: csv_content(Bytes::Owned(Arc::new(csv)), 0)?,
+        stretch: None,
     })
 }
 
@@ -359,7 +389,7 @@ fn parse_csv(
             counter.feed(text);
             counter.finish()
         });
-        let parsed = read_csv_text(text, separator, width, wanted, nulls);
+        let parsed = read_csv_text(text, separator, width, wanted, nulls, true);
         (
             counted.join().expect("counting fields does not panic"),
             parsed,
@@ -382,7 +412,7 @@ fn parse_csv(
             // make it refuse the file): read again with those records as blank lines, which
             // keeps every other row where the count has it.
             let blanked = blank_records(text, &counted.malformed);
-            read_csv_text(&blanked, separator, width, wanted, nulls)
+            read_csv_text(&blanked, separator, width, wanted, nulls, true)
                 .ok()
                 .filter(|frame| frame.height() as u64 == lines)
                 .ok_or_else(|| untrusted_after(&counted.malformed[0]))?
@@ -400,14 +430,35 @@ fn parse_csv(
             );
         }
     };
-    let numbers: Vec<u64> = (2..lines + 2).collect();
+    let columns = match wanted.is_empty() {
+        true => Vec::new(),
+        false => frame.into_columns(),
+    };
+    let raw = raw_frame(
+        columns,
+        (2..lines + 2).collect(),
+        &counted.blank,
+        counted.malformed,
+    )?;
+    Ok(RawFrame {
+        rows: counted.rows,
+        ..raw
+    })
+}
+
+/// The rows Polars read, numbered, without the blank lines (which it reads as rows of nulls).
+fn raw_frame(
+    read: Vec<Column>,
+    numbers: Vec<u64>,
+    blank: &[u64],
+    malformed: Vec<MalformedRow>,
+) -> Result<RawFrame, String> {
+    let height = numbers.len();
     let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
-    if !wanted.is_empty() {
-        columns.extend(frame.into_columns());
-    }
-    let mut frame = DataFrame::new(lines as usize, columns).map_err(|e| e.to_string())?;
-    if !counted.blank.is_empty() {
-        let blank = Series::new("blank".into(), counted.blank);
+    columns.extend(read);
+    let mut frame = DataFrame::new(height, columns).map_err(|e| e.to_string())?;
+    if !blank.is_empty() {
+        let blank = Series::new("blank".into(), blank);
         frame = frame
             .lazy()
             .filter(
@@ -420,8 +471,8 @@ fn parse_csv(
     }
     Ok(RawFrame {
         frame,
-        malformed: counted.malformed,
-        rows: counted.rows,
+        malformed,
+        rows: 0,
     })
 }
 
@@ -474,14 +525,211 @@ fn untrusted_after(first: &MalformedRow) -> String {
     )
 }
 
-/// The wanted columns of every row after the header, through Polars' public CSV reader: every
-/// value a string, the null markers null, short rows padded with nulls and long ones cut.
+/// The most bytes of a CSV export parsed at a time, unless `DESKPULSE_STRETCH_BYTES` says
+/// otherwise: an export more than twice as long is read a stretch of rows at a time
+/// ([`read_stretches`]), so that its parsed text is never held whole.
+const STRETCH_BYTES: usize = 256 << 20;
+
+/// The most bytes of a CSV export parsed at a time: `DESKPULSE_STRETCH_BYTES`, else
+/// [`STRETCH_BYTES`].
+fn stretch_bytes() -> Result<usize, IngestError> {
+    const VAR: &str = "DESKPULSE_STRETCH_BYTES";
+    let refused = |shown: &str| {
+        IngestError::Source(format!(
+            "{VAR}={shown}: not a number of bytes such as 268435456"
+        ))
+    };
+    match std::env::var(VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(STRETCH_BYTES),
+        Err(std::env::VarError::NotUnicode(text)) => Err(refused(&text.to_string_lossy())),
+        Ok(text) => match text.trim().parse() {
+            Ok(0) | Err(_) => Err(refused(&text)),
+            Ok(bytes) => Ok(bytes),
+        },
+    }
+}
+
+/// How reading a CSV text in stretches ended.
+pub enum Stretched {
+    /// Every row was handed on.
+    Read,
+    /// The text is irregular (a malformed record, a carriage return ending a line alone, a
+    /// stretch the reader and the count disagree on), or `each` declined a stretch: the text
+    /// must be read whole.
+    Declined,
+}
+
+/// Reads the given columns of a CSV export `stretch` bytes at a time (cut at record ends) and
+/// hands each stretch's rows to `each`, which returns whether to go on. As in [`parse_csv`],
+/// the field count reads the text on a thread of its own, a stretch ahead of Polars' parse;
+/// a mapped file's stretch is given back to the system once parsed, so that neither the
+/// file nor its parsed text is ever held whole.
+pub fn read_stretches(
+    export: &ExportFile,
+    columns: &[usize],
+    nulls: &[String],
+    mut each: impl FnMut(RawFrame) -> Result<bool, IngestError>,
+) -> Result<Stretched, IngestError> {
+    let (
+        Content::Csv {
+            text,
+            start,
+            separator,
+            ..
+        },
+        Some(stretch),
+    ) = (&export.content, export.stretch)
+    else {
+        return Ok(Stretched::Declined);
+    };
+    let mut wanted: Vec<usize> = columns.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let width = export.header().names().len();
+    let body = &text.as_slice()[*start..];
+    let fail = |message: String| IngestError::Unreadable {
+        file: export.shown.clone(),
+        message,
+    };
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Progress, Vec<u64>)>(1);
+        let counting = scope.spawn(move || {
+            let mut counter = FieldCounter::new(*separator, width);
+            let mut sent = 0;
+            for piece in body.chunks(stretch) {
+                counter.feed(piece);
+                let blank = counter.blank_rows()[sent..].to_vec();
+                sent += blank.len();
+                if sender.send((counter.progress(), blank)).is_err() {
+                    break;
+                }
+            }
+            counter.finish()
+        });
+        let mut reading = StretchReading {
+            body,
+            text,
+            start: *start,
+            separator: *separator,
+            width,
+            wanted: &wanted,
+            nulls,
+            from: 0,
+            lines: 0,
+            blank: 0,
+        };
+        let mut outcome = Stretched::Read;
+        for (progress, blank) in receiver.iter() {
+            if progress.irregular {
+                outcome = Stretched::Declined;
+                break;
+            }
+            let Some(raw) = reading
+                .next(progress.ended, progress.lines, &blank)
+                .map_err(fail)?
+            else {
+                outcome = Stretched::Declined;
+                break;
+            };
+            if raw.frame.height() > 0 && !each(raw)? {
+                outcome = Stretched::Declined;
+                break;
+            }
+        }
+        drop(receiver);
+        let counted = counting.join().expect("counting fields does not panic");
+        if matches!(outcome, Stretched::Declined) {
+            return Ok(Stretched::Declined);
+        }
+        let counted = counted.map_err(fail)?;
+        if !counted.malformed.is_empty() || counted.lone_carriage_return {
+            return Ok(Stretched::Declined);
+        }
+        Ok(
+            match reading
+                .next(body.len(), counted.lines, &counted.blank[reading.blank..])
+                .map_err(fail)?
+            {
+                None => Stretched::Declined,
+                Some(raw) if raw.frame.height() == 0 => Stretched::Read,
+                Some(raw) => match each(raw)? {
+                    true => Stretched::Read,
+                    false => Stretched::Declined,
+                },
+            },
+        )
+    })
+}
+
+/// Where a reading in stretches stands: the text before `from` is read, up to row `lines`,
+/// with `blank` blank lines among them.
+struct StretchReading<'a> {
+    body: &'a [u8],
+    text: &'a Bytes,
+    start: usize,
+    separator: u8,
+    width: usize,
+    wanted: &'a [usize],
+    nulls: &'a [String],
+    from: usize,
+    lines: u64,
+    blank: usize,
+}
+
+impl StretchReading<'_> {
+    /// The rows of the text from where the last stretch ended to `ended`, which the count
+    /// found to end row `lines`, with the blank lines `blank` among them. `None` when Polars
+    /// reads another number of rows there than the count.
+    fn next(
+        &mut self,
+        ended: usize,
+        lines: u64,
+        blank: &[u64],
+    ) -> Result<Option<RawFrame>, String> {
+        let first = self.from == 0;
+        let piece = &self.body[self.from..ended];
+        let parsed = read_csv_text(
+            piece,
+            self.separator,
+            self.width,
+            self.wanted,
+            self.nulls,
+            first,
+        );
+        // The header is row 1 and no data row.
+        let from_row = self.lines.max(1) + 1;
+        let expected = (lines + 1).saturating_sub(from_row);
+        let frame = match parsed {
+            Ok(frame) if frame.height() as u64 == expected => frame,
+            _ => return Ok(None),
+        };
+        self.text
+            .release(self.start + self.from..self.start + ended);
+        let columns = match self.wanted.is_empty() {
+            true => Vec::new(),
+            false => frame.into_columns(),
+        };
+        let raw = raw_frame(columns, (from_row..=lines).collect(), blank, Vec::new())?;
+        let raw = RawFrame {
+            rows: expected - blank.len() as u64,
+            ..raw
+        };
+        (self.from, self.lines) = (ended, lines);
+        self.blank += blank.len();
+        Ok(Some(raw))
+    }
+}
+
+/// The wanted columns of every row (after the header, when `header` says the text starts with
+/// it), through Polars' public CSV reader: every value a string, the null markers null, short
+/// rows padded with nulls and long ones cut.
 fn read_csv_text(
     text: &[u8],
     separator: u8,
     width: usize,
     wanted: &[usize],
     nulls: &[String],
+    header: bool,
 ) -> PolarsResult<DataFrame> {
     let schema =
         Schema::from_iter((0..width).map(|i| Field::new(column_name(i).into(), DataType::String)));
@@ -494,7 +742,7 @@ fn read_csv_text(
     };
     let null_values = NullValues::AllColumns(nulls.iter().map(|n| n.as_str().into()).collect());
     CsvReadOptions::default()
-        .with_has_header(true)
+        .with_has_header(header)
         .with_schema(Some(Arc::new(schema)))
         .with_projection(Some(Arc::new(projection)))
         .with_raise_if_empty(false)

@@ -88,12 +88,17 @@ fn title_of_first_ticket(out: &Path) -> Option<String> {
         .map(|r| r[title].to_string())
 }
 
-/// Runs one case; what went otherwise than the case says, or nothing.
-fn run(export: &Path, case: &Case) -> Vec<String> {
+/// Runs one case, the export read in stretches of `stretch` bytes if given; what went
+/// otherwise than the case says, or nothing.
+fn run(export: &Path, case: &Case, stretch: Option<&str>) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let config = configuration(dir.path(), export, case);
     let out = dir.path().join("out");
-    let run = deskpulse()
+    let mut run = deskpulse();
+    if let Some(bytes) = stretch {
+        run.env("DESKPULSE_STRETCH_BYTES", bytes);
+    }
+    let run = run
         .args(["report", "--quiet", "--period", "2026-10", "--out"])
         .arg(&out)
         .arg(&config)
@@ -167,6 +172,17 @@ fn run(export: &Path, case: &Case) -> Vec<String> {
 
 #[test]
 fn every_hostile_file_is_read_or_refused_as_its_case_says() {
+    every_case(None);
+}
+
+#[test]
+fn every_hostile_file_read_in_stretches_is_read_or_refused_as_its_case_says() {
+    // Stretches of 64 bytes: most records are cut over several, and every case's file but the
+    // shortest is long enough to be read a stretch at a time.
+    every_case(Some("64"));
+}
+
+fn every_case(stretch: Option<&str>) {
     let dir = data("hostile");
     let corpus: Corpus =
         toml::from_str(&std::fs::read_to_string(dir.join("cases.toml")).unwrap()).unwrap();
@@ -183,7 +199,7 @@ fn every_hostile_file_is_read_or_refused_as_its_case_says() {
         .case
         .iter()
         .flat_map(|case| {
-            run(&dir.join(&case.file), case)
+            run(&dir.join(&case.file), case, stretch)
                 .into_iter()
                 .map(move |w| format!("{} ({}): {w}", case.file, case.about))
         })
@@ -237,7 +253,7 @@ fn a_huge_field_many_columns_and_deep_json_are_read_or_refused_in_bounds() {
         ),
     ];
     for (file, case) in &cases {
-        let wrong = run(file, case);
+        let wrong = run(file, case, None);
         assert!(wrong.is_empty(), "{}: {}", file.display(), wrong.join("\n"));
     }
 }

@@ -16,6 +16,7 @@ mod sample;
 mod sla;
 mod slices;
 mod store;
+mod stretches;
 mod uci;
 mod util;
 mod what_changed;

@@ -1,0 +1,191 @@
+//! A long CSV export is read and normalised a stretch at a time (`DESKPULSE_STRETCH_BYTES`, here
+//! a few kilobytes): every output is the one reading it whole gives, and an export whose
+//! stretches cannot be read alone is read whole.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::util::{data, deskpulse};
+
+const STRETCH: &str = "2000";
+
+/// A ServiceNow list export of `n` tickets over September and October 2026, ids in `order`,
+/// with what real exports hold: a blank line, padded values, an unknown priority, a resolution
+/// before the opening, a row whose opening is no time, and an empty field.
+fn export(n: usize, order: impl Fn(usize) -> usize) -> String {
+    let mut text = String::from(
+        "number,opened_at,short_description,priority,state,assignment_group,assigned_to,\
+         reopen_count,made_sla,resolved_at,closed_at\n",
+    );
+    for i in 0..n {
+        let id = order(i);
+        let day = 1 + id % 60;
+        let (month, day) = if day > 30 { (10, day - 30) } else { (9, day) };
+        let opened = format!("2026-{month:02}-{day:02} {:02}:15:00", 8 + id % 9);
+        let resolved = match id % 7 {
+            0 => String::new(),
+            3 => "2026-08-01 10:00:00".to_string(),
+            _ => format!("2026-{month:02}-{day:02} {:02}:45:00", 9 + id % 9),
+        };
+        let opened = if id == 77 { "soon".to_string() } else { opened };
+        let priority = match id % 11 {
+            5 => "9 - Whenever".to_string(),
+            k => format!("{} - Level", 1 + k % 4),
+        };
+        let group = if id.is_multiple_of(13) {
+            " Network "
+        } else {
+            "Service Desk"
+        };
+        text.push_str(&format!(
+            "INC{id:06},{opened},\"Printer, floor {}\",{priority},Resolved,{group},Agent {},{},{},{resolved},\n",
+            id % 5,
+            id % 4,
+            id % 3,
+            id.is_multiple_of(2),
+        ));
+        if i == n / 3 {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+fn project(export: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incidents.csv"), export).unwrap();
+    std::fs::write(
+        dir.path().join("deskpulse.toml"),
+        "[report]\ntimezone = \"Europe/Amsterdam\"\n\n[[sources]]\npath = \"incidents.csv\"\nprofile = \"servicenow\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// `report` on the project for October, in stretches of `stretch` bytes or whole; the output
+/// directory and what `-v` said.
+fn report(project: &Path, stretch: Option<&str>) -> (tempfile::TempDir, String) {
+    let out = tempfile::tempdir().unwrap();
+    let mut run = deskpulse();
+    if let Some(bytes) = stretch {
+        run.env("DESKPULSE_STRETCH_BYTES", bytes);
+    }
+    let done = run
+        .args(["-v", "report", "--period", "2026-10", "--out"])
+        .arg(out.path())
+        .arg(project)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).to_string();
+    assert!(done.status.success(), "{stderr}");
+    (out, stderr)
+}
+
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in walk(dir) {
+        let name = entry.strip_prefix(dir).unwrap().to_path_buf();
+        files.insert(name, std::fs::read(&entry).unwrap());
+    }
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        match path.is_dir() {
+            true => found.extend(walk(&path)),
+            false => found.push(path),
+        }
+    }
+    found
+}
+
+/// Reports the project whole and in stretches: the same files, byte for byte; what `-v` said
+/// of the reading in stretches.
+fn same_in_stretches(project: &Path) -> String {
+    let (whole, said_whole) = report(project, None);
+    assert!(!said_whole.contains("a stretch at a time"), "{said_whole}");
+    let (stretched, said) = report(project, Some(STRETCH));
+    assert!(said.contains("a stretch at a time"), "{said}");
+    let (a, b) = (files_under(whole.path()), files_under(stretched.path()));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(
+            *bytes == b[name],
+            "{} differs:\n{}\n---\n{}",
+            name.display(),
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&b[name])
+        );
+    }
+    said
+}
+
+#[test]
+fn an_export_read_in_stretches_reports_what_it_does_read_whole() {
+    let dir = project(&export(600, |i| i));
+    let said = same_in_stretches(dir.path());
+    assert!(!said.contains("read whole"), "{said}");
+    // The issues behind the sameness: the stretches held the rows rejected and nulled.
+    let out = report(dir.path(), Some(STRETCH)).0;
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    for problem in [
+        "row_rejected",
+        "value_nulled",
+        "9 - Whenever",
+        "before the ticket",
+    ] {
+        assert!(rejects.contains(problem), "{problem}: {rejects}");
+    }
+}
+
+#[test]
+fn ids_that_fall_are_read_in_stretches_too() {
+    let dir = project(&export(600, |i| 599 - i));
+    let said = same_in_stretches(dir.path());
+    assert!(!said.contains("read whole"), "{said}");
+}
+
+#[test]
+fn an_export_whose_stretches_cannot_be_read_alone_is_read_whole() {
+    // Ids out of order (a repeat could hide across stretches); a repeated id; a malformed
+    // record; an event log, whose tickets are their last rows over the whole file.
+    let shuffled = export(600, |i| (i * 7) % 600);
+    let repeated = export(600, |i| if i == 500 { 10 } else { i });
+    let malformed =
+        export(600, |i| i).replacen("Resolved,Service Desk", "Resolved,Service Desk,extra", 1);
+    for text in [shuffled, repeated, malformed] {
+        let dir = project(&text);
+        let said = same_in_stretches(dir.path());
+        assert!(said.contains("read whole"), "{said}");
+    }
+    let log = data("servicenow/incident_log.csv");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&log, dir.path().join("incidents.csv")).unwrap();
+    std::fs::write(
+        dir.path().join("deskpulse.toml"),
+        "[report]\ntimezone = \"UTC\"\n\n[[sources]]\npath = \"incidents.csv\"\n",
+    )
+    .unwrap();
+    let said = same_in_stretches(dir.path());
+    assert!(said.contains("read whole"), "{said}");
+}
+
+#[test]
+fn a_stretch_length_that_is_no_number_of_bytes_is_refused() {
+    let dir = project(&export(10, |i| i));
+    for bytes in ["a lot", "0"] {
+        let out = deskpulse()
+            .env("DESKPULSE_STRETCH_BYTES", bytes)
+            .arg("kpis")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let said = format!("DESKPULSE_STRETCH_BYTES={bytes}: not a number of bytes");
+        assert!(stderr.contains(&said), "{stderr}");
+    }
+}
