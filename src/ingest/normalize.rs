@@ -103,43 +103,60 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
         rows,
     } = raw_frame;
     let staged = staged_columns(frame, &malformed, ctx.mapping)?;
-    let decisions = decide(&staged, &id_counts(&staged)?, ctx)?;
-    typed_tables(staged, &malformed, rows, ctx, &decisions)
+    let decisions = decide(&staged, &id_counts(&staged)?, ctx, false)?;
+    if let Some(note) = &decisions.note {
+        crate::log::note(note);
+    }
+    typed_tables(staged, &malformed, rows, ctx, &decisions, false)
 }
 
 /// What [`normalize`] decides on a file's whole columns before it types a row (steps 2 and 3).
-#[derive(PartialEq)]
 struct Decisions {
     event_log: bool,
     check_duplicates: bool,
     formats: Formats,
+    /// What the user is told of the formats (see [`timestamp_formats`]).
+    note: Option<String>,
 }
 
-fn decide(staged: &DataFrame, ids: &Ids, ctx: &FileContext) -> PolarsResult<Decisions> {
+/// The decisions on the staged rows; `event_log` where the file is known to be one whatever
+/// these rows' ids (an earlier stretch of it repeated ids).
+fn decide(
+    staged: &DataFrame,
+    ids: &Ids,
+    ctx: &FileContext,
+    event_log: bool,
+) -> PolarsResult<Decisions> {
     let m = ctx.mapping;
     // An event log repeats ticket ids; a list export that merely has the columns does not.
     let repeated = ids.distinct < ids.n;
-    let event_log = m.event_log.is_some() && repeated;
+    let event_log = event_log || (m.event_log.is_some() && repeated);
+    let (formats, note) = timestamp_formats(staged, ctx, event_log)?;
     Ok(Decisions {
         event_log,
         // `52 267` and `52267` are one ticket: the raw ids cannot tell that a list repeats none
         check_duplicates: repeated || m.id_digit_groups || m.rows_repeat_tickets,
-        formats: timestamp_formats(staged, ctx, event_log)?,
+        formats,
+        note,
     })
 }
 
-/// Steps 4 to 8 of [`normalize`], on the decisions taken.
+/// Steps 4 to 8 of [`normalize`], on the decisions taken. An event log's tickets keep their
+/// rows' sequence where `stretch` says the rows are a stretch of the file: the ticket is the
+/// last of the stretches' last rows ([`InStretches::finish`]).
 fn typed_tables(
     staged: DataFrame,
     malformed: &[MalformedRow],
     rows: u64,
     ctx: &FileContext,
     decisions: &Decisions,
+    stretch: bool,
 ) -> PolarsResult<Normalized> {
     let Decisions {
         event_log,
         check_duplicates,
         formats: (format, fmt, formats),
+        ..
     } = decisions;
     let event_log = *event_log;
     let reasons = rejection_reasons(ctx, formats, fmt, event_log);
@@ -163,7 +180,7 @@ fn typed_tables(
         &nulled_before_creation,
         any_nulled,
         ctx,
-        event_log,
+        (event_log, stretch),
     )?;
     Ok(Normalized {
         tickets,
@@ -181,9 +198,11 @@ fn typed_tables(
 /// staged, decided on and typed, and its text dropped.
 ///
 /// The decisions of step 2 and 3 are a file's, not a stretch's; a stretch is taken only where
-/// they are the same as the first stretch's, it repeats no id, and its ids go on rising (or
-/// falling) from the last stretch's. The file's decisions are then those too, and every row
-/// ends as it would in the whole file. Where a stretch is not taken, the file is read whole.
+/// they are the same as the first stretch's and, in a list, it repeats no id and its ids go on
+/// rising (or falling) from the last stretch's. The file's decisions are then those too, and
+/// every row ends as it would in the whole file. An event log is one from its first stretch
+/// on, whose ids repeat, and a ticket's rows may lie in several stretches: its row is found
+/// over them. Where a stretch is not taken, the file is read whole.
 pub struct InStretches<'a> {
     ctx: &'a FileContext<'a>,
     decisions: Option<Decisions>,
@@ -216,16 +235,17 @@ impl<'a> InStretches<'a> {
         } = raw_frame;
         let staged = staged_columns(frame, &malformed, self.ctx.mapping)?;
         let ids = id_counts(&staged)?;
-        let decisions = decide(&staged, &ids, self.ctx)?;
-        let same = self
-            .decisions
-            .as_ref()
-            .is_none_or(|first| *first == decisions);
-        if decisions.check_duplicates || !same || !self.ids_go_on(ids) {
+        let event_log = self.decisions.as_ref().is_some_and(|d| d.event_log);
+        let decisions = decide(&staged, &ids, self.ctx, event_log)?;
+        let same = self.decisions.as_ref().is_none_or(|first| {
+            first.event_log == decisions.event_log && first.formats == decisions.formats
+        });
+        let ids_distinct = || !decisions.check_duplicates && self.ids_go_on(ids);
+        if !same || !(decisions.event_log || ids_distinct()) {
             return Ok(false);
         }
         let decisions = self.decisions.get_or_insert(decisions);
-        let mut part = typed_tables(staged, &malformed, rows, self.ctx, decisions)?;
+        let mut part = typed_tables(staged, &malformed, rows, self.ctx, decisions, true)?;
         // One piece a stretch, which DuckDB takes in and the run frees a stretch at a time.
         part.tickets.rechunk_mut_par();
         self.parts.push(part);
@@ -250,18 +270,35 @@ impl<'a> InStretches<'a> {
         let Some(first) = self.parts.first() else {
             return Ok(None);
         };
+        // Said once, for the file: the first stretch's dates are the file's first.
+        if let Some(note) = self.decisions.as_ref().and_then(|d| d.note.as_ref()) {
+            crate::log::note(note);
+        }
         let timestamp_format = first.timestamp_format.clone();
-        let (mut tickets, mut issues) = (Vec::new(), Vec::new());
+        let (mut tickets, mut history, mut issues) = (Vec::new(), Vec::new(), Vec::new());
         let (mut rows, mut rejected) = (0, 0);
         for part in self.parts {
             tickets.push(part.tickets);
+            history.extend(part.history.map(DataFrame::lazy));
             issues.push(part.issues.lazy());
             rows += part.rows;
             rejected += part.rejected;
         }
+        let mut tickets = super::stacked(tickets)?;
+        let event_log = !history.is_empty();
+        if event_log {
+            tickets = each_tickets_last_row(tickets.lazy(), "source_row")?
+                .drop(by_name([SEQ], true, false))
+                .collect()?;
+            tickets.rechunk_mut_par();
+        }
+        let history = match event_log {
+            true => Some(concat(history, UnionArgs::default())?.collect()?),
+            false => None,
+        };
         Ok(Some(Normalized {
-            tickets: super::stacked(tickets)?,
-            history: None,
+            tickets,
+            history,
             issues: concat(issues, UnionArgs::default())?.collect()?,
             rows,
             rejected,
@@ -457,12 +494,13 @@ fn dates_in_english(mut staged: DataFrame, m: &Mapping) -> PolarsResult<DataFram
     Ok(staged)
 }
 
-/// Step 3 of [`normalize`]: the file's timestamp format, and each timestamp column's.
+/// Step 3 of [`normalize`]: the file's timestamp format, and each timestamp column's; a note
+/// for the user where the profile's order of day and month was taken, no date telling it.
 fn timestamp_formats(
     staged: &DataFrame,
     ctx: &FileContext,
     event_log: bool,
-) -> PolarsResult<Formats> {
+) -> PolarsResult<(Formats, Option<String>)> {
     let mut ts_raw: Vec<String> = model::TIMESTAMP_FIELDS
         .iter()
         .filter(|f| ctx.has(f))
@@ -471,7 +509,8 @@ fn timestamp_formats(
     if event_log {
         ts_raw.push(date_text(UPDATED));
     }
-    let profile_formats = formats_in_shown_order(staged, &ts_raw, &ctx.mapping.formats, ctx.shown)?;
+    let (profile_formats, note) =
+        formats_in_shown_order(staged, &ts_raw, &ctx.mapping.formats, ctx.shown)?;
     let format = choose_format(staged, &ts_raw, &profile_formats)?;
     let fmt = format.clone().unwrap_or_else(|| profile_formats[0].clone());
     // A column the file's format reads none of is written in a format of its own (Jira writes
@@ -493,7 +532,7 @@ fn timestamp_formats(
         )?);
         formats.insert(field, read_by);
     }
-    Ok((format, fmt, formats))
+    Ok(((format, fmt, formats), note))
 }
 
 /// Step 4 of [`normalize`]: every mapped column typed (and its source text kept beside it for
@@ -783,7 +822,7 @@ fn canonical_tables(
     nulled_before_creation: &[&str],
     any_nulled: bool,
     ctx: &FileContext,
-    event_log: bool,
+    (event_log, stretch): (bool, bool),
 ) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
     let mut fixed = accepted;
     if any_nulled {
@@ -817,30 +856,33 @@ fn canonical_tables(
         None
     };
     let ticket_rows = match event_log {
-        true => each_tickets_last_row(fixed)?,
+        true => each_tickets_last_row(fixed, ROW_COLUMN)?,
         false => fixed,
     };
-    let tickets = ticket_rows
-        .select(ticket_exprs(ctx, |f| ctx.has(f)))
-        .collect()?;
+    let mut columns = ticket_exprs(ctx, |f| ctx.has(f));
+    if event_log && stretch {
+        columns.push(col(SEQ));
+    }
+    let tickets = ticket_rows.select(columns).collect()?;
     Ok((tickets, history))
 }
 
 /// The rows of an event log that hold each ticket's last state, in file order: of a ticket's
 /// rows, the one with the highest sequence (a row without one comes before any with one), and of
-/// those the last in the file. Found by grouping the rows by ticket and kept by a mask: sorting
-/// every row by id took most of a large event log's ingest.
-fn each_tickets_last_row(rows: LazyFrame) -> PolarsResult<LazyFrame> {
+/// those the last in the file (`row` holds the rows' numbers in it). Found by grouping the rows
+/// by ticket and kept by a mask: sorting every row by id took most of a large event log's
+/// ingest.
+fn each_tickets_last_row(rows: LazyFrame, row: &str) -> PolarsResult<LazyFrame> {
     let sequence = col(SEQ).cast(DataType::Int64).fill_null(lit(-1i64));
     let last = rows
         .clone()
         .group_by([col("id")])
-        .agg([col(ROW_COLUMN)
-            .sort_by([sequence, col(ROW_COLUMN)], SortMultipleOptions::default())
+        .agg([col(row)
+            .sort_by([sequence, col(row)], SortMultipleOptions::default())
             .last()])
         .collect()?;
-    let last = last.column(ROW_COLUMN)?.as_materialized_series().clone();
-    Ok(rows.filter(col(ROW_COLUMN).is_in(lit(last).implode(false), false)))
+    let last = last.column(row)?.as_materialized_series().clone();
+    Ok(rows.filter(col(row).is_in(lit(last).implode(false), false)))
 }
 
 fn naive_name(field: &str) -> String {
@@ -1140,7 +1182,7 @@ mod tests {
             SEQ => [Some(2u64), None, Some(3), Some(3), None, Some(1), Some(1)],
         )
         .unwrap();
-        let last = each_tickets_last_row(rows.lazy())
+        let last = each_tickets_last_row(rows.lazy(), ROW_COLUMN)
             .unwrap()
             .collect()
             .unwrap();

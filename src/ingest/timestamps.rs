@@ -109,13 +109,13 @@ fn order_shown((first, second): (u32, u32)) -> Option<Order> {
 /// file's dates could be read either way (`8/12/2026`), the order is decided on every value of
 /// the columns, not on the first ones: a single `10/29/2026` makes the file month-first, so
 /// that `8/12/2026` is 12 August in it, never 8 December. With no such value anywhere, the
-/// profile's order stands and the user is told to pin `timestamp_format`.
+/// profile's order stands, and the note returned tells the user to pin `timestamp_format`.
 pub fn formats_in_shown_order(
     frame: &DataFrame,
     columns: &[String],
     formats: &[String],
     shown: &str,
-) -> PolarsResult<Vec<String>> {
+) -> PolarsResult<(Vec<String>, Option<String>)> {
     let orders: Vec<Option<Order>> = formats.iter().map(|f| order_of(f)).collect();
     let has = |o: Order| orders.contains(&Some(o));
     let mut values = Vec::new();
@@ -130,7 +130,7 @@ pub fn formats_in_shown_order(
             .any(|t| leading_pair(t).is_some())
     });
     if !(has(Order::DayFirst) && has(Order::MonthFirst) && written_so) {
-        return Ok(formats.to_vec());
+        return Ok((formats.to_vec(), None));
     }
     let (mut day_first, mut month_first, mut either_way) = (0usize, 0usize, None);
     for value in values.iter().flat_map(|v| v.iter().flatten()) {
@@ -145,28 +145,29 @@ pub fn formats_in_shown_order(
     }
     let disproved = match (day_first, month_first) {
         (0, 0) => {
-            if let Some(value) = either_way {
-                let first = orders.iter().position(Option::is_some).unwrap_or(0);
-                crate::log::note(&format!(
+            let first = orders.iter().position(Option::is_some).unwrap_or(0);
+            let note = either_way.map(|value| {
+                format!(
                     "{shown}: no date tells whether the day or the month comes first (`{value}` \
                      reads either way); read as `{}`, the profile's first. Set the source's \
                      `timestamp_format` to be sure",
                     formats[first]
-                ));
-            }
-            return Ok(formats.to_vec());
+                )
+            });
+            return Ok((formats.to_vec(), note));
         }
         (_, 0) => Order::MonthFirst,
         (0, _) => Order::DayFirst,
         // both shown: the file mixes them, and the values of the other order are reported
-        _ => return Ok(formats.to_vec()),
+        _ => return Ok((formats.to_vec(), None)),
     };
-    Ok(formats
+    let shown_order = formats
         .iter()
         .zip(&orders)
         .filter(|(_, o)| **o != Some(disproved))
         .map(|(f, _)| f.clone())
-        .collect())
+        .collect();
+    Ok((shown_order, None))
 }
 
 /// Whether a column has values and `format` reads none of its sampled ones.
@@ -529,7 +530,9 @@ mod tests {
         let formats: Vec<String> = ["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"]
             .map(String::from)
             .to_vec();
-        formats_in_shown_order(&frame(values), &["at".to_string()], &formats, "t.csv").unwrap()
+        formats_in_shown_order(&frame(values), &["at".to_string()], &formats, "t.csv")
+            .unwrap()
+            .0
     }
 
     #[test]
