@@ -93,17 +93,19 @@ pub fn read_text(
     declared: Option<&'static encoding_rs::Encoding>,
 ) -> Result<Text, String> {
     let on_disk = map_file(path).map_err(|e| format!("cannot read it: {e}"))?;
-    decode_file(on_disk, shown, declared)
+    decode_file(on_disk, shown, declared, false)
 }
 
-/// [`read_text`] of a file already read.
+/// [`read_text`] of a file already read; a mapped UTF-8 file's pages given back as they are
+/// checked where `long` says it is read in stretches (see [`Bytes::release`]).
 pub fn decode_file(
     on_disk: Bytes,
     shown: &str,
     declared: Option<&'static encoding_rs::Encoding>,
+    long: bool,
 ) -> Result<Text, String> {
     let compressed = is_gzip(&on_disk);
-    let (text, start, encoding) = decode(gunzip(&on_disk)?, declared)?;
+    let (text, start, encoding) = decode(gunzip(&on_disk)?, declared, long)?;
     if encoding.ends_with(UNMARKED) {
         crate::log::note(&format!(
             "{shown}: the text is {encoding}: recognised by its NUL bytes; if it is not, say \
@@ -139,6 +141,7 @@ pub const ASSUMED_WINDOWS_1252: &str = "Windows-1252 (assumed: not UTF-8, none d
 fn decode(
     bytes: Bytes,
     declared: Option<&'static encoding_rs::Encoding>,
+    long: bool,
 ) -> Result<(Bytes, usize, &'static str), String> {
     let b = bytes.as_slice();
     let as_utf8 =
@@ -159,14 +162,15 @@ fn decode(
         };
         return Ok((as_utf8(text), 0, name));
     }
-    match (declared, std::str::from_utf8(b)) {
-        (Some(encoding), _) if encoding != encoding_rs::UTF_8 => {
-            let (text, _) = encoding.decode_without_bom_handling(b);
-            Ok((as_utf8(text), 0, encoding.name()))
-        }
-        (_, Ok(_)) => Ok((bytes, 0, "UTF-8")),
-        (Some(_), Err(e)) => {
-            let at = e.valid_up_to();
+    if let Some(encoding) = declared
+        && encoding != encoding_rs::UTF_8
+    {
+        let (text, _) = encoding.decode_without_bom_handling(b);
+        return Ok((as_utf8(text), 0, encoding.name()));
+    }
+    match (declared, utf8_up_to(&bytes, long)) {
+        (_, None) => Ok((bytes, 0, "UTF-8")),
+        (Some(_), Some(at)) => {
             let line = 1 + b[..at].iter().filter(|c| **c == b'\n').count();
             Err(format!(
                 "its source declares UTF-8, but line {line} has a byte that is not UTF-8 \
@@ -174,8 +178,32 @@ fn decode(
                 b[at]
             ))
         }
-        (None, Err(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
+        (None, Some(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
     }
+}
+
+/// Where the bytes stop being UTF-8, if they do. With `release`, they are checked a block at
+/// a time and a mapped file's pages given back once checked, so that a long file is never
+/// held whole for it.
+fn utf8_up_to(bytes: &Bytes, release: bool) -> Option<usize> {
+    const BLOCK: usize = 16 << 20;
+    let b = bytes.as_slice();
+    if !release {
+        return std::str::from_utf8(b).err().map(|e| e.valid_up_to());
+    }
+    let mut at = 0;
+    while at < b.len() {
+        let end = (at + BLOCK).min(b.len());
+        let checked = match std::str::from_utf8(&b[at..end]) {
+            Ok(_) => end,
+            // A character the block's end cuts: checked again from its start with the next.
+            Err(e) if e.error_len().is_none() && end < b.len() => at + e.valid_up_to(),
+            Err(e) => return Some(at + e.valid_up_to()),
+        };
+        bytes.release(at..checked);
+        at = checked;
+    }
+    None
 }
 
 /// UTF-16 written without a byte-order mark, recognised by its start: text whose characters
@@ -211,7 +239,7 @@ mod tests {
     fn encodings_come_from_the_bom_the_declaration_or_are_said_to_be_assumed() {
         let owned = |b: &[u8]| Bytes::Owned(Arc::new(b.to_vec()));
         let text = |bytes: &[u8], declared| {
-            let (text, start, encoding) = decode(owned(bytes), declared).unwrap();
+            let (text, start, encoding) = decode(owned(bytes), declared, false).unwrap();
             let text = std::str::from_utf8(&text.as_slice()[start..])
                 .unwrap()
                 .to_string();
@@ -259,9 +287,24 @@ mod tests {
             "UTF-8",
             "a NUL byte alone is no UTF-16"
         );
-        let Err(wrong) = decode(owned(b"id\n1\ncaf\xe9\n"), Some(encoding_rs::UTF_8)) else {
+        let Err(wrong) = decode(owned(b"id\n1\ncaf\xe9\n"), Some(encoding_rs::UTF_8), false) else {
             panic!("a file that is not what it declares is an error");
         };
         assert!(wrong.contains("line 3"), "{wrong}");
+    }
+
+    #[test]
+    fn a_long_text_checked_a_block_at_a_time_is_checked_as_a_whole() {
+        // `é` cut by the first block's end, then a byte no UTF-8 has after it.
+        let mut text = vec![b'a'; (16 << 20) - 1];
+        text.extend_from_slice("é ok".as_bytes());
+        let owned = Bytes::Owned(Arc::new(text.clone()));
+        assert_eq!(utf8_up_to(&owned, true), None);
+        text.push(0xe9);
+        text.extend_from_slice(b" and on");
+        let owned = Bytes::Owned(Arc::new(text));
+        let whole = utf8_up_to(&owned, false);
+        assert_eq!(whole, Some((16 << 20) - 1 + "é ok".len()));
+        assert_eq!(utf8_up_to(&owned, true), whole);
     }
 }
