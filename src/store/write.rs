@@ -364,16 +364,19 @@ const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// A table's canonical columns but `source` (a partitioned table's files leave it to their
 /// paths), in order and typed; those the frame lacks are null.
+/// Column by column rather than through a lazy select, which made the tickets of an export read
+/// in stretches one piece, a copy of every column: 1.9 GiB more on ten million tickets.
 fn in_canonical_columns(frame: &DataFrame, table: &Table) -> Result<DataFrame, StoreError> {
-    let typed: Vec<Expr> = (table.columns)()
+    let height = frame.height();
+    let typed = (table.columns)()
         .into_iter()
         .filter(|(c, _)| table.month_of.is_none() || *c != "source")
         .map(|(c, t)| match frame.column(c) {
-            Ok(_) => col(c).cast(polars_type(t)),
-            Err(_) => lit(NULL).cast(polars_type(t)).alias(c),
+            Ok(column) => column.cast(&polars_type(t)),
+            Err(_) => Ok(Column::full_null(c.into(), height, &polars_type(t))),
         })
-        .collect();
-    Ok(frame.clone().lazy().select(typed).collect()?)
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    Ok(DataFrame::new(height, typed)?)
 }
 
 /// Writes `rows` as `dir/data_0.parquet`, zstd-compressed, synced to disk. Never over a file
