@@ -508,7 +508,7 @@ impl Tickets {
     /// The tickets, a part at a time (at least one part, perhaps empty).
     fn parts(&self) -> TicketParts<'_> {
         match self {
-            Tickets::Read(tickets) => Box::new(std::iter::once(Ok(tickets.clone()))),
+            Tickets::Read(tickets) => in_parts(tickets.clone()),
             Tickets::Stored(stored) => Box::new(stored.parts().map(|p| Ok(p?))),
         }
     }
@@ -517,42 +517,51 @@ impl Tickets {
     /// are handed over and not kept, so that they are freed once DuckDB holds them.
     fn take_parts(&mut self) -> TicketParts<'_> {
         match self {
-            Tickets::Read(tickets) => {
-                match pieces(std::mem::replace(tickets, DataFrame::empty())) {
-                    Ok(pieces) => Box::new(pieces.into_iter().map(Ok)),
-                    Err(e) => Box::new(std::iter::once(Err(e.into()))),
-                }
-            }
+            Tickets::Read(tickets) => in_parts(std::mem::replace(tickets, DataFrame::empty())),
             Tickets::Stored(_) => self.parts(),
         }
     }
 }
 
-/// A frame's pieces (the stretches of an export read a stretch at a time) as frames of their
-/// own, so that each is freed once handed over; the frame whole where its columns are not in
-/// the same pieces.
-fn pieces(frame: DataFrame) -> PolarsResult<Vec<DataFrame>> {
-    let series = || frame.columns().iter().filter_map(Column::as_series);
-    let lengths: Vec<usize> = match series().next() {
-        Some(first) => first.chunk_lengths().collect(),
-        None => return Ok(vec![frame]),
-    };
-    let aligned = series().all(|s| s.chunk_lengths().eq(lengths.iter().copied()));
-    if lengths.len() < 2 || !aligned {
-        return Ok(vec![frame]);
-    }
-    let mut pieces = Vec::with_capacity(lengths.len());
-    let mut offset = 0;
-    for (i, &length) in lengths.iter().enumerate() {
-        let columns = frame.columns().iter().map(|column| match column {
-            Column::Series(s) => Column::from(s.select_chunk(i)),
-            other => other.slice(offset as i64, length),
-        });
-        pieces.push(DataFrame::new(length, columns.collect())?);
-        offset += length;
-    }
-    Ok(pieces)
+/// The tickets read from the exports, a part at a time ([`parts_of`]).
+fn in_parts<'a>(tickets: DataFrame) -> TicketParts<'a> {
+    Box::new(parts_of(tickets).into_iter().map(|mut part| {
+        part.rechunk_mut_par();
+        Ok(part)
+    }))
 }
+
+/// The tickets' pieces (the stretches of an export read a stretch at a time, the files of a
+/// source) joined into parts of at least [`PART_ROWS`] tickets, each made one piece only when
+/// its turn comes, so that the tickets are never copied whole and each part is freed once
+/// handed over. A frame of one piece is one part, as it is.
+fn parts_of(frame: DataFrame) -> Vec<DataFrame> {
+    let Some(first) = frame.columns().iter().find_map(Column::as_series) else {
+        return vec![frame];
+    };
+    let mut bounds = vec![0];
+    let mut rows = 0;
+    for length in first.chunk_lengths() {
+        rows += length;
+        if rows - bounds.last().expect("not empty") >= PART_ROWS {
+            bounds.push(rows);
+        }
+    }
+    if *bounds.last().expect("not empty") < rows {
+        bounds.push(rows);
+    }
+    if bounds.len() <= 2 {
+        return vec![frame];
+    }
+    bounds
+        .windows(2)
+        .map(|w| frame.slice(w[0] as i64, w[1] - w[0]))
+        .collect()
+}
+
+/// The fewest tickets a part of those read from the exports holds (but the last): DuckDB
+/// appends a small part at a higher cost per row (docs/benchmarks.md).
+const PART_ROWS: usize = 500_000;
 
 /// The run's tickets, a part at a time.
 type TicketParts<'a> = Box<dyn Iterator<Item = Result<DataFrame, RunError>> + 'a>;
@@ -828,6 +837,44 @@ fn empty_period_note(kpis: &[KpiRow], created: Option<Span>, period: &Period) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_join_into_parts_of_every_row_in_order() {
+        let piece = |from: u32, rows: u32| {
+            let id = Column::new("id".into(), (from..from + rows).collect::<Vec<_>>());
+            let desk = Scalar::new(DataType::String, AnyValue::StringOwned("desk".into()));
+            let source = Column::new_scalar("source".into(), desk, rows as usize);
+            DataFrame::new(rows as usize, vec![id, source]).unwrap()
+        };
+        let sizes = [300_000, 300_000, 100_000, 600_000, 10];
+        let mut frame = piece(0, 0);
+        let mut from = 0;
+        for rows in sizes {
+            frame.vstack_mut_owned(piece(from, rows)).unwrap();
+            from += rows;
+        }
+        let parts = parts_of(frame);
+        let heights: Vec<usize> = parts.iter().map(DataFrame::height).collect();
+        assert_eq!(heights, [600_000, 700_000, 10]);
+        let ids: Vec<u32> = parts
+            .iter()
+            .flat_map(|p| {
+                p.column("id")
+                    .unwrap()
+                    .u32()
+                    .unwrap()
+                    .into_no_null_iter()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(ids, (0..from).collect::<Vec<_>>());
+        assert_eq!(
+            parts_of(piece(0, 700_000)).len(),
+            1,
+            "one piece is one part"
+        );
+        assert_eq!(parts_of(piece(0, 0)).len(), 1, "an empty frame is one part");
+    }
 
     #[test]
     fn exports_held_under_their_name_or_a_numbered_one_are_not_missing() {

@@ -106,6 +106,44 @@ fn overlapping_slices_give_the_kpis_of_one_export_of_the_final_state() {
 }
 
 #[test]
+fn an_id_another_source_also_has_is_a_ticket_of_its_own() {
+    // Source `desk-b` has INC1 too, and INC9: two tickets of its own, neither replacing nor
+    // replaced, while `servicenow`'s slices merge as they do alone.
+    let slices = with_exports(&[
+        ("2026-09.csv", format!("{HEADER}{SEPTEMBER}")),
+        ("2026-10.csv", format!("{HEADER}{OCTOBER}")),
+    ]);
+    let other = "\
+INC1,2026-10-06 09:00:00,Resolved,3 - Moderate,2026-10-06 10:00:00,2026-10-06 10:00:00
+INC9,2026-10-07 09:00:00,New,3 - Moderate,,2026-10-07 09:00:00
+";
+    std::fs::create_dir(slices.path().join("other")).unwrap();
+    std::fs::write(
+        slices.path().join("other/b.csv"),
+        format!("{HEADER}{other}"),
+    )
+    .unwrap();
+    let config = format!(
+        "{CONFIG}\n[[sources]]\npath = \"other/b.csv\"\nname = \"desk-b\"\nprofile = \"servicenow\"\n"
+    );
+    std::fs::write(slices.path().join("deskpulse.toml"), config).unwrap();
+    let doc = kpis(slices.path(), &["--period", "2026-10"]);
+    let b = &doc["inputs"][2];
+    assert_eq!(b["path"].as_str(), Some("other/b.csv"), "{doc}");
+    assert_eq!(b["accepted"].as_u64(), Some(2), "{b}");
+    // October by hand: created INC4 and desk-b's INC1 and INC9; resolved INC1, INC4 and
+    // desk-b's INC1; open at its end INC3 and INC9.
+    let v = |kpi: &str| value(&doc, kpi, "value", "all", "all");
+    assert_eq!(v("tickets_created"), Some(3.0));
+    assert_eq!(v("tickets_resolved"), Some(3.0));
+    assert_eq!(v("backlog_open"), Some(2.0));
+    let out = report_october(slices.path());
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 4, "{rejects}");
+    assert!(!rejects.contains("other/b.csv"), "{rejects}");
+}
+
+#[test]
 fn without_an_update_time_the_later_file_wins() {
     // No sys_updated_on: INC2's October copy (in progress) is the later file's, so it is kept,
     // and INC2 is open at the end of October beside INC3.
