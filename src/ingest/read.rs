@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::IngestError;
 use super::bytes::{Bytes, Text, decode_file, map_file};
-use super::field_count::{FieldCounter, MalformedRow, Progress};
+use super::field_count::{Counted, FieldCounter, MalformedRow, Progress};
 use super::json;
 use super::profile::HeaderIndex;
 
@@ -593,20 +593,8 @@ pub fn read_stretches(
         message,
     };
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Progress, Vec<u64>)>(1);
-        let counting = scope.spawn(move || {
-            let mut counter = FieldCounter::new(*separator, width);
-            let mut sent = 0;
-            for piece in body.chunks(stretch) {
-                counter.feed(piece);
-                let blank = counter.blank_rows()[sent..].to_vec();
-                sent += blank.len();
-                if sender.send((counter.progress(), blank)).is_err() {
-                    break;
-                }
-            }
-            counter.finish()
-        });
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let counting = scope.spawn(move || count_ahead(body, *separator, width, stretch, sender));
         let mut reading = StretchReading {
             body,
             text,
@@ -619,20 +607,21 @@ pub fn read_stretches(
             lines: 0,
             blank: 0,
         };
+        // Whether the text may go on being read in stretches after these rows.
+        let mut take = |raw: Option<RawFrame>| match raw {
+            None => Ok(false),
+            Some(raw) if raw.frame.height() == 0 => Ok(true),
+            Some(raw) => each(raw),
+        };
         let mut outcome = Stretched::Read;
         for (progress, blank) in receiver.iter() {
-            if progress.irregular {
-                outcome = Stretched::Declined;
-                break;
-            }
-            let Some(raw) = reading
-                .next(progress.ended, progress.lines, &blank)
-                .map_err(fail)?
-            else {
-                outcome = Stretched::Declined;
-                break;
+            let raw = match progress.irregular {
+                true => None,
+                false => reading
+                    .next(progress.ended, progress.lines, &blank)
+                    .map_err(fail)?,
             };
-            if raw.frame.height() > 0 && !each(raw)? {
+            if !take(raw)? {
                 outcome = Stretched::Declined;
                 break;
             }
@@ -646,20 +635,37 @@ pub fn read_stretches(
         if !counted.malformed.is_empty() || counted.lone_carriage_return {
             return Ok(Stretched::Declined);
         }
-        Ok(
-            match reading
-                .next(body.len(), counted.lines, &counted.blank[reading.blank..])
-                .map_err(fail)?
-            {
-                None => Stretched::Declined,
-                Some(raw) if raw.frame.height() == 0 => Stretched::Read,
-                Some(raw) => match each(raw)? {
-                    true => Stretched::Read,
-                    false => Stretched::Declined,
-                },
-            },
-        )
+        let blank = &counted.blank[reading.blank..];
+        let raw = reading
+            .next(body.len(), counted.lines, blank)
+            .map_err(fail)?;
+        Ok(match take(raw)? {
+            true => Stretched::Read,
+            false => Stretched::Declined,
+        })
     })
+}
+
+/// Counts the text's fields a stretch at a time, sending after each how far it has read and
+/// the blank lines found, until the reader stops listening; what the whole count found.
+fn count_ahead(
+    body: &[u8],
+    separator: u8,
+    width: usize,
+    stretch: usize,
+    sender: std::sync::mpsc::SyncSender<(Progress, Vec<u64>)>,
+) -> Result<Counted, String> {
+    let mut counter = FieldCounter::new(separator, width);
+    let mut sent = 0;
+    for piece in body.chunks(stretch) {
+        counter.feed(piece);
+        let blank = counter.blank_rows()[sent..].to_vec();
+        sent += blank.len();
+        if sender.send((counter.progress(), blank)).is_err() {
+            break;
+        }
+    }
+    counter.finish()
 }
 
 /// Where a reading in stretches stands: the text before `from` is read, up to row `lines`,
