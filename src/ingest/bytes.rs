@@ -2,7 +2,7 @@
 //! decompressed when they are gzip's, and decoded from the encoding their byte-order mark or
 //! their source declares into UTF-8.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,16 +42,70 @@ fn is_gzip(bytes: &Bytes) -> bool {
     bytes.as_slice().starts_with(&[0x1f, 0x8b])
 }
 
-/// The file's bytes, decompressed when they are gzip's, whatever the file is called.
-fn gunzip(on_disk: &Bytes) -> Result<Bytes, String> {
+/// The file's bytes, decompressed when they are gzip's, whatever the file is called. A text
+/// longer than `long` bytes is decompressed into an unnamed temporary file and mapped, so that
+/// its pages can be given back as it is read in stretches ([`Bytes::release`]), which bytes
+/// held in memory cannot.
+fn gunzip(on_disk: &Bytes, long: Option<usize>) -> Result<Bytes, String> {
     if !is_gzip(on_disk) {
         return Ok(on_disk.clone());
     }
+    let fail =
+        |e: std::io::Error| format!("it looks gzip-compressed but cannot be decompressed: {e}");
+    let mut decoder = flate2::read::MultiGzDecoder::new(on_disk.as_slice());
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(on_disk.as_slice())
+    let Some(long) = long else {
+        decoder.read_to_end(&mut out).map_err(fail)?;
+        return Ok(Bytes::Owned(Arc::new(out)));
+    };
+    (&mut decoder)
+        .take(long as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| format!("it looks gzip-compressed but cannot be decompressed: {e}"))?;
-    Ok(Bytes::Owned(Arc::new(out)))
+        .map_err(fail)?;
+    if out.len() <= long {
+        return Ok(Bytes::Owned(Arc::new(out)));
+    }
+    match spill(&out, &mut decoder) {
+        Ok(map) => Ok(Bytes::Mapped(Arc::new(map))),
+        Err(Spill::Gzip(e)) => Err(fail(e)),
+        Err(Spill::File(e)) => {
+            crate::log::note(&format!(
+                "warning: cannot decompress into a temporary file ({e}; set TMPDIR to a \
+                 writable directory): decompressed in memory"
+            ));
+            // Some of the text went to the file: decompressed again from its start.
+            out.clear();
+            flate2::read::MultiGzDecoder::new(on_disk.as_slice())
+                .read_to_end(&mut out)
+                .map_err(fail)?;
+            Ok(Bytes::Owned(Arc::new(out)))
+        }
+    }
+}
+
+/// Why a text could not be decompressed into a temporary file.
+enum Spill {
+    Gzip(std::io::Error),
+    File(std::io::Error),
+}
+
+/// `start` and the rest of what `decoder` gives, written to an unnamed temporary file, mapped.
+fn spill(start: &[u8], decoder: &mut impl Read) -> Result<memmap2::Mmap, Spill> {
+    let file = tempfile::tempfile().map_err(Spill::File)?;
+    let mut writer = std::io::BufWriter::new(&file);
+    writer.write_all(start).map_err(Spill::File)?;
+    let mut block = vec![0; 1 << 20];
+    loop {
+        let n = decoder.read(&mut block).map_err(Spill::Gzip)?;
+        if n == 0 {
+            break;
+        }
+        writer.write_all(&block[..n]).map_err(Spill::File)?;
+    }
+    writer.flush().map_err(Spill::File)?;
+    drop(writer);
+    // SAFETY: a file of this process's own, which nothing else knows of or writes.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(Spill::File)
 }
 
 /// The file as it is on disk: mapped, or read where it cannot be mapped.
@@ -93,19 +147,22 @@ pub fn read_text(
     declared: Option<&'static encoding_rs::Encoding>,
 ) -> Result<Text, String> {
     let on_disk = map_file(path).map_err(|e| format!("cannot read it: {e}"))?;
-    decode_file(on_disk, shown, declared, false)
+    decode_file(on_disk, shown, declared, None)
 }
 
-/// [`read_text`] of a file already read; a mapped UTF-8 file's pages given back as they are
-/// checked where `long` says it is read in stretches (see [`Bytes::release`]).
+/// [`read_text`] of a file already read. A text of more than `long` bytes, which is read in
+/// stretches, is never held whole: its pages are given back as they are checked (see
+/// [`Bytes::release`]), and decompressed into a temporary file (see [`gunzip`]).
 pub fn decode_file(
     on_disk: Bytes,
     shown: &str,
     declared: Option<&'static encoding_rs::Encoding>,
-    long: bool,
+    long: Option<usize>,
 ) -> Result<Text, String> {
     let compressed = is_gzip(&on_disk);
-    let (text, start, encoding) = decode(gunzip(&on_disk)?, declared, long)?;
+    let text = gunzip(&on_disk, long)?;
+    let is_long = long.is_some_and(|long| text.as_slice().len() > long);
+    let (text, start, encoding) = decode(text, declared, is_long)?;
     if encoding.ends_with(UNMARKED) {
         crate::log::note(&format!(
             "{shown}: the text is {encoding}: recognised by its NUL bytes; if it is not, say \

@@ -129,7 +129,6 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let stretch = stretch_bytes()?;
-    let long = on_disk.as_slice().len() > 2 * stretch;
     if super::spreadsheet::is_workbook(on_disk.as_slice()) {
         return open_spreadsheet(path, shown, on_disk, sheet).map_err(fail);
     }
@@ -144,7 +143,7 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
         text,
         start,
         encoding,
-    } = decode_file(on_disk, shown, declared, long).map_err(fail)?;
+    } = decode_file(on_disk, shown, declared, Some(2 * stretch)).map_err(fail)?;
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {

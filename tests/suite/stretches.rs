@@ -142,6 +142,35 @@ fn an_export_read_in_stretches_reports_what_it_does_read_whole() {
 }
 
 #[test]
+fn a_gzipped_export_is_read_in_stretches_from_a_temporary_file() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(export(600, |i| i).as_bytes()).unwrap();
+    let dir = project("");
+    std::fs::write(dir.path().join("incidents.csv"), gz.finish().unwrap()).unwrap();
+    let said = same_in_stretches(dir.path());
+    assert!(!said.contains("read whole"), "{said}");
+    // Where no temporary file can be written, the text is decompressed in memory, and said so.
+    let out = tempfile::tempdir().unwrap();
+    let run = deskpulse()
+        .env("DESKPULSE_STRETCH_BYTES", STRETCH)
+        .env("TMPDIR", dir.path().join("no such directory"))
+        .args(["report", "--period", "2026-10", "--out"])
+        .arg(out.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("decompressed in memory"), "{stderr}");
+    let (whole, _) = report(dir.path(), None);
+    for name in ["kpis.json", "ledger.csv", "rejects.csv"] {
+        let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
+        assert!(read(whole.path()) == read(out.path()), "{name} differs");
+    }
+}
+
+#[test]
 fn ids_that_fall_are_read_in_stretches_too() {
     let dir = project(&export(600, |i| 599 - i));
     let said = same_in_stretches(dir.path());
