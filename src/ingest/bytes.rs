@@ -59,7 +59,7 @@ fn gunzip(on_disk: &Bytes, long: Option<usize>) -> Result<Bytes, String> {
         return Ok(Bytes::Owned(Arc::new(out)));
     };
     (&mut decoder)
-        .take(long as u64 + 1)
+        .take((long as u64).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(fail)?;
     if out.len() <= long {

@@ -129,6 +129,7 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
     };
     let on_disk = map_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let stretch = stretch_bytes()?;
+    let long = stretch.saturating_mul(2);
     if super::spreadsheet::is_workbook(on_disk.as_slice()) {
         return open_spreadsheet(path, shown, on_disk, sheet).map_err(fail);
     }
@@ -143,7 +144,7 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
         text,
         start,
         encoding,
-    } = decode_file(on_disk, shown, declared, Some(2 * stretch)).map_err(fail)?;
+    } = decode_file(on_disk, shown, declared, Some(long)).map_err(fail)?;
     let body = &text.as_slice()[start..];
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let content = match first {
@@ -156,9 +157,7 @@ pub fn open(path: &Path, shown: &str, options: ReadOptions) -> Result<ExportFile
         Some(_) => csv_content(text.clone(), start).map_err(fail)?,
     };
     let stretch = match &content {
-        Content::Csv { text, start, .. } if text.as_slice().len() - start > 2 * stretch => {
-            Some(stretch)
-        }
+        Content::Csv { text, start, .. } if text.as_slice().len() - start > long => Some(stretch),
         _ => None,
     };
     Ok(ExportFile {

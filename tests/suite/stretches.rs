@@ -251,7 +251,7 @@ fn an_event_log_read_in_stretches_reports_what_it_does_read_whole() {
 #[test]
 fn a_stretch_length_that_is_no_number_of_bytes_is_refused() {
     let dir = project(&export(10, |i| i));
-    for bytes in ["a lot", "0"] {
+    for bytes in ["a lot", "0", "-1"] {
         let out = deskpulse()
             .env("DESKPULSE_STRETCH_BYTES", bytes)
             .arg("kpis")
@@ -263,4 +263,19 @@ fn a_stretch_length_that_is_no_number_of_bytes_is_refused() {
         let said = format!("DESKPULSE_STRETCH_BYTES={bytes}: not a number of bytes");
         assert!(stderr.contains(&said), "{stderr}");
     }
+    // A stretch longer than any file: every file is read whole, a gzipped one too.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(export(10, |i| i).as_bytes()).unwrap();
+    std::fs::write(dir.path().join("incidents.csv"), gz.finish().unwrap()).unwrap();
+    let doc = deskpulse()
+        .env("DESKPULSE_STRETCH_BYTES", usize::MAX.to_string())
+        .args(["kpis", "--format", "json", "--quiet"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&doc.stderr).to_string();
+    assert!(doc.status.success(), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
+    assert_eq!(doc["inputs"][0]["rows"].as_u64(), Some(10), "{doc}");
 }
