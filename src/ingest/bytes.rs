@@ -201,29 +201,24 @@ fn decode(
     long: bool,
 ) -> Result<(Bytes, usize, &'static str), String> {
     let b = bytes.as_slice();
-    let as_utf8 =
-        |text: std::borrow::Cow<'_, str>| Bytes::Owned(Arc::new(text.into_owned().into_bytes()));
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(b) {
         if encoding == encoding_rs::UTF_8 {
             return Ok((bytes, bom, "UTF-8"));
         }
-        let (text, _) = encoding.decode_without_bom_handling(&b[bom..]);
-        return Ok((as_utf8(text), 0, encoding.name()));
+        return Ok((transcoded(encoding, &bytes, bom, long), 0, encoding.name()));
     }
     if let (None, Some(encoding)) = (declared, utf16_without_bom(b)) {
-        let (text, _) = encoding.decode_without_bom_handling(b);
         let name = if encoding == encoding_rs::UTF_16LE {
             "UTF-16LE (no byte-order mark)"
         } else {
             "UTF-16BE (no byte-order mark)"
         };
-        return Ok((as_utf8(text), 0, name));
+        return Ok((transcoded(encoding, &bytes, 0, long), 0, name));
     }
     if let Some(encoding) = declared
         && encoding != encoding_rs::UTF_8
     {
-        let (text, _) = encoding.decode_without_bom_handling(b);
-        return Ok((as_utf8(text), 0, encoding.name()));
+        return Ok((transcoded(encoding, &bytes, 0, long), 0, encoding.name()));
     }
     match (declared, utf8_up_to(&bytes, long)) {
         (_, None) => Ok((bytes, 0, "UTF-8")),
@@ -235,7 +230,11 @@ fn decode(
                 b[at]
             ))
         }
-        (None, Some(_)) => Ok((transcode(b), 0, ASSUMED_WINDOWS_1252)),
+        (None, Some(_)) => Ok((
+            transcoded(encoding_rs::WINDOWS_1252, &bytes, 0, long),
+            0,
+            ASSUMED_WINDOWS_1252,
+        )),
     }
 }
 
@@ -282,10 +281,63 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     }
 }
 
-/// Windows-1252 text as UTF-8.
-fn transcode(bytes: &[u8]) -> Bytes {
-    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+/// The text in `encoding` from byte `from` on, as UTF-8: in memory, or where it is `long`, in
+/// an unnamed temporary file, mapped (as [`gunzip`] does), the source's pages given back as
+/// they are read.
+fn transcoded(
+    encoding: &'static encoding_rs::Encoding,
+    bytes: &Bytes,
+    from: usize,
+    long: bool,
+) -> Bytes {
+    if long {
+        match transcode_to_file(encoding, bytes, from) {
+            Ok(map) => return Bytes::Mapped(Arc::new(map)),
+            Err(e) => crate::log::note(&format!(
+                "warning: cannot write the text as UTF-8 into a temporary file ({e}; set TMPDIR \
+                 to a writable directory): converted in memory"
+            )),
+        }
+    }
+    let (text, _) = encoding.decode_without_bom_handling(&bytes.as_slice()[from..]);
     Bytes::Owned(Arc::new(text.into_owned().into_bytes()))
+}
+
+/// [`transcoded`] into a temporary file, a block at a time.
+fn transcode_to_file(
+    encoding: &'static encoding_rs::Encoding,
+    bytes: &Bytes,
+    from: usize,
+) -> std::io::Result<memmap2::Mmap> {
+    const BLOCK: usize = 1 << 20;
+    let file = tempfile::tempfile()?;
+    let mut writer = std::io::BufWriter::new(&file);
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out = vec![0; BLOCK * 3];
+    let input = &bytes.as_slice()[from..];
+    let mut at = 0;
+    loop {
+        let end = (at + BLOCK).min(input.len());
+        let last = end == input.len();
+        let mut piece = &input[at..end];
+        loop {
+            let (done, read, written, _) = decoder.decode_to_utf8(piece, &mut out, last);
+            writer.write_all(&out[..written])?;
+            piece = &piece[read..];
+            if done == encoding_rs::CoderResult::InputEmpty {
+                break;
+            }
+        }
+        bytes.release(from + at..from + end);
+        if last {
+            break;
+        }
+        at = end;
+    }
+    writer.flush()?;
+    drop(writer);
+    // SAFETY: a file of this process's own, which nothing else knows of or writes.
+    unsafe { memmap2::Mmap::map(&file) }
 }
 
 #[cfg(test)]
@@ -363,5 +415,18 @@ mod tests {
         let whole = utf8_up_to(&owned, false);
         assert_eq!(whole, Some((16 << 20) - 1 + "é ok".len()));
         assert_eq!(utf8_up_to(&owned, true), whole);
+    }
+
+    #[test]
+    fn a_long_text_converted_in_a_temporary_file_is_the_text_converted_in_memory() {
+        // A character of two UTF-16 units cut by the first block's end.
+        let text = "a".repeat((1 << 19) - 1) + "😀 é ok";
+        let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let bytes = Bytes::Owned(Arc::new(utf16));
+        let in_file = transcoded(encoding_rs::UTF_16LE, &bytes, 0, true);
+        assert!(matches!(in_file, Bytes::Mapped(_)));
+        assert_eq!(in_file.as_slice(), text.as_bytes());
+        let in_memory = transcoded(encoding_rs::UTF_16LE, &bytes, 0, false);
+        assert_eq!(in_memory.as_slice(), text.as_bytes());
     }
 }

@@ -171,6 +171,23 @@ fn a_gzipped_export_is_read_in_stretches_from_a_temporary_file() {
 }
 
 #[test]
+fn an_export_in_another_encoding_is_read_in_stretches_from_a_temporary_file() {
+    let text = export(600, |i| i).replace("Printer", "Imprimante bloquée");
+    let windows_1252 = encoding_rs::WINDOWS_1252.encode(&text).0.into_owned();
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    for bytes in [windows_1252, utf16] {
+        let dir = project("");
+        std::fs::write(dir.path().join("incidents.csv"), bytes).unwrap();
+        let said = same_in_stretches(dir.path());
+        assert!(!said.contains("read whole"), "{said}");
+        let (out, _) = report(dir.path(), Some(STRETCH));
+        let ledger = std::fs::read_to_string(out.path().join("ledger.csv")).unwrap();
+        assert!(ledger.contains("Imprimante bloquée, floor 3"), "{ledger}");
+    }
+}
+
+#[test]
 fn ids_that_fall_are_read_in_stretches_too() {
     let dir = project(&export(600, |i| 599 - i));
     let said = same_in_stretches(dir.path());
