@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The bytes of a file: mapped from disk when they can be used as they are, owned when they had
-/// to be decompressed or transcoded.
+/// The bytes of a file: mapped from disk when they can be used as they are, or from the
+/// temporary file a long text was decompressed or converted into; owned otherwise.
 #[derive(Clone)]
 pub enum Bytes {
     Mapped(Arc<memmap2::Mmap>),
