@@ -390,14 +390,16 @@ fn in_stretches(
     let read = read::read_stretches(export, wanted, &ctx.mapping.nulls, |raw| {
         stretches.add(raw).map_err(internal)
     })?;
-    if let read::Stretched::Read = read
-        && let Some(normalized) = stretches.finish().map_err(internal)?
-    {
-        return Ok(Some(normalized));
-    }
+    let why = match read {
+        read::Stretched::Irregular(why) => why,
+        read::Stretched::Declined => stretches.declined(),
+        read::Stretched::Read => match stretches.finish().map_err(internal)? {
+            Some(normalized) => return Ok(Some(normalized)),
+            None => "no stretch holds a row",
+        },
+    };
     crate::log::detail(&format!(
-        "{shown}: read whole: its stretches cannot be read alone (an irregular record, ids \
-         out of order or repeated, or timestamps that differ from one stretch to the next)"
+        "{shown}: read whole, its stretches not alone: {why}"
     ));
     Ok(None)
 }

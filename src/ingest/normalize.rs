@@ -211,6 +211,8 @@ pub struct InStretches<'a> {
     may_fall: bool,
     last_id: Option<String>,
     parts: Vec<Normalized>,
+    /// Why the last stretch was not taken.
+    declined: &'static str,
 }
 
 impl<'a> InStretches<'a> {
@@ -222,7 +224,13 @@ impl<'a> InStretches<'a> {
             may_fall: true,
             last_id: None,
             parts: Vec::new(),
+            declined: "",
         }
+    }
+
+    /// Why a stretch was not taken, for the user.
+    pub fn declined(&self) -> &'static str {
+        self.declined
     }
 
     /// Normalises the next stretch's rows: `false`, and nothing kept, when the file is to be
@@ -237,11 +245,8 @@ impl<'a> InStretches<'a> {
         let ids = id_counts(&staged)?;
         let event_log = self.decisions.as_ref().is_some_and(|d| d.event_log);
         let decisions = decide(&staged, &ids, self.ctx, event_log)?;
-        let same = self.decisions.as_ref().is_none_or(|first| {
-            first.event_log == decisions.event_log && first.formats == decisions.formats
-        });
-        let ids_distinct = || !decisions.check_duplicates && self.ids_go_on(ids);
-        if !same || !(decisions.event_log || ids_distinct()) {
+        if let Some(why) = self.differs(&decisions, ids) {
+            self.declined = why;
             return Ok(false);
         }
         let decisions = self.decisions.get_or_insert(decisions);
@@ -250,6 +255,28 @@ impl<'a> InStretches<'a> {
         part.tickets.rechunk_mut_par();
         self.parts.push(part);
         Ok(true)
+    }
+
+    /// Why a stretch of these decisions and ids cannot be taken, if it cannot.
+    fn differs(&mut self, decisions: &Decisions, ids: Ids) -> Option<&'static str> {
+        if let Some(first) = &self.decisions {
+            if first.event_log != decisions.event_log {
+                return Some("its first stretch repeats no id where a later one does");
+            }
+            if first.formats != decisions.formats {
+                return Some("its timestamps read otherwise in a later stretch than in the first");
+            }
+        }
+        if decisions.event_log {
+            return None;
+        }
+        if decisions.check_duplicates {
+            return Some("a stretch repeats an id (or the profile merges a ticket's rows)");
+        }
+        match self.ids_go_on(ids) {
+            true => None,
+            false => Some("its ids neither rise nor fall throughout, so a repeat could hide"),
+        }
     }
 
     /// Whether the file's ids, this stretch's after those before, still rise (or fall) from

@@ -552,11 +552,19 @@ fn stretch_bytes() -> Result<usize, IngestError> {
 pub enum Stretched {
     /// Every row was handed on.
     Read,
-    /// The text is irregular (a malformed record, a carriage return ending a line alone, a
-    /// stretch the reader and the count disagree on), or `each` declined a stretch: the text
-    /// must be read whole.
+    /// The text must be read whole, for the reason given.
+    Irregular(&'static str),
+    /// `each` declined a stretch: the text must be read whole.
     Declined,
 }
+
+/// Why a text with a malformed record is read whole: its rows after the record are told apart
+/// as the whole text's count tells them.
+const IRREGULAR: &str = "a malformed record, or a line ended by a carriage return alone";
+
+/// Why a text whose stretch two readers read otherwise is read whole.
+const MISREAD: &str =
+    "the CSV reader and the strict count read a stretch as a different number of rows";
 
 /// Reads the given columns of a CSV export `stretch` bytes at a time (cut at record ends) and
 /// hands each stretch's rows to `each`, which returns whether to go on. As in [`parse_csv`],
@@ -579,7 +587,7 @@ pub fn read_stretches(
         Some(stretch),
     ) = (&export.content, export.stretch)
     else {
-        return Ok(Stretched::Declined);
+        return Ok(Stretched::Irregular("it is no CSV text long enough"));
     };
     let mut wanted: Vec<usize> = columns.to_vec();
     wanted.sort_unstable();
@@ -605,42 +613,42 @@ pub fn read_stretches(
             lines: 0,
             blank: 0,
         };
-        // Whether the text may go on being read in stretches after these rows.
-        let mut take = |raw: Option<RawFrame>| match raw {
-            None => Ok(false),
-            Some(raw) if raw.frame.height() == 0 => Ok(true),
-            Some(raw) => each(raw),
+        // How the reading ends with these rows, or `None` where it goes on.
+        let mut take = |raw: Result<Option<RawFrame>, &'static str>| -> Result<_, IngestError> {
+            match raw {
+                Err(why) => Ok(Some(Stretched::Irregular(why))),
+                Ok(None) => Ok(Some(Stretched::Irregular(MISREAD))),
+                Ok(Some(raw)) if raw.frame.height() == 0 => Ok(None),
+                Ok(Some(raw)) => Ok((!each(raw)?).then_some(Stretched::Declined)),
+            }
         };
         let mut outcome = Stretched::Read;
         for (progress, blank) in receiver.iter() {
             let raw = match progress.irregular {
-                true => None,
-                false => reading
+                true => Err(IRREGULAR),
+                false => Ok(reading
                     .next(progress.ended, progress.lines, &blank)
-                    .map_err(fail)?,
+                    .map_err(fail)?),
             };
-            if !take(raw)? {
-                outcome = Stretched::Declined;
+            if let Some(end) = take(raw)? {
+                outcome = end;
                 break;
             }
         }
         drop(receiver);
         let counted = counting.join().expect("counting fields does not panic");
-        if matches!(outcome, Stretched::Declined) {
-            return Ok(Stretched::Declined);
+        if !matches!(outcome, Stretched::Read) {
+            return Ok(outcome);
         }
         let counted = counted.map_err(fail)?;
         if !counted.malformed.is_empty() || counted.lone_carriage_return {
-            return Ok(Stretched::Declined);
+            return Ok(Stretched::Irregular(IRREGULAR));
         }
         let blank = &counted.blank[reading.blank..];
         let raw = reading
             .next(body.len(), counted.lines, blank)
             .map_err(fail)?;
-        Ok(match take(raw)? {
-            true => Stretched::Read,
-            false => Stretched::Declined,
-        })
+        Ok(take(Ok(raw))?.unwrap_or(Stretched::Read))
     })
 }
 
