@@ -38,6 +38,26 @@ pub fn cores() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// A size a variable of the environment may set for a run (`DESKPULSE_PART_ROWS`, ...): its
+/// whole number above 0, else `default` when it is not set; else why not, naming the `unit`
+/// and an `example`.
+pub fn size_from_env(
+    var: &str,
+    default: usize,
+    unit: &str,
+    example: usize,
+) -> Result<usize, String> {
+    let refused = |shown: &str| format!("{var}={shown}: not a number of {unit} such as {example}");
+    match std::env::var(var) {
+        Err(std::env::VarError::NotPresent) => Ok(default),
+        Err(std::env::VarError::NotUnicode(text)) => Err(refused(&text.to_string_lossy())),
+        Ok(text) => match text.trim().parse() {
+            Ok(0) | Err(_) => Err(refused(&text)),
+            Ok(size) => Ok(size),
+        },
+    }
+}
+
 /// Caps every thread pool of the run (deskpulse's, Polars', DuckDB's) at `n`. Call it first,
 /// before any of them starts.
 pub fn use_threads(n: std::num::NonZeroUsize) {

@@ -532,20 +532,13 @@ const STRETCH_BYTES: usize = 256 << 20;
 /// The most bytes of a CSV export parsed at a time: `DESKPULSE_STRETCH_BYTES`, else
 /// [`STRETCH_BYTES`].
 fn stretch_bytes() -> Result<usize, IngestError> {
-    const VAR: &str = "DESKPULSE_STRETCH_BYTES";
-    let refused = |shown: &str| {
-        IngestError::Source(format!(
-            "{VAR}={shown}: not a number of bytes such as 268435456"
-        ))
-    };
-    match std::env::var(VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(STRETCH_BYTES),
-        Err(std::env::VarError::NotUnicode(text)) => Err(refused(&text.to_string_lossy())),
-        Ok(text) => match text.trim().parse() {
-            Ok(0) | Err(_) => Err(refused(&text)),
-            Ok(bytes) => Ok(bytes),
-        },
-    }
+    crate::size_from_env(
+        "DESKPULSE_STRETCH_BYTES",
+        STRETCH_BYTES,
+        "bytes",
+        268_435_456,
+    )
+    .map_err(IngestError::Source)
 }
 
 /// How reading a CSV text in stretches ended.

@@ -46,20 +46,8 @@ const PART_ROWS: usize = 500_000;
 
 /// The most tickets a part holds: `DESKPULSE_PART_ROWS`, else [`PART_ROWS`].
 fn part_rows() -> Result<usize, StoreError> {
-    const VAR: &str = "DESKPULSE_PART_ROWS";
-    let refused = |shown: &str| {
-        StoreError::Usage(format!(
-            "{VAR}={shown}: not a number of tickets such as 500000"
-        ))
-    };
-    match std::env::var(VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(PART_ROWS),
-        Err(std::env::VarError::NotUnicode(text)) => Err(refused(&text.to_string_lossy())),
-        Ok(text) => match text.trim().parse() {
-            Ok(0) | Err(_) => Err(refused(&text)),
-            Ok(rows) => Ok(rows),
-        },
-    }
+    crate::size_from_env("DESKPULSE_PART_ROWS", PART_ROWS, "tickets", 500_000)
+        .map_err(StoreError::Usage)
 }
 
 impl StoredTickets {
