@@ -1,13 +1,12 @@
 //! The ticket store (issue 16): `deskpulse ingest --store` adds exports to Parquet files that a
 //! run reads instead of the exports, with the same numbers and the same report.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::slices::{
     FINAL, HEADER, OCTOBER, SEPTEMBER, assert_october_of_the_final_state, with_exports,
 };
-use super::util::{deskpulse, kpi_rows, kpis, project, repo, value};
+use super::util::{deskpulse, files_under, kpi_rows, kpis, project, repo, value};
 
 /// `deskpulse ingest` of a project into a store, which must succeed; its stderr.
 fn ingest(project: &Path, store: &Path) -> String {
@@ -84,19 +83,6 @@ fn october_after_both_slices(store: &Path) -> serde_json::Value {
     ingest(september.path(), store);
     ingest(october.path(), store);
     october_from(october.path(), store)
-}
-
-/// Every file under `dir`, by relative path, with its bytes.
-fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
-            files.insert(rel, std::fs::read(entry.path()).unwrap());
-        }
-    }
-    files
 }
 
 /// `deskpulse report` into a new directory, from the exports or, with `store`, from the store.

@@ -2,10 +2,9 @@
 //! a few kilobytes): every output is the one reading it whole gives, and an export whose
 //! stretches cannot be read alone is read whole.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::util::{data, deskpulse};
+use super::util::{data, deskpulse, files_under};
 
 const STRETCH: &str = "2000";
 
@@ -79,27 +78,6 @@ fn report(project: &Path, stretch: Option<&str>) -> (tempfile::TempDir, String) 
     let stderr = String::from_utf8_lossy(&done.stderr).to_string();
     assert!(done.status.success(), "{stderr}");
     (out, stderr)
-}
-
-fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in walk(dir) {
-        let name = entry.strip_prefix(dir).unwrap().to_path_buf();
-        files.insert(name, std::fs::read(&entry).unwrap());
-    }
-    files
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        match path.is_dir() {
-            true => found.extend(walk(&path)),
-            false => found.push(path),
-        }
-    }
-    found
 }
 
 /// Reports the project whole and in stretches: the same files, byte for byte; what `-v` said

@@ -143,3 +143,16 @@ pub fn assert_matches(actual: &BTreeMap<Key, Expected>, expected: &BTreeMap<Key,
             .join("\n")
     );
 }
+
+/// Every file under `dir`, by relative path, with its bytes.
+pub fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+            files.insert(rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
