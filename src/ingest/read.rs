@@ -429,32 +429,26 @@ fn parse_csv(
             );
         }
     };
-    let columns = match wanted.is_empty() {
-        true => Vec::new(),
-        false => frame.into_columns(),
-    };
-    let raw = raw_frame(
-        columns,
-        (2..lines + 2).collect(),
-        &counted.blank,
-        counted.malformed,
-    )?;
     Ok(RawFrame {
+        frame: numbered(frame, wanted, (2..lines + 2).collect(), &counted.blank)?,
+        malformed: counted.malformed,
         rows: counted.rows,
-        ..raw
     })
 }
 
-/// The rows Polars read, numbered, without the blank lines (which it reads as rows of nulls).
-fn raw_frame(
-    read: Vec<Column>,
+/// The rows Polars read, numbered, without the blank lines (which it reads as rows of nulls);
+/// with no column `wanted`, the column read to count the rows is left out.
+fn numbered(
+    read: DataFrame,
+    wanted: &[usize],
     numbers: Vec<u64>,
     blank: &[u64],
-    malformed: Vec<MalformedRow>,
-) -> Result<RawFrame, String> {
+) -> Result<DataFrame, String> {
     let height = numbers.len();
     let mut columns = vec![Column::new(ROW_COLUMN.into(), numbers)];
-    columns.extend(read);
+    if !wanted.is_empty() {
+        columns.extend(read.into_columns());
+    }
     let mut frame = DataFrame::new(height, columns).map_err(|e| e.to_string())?;
     if !blank.is_empty() {
         let blank = Series::new("blank".into(), blank);
@@ -468,11 +462,7 @@ fn raw_frame(
             .collect()
             .map_err(|e| e.to_string())?;
     }
-    Ok(RawFrame {
-        frame,
-        malformed,
-        rows: 0,
-    })
+    Ok(frame)
 }
 
 /// Adds to a malformed record's problem the lines it runs over, when it runs over several: a
@@ -711,14 +701,10 @@ impl StretchReading<'_> {
         };
         self.text
             .release(self.start + self.from..self.start + ended);
-        let columns = match self.wanted.is_empty() {
-            true => Vec::new(),
-            false => frame.into_columns(),
-        };
-        let raw = raw_frame(columns, (from_row..=lines).collect(), blank, Vec::new())?;
         let raw = RawFrame {
+            frame: numbered(frame, self.wanted, (from_row..=lines).collect(), blank)?,
+            malformed: Vec::new(),
             rows: expected - blank.len() as u64,
-            ..raw
         };
         (self.from, self.lines) = (ended, lines);
         self.blank += blank.len();
