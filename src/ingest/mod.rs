@@ -233,7 +233,7 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
         if report.first_response {
             sources_with_first_response.insert(report.source.clone());
         }
-        tickets.push(one_piece_a_stretch(tables.tickets, tables.in_stretches));
+        tickets.push(tables.tickets);
         issues.push(tables.issues.lazy());
         inputs.push(report);
     }
@@ -267,18 +267,6 @@ pub fn combine(held: Ingested, files: Vec<FileRead>) -> Result<Ingested, IngestE
         sources_with_history,
         sources_with_first_response,
     })
-}
-
-/// A file's tickets in one piece, or one a stretch where it was read in stretches: those of a
-/// file whose rows were filtered come in the reader's many small pieces, which take more
-/// memory, and which DuckDB takes more slowly, than one. The run joins the pieces of several
-/// files into parts of its own (`parts_of` in the pipeline), so that the tickets of many
-/// files are never copied whole.
-fn one_piece_a_stretch(mut tickets: DataFrame, in_stretches: bool) -> DataFrame {
-    if !in_stretches {
-        tickets.rechunk_mut_par();
-    }
-    tickets
 }
 
 /// Reads one export and its related files into its canonical tables and its account; `None`

@@ -37,9 +37,6 @@ pub struct Normalized {
     pub rows: u64,
     pub rejected: u64,
     pub timestamp_format: Option<String>,
-    /// Whether the file was read a stretch at a time: its tickets are then in one piece a
-    /// stretch, which a run hands to DuckDB and frees one after the other.
-    pub in_stretches: bool,
 }
 
 const SEQ_RAW: &str = "__seq_raw";
@@ -107,7 +104,13 @@ pub fn normalize(raw_frame: RawFrame, ctx: &FileContext) -> PolarsResult<Normali
     if let Some(note) = &decisions.note {
         crate::log::note(note);
     }
-    typed_tables(staged, &malformed, rows, ctx, &decisions, false)
+    let mut tables = typed_tables(staged, &malformed, rows, ctx, &decisions, false)?;
+    // One piece: those of rows that were filtered come in the reader's many small pieces, which
+    // take more memory, and which DuckDB takes more slowly, than one. The run joins the pieces
+    // of several files into parts of its own (`parts_of` in the pipeline), so that the tickets
+    // of many files are never copied whole.
+    tables.tickets.rechunk_mut_par();
+    Ok(tables)
 }
 
 /// What [`normalize`] decides on a file's whole columns before it types a row (steps 2 and 3).
@@ -189,7 +192,6 @@ fn typed_tables(
         rows,
         rejected,
         timestamp_format: format.clone(),
-        in_stretches: false,
     })
 }
 
@@ -330,7 +332,6 @@ impl<'a> InStretches<'a> {
             rows,
             rejected,
             timestamp_format,
-            in_stretches: true,
         }))
     }
 }
