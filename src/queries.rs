@@ -112,7 +112,7 @@ const TABLES: &[(&str, &str)] = &[
         include_str!("../queries/tables/labour_hours.sql"),
     ),
     (
-        "ledger_rows",
+        LEDGER_ROWS,
         include_str!("../queries/tables/ledger_rows.sql"),
     ),
     ("monthly", include_str!("../queries/tables/monthly.sql")),
@@ -162,6 +162,9 @@ const TABLES: &[(&str, &str)] = &[
         include_str!("../queries/tables/volume_by_key.sql"),
     ),
 ];
+
+/// The table of the period's tickets, a row each, that `ledger.csv` is written from.
+pub const LEDGER_ROWS: &str = "ledger_rows";
 
 /// The tables every run computes, for its data-quality account; the others only a report needs.
 pub const QUALITY_TABLES: [&str; 3] = [

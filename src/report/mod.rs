@@ -187,7 +187,7 @@ pub fn write_report(
     let dir = OutputDir::prepare(out)?;
     let templates = Templates::new(result.config.report.templates.as_deref());
     let _s = crate::log::stage("render");
-    let ledger_rows = result.tables.get("ledger_rows");
+    let ledger_rows = result.tables.get(crate::queries::LEDGER_ROWS);
     if ledger_rows.is_empty() {
         // A query's result always has a batch, if only an empty one with its columns.
         return Err(ReportError::Other(
