@@ -61,7 +61,10 @@ TOML
     sed 's|"UTC"|"Europe/Amsterdam"|' "$work/deskpulse.toml" > "$work/amsterdam.toml"
     # The same export as ten slices of 100,000 rows, each repeating the 20,000 rows before it,
     # as exports that overlap arrive: the repeated tickets are merged, the later file's kept.
-    if [[ ! -s "$work/slices/slice-09.csv" ]]; then
+    # Cut again whenever the export they were cut from is not this one, as it was then.
+    made_from="$(stat -c '%n %s %Y' "$million")"
+    if [[ ! -s "$work/slices/slice-09.csv" \
+          || "$(cat "$work/slices/made-from" 2>/dev/null)" != "$made_from" ]]; then
         mkdir -p "$work/slices"
         python3 - "$million" "$work/slices" <<'PY'
 import sys
@@ -72,6 +75,7 @@ for k in range(10):
         out.write(header)
         out.writelines(lines[max(0, k * 100000 - 20000):(k + 1) * 100000])
 PY
+        printf '%s\n' "$made_from" > "$work/slices/made-from"
     fi
     printf '[report]\ntimezone = "UTC"\n[[sources]]\npath = "slices/*.csv"\nprofile = "servicenow"\n' \
         > "$work/slices.toml"
