@@ -135,20 +135,48 @@ pub fn assess(
 /// instances raise it to): a file of exactly that many rows is most likely cut short.
 const EXPORT_CAPS: [u64; 3] = [10_000, 50_000, 100_000];
 
-/// A sentence for each file whose row count is an export limit.
+/// What a file of exactly an export limit's rows probably is, and what to do.
+const CAPPED: &str = "a help desk's export limit (ServiceNow stops a list export at 10,000 rows \
+     unless raised to 50,000 or 100,000)";
+
+/// The files named in full in a sentence on several capped files; the others are counted.
+const CAPPED_NAMED: usize = 3;
+
+/// A sentence for each export limit that some files' row count is: one sentence for all of
+/// them, so that a hundred slices of a limit's size make one warning, not a hundred.
 fn capped_exports(inputs: &[InputReport]) -> Vec<String> {
-    inputs
+    EXPORT_CAPS
         .iter()
-        .filter(|i| EXPORT_CAPS.contains(&i.rows))
-        .map(|i| {
-            format!(
-                "{} has exactly {} rows, a help desk's export limit (ServiceNow stops a list \
-                 export at 10,000 rows unless raised to 50,000 or 100,000): it is probably cut \
-                 short; export in slices (by month of creation) and name them all",
-                i.path, i.rows
-            )
+        .filter_map(|cap| {
+            let files: Vec<&str> = inputs
+                .iter()
+                .filter(|i| i.rows == *cap)
+                .map(|i| i.path.as_str())
+                .collect();
+            match files.as_slice() {
+                [] => None,
+                [file] => Some(format!(
+                    "{file} has exactly {cap} rows, {CAPPED}: it is probably cut short; export in \
+                     slices (by month of creation) and name them all"
+                )),
+                files => Some(format!(
+                    "{} files have exactly {cap} rows each, {CAPPED}: each is probably cut \
+                     short; export in smaller slices and name them all ({})",
+                    files.len(),
+                    named_and_counted(files)
+                )),
+            }
         })
         .collect()
+}
+
+/// `a, b, c and 4 more`, or all of them when there are no more than [`CAPPED_NAMED`].
+fn named_and_counted(files: &[&str]) -> String {
+    let named = files[..files.len().min(CAPPED_NAMED)].join(", ");
+    match files.len().saturating_sub(CAPPED_NAMED) {
+        0 => named,
+        more => format!("{named} and {more} more"),
+    }
 }
 
 /// Share of a file's rows above which values that a value map does not know are said on the

@@ -412,3 +412,42 @@ fn an_export_of_exactly_ten_thousand_rows_is_said_to_be_probably_cut() {
         "{stderr}"
     );
 }
+
+#[test]
+fn slices_of_exactly_an_export_limit_are_said_to_be_probably_cut_in_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for slice in 0..5 {
+        let mut text = String::from(HEADER);
+        text.push('\n');
+        for i in slice * 10_000..(slice + 1) * 10_000 {
+            text.push_str(&format!("INC{i:07},2026-10-01 09:00:00,t,New\n"));
+        }
+        std::fs::write(dir.path().join(format!("slice-{slice}.csv")), text).unwrap();
+    }
+    let config = configuration(
+        dir.path(),
+        &dir.path().join("slice-*.csv"),
+        &Case::default(),
+    );
+    let run = deskpulse()
+        .args(["kpis", "--period", "2026-10"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("a help desk's export limit"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(
+        warned[0].contains("5 files have exactly 10000 rows each"),
+        "{stderr}"
+    );
+    assert!(
+        warned[0].contains("slice-0.csv, ") && warned[0].contains("slice-2.csv and 2 more"),
+        "{stderr}"
+    );
+    assert!(!warned[0].contains("slice-3.csv"), "{stderr}");
+}
