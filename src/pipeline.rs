@@ -213,8 +213,8 @@ fn load_explain_ids(engine: &Engine, explain: &[String]) -> Result<(), RunError>
 /// The catalogue's tables this run needs: the data-quality account's always, the explain
 /// tables under `explain`, the rest for a report. The ledger's rows, a row for every ticket of
 /// the period, are by far the largest result: they come last, so that they are not held while
-/// the other tables' queries take their working memory: from a store of ten million tickets,
-/// the report peaked at 4.5 GiB with them held, and at 3.75 GiB with them last.
+/// the other tables' queries take their working memory. From a store of ten million tickets,
+/// the report peaked at 4.5 GiB with them held, 3.75 GiB with them last.
 fn tables_to_run<'a>(catalogue: &'a Catalogue, options: &RunOptions) -> Vec<&'a QueryFile> {
     let explaining = !options.explain.is_empty();
     let mut tables: Vec<&QueryFile> = catalogue
