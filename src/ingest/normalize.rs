@@ -959,7 +959,9 @@ struct Ids {
 /// order, and ids that strictly rise (or fall) from row to row are all distinct: that check
 /// is one comparison per row, where counting distinct ids hashes every one of them.
 fn id_counts(staged: &DataFrame) -> PolarsResult<Ids> {
-    let ids = col(raw("id").as_str()).drop_nulls();
+    // Counted as the tickets hold them, trimmed where the column is padded: `INC1` and `INC1 `
+    // are one ticket twice.
+    let ids = text(staged, &raw("id"))?.drop_nulls();
     let previous = ids.clone().shift(lit(1));
     let first = staged
         .clone()
@@ -1200,6 +1202,16 @@ mod tests {
         assert_eq!(counts_of(&[b, a, c, a]), (4, 3));
         assert_eq!(counts_of(&[c, b, b, a]), (4, 3));
         assert_eq!(counts_of(&[None]), (0, 0));
+    }
+
+    #[test]
+    fn ids_that_differ_only_by_padding_are_one_id() {
+        // regression: `INC1` and `INC1 ` were counted as two ids, so neither was rejected as a
+        // duplicate and one ticket counted twice
+        let (a, padded, b) = (Some("INC1"), Some("INC1 "), Some("INC2"));
+        assert_eq!(counts_of(&[a, padded, b]), (3, 2));
+        assert_eq!(counts_of(&[Some(" INC0"), a, padded]), (3, 2));
+        assert_eq!(counts_of(&[a, Some("  "), b]), (2, 2));
     }
 
     #[test]
