@@ -382,8 +382,8 @@ fn in_stretches(
         read::Stretched::Irregular(why) => why,
         read::Stretched::Declined => stretches.declined(),
         read::Stretched::Read => match stretches.finish().map_err(internal)? {
-            Some(normalized) => return Ok(Some(normalized)),
-            None => "no stretch holds a row",
+            Ok(normalized) => return Ok(Some(normalized)),
+            Err(why) => why,
         },
     };
     crate::log::detail(&format!(

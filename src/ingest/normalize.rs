@@ -200,15 +200,18 @@ fn typed_tables(
 /// staged, decided on and typed, and its text dropped.
 ///
 /// The decisions of step 2 and 3 are a file's, not a stretch's; a stretch is taken only where
-/// they are the same as the first stretch's and, in a list, it repeats no id and its ids go on
-/// rising (or falling) from the last stretch's. The file's decisions are then those too, and
-/// every row ends as it would in the whole file. An event log is one from its first stretch
-/// on, whose ids repeat, and a ticket's rows may lie in several stretches: its row is found
-/// over them. Where a stretch is not taken, the file is read whole.
+/// they are the same as the first stretch's and, in a list, it repeats no id. No id of a list
+/// may be in two stretches either: where the ids go on rising (or falling) from stretch to
+/// stretch, none is; otherwise the tickets' ids are checked once every stretch is read. The
+/// file's decisions are then those too, and every row ends as it would in the whole file. An
+/// event log is one from its first stretch on, whose ids repeat, and a ticket's rows may lie in
+/// several stretches: its row is found over them. Where a stretch is not taken, the file is
+/// read whole.
 pub struct InStretches<'a> {
     ctx: &'a FileContext<'a>,
     decisions: Option<Decisions>,
-    /// Whether the ids seen so far may rise, and may fall, from row to row.
+    /// Whether the ids seen so far may rise, and may fall, from row to row: if neither, an id
+    /// may be in two stretches.
     may_rise: bool,
     may_fall: bool,
     last_id: Option<String>,
@@ -275,29 +278,27 @@ impl<'a> InStretches<'a> {
         if decisions.check_duplicates {
             return Some("a stretch repeats an id (or the profile merges a ticket's rows)");
         }
-        match self.ids_go_on(ids) {
-            true => None,
-            false => Some("its ids neither rise nor fall throughout, so a repeat could hide"),
-        }
+        self.follow_ids(ids);
+        None
     }
 
-    /// Whether the file's ids, this stretch's after those before, still rise (or fall) from
-    /// row to row, and so repeat none.
-    fn ids_go_on(&mut self, ids: Ids) -> bool {
+    /// Follows the file's ids, this stretch's after those before: whether they still rise (or
+    /// fall) from row to row, and so repeat none.
+    fn follow_ids(&mut self, ids: Ids) {
         let Some((first, last)) = ids.ends else {
-            return true;
+            return;
         };
         let after = self.last_id.as_ref();
         self.may_rise &= ids.rising && after.is_none_or(|before| *before < first);
         self.may_fall &= ids.falling && after.is_none_or(|before| *before > first);
         self.last_id = Some(last);
-        self.may_rise || self.may_fall
     }
 
-    /// The file's tables: the stretches' one after the other; `None` when no stretch held a row.
-    pub fn finish(self) -> PolarsResult<Option<Normalized>> {
+    /// The file's tables: the stretches' one after the other; else why they are not the whole
+    /// file's.
+    pub fn finish(self) -> PolarsResult<Result<Normalized, &'static str>> {
         let Some(first) = self.parts.first() else {
-            return Ok(None);
+            return Ok(Err("no stretch holds a row"));
         };
         // Said once, for the file: the first stretch's dates are the file's first.
         if let Some(note) = self.decisions.as_ref().and_then(|d| d.note.as_ref()) {
@@ -315,6 +316,10 @@ impl<'a> InStretches<'a> {
         }
         let mut tickets = super::stacked(tickets)?;
         let event_log = !history.is_empty();
+        let ids_in_order = self.may_rise || self.may_fall;
+        if !event_log && !ids_in_order && ids_repeat(&tickets)? {
+            return Ok(Err("a ticket id is in two of its stretches"));
+        }
         if event_log {
             tickets = each_tickets_last_row(tickets.lazy(), "source_row")?
                 .drop(by_name([SEQ], true, false))
@@ -325,7 +330,7 @@ impl<'a> InStretches<'a> {
             true => Some(concat(history, UnionArgs::default())?.collect()?),
             false => None,
         };
-        Ok(Some(Normalized {
+        Ok(Ok(Normalized {
             tickets,
             history,
             issues: concat(issues, UnionArgs::default())?.collect()?,
@@ -334,6 +339,13 @@ impl<'a> InStretches<'a> {
             timestamp_format,
         }))
     }
+}
+
+/// Whether some id is on two of the tickets (none is null: a row without one is rejected). A
+/// whole read that finds one rejects the later rows as duplicates, so a list's stretches, each
+/// of which repeats none, make the whole file's tickets only where no id is on two of them.
+fn ids_repeat(tickets: &DataFrame) -> PolarsResult<bool> {
+    Ok(tickets.column("id")?.n_unique()? < tickets.height())
 }
 
 /// Step 1 of [`normalize`]: the source columns under canonical names, the malformed rows left
