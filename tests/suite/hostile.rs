@@ -389,24 +389,33 @@ fn a_column_read_as_unknown_in_many_rows_is_warned_on_the_first_screen() {
     assert!(html.contains(warning));
 }
 
-#[test]
-fn an_export_of_exactly_ten_thousand_rows_is_said_to_be_probably_cut() {
-    let dir = tempfile::tempdir().unwrap();
+/// A list export of the tickets numbered `ids`, all opened on 1 October 2026.
+fn list_of(ids: std::ops::Range<usize>) -> String {
     let mut text = String::from(HEADER);
     text.push('\n');
-    for i in 0..10_000 {
+    for i in ids {
         text.push_str(&format!("INC{i:07},2026-10-01 09:00:00,t,New\n"));
     }
-    let file = dir.path().join("list.csv");
-    std::fs::write(&file, text).unwrap();
-    let config = configuration(dir.path(), &file, &Case::default());
+    text
+}
+
+/// What `kpis` for October said on stderr, once it succeeded.
+fn kpis_stderr(config: &Path) -> String {
     let run = deskpulse()
         .args(["kpis", "--period", "2026-10"])
-        .arg(&config)
+        .arg(config)
         .output()
         .unwrap();
     assert!(run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    String::from_utf8_lossy(&run.stderr).to_string()
+}
+
+#[test]
+fn an_export_of_exactly_ten_thousand_rows_is_said_to_be_probably_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("list.csv");
+    std::fs::write(&file, list_of(0..10_000)).unwrap();
+    let stderr = kpis_stderr(&configuration(dir.path(), &file, &Case::default()));
     assert!(
         stderr.contains("has exactly 10000 rows, a help desk's export limit"),
         "{stderr}"
@@ -417,25 +426,11 @@ fn an_export_of_exactly_ten_thousand_rows_is_said_to_be_probably_cut() {
 fn slices_of_exactly_an_export_limit_are_said_to_be_probably_cut_in_one_warning() {
     let dir = tempfile::tempdir().unwrap();
     for slice in 0..5 {
-        let mut text = String::from(HEADER);
-        text.push('\n');
-        for i in slice * 10_000..(slice + 1) * 10_000 {
-            text.push_str(&format!("INC{i:07},2026-10-01 09:00:00,t,New\n"));
-        }
-        std::fs::write(dir.path().join(format!("slice-{slice}.csv")), text).unwrap();
+        let ids = slice * 10_000..(slice + 1) * 10_000;
+        std::fs::write(dir.path().join(format!("slice-{slice}.csv")), list_of(ids)).unwrap();
     }
-    let config = configuration(
-        dir.path(),
-        &dir.path().join("slice-*.csv"),
-        &Case::default(),
-    );
-    let run = deskpulse()
-        .args(["kpis", "--period", "2026-10"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let slices = dir.path().join("slice-*.csv");
+    let stderr = kpis_stderr(&configuration(dir.path(), &slices, &Case::default()));
     let warned: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("a help desk's export limit"))
